@@ -1,0 +1,60 @@
+"""The referral program of the «Корпоративная АТС» customer cabinet."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from flask_migrate import Migrate
+
+from cabinet import config
+from cabinet.clock import Program, SystemClock
+from cabinet.db import db, init_engine
+
+migrate = Migrate()
+
+
+class InsecureConfiguration(RuntimeError):
+    pass
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """The app factory: settings from the environment (or `test_config`), then extensions."""
+    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    app.config.from_mapping(config.from_environment())
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    _refuse_default_secret_in_production(app)
+
+    app.extensions["program"] = Program(SystemClock(), ZoneInfo(app.config["CABINET_TIMEZONE"]))
+
+    db.init_app(app)
+    init_engine(app)
+    migrate.init_app(
+        app, db, directory=str(config.PROJECT_ROOT / "migrations"), render_as_batch=True
+    )
+
+    # The models must be imported for Flask-Migrate to see them.
+    from cabinet.clients import models as _clients  # noqa: F401
+    from cabinet.clients.cli import clients_cli
+    from cabinet.demo import demo_cli
+    from cabinet.referrals import models as _referrals  # noqa: F401
+    from cabinet.referrals.cli import referral_cli
+
+    app.cli.add_command(clients_cli)
+    app.cli.add_command(referral_cli)
+    app.cli.add_command(demo_cli)
+    return app
+
+
+def _refuse_default_secret_in_production(app: Flask) -> None:
+    if app.config["CABINET_ENV"] == "production" and (
+        app.config["SECRET_KEY"] in ("", config.DEFAULT_SECRET_KEY)
+        or len(app.config["SECRET_KEY"]) < 32
+    ):
+        raise InsecureConfiguration(
+            "В production нужен собственный SECRET_KEY (не короче 32 символов): "
+            "задайте его в переменной окружения SECRET_KEY."
+        )

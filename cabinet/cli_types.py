@@ -1,0 +1,39 @@
+"""Click parameter types shared by the operator CLI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import click
+from flask import current_app
+
+from cabinet.moments import parse_moment
+
+
+class Moment(click.ParamType):
+    """`WHEN`: ISO 8601; without an offset it is in CABINET_TIMEZONE."""
+
+    name = "WHEN"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_moment(str(value), current_app.extensions["program"].timezone)
+        except ValueError:
+            self.fail(
+                f"«{value}» — не момент ISO 8601 (например, 2023-03-30T15:47 или "
+                "2023-03-30T15:47:00+03:00)",
+                param,
+                ctx,
+            )
+
+
+MOMENT = Moment()
+
+
+def refuse(message: str) -> None:
+    """A refused action: one plain Russian line on stderr, exit status 1."""
+    click.echo(message, err=True)
+    raise SystemExit(1)

@@ -1,0 +1,1 @@
+"""Clients of «Корпоративная АТС»: the companies that own a PBX."""

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+from sqlalchemy import CheckConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cabinet.db import UTCDateTime, db
+
+if TYPE_CHECKING:
+    from cabinet.referrals.models import Member
+
+ClientStatus = Literal["active", "closed"]
+CLIENT_STATUSES: tuple[ClientStatus, ...] = ("active", "closed")
+
+
+class Client(db.Model):  # type: ignore[name-defined,misc]
+    """A company with a PBX. The ID is the operator's, never generated here."""
+
+    __tablename__ = "clients"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'closed')", name="status_known"),
+        CheckConstraint("length(name) > 0", name="name_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    promo_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    # Bumped at «Выйти» and on a password change, so an old session cookie stops working.
+    session_version: Mapped[int] = mapped_column(default=0)
+
+    member: Mapped[Member | None] = relationship(back_populates="client", uselist=False)
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"

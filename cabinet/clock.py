@@ -1,0 +1,44 @@
+"""The one place the cabinet reads time and randomness from."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class FixedClock:
+    """A clock that reads one moment: `--at` in the CLI, and tests."""
+
+    moment: datetime
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+@dataclass(frozen=True)
+class Program:
+    """What every service needs from the outside world, handed over in one piece."""
+
+    clock: Clock
+    timezone: ZoneInfo
+    random_bytes: Callable[[int], bytes] = secrets.token_bytes
+
+    def at(self, moment: datetime | None) -> Program:
+        """The same program, with time frozen at `moment` (when given)."""
+        if moment is None:
+            return self
+        return Program(FixedClock(moment), self.timezone, self.random_bytes)

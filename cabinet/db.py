@@ -1,0 +1,87 @@
+"""The database: one declarative base, UTC moments, and SQLite made safe for several writers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment: stored as naive UTC on every engine, always returned aware in UTC."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a naive datetime reached the database; moments must be aware")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def init_engine(app: Flask) -> None:
+    """Tune the engine once it exists: SQLite gets WAL, a busy timeout and explicit BEGINs."""
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            _make_sqlite_concurrent(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+
+def _make_sqlite_concurrent(engine: Engine, busy_timeout_ms: int) -> None:
+    # pysqlite's own transaction handling never issues BEGIN IMMEDIATE and defers BEGIN past
+    # reads; we take BEGIN over so a write transaction holds the write lock from its first read.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def begin_write() -> None:
+    """Start the session's write transaction; call first thing in a service that writes.
+
+    Any read transaction left open (a view that loaded the current user) is ended first, so
+    everything the service reads comes after the write lock (SQLite) or after the row locks
+    the service takes (PostgreSQL).
+    """
+    db.session.rollback()
+    db.session.connection(execution_options={"sqlite_immediate": True})
+
+
+def is_postgresql() -> bool:
+    return db.engine.dialect.name == "postgresql"

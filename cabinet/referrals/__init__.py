@@ -1,0 +1,1 @@
+"""The referral program: rules, storage, services, CLI and pages."""

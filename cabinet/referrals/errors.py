@@ -1,0 +1,76 @@
+"""Why the program refuses something, in the words a customer reads (one place for the texts)."""
+
+from __future__ import annotations
+
+
+class ProgramRefusal(Exception):
+    """A refused action: nothing changed, and `message` says why in plain Russian."""
+
+    message = "Действие отклонено."
+
+    def __init__(self, message: str | None = None) -> None:
+        if message is not None:
+            self.message = message
+        super().__init__(self.message)
+
+
+class ClientNotFound(ProgramRefusal):
+    def __init__(self, client_id: int) -> None:
+        super().__init__(f"Клиент с ID {client_id} не найден.")
+
+
+class ClientExists(ProgramRefusal):
+    def __init__(self, client_id: int) -> None:
+        super().__init__(f"Клиент с ID {client_id} уже существует.")
+
+
+class EmailTaken(ProgramRefusal):
+    def __init__(self, email: str) -> None:
+        super().__init__(f"Адрес {email} уже указан у другого клиента.")
+
+
+class ClientClosed(ProgramRefusal):
+    message = "Договор клиента закрыт: участие в реферальной программе недоступно."
+
+
+class AlreadyMember(ProgramRefusal):
+    message = "Вы уже участвуете в реферальной программе."
+
+
+class CodeMalformed(ProgramRefusal):
+    message = "Код приглашения состоит из 9 символов: цифр 0–9 и латинских букв a–f."
+
+
+class CodeNotFound(ProgramRefusal):
+    message = "Такого кода приглашения нет. Проверьте код и попробуйте ещё раз."
+
+
+class ReferrerClosed(ProgramRefusal):
+    message = "Этот код приглашения больше не действует: его владелец закрыл договор."
+
+
+class OwnCode(ProgramRefusal):
+    message = "Это ваш собственный код. Введите код, который вам прислал друг."
+
+
+class CodeAlreadyApplied(ProgramRefusal):
+    message = "Вы уже применили код приглашения: применить код можно только один раз."
+
+
+class CodeCycle(ProgramRefusal):
+    message = "Этот клиент вступил в программу по вашему коду, поэтому его код применить нельзя."
+
+
+class ApplyWindowClosed(ProgramRefusal):
+    def __init__(self, deadline: str) -> None:
+        super().__init__(
+            "Срок применения кода истёк: код можно применить в течение месяца после "
+            f"регистрации АТС, до {deadline}."
+        )
+
+
+class ActivationOutOfOrder(ProgramRefusal):
+    def __init__(self, last: str) -> None:
+        super().__init__(
+            f"Нельзя активировать код задним числом: последний код этого участника активирован {last}."
+        )

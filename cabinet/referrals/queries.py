@@ -1,0 +1,156 @@
+"""What a member sees: read-only queries, a fixed number of statements per call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy.orm import aliased
+
+from cabinet.clients.models import Client
+from cabinet.db import db
+from cabinet.referrals import errors, rules
+from cabinet.referrals.models import Grant, Member, Referral, SmsPack
+
+
+@dataclass(frozen=True)
+class ReferredClient:
+    id: int
+    name: str
+    activated_at: datetime
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    id: int
+    percent: int
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    level: int | None
+
+    def as_rule(self) -> rules.Grant:
+        reason: rules.GrantReason = "referee" if self.reason == "referee" else "referrer"
+        return rules.Grant(self.percent, self.starts_at, self.ends_at, reason, self.level)
+
+
+@dataclass(frozen=True)
+class PackRow:
+    size: int
+    granted_at: datetime
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A client's place in the program at one moment (the page's header and the CLI's show)."""
+
+    client_id: int
+    client_name: str
+    active: bool
+    registered_at: datetime
+    promo_until: datetime | None
+    code: str | None
+    referred_by: int | None
+    discount_percent: int
+    referred_count: int
+    in_force: tuple[HistoryRow, ...]
+    upcoming: tuple[HistoryRow, ...]  # granted, not started yet (the promo period runs)
+
+    @property
+    def member(self) -> bool:
+        return self.code is not None
+
+    def party(self) -> rules.Party:
+        return rules.Party(
+            self.client_id, self.active, self.registered_at, self.promo_until,
+            self.member, self.referred_by,
+        )
+
+
+def standing(client_id: int, at: datetime) -> Standing:
+    """Two statements: the client with its code, referrer and count; its current grants."""
+    referral = aliased(Referral)
+    count = (
+        select(func.count())
+        .select_from(Referral)
+        .where(Referral.referrer_id == Client.id)
+        .scalar_subquery()
+    )
+    row = db.session.execute(
+        select(Client, Member.code, referral.referrer_id, count)
+        .outerjoin(Member, Member.client_id == Client.id)
+        .outerjoin(referral, referral.referee_id == Client.id)
+        .where(Client.id == client_id)
+    ).first()
+    if row is None:
+        raise errors.ClientNotFound(client_id)
+    client, code, referred_by, referred_count = row
+    current = [
+        _history_row(g)
+        for g in db.session.scalars(
+            select(Grant)
+            .where(Grant.client_id == client_id, Grant.ends_at > at)
+            .order_by(Grant.starts_at, Grant.id)
+        )
+    ]
+    in_force = tuple(g for g in current if g.as_rule().in_force(at))
+    return Standing(
+        client_id=client.id,
+        client_name=client.name,
+        active=client.active,
+        registered_at=client.registered_at,
+        promo_until=client.promo_until,
+        code=code,
+        referred_by=referred_by,
+        discount_percent=rules.discount_at((g.as_rule() for g in in_force), at),
+        referred_count=referred_count or 0,
+        in_force=in_force,
+        upcoming=tuple(g for g in current if g.starts_at > at),
+    )
+
+
+def referred_clients(
+    referrer_id: int, *, after: tuple[datetime, int] | None = None, limit: int | None = None
+) -> list[ReferredClient]:
+    """«Приведенные клиенты», oldest first; keyset-paginated by (activation, referral id)."""
+    stmt: Select[tuple[int, str, datetime]] = (
+        select(Client.id, Client.name, Referral.activated_at)
+        .join(Referral, Referral.referee_id == Client.id)
+        .where(Referral.referrer_id == referrer_id)
+        .order_by(Referral.activated_at, Referral.id)
+    )
+    if after is not None:
+        stmt = stmt.where(tuple_(Referral.activated_at, Referral.id) > tuple_(*after))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [ReferredClient(*r) for r in db.session.execute(stmt)]
+
+
+def history(
+    client_id: int, *, after: tuple[datetime, int] | None = None, limit: int | None = None
+) -> list[HistoryRow]:
+    """«История скидок», oldest first; keyset-paginated by (start, grant id)."""
+    stmt = (
+        select(Grant).where(Grant.client_id == client_id).order_by(Grant.starts_at, Grant.id)
+    )
+    if after is not None:
+        stmt = stmt.where(tuple_(Grant.starts_at, Grant.id) > tuple_(*after))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [_history_row(g) for g in db.session.scalars(stmt)]
+
+
+def sms_packs(client_id: int) -> list[PackRow]:
+    return [
+        PackRow(size, granted_at)
+        for size, granted_at in db.session.execute(
+            select(SmsPack.size, SmsPack.granted_at)
+            .where(SmsPack.client_id == client_id)
+            .order_by(SmsPack.granted_at, SmsPack.id)
+        )
+    ]
+
+
+def _history_row(g: Grant) -> HistoryRow:
+    return HistoryRow(g.id, g.percent, g.starts_at, g.ends_at, g.reason, g.level)

@@ -1,0 +1,241 @@
+"""The referral program's rules, exactly as docs/rules.md states them.
+
+Pure functions over plain values: no Flask, no database. Time (`now`) and randomness come in as
+arguments; calendar arithmetic happens on the wall clock of the cabinet's zone, because «3 месяца»
+is read by a customer on a calendar, not in UTC.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Literal
+
+from cabinet.moments import show_moment
+from cabinet.referrals import errors
+
+GrantReason = Literal["referee", "referrer"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One row of «Таблица скидок»: the level reached with `level` referred clients."""
+
+    level: int
+    percent: int
+    months: int
+    sms_pack: int | None  # given once, when the lifetime count of referred clients reaches `level`
+
+
+# «Таблица скидок», the one source for the ladder, its durations and its SMS packs.
+LADDER: tuple[Step, ...] = (
+    Step(level=1, percent=20, months=3, sms_pack=None),
+    Step(level=2, percent=40, months=6, sms_pack=None),
+    Step(level=3, percent=60, months=12, sms_pack=1200),
+    Step(level=4, percent=80, months=12, sms_pack=None),
+    Step(level=5, percent=100, months=12, sms_pack=3200),
+)
+TOP_LEVEL = LADDER[-1].level
+SMS_PACK_SIZES: tuple[int, ...] = tuple(s.sms_pack for s in LADDER if s.sms_pack is not None)
+
+REFEREE_PERCENT = 20
+REFEREE_MONTHS = 3
+APPLY_WINDOW_MONTHS = 1
+MAX_DISCOUNT_PERCENT = 100
+CODE_LENGTH = 9
+_CODE_PATTERN = re.compile(rf"[0-9a-f]{{{CODE_LENGTH}}}")
+_CODE_NOISE = re.compile(r"[\s\-‐‑‒–—]+")
+
+
+def step(level: int) -> Step:
+    return LADDER[level - 1]
+
+
+# ---- calendar ------------------------------------------------------------------------------
+
+
+def add_months(moment: datetime, months: int, zone: tzinfo) -> datetime:
+    """The same wall-clock time `months` calendar months later; the day is clamped to the
+    month's last day (31.01 + 1 month = 28.02 or 29.02)."""
+    local = moment.astimezone(zone)
+    years, month_index = divmod(local.month - 1 + months, 12)
+    year, month = local.year + years, month_index + 1
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    return local.replace(year=year, month=month, day=day).astimezone(UTC)
+
+
+def period_end(start: datetime, months: int, zone: tzinfo) -> datetime:
+    """`end = start + N months − 1 day`, on the wall clock of `zone`:
+    30.03.2023 15:47 + 3 months → 29.06.2023 15:47."""
+    shifted = add_months(start, months, zone).astimezone(zone)
+    return (shifted - timedelta(days=1)).astimezone(UTC)
+
+
+def apply_deadline(registered_at: datetime, zone: tzinfo) -> datetime:
+    """The last moment a new client may apply a code: PBX registration + 1 calendar month."""
+    return add_months(registered_at, APPLY_WINDOW_MONTHS, zone)
+
+
+# ---- codes ---------------------------------------------------------------------------------
+
+
+def normalise_code(raw: str) -> str:
+    """What the customer typed, as a code: spaces and hyphens removed, letters lower-cased."""
+    return _CODE_NOISE.sub("", raw).lower()
+
+
+def parse_code(raw: str) -> str:
+    """The normalised code, or CodeMalformed when it cannot be anybody's code."""
+    code = normalise_code(raw)
+    if not _CODE_PATTERN.fullmatch(code):
+        raise errors.CodeMalformed()
+    return code
+
+
+def new_code(random_bytes: Callable[[int], bytes]) -> str:
+    """A fresh personal code: 9 lowercase hex characters from a secure random source."""
+    return random_bytes((CODE_LENGTH + 1) // 2).hex()[:CODE_LENGTH]
+
+
+def is_code(text: str) -> bool:
+    return _CODE_PATTERN.fullmatch(text) is not None
+
+
+# ---- joining and applying a code ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Party:
+    """What the rules need to know about a client taking part in an application."""
+
+    client_id: int
+    active: bool
+    registered_at: datetime
+    promo_until: datetime | None
+    is_member: bool
+    referred_by: int | None  # the referrer whose code this client applied, if any
+
+
+def check_join(client: Party) -> None:
+    """Joining without a code («У меня нет кода»)."""
+    if not client.active:
+        raise errors.ClientClosed()
+    if client.is_member:
+        raise errors.AlreadyMember()
+
+
+def check_application(referee: Party, referrer: Party, now: datetime, zone: tzinfo) -> None:
+    """The five conditions for `referee` applying `referrer`'s code at `now`, in order."""
+    if not referee.active:
+        raise errors.ClientClosed()
+    if not referrer.is_member:
+        raise errors.CodeNotFound()
+    if not referrer.active:
+        raise errors.ReferrerClosed()
+    if referrer.client_id == referee.client_id:
+        raise errors.OwnCode()
+    if referee.referred_by is not None:
+        raise errors.CodeAlreadyApplied()
+    if referrer.referred_by == referee.client_id:
+        raise errors.CodeCycle()
+    deadline = apply_deadline(referee.registered_at, zone)
+    if now > deadline:
+        raise errors.ApplyWindowClosed(show_moment(deadline, zone))
+
+
+def can_still_apply(referee: Party, now: datetime, zone: tzinfo) -> bool:
+    """Whether the page should still offer the code field to this client."""
+    return (
+        referee.active
+        and referee.referred_by is None
+        and now <= apply_deadline(referee.registered_at, zone)
+    )
+
+
+# ---- grants --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Grant:
+    percent: int
+    starts_at: datetime
+    ends_at: datetime
+    reason: GrantReason
+    level: int | None = None
+
+    def in_force(self, at: datetime) -> bool:
+        return self.starts_at <= at < self.ends_at
+
+
+def referee_grant(now: datetime, promo_until: datetime | None, zone: tzinfo) -> Grant:
+    """20% for 3 months, starting once the promo period is over."""
+    start = now if promo_until is None else max(now, promo_until)
+    return Grant(REFEREE_PERCENT, start, period_end(start, REFEREE_MONTHS, zone), "referee")
+
+
+@dataclass(frozen=True)
+class Reward:
+    """What a referrer gets for one activation."""
+
+    close_at: datetime | None  # the running referrer grant ends here, if there was one
+    grant: Grant
+    sms_packs: tuple[int, ...]
+
+
+def referrer_reward(
+    running: Grant | None,
+    referred_before: int,
+    packs_held: Iterable[int],
+    now: datetime,
+    zone: tzinfo,
+) -> Reward:
+    """The ladder: one level up (at most 5) while a referrer grant is in force, else level 1.
+
+    `running` is the referrer's latest referrer grant (or None); only if it is in force at `now`
+    does it count, and then it is closed at `now` so that referrer grants never overlap.
+    """
+    active = running if running is not None and running.in_force(now) else None
+    level = 1 if active is None else min(TOP_LEVEL, (active.level or 0) + 1)
+    reached = step(level)
+    grant = Grant(reached.percent, now, period_end(now, reached.months, zone), "referrer", level)
+    count = referred_before + 1
+    held = set(packs_held)
+    packs = tuple(
+        s.sms_pack for s in LADDER if s.sms_pack is not None and s.level == count
+        and s.sms_pack not in held
+    )
+    return Reward(None if active is None else now, grant, packs)
+
+
+@dataclass(frozen=True)
+class LadderResult:
+    grants: tuple[Grant, ...]
+    sms_packs: tuple[tuple[int, datetime], ...]
+
+
+def ladder(activations: Sequence[datetime], zone: tzinfo) -> LadderResult:
+    """A referrer's grants and packs from its activations, replayed in order.
+
+    The services apply `referrer_reward` one activation at a time; this fold is the same rule
+    run over a whole history, for checking and for recomputing.
+    """
+    grants: list[Grant] = []
+    packs: list[tuple[int, datetime]] = []
+    for count, moment in enumerate(sorted(activations)):
+        reward = referrer_reward(
+            grants[-1] if grants else None, count, (size for size, _ in packs), moment, zone
+        )
+        if reward.close_at is not None:
+            last = grants[-1]
+            grants[-1] = Grant(last.percent, last.starts_at, reward.close_at, last.reason, last.level)
+        grants.append(reward.grant)
+        packs.extend((size, moment) for size in reward.sms_packs)
+    return LadderResult(tuple(grants), tuple(packs))
+
+
+def discount_at(grants: Iterable[Grant], at: datetime) -> int:
+    """«Ваша скидка»: the sum of the grants in force at `at`, at most 100%."""
+    return min(MAX_DISCOUNT_PERCENT, sum(g.percent for g in grants if g.in_force(at)))

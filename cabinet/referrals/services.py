@@ -1,0 +1,182 @@
+"""Joining the program and applying a code: load, call the rules, write, commit once.
+
+Exactly once under concurrency: a write starts with `begin_write()` (SQLite: BEGIN IMMEDIATE,
+one writer at a time), then locks the rows of both clients in ID order (PostgreSQL: FOR UPDATE),
+and only then reads the state and the clock. So activations of one referrer are serialised and
+their moments are in lock order, which makes activation order the ladder's order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from cabinet.clients.models import Client
+from cabinet.clock import Program
+from cabinet.db import begin_write, db
+from cabinet.moments import show_moment
+from cabinet.referrals import errors, rules
+from cabinet.referrals.models import Grant, Member, Referral, SmsPack
+
+_CODE_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    client_id: int
+    code: str
+    referrer_id: int | None
+    activated_at: datetime | None
+
+
+def join(program: Program, client_id: int, raw_code: str | None = None) -> JoinResult:
+    """Join the program («У меня нет кода»), or apply a friend's code (joining if need be)."""
+    code = None if raw_code is None else rules.parse_code(raw_code)
+    begin_write()
+    try:
+        if code is None:
+            result = _join_without_code(program, client_id)
+        else:
+            result = _apply_code(program, client_id, code)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return result
+
+
+def _join_without_code(program: Program, client_id: int) -> JoinResult:
+    client = _lock_clients([client_id]).get(client_id)
+    if client is None:
+        raise errors.ClientNotFound(client_id)
+    rules.check_join(_party(client))
+    member = _enrol(program, client_id, program.clock.now())
+    return JoinResult(client_id, member.code, None, None)
+
+
+def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
+    # A code never changes owner, so finding the owner before taking the locks is safe.
+    referrer_id = db.session.scalar(select(Member.client_id).where(Member.code == code))
+    locked = _lock_clients([client_id] if referrer_id is None else [client_id, referrer_id])
+    referee_client = locked.get(client_id)
+    if referee_client is None:
+        raise errors.ClientNotFound(client_id)
+    if referrer_id is None:
+        raise errors.CodeNotFound()
+    zone = program.timezone
+    now = program.clock.now()
+    rules.check_application(_party(referee_client), _party(locked[referrer_id]), now, zone)
+    last_activation = db.session.scalar(
+        select(func.max(Referral.activated_at)).where(Referral.referrer_id == referrer_id)
+    )
+    if last_activation is not None and now < last_activation:
+        raise errors.ActivationOutOfOrder(show_moment(last_activation, zone))
+
+    if referee_client.member is None:
+        _enrol(program, client_id, now)
+    referred_before = _referred_count(referrer_id)
+    referral = Referral(referrer_id=referrer_id, referee_id=client_id, activated_at=now)
+    db.session.add(referral)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # the row lock makes this unreachable; the constraint backs it
+        raise errors.CodeAlreadyApplied() from exc
+
+    welcome = rules.referee_grant(now, referee_client.promo_until, zone)
+    db.session.add(_grant_row(client_id, referral.id, welcome))
+
+    running = db.session.scalars(
+        select(Grant)
+        .where(Grant.client_id == referrer_id, Grant.reason == "referrer")
+        .order_by(Grant.starts_at.desc(), Grant.id.desc())
+        .limit(1)
+    ).first()
+    packs_held = db.session.scalars(select(SmsPack.size).where(SmsPack.client_id == referrer_id))
+    reward = rules.referrer_reward(
+        None if running is None else _grant_value(running), referred_before, packs_held, now, zone
+    )
+    if reward.close_at is not None and running is not None:
+        running.ends_at = reward.close_at
+    db.session.add(_grant_row(referrer_id, referral.id, reward.grant))
+    db.session.add_all(
+        SmsPack(client_id=referrer_id, referral_id=referral.id, size=size, granted_at=now)
+        for size in reward.sms_packs
+    )
+    db.session.flush()
+    return JoinResult(client_id, _code_of(client_id), referrer_id, now)
+
+
+def _lock_clients(client_ids: Iterable[int]) -> dict[int, Client]:
+    """Lock the clients' rows in ID order (no deadlock when two clients apply each other's
+    codes at once); fresh values, whatever the session held before."""
+    rows = db.session.scalars(
+        select(Client)
+        .where(Client.id.in_(sorted(set(client_ids))))
+        .order_by(Client.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    return {row.id: row for row in rows}
+
+
+def _party(client: Client) -> rules.Party:
+    referred_by = db.session.scalar(
+        select(Referral.referrer_id).where(Referral.referee_id == client.id)
+    )
+    return rules.Party(
+        client_id=client.id,
+        active=client.active,
+        registered_at=client.registered_at,
+        promo_until=client.promo_until,
+        is_member=client.member is not None,
+        referred_by=referred_by,
+    )
+
+
+def _enrol(program: Program, client_id: int, now: datetime) -> Member:
+    """Make the client a member with a fresh code; a collision (about one in 68 billion per
+    pair) is retried inside a savepoint."""
+    for _ in range(_CODE_ATTEMPTS):
+        member = Member(
+            client_id=client_id, code=rules.new_code(program.random_bytes), joined_at=now
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(member)
+        except IntegrityError:
+            continue
+        return member
+    raise RuntimeError("could not draw an unused personal code")
+
+
+def _referred_count(referrer_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Referral).where(Referral.referrer_id == referrer_id)
+    ) or 0
+
+
+def _code_of(client_id: int) -> str:
+    code = db.session.scalar(select(Member.code).where(Member.client_id == client_id))
+    assert code is not None  # noqa: S101 - the caller has just enrolled the client
+    return code
+
+
+def _grant_value(row: Grant) -> rules.Grant:
+    reason: rules.GrantReason = "referee" if row.reason == "referee" else "referrer"
+    return rules.Grant(row.percent, row.starts_at, row.ends_at, reason, row.level)
+
+
+def _grant_row(client_id: int, referral_id: int, grant: rules.Grant) -> Grant:
+    return Grant(
+        client_id=client_id,
+        referral_id=referral_id,
+        reason=grant.reason,
+        level=grant.level,
+        percent=grant.percent,
+        starts_at=grant.starts_at,
+        ends_at=grant.ends_at,
+    )
