@@ -10,7 +10,7 @@ from flask import Flask
 from flask_migrate import Migrate
 
 from cabinet import config
-from cabinet.clock import Program, SystemClock
+from cabinet.clock import Clock, Program, SystemClock
 from cabinet.db import db, init_engine
 
 migrate = Migrate()
@@ -20,15 +20,24 @@ class InsecureConfiguration(RuntimeError):
     pass
 
 
-def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """The app factory: settings from the environment (or `test_config`), then extensions."""
+def create_app(
+    test_config: Mapping[str, Any] | None = None, *, clock: Clock | None = None
+) -> Flask:
+    """The app factory: settings from the environment (or `test_config`), then extensions.
+
+    `clock` replaces the system clock (tests; the demo time machine)."""
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
     app.config.from_mapping(config.from_environment())
     if test_config is not None:
         app.config.from_mapping(test_config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = config.normalise_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
     _refuse_default_secret_in_production(app)
 
-    app.extensions["program"] = Program(SystemClock(), ZoneInfo(app.config["CABINET_TIMEZONE"]))
+    app.extensions["program"] = Program(
+        clock or SystemClock(), ZoneInfo(app.config["CABINET_TIMEZONE"])
+    )
 
     db.init_app(app)
     init_engine(app)

@@ -7,20 +7,25 @@ from typing import Any
 
 import click
 from flask import current_app
+from flask.cli import ScriptInfo
 
 from cabinet.moments import parse_moment
 
 
-class Moment(click.ParamType):
+class Moment(click.ParamType[datetime]):
     """`WHEN`: ISO 8601; without an offset it is in CABINET_TIMEZONE."""
 
     name = "WHEN"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
         if isinstance(value, datetime):
             return value
+        # Options are parsed before the command enters the app context: ask Flask's ScriptInfo.
+        app = ctx.ensure_object(ScriptInfo).load_app() if ctx is not None else current_app
         try:
-            return parse_moment(str(value), current_app.extensions["program"].timezone)
+            return parse_moment(str(value), app.extensions["program"].timezone)
         except ValueError:
             self.fail(
                 f"«{value}» — не момент ISO 8601 (например, 2023-03-30T15:47 или "

@@ -29,6 +29,19 @@ class FixedClock:
         return self.moment
 
 
+@dataclass
+class SettableClock:
+    """A clock that stands still until moved (tests drive the app's time with it)."""
+
+    moment: datetime
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def set(self, moment: datetime) -> None:
+        self.moment = moment
+
+
 @dataclass(frozen=True)
 class Program:
     """What every service needs from the outside world, handed over in one piece."""

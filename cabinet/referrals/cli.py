@@ -36,7 +36,9 @@ def join(client_id: int, code: str | None, at: datetime | None) -> None:
         refuse(refusal.message)
     else:
         if result.referrer_id is None:
-            click.echo(f"Клиент {client_id} вступил в программу. Код для приглашения: {result.code}")
+            click.echo(
+                f"Клиент {client_id} вступил в программу. Код для приглашения: {result.code}"
+            )
         else:
             click.echo(
                 f"Код клиента {result.referrer_id} применён. "

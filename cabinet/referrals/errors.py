@@ -72,5 +72,6 @@ class ApplyWindowClosed(ProgramRefusal):
 class ActivationOutOfOrder(ProgramRefusal):
     def __init__(self, last: str) -> None:
         super().__init__(
-            f"Нельзя активировать код задним числом: последний код этого участника активирован {last}."
+            "Нельзя активировать код задним числом: "
+            f"последний код этого участника активирован {last}."
         )

@@ -16,9 +16,7 @@ class Member(db.Model):  # type: ignore[name-defined,misc]
     """A client that joined the program, with its personal code (never reused)."""
 
     __tablename__ = "members"
-    __table_args__ = (
-        CheckConstraint(f"length(code) = {CODE_LENGTH}", name="code_length"),
-    )
+    __table_args__ = (CheckConstraint(f"length(code) = {CODE_LENGTH}", name="code_length"),)
 
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), primary_key=True)
     code: Mapped[str] = mapped_column(String(CODE_LENGTH), unique=True)
@@ -51,9 +49,7 @@ class Grant(db.Model):  # type: ignore[name-defined,misc]
 
     __tablename__ = "grants"
     __table_args__ = (
-        CheckConstraint(
-            f"percent > 0 AND percent <= {MAX_DISCOUNT_PERCENT}", name="percent_valid"
-        ),
+        CheckConstraint(f"percent > 0 AND percent <= {MAX_DISCOUNT_PERCENT}", name="percent_valid"),
         CheckConstraint("ends_at >= starts_at", name="ends_after_start"),
         CheckConstraint(
             "(reason = 'referee' AND level IS NULL) OR "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, func, literal, select, tuple_
 from sqlalchemy.orm import aliased
 
 from cabinet.clients.models import Client
@@ -63,8 +63,12 @@ class Standing:
 
     def party(self) -> rules.Party:
         return rules.Party(
-            self.client_id, self.active, self.registered_at, self.promo_until,
-            self.member, self.referred_by,
+            self.client_id,
+            self.active,
+            self.registered_at,
+            self.promo_until,
+            self.member,
+            self.referred_by,
         )
 
 
@@ -121,7 +125,10 @@ def referred_clients(
         .order_by(Referral.activated_at, Referral.id)
     )
     if after is not None:
-        stmt = stmt.where(tuple_(Referral.activated_at, Referral.id) > tuple_(*after))
+        stmt = stmt.where(
+            tuple_(Referral.activated_at, Referral.id)
+            > tuple_(literal(after[0]), literal(after[1]))
+        )
     if limit is not None:
         stmt = stmt.limit(limit)
     return [ReferredClient(*r) for r in db.session.execute(stmt)]
@@ -131,11 +138,11 @@ def history(
     client_id: int, *, after: tuple[datetime, int] | None = None, limit: int | None = None
 ) -> list[HistoryRow]:
     """«История скидок», oldest first; keyset-paginated by (start, grant id)."""
-    stmt = (
-        select(Grant).where(Grant.client_id == client_id).order_by(Grant.starts_at, Grant.id)
-    )
+    stmt = select(Grant).where(Grant.client_id == client_id).order_by(Grant.starts_at, Grant.id)
     if after is not None:
-        stmt = stmt.where(tuple_(Grant.starts_at, Grant.id) > tuple_(*after))
+        stmt = stmt.where(
+            tuple_(Grant.starts_at, Grant.id) > tuple_(literal(after[0]), literal(after[1]))
+        )
     if limit is not None:
         stmt = stmt.limit(limit)
     return [_history_row(g) for g in db.session.scalars(stmt)]

@@ -204,8 +204,9 @@ def referrer_reward(
     count = referred_before + 1
     held = set(packs_held)
     packs = tuple(
-        s.sms_pack for s in LADDER if s.sms_pack is not None and s.level == count
-        and s.sms_pack not in held
+        s.sms_pack
+        for s in LADDER
+        if s.sms_pack is not None and s.level == count and s.sms_pack not in held
     )
     return Reward(None if active is None else now, grant, packs)
 
@@ -230,7 +231,9 @@ def ladder(activations: Sequence[datetime], zone: tzinfo) -> LadderResult:
         )
         if reward.close_at is not None:
             last = grants[-1]
-            grants[-1] = Grant(last.percent, last.starts_at, reward.close_at, last.reason, last.level)
+            grants[-1] = Grant(
+                last.percent, last.starts_at, reward.close_at, last.reason, last.level
+            )
         grants.append(reward.grant)
         packs.extend((size, moment) for size in reward.sms_packs)
     return LadderResult(tuple(grants), tuple(packs))

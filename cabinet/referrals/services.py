@@ -154,9 +154,12 @@ def _enrol(program: Program, client_id: int, now: datetime) -> Member:
 
 
 def _referred_count(referrer_id: int) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(Referral).where(Referral.referrer_id == referrer_id)
-    ) or 0
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(Referral).where(Referral.referrer_id == referrer_id)
+        )
+        or 0
+    )
 
 
 def _code_of(client_id: int) -> str:

@@ -1,0 +1,64 @@
+# The two commands of the README's quick start: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test lint unit-sqlite unit-postgres setup browser-deps clean
+
+$(BIN)/.installed: pyproject.toml constraints.txt
+	@echo "==> [1/4] Виртуальное окружение $(VENV) ($(PYTHON))"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "==> [2/4] Установка зависимостей (версии закреплены в constraints.txt)"
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --progress-bar on -c constraints.txt -e '.[dev]'
+	@touch $@
+
+setup: $(BIN)/.installed
+
+## make run: set up, migrate, seed the demo clients, serve the cabinet on SQLite.
+run: setup
+	@echo "==> [3/4] Миграции базы данных"
+	@$(BIN)/flask db upgrade
+	@$(BIN)/flask demo seed
+	@echo "==> [4/4] Кабинет: http://$(HOST):$(PORT)/  (демо-вход: alfa@example.ru / demo12345)"
+	@DEMO_MODE=1 $(BIN)/flask run --host $(HOST) --port $(PORT)
+
+## make test: lint and types, then every test on SQLite and again on PostgreSQL.
+test: setup lint browser-deps
+	@echo "==> Тесты на SQLite"
+	@$(BIN)/pytest
+	@$(MAKE) --no-print-directory unit-postgres
+
+lint: setup
+	@echo "==> ruff и mypy"
+	@$(BIN)/ruff check .
+	@$(BIN)/mypy
+
+unit-postgres:
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(TEST_POSTGRES_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+		echo "==> Тесты на PostgreSQL ($(TEST_POSTGRES_URL))"; \
+		TEST_DATABASE_URL='$(TEST_POSTGRES_URL)' $(BIN)/pytest -m "not browser"; \
+	else \
+		echo; \
+		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+		echo "!!  ПРОПУЩЕНО: PostgreSQL недоступен по $(TEST_POSTGRES_URL)"; \
+		echo "!!  Прогон на PostgreSQL не выполнен. Задайте TEST_POSTGRES_URL или запустите сервер."; \
+		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+		if [ "$$CI" = "true" ]; then echo "CI требует прогона на PostgreSQL."; exit 1; fi; \
+	fi
+
+# Browser tests drive Debian's Chromium; as root we install it, otherwise they are skipped loudly.
+browser-deps:
+	@if [ ! -x $(CHROMIUM) ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "==> Установка Chromium из пакетов Debian"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null) \
+			|| echo "!! Chromium не установлен: браузерные тесты будут пропущены"; \
+	fi
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache test-output

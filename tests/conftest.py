@@ -1,0 +1,116 @@
+"""Fixtures shared by every tier.
+
+The database is picked by TEST_DATABASE_URL: unset, a SQLite file in the run's temp folder;
+a PostgreSQL URL, a schema of its own in that database (dropped at the end). Either way the
+schema is built by the migrations, exactly as `flask db upgrade` builds it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+
+from cabinet import create_app
+from cabinet.clock import Program, SettableClock
+from cabinet.config import normalise_database_url
+from cabinet.db import db
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+TABLES_CHILD_FIRST = ("sms_packs", "grants", "referrals", "members", "clients")
+
+
+def msk(text_: str) -> datetime:
+    """A Moscow wall-clock moment, `2023-03-31 10:03`, as aware UTC."""
+    return datetime.fromisoformat(text_).replace(tzinfo=MOSCOW).astimezone(UTC)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'cabinet.sqlite3'}"
+        return
+    schema = f"cabinet_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(normalise_database_url(url))
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in url else "?"
+    yield f"{url}{separator}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def clock() -> SettableClock:
+    return SettableClock(msk("2023-03-31 12:00"))
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, clock: SettableClock) -> Iterator[Flask]:
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "test-secret-key-that-is-long-enough-000",
+            "CABINET_TIMEZONE": "Europe/Moscow",
+        },
+        clock=clock,
+    )
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def database(app: Flask, clock: SettableClock) -> Iterator[None]:
+    """An empty database (schema kept) and the clock back at 31.03.2023 12:00."""
+    clock.set(msk("2023-03-31 12:00"))
+    with app.app_context():
+        for table in TABLES_CHILD_FIRST:
+            db.session.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed names
+        db.session.commit()
+    yield
+
+
+@pytest.fixture
+def ctx(app: Flask, database: None) -> Iterator[Flask]:
+    """An app context for service tests."""
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def program(app: Flask) -> Program:
+    program: Program = app.extensions["program"]
+    return program
+
+
+@pytest.fixture
+def client(app: Flask, database: None) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask, database: None) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+def output_dir() -> Path:
+    """Where tests leave what a person may want to look at (screenshots)."""
+    path = Path(os.environ.get("TEST_OUTPUT_DIR", "test-output"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
