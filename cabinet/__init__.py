@@ -7,13 +7,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from flask_migrate import Migrate
 
-from cabinet import config
+from cabinet import config, htmx
 from cabinet.clock import Clock, Program, SystemClock
 from cabinet.db import db, init_engine
-
-migrate = Migrate()
+from cabinet.extensions import migrate
 
 
 class InsecureConfiguration(RuntimeError):
@@ -46,11 +44,19 @@ def create_app(
     )
 
     # The models must be imported for Flask-Migrate to see them.
+    from cabinet.auth.views import bp as auth_bp
     from cabinet.clients import models as _clients  # noqa: F401
     from cabinet.clients.cli import clients_cli
     from cabinet.demo import demo_cli
     from cabinet.referrals import models as _referrals  # noqa: F401
     from cabinet.referrals.cli import referral_cli
+    from cabinet.referrals.views import bp as referrals_bp
+    from cabinet.web import shell
+
+    htmx.init_app(app)
+    shell.init_app(app)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(referrals_bp)
 
     app.cli.add_command(clients_cli)
     app.cli.add_command(referral_cli)

@@ -40,3 +40,14 @@ class Client(db.Model):  # type: ignore[name-defined,misc]
     @property
     def active(self) -> bool:
         return self.status == "active"
+
+    # Flask-Login's user interface: the session id carries the session version.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}.{self.session_version}"

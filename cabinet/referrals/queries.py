@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, func, literal, select, tuple_
 from sqlalchemy.orm import aliased
 
 from cabinet.clients.models import Client
-from cabinet.db import db
+from cabinet.db import UTCDateTime, db
 from cabinet.referrals import errors, rules
 from cabinet.referrals.models import Grant, Member, Referral, SmsPack
 
@@ -19,6 +20,11 @@ class ReferredClient:
     id: int
     name: str
     activated_at: datetime
+    referral_id: int
+
+    @property
+    def cursor(self) -> tuple[datetime, int]:
+        return (self.activated_at, self.referral_id)
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,10 @@ class HistoryRow:
     ends_at: datetime
     reason: str
     level: int | None
+
+    @property
+    def cursor(self) -> tuple[datetime, int]:
+        return (self.starts_at, self.id)
 
     def as_rule(self) -> rules.Grant:
         reason: rules.GrantReason = "referee" if self.reason == "referee" else "referrer"
@@ -114,38 +124,58 @@ def standing(client_id: int, at: datetime) -> Standing:
     )
 
 
+Cursor = tuple[datetime, int]
+
+
 def referred_clients(
-    referrer_id: int, *, after: tuple[datetime, int] | None = None, limit: int | None = None
+    referrer_id: int,
+    *,
+    after: Cursor | None = None,
+    limit: int | None = None,
+    newest_first: bool = False,
 ) -> list[ReferredClient]:
-    """«Приведенные клиенты», oldest first; keyset-paginated by (activation, referral id)."""
-    stmt: Select[tuple[int, str, datetime]] = (
-        select(Client.id, Client.name, Referral.activated_at)
+    """«Приведенные клиенты», keyset-paginated by (activation, referral id)."""
+    key = tuple_(Referral.activated_at, Referral.id)
+    stmt: Select[tuple[int, str, datetime, int]] = (
+        select(Client.id, Client.name, Referral.activated_at, Referral.id)
         .join(Referral, Referral.referee_id == Client.id)
         .where(Referral.referrer_id == referrer_id)
-        .order_by(Referral.activated_at, Referral.id)
+        .order_by(*_order(Referral.activated_at, Referral.id, newest_first))
     )
     if after is not None:
-        stmt = stmt.where(
-            tuple_(Referral.activated_at, Referral.id)
-            > tuple_(literal(after[0]), literal(after[1]))
-        )
+        stmt = stmt.where(_beyond(key, after, newest_first))
     if limit is not None:
         stmt = stmt.limit(limit)
-    return [ReferredClient(*r) for r in db.session.execute(stmt)]
+    return [ReferredClient(*row) for row in db.session.execute(stmt)]
 
 
 def history(
-    client_id: int, *, after: tuple[datetime, int] | None = None, limit: int | None = None
+    client_id: int,
+    *,
+    after: Cursor | None = None,
+    limit: int | None = None,
+    newest_first: bool = False,
 ) -> list[HistoryRow]:
-    """«История скидок», oldest first; keyset-paginated by (start, grant id)."""
-    stmt = select(Grant).where(Grant.client_id == client_id).order_by(Grant.starts_at, Grant.id)
+    """«История скидок», keyset-paginated by (start, grant id)."""
+    stmt = (
+        select(Grant)
+        .where(Grant.client_id == client_id)
+        .order_by(*_order(Grant.starts_at, Grant.id, newest_first))
+    )
     if after is not None:
-        stmt = stmt.where(
-            tuple_(Grant.starts_at, Grant.id) > tuple_(literal(after[0]), literal(after[1]))
-        )
+        stmt = stmt.where(_beyond(tuple_(Grant.starts_at, Grant.id), after, newest_first))
     if limit is not None:
         stmt = stmt.limit(limit)
     return [_history_row(g) for g in db.session.scalars(stmt)]
+
+
+def _order(moment: Any, row_id: Any, newest_first: bool) -> tuple[Any, Any]:
+    return (moment.desc(), row_id.desc()) if newest_first else (moment, row_id)
+
+
+def _beyond(key: Any, after: Cursor, newest_first: bool) -> Any:
+    cursor = tuple_(literal(after[0], UTCDateTime()), literal(after[1]))
+    return key < cursor if newest_first else key > cursor
 
 
 def sms_packs(client_id: int) -> list[PackRow]:

@@ -1,0 +1,1 @@
+"""Signing in to the cabinet: e-mail and password, server-side sign-out, idle timeout."""

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+
+class ApplyCodeForm(FlaskForm):  # type: ignore[misc]
+    code = StringField(
+        "Код приглашения",
+        validators=[
+            DataRequired("Введите код приглашения."),
+            Length(max=64, message="Слишком длинный код."),
+        ],
+    )
+
+
+class JoinForm(FlaskForm):  # type: ignore[misc]
+    """«У меня нет кода»: only the CSRF token."""

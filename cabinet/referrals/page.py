@@ -1,0 +1,188 @@
+"""What the referral page shows, computed once, so the templates only lay it out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from cabinet.moments import show_date, show_moment
+from cabinet.referrals import queries, rules
+from cabinet.web.texts import invited_word, months
+
+Tab = Literal["history", "clients"]
+TABS: dict[Tab, str] = {"history": "История скидок", "clients": "Приведенные клиенты"}
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def encode_cursor(cursor: queries.Cursor) -> str:
+    moment, row_id = cursor
+    return f"{int(moment.timestamp() * 1_000_000)}-{row_id}"
+
+
+def decode_cursor(text: str | None) -> queries.Cursor | None:
+    if not text:
+        return None
+    micros, _, row_id = text.partition("-")
+    if not (micros.isdigit() and row_id.isdigit()) or len(micros) > 20:
+        raise BadCursor(text)
+    return datetime.fromtimestamp(int(micros) / 1_000_000, UTC), int(row_id)
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    percent: int
+    starts: str
+    ends: str
+    reason: str
+    state: str  # «действует», «начнёт действовать 20.04.2023», «завершена»
+    in_force: bool
+
+
+@dataclass(frozen=True)
+class ClientLine:
+    id: int
+    name: str
+    activated: str
+
+
+@dataclass(frozen=True)
+class LadderLine:
+    clients: int
+    percent: int
+    duration: str
+    bonus: str
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    percent: int
+    starts: str
+
+
+@dataclass(frozen=True)
+class ReferralPage:
+    client_id: int
+    client_name: str
+    member: bool
+    discount_percent: int
+    referred_count: int
+    invited_word: str
+    sms_packs: tuple[str, ...]
+    code: str | None
+    upcoming: tuple[Upcoming, ...]
+    can_apply: bool
+    apply_deadline: str
+    tab: Tab
+    history: tuple[HistoryLine, ...]
+    clients: tuple[ClientLine, ...]
+    next_cursor: str | None
+    first_page: bool
+    ladder: tuple[LadderLine, ...]
+
+    @property
+    def tabs(self) -> tuple[tuple[Tab, str], ...]:
+        return tuple(TABS.items())
+
+    @property
+    def code_parts(self) -> tuple[str, str]:
+        """The code in two halves, as the help page prints it: «5e83e 12b1»."""
+        code = self.code or ""
+        return code[:5], code[5:]
+
+
+def ladder_lines() -> tuple[LadderLine, ...]:
+    return tuple(
+        LadderLine(
+            step.level,
+            step.percent,
+            months(step.months),
+            "" if step.sms_pack is None else f"пакет из {step.sms_pack} SMS",
+        )
+        for step in rules.LADDER
+    )
+
+
+_REASONS = {"referee": "по коду-приглашению", "referrer": "за приведенных клиентов"}
+
+
+def build(
+    client_id: int,
+    now: datetime,
+    zone: ZoneInfo,
+    tab: Tab,
+    after: queries.Cursor | None,
+    page_size: int,
+) -> ReferralPage:
+    """At most four statements whatever the data: the standing (two), the SMS packs of a
+    referrer, and one page of one tab."""
+    standing = queries.standing(client_id, now)
+    history: tuple[HistoryLine, ...] = ()
+    clients: tuple[ClientLine, ...] = ()
+    next_cursor = None
+    if standing.member:
+        if tab == "history":
+            grants = queries.history(client_id, after=after, limit=page_size + 1, newest_first=True)
+            history = tuple(_history_line(g, now, zone) for g in grants[:page_size])
+            if len(grants) > page_size:
+                next_cursor = encode_cursor(grants[page_size - 1].cursor)
+        else:
+            referred = queries.referred_clients(
+                client_id, after=after, limit=page_size + 1, newest_first=True
+            )
+            clients = tuple(
+                ClientLine(r.id, r.name, show_moment(r.activated_at, zone))
+                for r in referred[:page_size]
+            )
+            if len(referred) > page_size:
+                next_cursor = encode_cursor(referred[page_size - 1].cursor)
+    party = standing.party()
+    return ReferralPage(
+        client_id=standing.client_id,
+        client_name=standing.client_name,
+        member=standing.member,
+        discount_percent=standing.discount_percent,
+        referred_count=standing.referred_count,
+        invited_word=invited_word(standing.referred_count),
+        sms_packs=tuple(
+            f"пакет из {p.size} SMS, {show_date(p.granted_at, zone)}"
+            for p in (queries.sms_packs(client_id) if standing.referred_count else ())
+        ),
+        code=standing.code,
+        upcoming=tuple(
+            Upcoming(g.percent, show_date(g.starts_at, zone)) for g in standing.upcoming
+        ),
+        can_apply=rules.can_still_apply(party, now, zone),
+        apply_deadline=show_moment(rules.apply_deadline(standing.registered_at, zone), zone),
+        tab=tab,
+        history=history,
+        clients=clients,
+        next_cursor=next_cursor,
+        first_page=after is None,
+        ladder=ladder_lines(),
+    )
+
+
+def _history_line(grant: queries.HistoryRow, now: datetime, zone: ZoneInfo) -> HistoryLine:
+    rule = grant.as_rule()
+    if rule.in_force(now):
+        state = "действует"
+    elif grant.starts_at > now:
+        state = f"начнёт действовать {show_date(grant.starts_at, zone)}"
+    else:
+        state = "завершена"
+    reason = _REASONS.get(grant.reason, grant.reason)
+    if grant.level is not None:
+        reason = f"{reason}, уровень {grant.level}"
+    return HistoryLine(
+        grant.percent,
+        show_moment(grant.starts_at, zone),
+        show_moment(grant.ends_at, zone),
+        reason,
+        state,
+        rule.in_force(now),
+    )

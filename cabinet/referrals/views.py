@@ -1,0 +1,100 @@
+"""The referral page: one URL for the page and its tabs, two forms that post."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response as BaseResponse
+
+from cabinet.clock import Program
+from cabinet.htmx import render, retarget, wants_fragment
+from cabinet.referrals import page, services
+from cabinet.referrals.errors import ProgramRefusal
+from cabinet.referrals.forms import ApplyCodeForm, JoinForm
+
+bp = Blueprint("referrals", __name__, url_prefix="/referral")
+TEMPLATE = "referrals/page.html"
+
+
+def _program() -> Program:
+    program: Program = current_app.extensions["program"]
+    return program
+
+
+def _page(tab: page.Tab = "history", after: str | None = None) -> page.ReferralPage:
+    program = _program()
+    try:
+        cursor = page.decode_cursor(after)
+    except page.BadCursor:
+        abort(400)
+    return page.build(
+        current_user.id,
+        program.clock.now(),
+        program.timezone,
+        tab,
+        cursor,
+        current_app.config["PAGE_SIZE"],
+    )
+
+
+def _tab_arg() -> page.Tab:
+    return "clients" if request.args.get("tab") == "clients" else "history"
+
+
+@bp.get("")
+@login_required
+def show() -> Response:
+    """«Реферальная программа»; with htmx, only the tabs (a tab or a page of one)."""
+    view = _page(_tab_arg(), request.args.get("after"))
+    return render(TEMPLATE, "tabs", view=view, apply_form=ApplyCodeForm(), join_form=JoinForm())
+
+
+@bp.post("/apply")
+@login_required
+def apply_code() -> Response | BaseResponse:
+    """«Применить»: apply a friend's code (joining the program if need be)."""
+    form = ApplyCodeForm()
+    if form.validate_on_submit():
+        try:
+            result = services.join(_program(), current_user.id, form.code.data)
+        except ProgramRefusal as refusal:
+            form.code.errors = [refusal.message]
+        else:
+            flash(
+                f"Код применён: вы получили скидку 20% на три месяца. "
+                f"Ваш код для приглашения: {result.code}",
+                "success",
+            )
+            return _after_change()
+    response = render(
+        TEMPLATE, "apply_form", 422, view=_page(), apply_form=form, join_form=JoinForm()
+    )
+    return retarget(response, "#apply-form")
+
+
+@bp.post("/join")
+@login_required
+def join() -> Response | BaseResponse:
+    """«У меня нет кода»: join without a code."""
+    form = JoinForm()
+    if form.validate_on_submit():
+        try:
+            result = services.join(_program(), current_user.id)
+        except ProgramRefusal as refusal:
+            flash(refusal.message, "error")
+        else:
+            flash(f"Вы участвуете в программе. Ваш код для приглашения: {result.code}", "success")
+    return _after_change()
+
+
+def _after_change() -> Response | BaseResponse:
+    """Post/redirect/get for a plain form; for htmx, the refreshed program in place."""
+    if wants_fragment():
+        return render(
+            TEMPLATE,
+            "program",
+            view=_page(),
+            apply_form=ApplyCodeForm(formdata=None),
+            join_form=JoinForm(),
+        )
+    return redirect(url_for("referrals.show"), 303)

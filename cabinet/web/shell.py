@@ -1,0 +1,146 @@
+"""Wiring shared by every page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
+
+from cabinet.auth.services import load_session_user
+from cabinet.clients.models import Client
+from cabinet.extensions import csrf, login_manager
+from cabinet.htmx import redirect_for_htmx, retarget, wants_fragment
+from cabinet.moments import show_date, show_moment
+
+bp = Blueprint("shell", __name__)
+LOGIN_MESSAGE = "Войдите в личный кабинет, чтобы продолжить."
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
+)
+
+
+@bp.get("/")
+def index() -> BaseResponse:
+    """The cabinet opens on its only section."""
+    return redirect(url_for("referrals.show"))
+
+
+def init_app(app: Flask) -> None:
+    idle = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+    production = app.config["CABINET_ENV"] == "production"
+    app.config.update(
+        PERMANENT_SESSION_LIFETIME=idle,  # the signed cookie older than this is refused
+        SESSION_REFRESH_EACH_REQUEST=True,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=production,
+        SESSION_COOKIE_NAME="cabinet_session",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+    )
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_session_user)
+    login_manager.unauthorized_handler(_unauthorized)
+
+    zone = app.extensions["program"].timezone
+    app.add_template_filter(lambda m: show_moment(m, zone), "moment")
+    app.add_template_filter(lambda m: show_date(m, zone), "date")
+    app.context_processor(_template_context)
+    app.after_request(_security_headers)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    app.register_blueprint(bp)
+
+
+def _unauthorized() -> BaseResponse:
+    target = url_for("auth.login", next=request.full_path.rstrip("?"))
+    if request.headers.get("HX-Request"):
+        return redirect_for_htmx(Response(status=401), target)
+    flash(LOGIN_MESSAGE)
+    return redirect(target)
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    if current_user.is_authenticated:
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+_TITLES = {
+    400: "Запрос не понят",
+    403: "Доступ запрещён",
+    404: "Страница не найдена",
+    405: "Так нельзя",
+    413: "Слишком большой запрос",
+    429: "Слишком много запросов",
+}
+
+
+def _error_page(status: int, title: str, text: str) -> Response:
+    """A full error page; for htmx, the message goes to the page's #alerts region."""
+    template = "errors/_error.html" if wants_fragment() else "errors/error.html"
+    response = make_response(
+        render_template(template, status=status, title=title, text=text), status
+    )
+    return retarget(response, "#alerts", "innerHTML")
+
+
+def _csrf_error(error: CSRFError) -> Response:
+    return _error_page(
+        400,
+        "Страница устарела",
+        "Форма отправлена со старой страницы. Обновите страницу и повторите действие.",
+    )
+
+
+def _http_error(error: HTTPException) -> Response | HTTPException:
+    status = error.code or 500
+    if status < 400:
+        return error
+    return _error_page(status, _TITLES.get(status, "Ошибка"), _TEXTS.get(status, ""))
+
+
+_TEXTS = {
+    404: "Такой страницы нет в личном кабинете. Вернитесь на главную.",
+    405: "Это действие выполняется кнопкой на странице.",
+}
+
+
+def _unexpected_error(error: Exception) -> Response:
+    current_app.logger.exception("unexpected error")
+    return _error_page(
+        500,
+        "Что-то пошло не так",
+        "Мы уже знаем об ошибке. Попробуйте ещё раз через минуту; ваши данные не изменились.",
+    )
+
+
+def _template_context() -> dict[str, Any]:
+    """Values every page template may use."""
+    user: Client | None = current_user if current_user.is_authenticated else None
+    return {"signed_in": user}

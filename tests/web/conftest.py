@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from cabinet.db import db
+from tests.factories import make_client
+
+PASSWORD = "пароль-для-теста"
+_CSRF = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+)
+
+
+def csrf_token(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1) or match.group(2)
+
+
+class Auth:
+    """Signs clients in and out through the real forms."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def login(self, email: str, password: str = PASSWORD) -> TestResponse:
+        token = csrf_token(self.client.get("/login").get_data(as_text=True))
+        return self.client.post(
+            "/login", data={"email": email, "password": password, "csrf_token": token}
+        )
+
+    def post(self, url: str, data: dict[str, str] | None = None, **kwargs: object) -> TestResponse:
+        """A form post carrying the page's CSRF token."""
+        token = csrf_token(self.client.get("/referral").get_data(as_text=True))
+        return self.client.post(url, data={**(data or {}), "csrf_token": token}, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> Auth:
+    return Auth(client)
+
+
+@contextmanager
+def outside_requests(app: Flask) -> Iterator[None]:
+    """Set-up work in its own app context: requests must not share one (nor its `g`)."""
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+def web_client(app: Flask, client_id: int, name: str | None = None, **kwargs: object) -> str:
+    """A client that can sign in; returns its e-mail."""
+    email = f"c{client_id}@example.ru"
+    with outside_requests(app):
+        make_client(client_id, name, email=email, password=PASSWORD, **kwargs)  # type: ignore[arg-type]
+    return email

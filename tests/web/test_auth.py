@@ -1,0 +1,165 @@
+"""Signing in and out: forms, cookies, server-side logout, idle timeout, access."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from cabinet import create_app
+from tests.web.conftest import Auth, csrf_token, web_client
+
+
+def test_every_cabinet_page_needs_a_login(client: FlaskClient) -> None:
+    for url in ("/", "/referral", "/referral?tab=clients"):
+        response = client.get(url, follow_redirects=True)
+        assert response.request.path == "/login"
+        assert "Войдите в личный кабинет" in response.get_data(as_text=True)
+
+
+def test_posts_need_a_login_too(client: FlaskClient, auth: Auth) -> None:
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    for url in ("/referral/apply", "/referral/join", "/logout"):
+        response = client.post(url, data={"csrf_token": token})
+        assert response.status_code == 302
+        assert response.location.startswith("/login")
+
+
+def test_htmx_requests_without_login_get_a_redirect_header(client: FlaskClient) -> None:
+    response = client.get("/referral?tab=clients", headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"].startswith("/login?next=")
+
+
+def test_login_page_has_the_help_page_labels(client: FlaskClient) -> None:
+    html = client.get("/login").get_data(as_text=True)
+    assert '<label class="field__label" for="email">Email</label>' in html
+    assert '<label class="field__label" for="password">Пароль</label>' in html
+    assert ">Войти</button>" in html
+
+
+def test_login_and_logout(app: Flask, client: FlaskClient, auth: Auth) -> None:
+    email = web_client(app, 407, "ТехСтрой")
+    response = auth.login(email)
+    assert response.status_code == 302 and response.location == "/referral"
+    page = client.get("/referral").get_data(as_text=True)
+    assert "ТехСтрой" in page and "ID 407" in page
+    assert ">Реферальная программа</a>" in page and "Дополнительно" in page
+    token = csrf_token(page)
+    out = client.post("/logout", data={"csrf_token": token}, follow_redirects=True)
+    assert "Вы вышли из личного кабинета." in out.get_data(as_text=True)
+    assert client.get("/referral").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [("c407@example.ru", "неверный-пароль"), ("nobody@example.ru", "пароль-для-теста")],
+)
+def test_wrong_credentials_are_refused_the_same_way(
+    app: Flask, auth: Auth, email: str, password: str
+) -> None:
+    web_client(app, 407)
+    response = auth.login(email, password)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Неверный email или пароль." in html
+    assert f'value="{email}"' in html  # the typed e-mail is kept
+
+
+def test_empty_fields_are_explained(client: FlaskClient) -> None:
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    html = client.post("/login", data={"csrf_token": token}).get_data(as_text=True)
+    assert "Введите email." in html and "Введите пароль." in html
+    assert 'aria-describedby="email-error"' in html
+
+
+def test_closed_clients_cannot_log_in(app: Flask, auth: Auth) -> None:
+    email = web_client(app, 407, status="closed")
+    response = auth.login(email)
+    assert response.status_code == 422
+    assert "Договор закрыт" in response.get_data(as_text=True)
+
+
+def test_session_cookie_flags(app: Flask, client: FlaskClient, auth: Auth) -> None:
+    response = auth.login(web_client(app, 407))
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # development over plain http
+
+
+def test_production_cookies_are_secure(app: Flask) -> None:
+    production = create_app(
+        {
+            "CABINET_ENV": "production",
+            "SECRET_KEY": "p" * 40,
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        }
+    )
+    assert production.config["SESSION_COOKIE_SECURE"] is True
+    assert production.config["SESSION_COOKIE_HTTPONLY"] is True
+
+
+def test_login_starts_a_fresh_session(app: Flask, client: FlaskClient, auth: Auth) -> None:
+    email = web_client(app, 407)
+    with client.session_transaction() as session:
+        session["planted"] = "by an attacker"
+    auth.login(email)
+    with client.session_transaction() as session:
+        assert "planted" not in session
+        assert session["_user_id"].startswith("407.")
+
+
+def test_a_replayed_cookie_after_logout_is_refused(
+    app: Flask, client: FlaskClient, auth: Auth
+) -> None:
+    auth.login(web_client(app, 407))
+    stolen = client.get_cookie("cabinet_session")
+    assert stolen is not None
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/referral").text)})
+    replay = app.test_client()
+    replay.set_cookie("cabinet_session", stolen.value)
+    assert replay.get("/referral").status_code == 302
+
+
+def test_the_session_ends_after_the_idle_timeout(
+    app: Flask, client: FlaskClient, auth: Auth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    auth.login(web_client(app, 407))
+    assert client.get("/referral").status_code == 200
+    idle = app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+    later = time.time() + idle + 60
+    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
+    response = client.get("/referral")
+    assert response.status_code == 302 and response.location.startswith("/login")
+
+
+def test_next_is_followed_only_within_the_site(app: Flask, client: FlaskClient) -> None:
+    email = web_client(app, 407)
+    for target, expected in [
+        ("/referral?tab=clients", "/referral?tab=clients"),
+        ("//evil.example/x", "/referral"),
+        ("https://evil.example/", "/referral"),
+    ]:
+        token = csrf_token(client.get("/login").get_data(as_text=True))
+        response = client.post(
+            "/login",
+            query_string={"next": target},
+            data={"email": email, "password": "пароль-для-теста", "csrf_token": token},
+        )
+        assert response.location == expected
+        client.post("/logout", data={"csrf_token": csrf_token(client.get("/referral").text)})
+
+
+def test_demo_accounts_are_listed_only_in_demo_mode(app: Flask, client: FlaskClient) -> None:
+    assert "alfa@example.ru" not in client.get("/login").get_data(as_text=True)
+    demo = create_app(
+        {
+            "DEMO_MODE": True,
+            "SECRET_KEY": "d" * 40,
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        }
+    )
+    html = demo.test_client().get("/login").get_data(as_text=True)
+    assert "alfa@example.ru" in html and "demo12345" in html
