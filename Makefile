@@ -42,7 +42,7 @@ lint: setup
 unit-postgres:
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(TEST_POSTGRES_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "==> Тесты на PostgreSQL ($(TEST_POSTGRES_URL))"; \
-		TEST_DATABASE_URL='$(TEST_POSTGRES_URL)' $(BIN)/pytest -m "not browser"; \
+		TEST_DATABASE_URL='$(TEST_POSTGRES_URL)' $(BIN)/pytest; \
 	else \
 		echo; \
 		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
