@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+SIMULATOR_PORT ?= 5056
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 CHROMIUM ?= /usr/bin/chromium
 
@@ -20,13 +21,26 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 
 setup: $(BIN)/.installed
 
-## make run: set up, migrate, seed the demo clients, serve the cabinet on SQLite.
+## make run: set up, migrate, seed the demo clients, serve the cabinet on SQLite, with the
+## gateway simulator and the invitation worker running beside it (all stop with Ctrl+C).
+run: export DEMO_MODE = 1
+run: export SMS_GATEWAY_URL = http://127.0.0.1:$(SIMULATOR_PORT)/sms
+run: export EMAIL_GATEWAY_URL = http://127.0.0.1:$(SIMULATOR_PORT)/email
+run: export GATEWAY_TOKEN = local-simulator
+run: export CABINET_BASE_URL = http://$(HOST):$(PORT)
 run: setup
-	@echo "==> [3/4] Миграции базы данных"
+	@echo "==> [3/4] Миграции базы данных и демо-данные"
 	@$(BIN)/flask db upgrade
 	@$(BIN)/flask demo seed
-	@echo "==> [4/4] Кабинет: http://$(HOST):$(PORT)/  (демо-вход: alfa@example.ru / demo12345)"
-	@DEMO_MODE=1 $(BIN)/flask run --host $(HOST) --port $(PORT)
+	@echo "==> [4/4] Запуск: кабинет, симулятор шлюзов, отправка приглашений"
+	@$(BIN)/python -m cabinet.simulator --port $(SIMULATOR_PORT) --token $$GATEWAY_TOKEN & sim=$$!; \
+	$(BIN)/flask invitations deliver --loop & worker=$$!; \
+	trap 'kill $$sim $$worker 2>/dev/null; wait' EXIT INT TERM; \
+	echo; \
+	echo "    Кабинет:            http://$(HOST):$(PORT)/   (вход: alfa@example.ru / demo12345)"; \
+	echo "    Входящие симулятора: http://127.0.0.1:$(SIMULATOR_PORT)/   (SMS и письма приглашений)"; \
+	echo; \
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 ## make test: lint and types, then every test on SQLite and again on PostgreSQL.
 test: setup lint browser-deps

@@ -44,10 +44,19 @@ def create_app(
     )
 
     # The models must be imported for Flask-Migrate to see them.
+    from cabinet.api import models as _api  # noqa: F401
+    from cabinet.api import views as api_views
+    from cabinet.api.cli import api_tokens_cli
     from cabinet.auth.views import bp as auth_bp
     from cabinet.clients import models as _clients  # noqa: F401
     from cabinet.clients.cli import clients_cli
     from cabinet.demo import demo_cli
+    from cabinet.events import models as _events  # noqa: F401
+    from cabinet.extensions import limiter
+    from cabinet.invitations import models as _invitations  # noqa: F401
+    from cabinet.invitations.cli import invitations_cli
+    from cabinet.invitations.settings import InvitationSettings
+    from cabinet.invitations.views import bp as invitations_bp
     from cabinet.referrals import models as _referrals  # noqa: F401
     from cabinet.referrals.cli import referral_cli
     from cabinet.referrals.views import bp as referrals_bp
@@ -57,8 +66,14 @@ def create_app(
     shell.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(referrals_bp)
+    api_views.init_app(app)
+    app.extensions["invitations"] = InvitationSettings.from_config(app.config)
+    limiter.init_app(app)
+    app.register_blueprint(invitations_bp)
+    app.cli.add_command(invitations_cli)
 
     app.cli.add_command(clients_cli)
+    app.cli.add_command(api_tokens_cli)
     app.cli.add_command(referral_cli)
     app.cli.add_command(demo_cli)
     return app

@@ -36,6 +36,28 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "SESSION_IDLE_MINUTES": int(env.get("SESSION_IDLE_MINUTES", "30")),
         "PAGE_SIZE": int(env.get("PAGE_SIZE", "20")),
         "DEMO_MODE": env.get("DEMO_MODE", "0") == "1",
+        "CABINET_BASE_URL": env.get("CABINET_BASE_URL", "http://127.0.0.1:5000"),
+        # Invitations (docs/invitations.md)
+        "SMS_GATEWAY_URL": env.get("SMS_GATEWAY_URL") or None,
+        "EMAIL_GATEWAY_URL": env.get("EMAIL_GATEWAY_URL") or None,
+        "SMS_GATEWAY_TOKEN": env.get("SMS_GATEWAY_TOKEN", env.get("GATEWAY_TOKEN", "")),
+        "EMAIL_GATEWAY_TOKEN": env.get("EMAIL_GATEWAY_TOKEN", env.get("GATEWAY_TOKEN", "")),
+        "GATEWAY_CONNECT_TIMEOUT": float(env.get("GATEWAY_CONNECT_TIMEOUT", "3")),
+        "GATEWAY_READ_TIMEOUT": float(env.get("GATEWAY_READ_TIMEOUT", "10")),
+        "GATEWAY_BREAKER_THRESHOLD": int(env.get("GATEWAY_BREAKER_THRESHOLD", "5")),
+        "GATEWAY_BREAKER_COOLDOWN_SECONDS": float(
+            env.get("GATEWAY_BREAKER_COOLDOWN_SECONDS", "30")
+        ),
+        "INVITE_MAX_ATTEMPTS": int(env.get("INVITE_MAX_ATTEMPTS", "8")),
+        "INVITE_BACKOFF_BASE_SECONDS": float(env.get("INVITE_BACKOFF_BASE_SECONDS", "2")),
+        "INVITE_BACKOFF_MAX_SECONDS": float(env.get("INVITE_BACKOFF_MAX_SECONDS", "600")),
+        "INVITE_LEASE_SECONDS": float(env.get("INVITE_LEASE_SECONDS", "60")),
+        "INVITE_DAILY_CAP": int(env.get("INVITE_DAILY_CAP", "20")),
+        "INVITE_RECIPIENT_COOLDOWN_DAYS": int(env.get("INVITE_RECIPIENT_COOLDOWN_DAYS", "7")),
+        "SMS_DAILY_BUDGET": int(env.get("SMS_DAILY_BUDGET", "500")),
+        "SMS_COUNTRIES": env.get("SMS_COUNTRIES", "RU"),
+        "INVITE_RATE_LIMIT": env.get("INVITE_RATE_LIMIT", "10 per minute;100 per day"),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
     }
 
 

@@ -51,18 +51,84 @@
     if (!next) { return; }
     event.preventDefault();
     next.focus();
+    // Fresh content may not have been wired by htmx yet; a plain link would reload the page.
+    if (window.htmx) { window.htmx.process(next); }
     next.click();
   });
 
   // After htmx replaces the tabs, a keyboard user keeps focus on the selected tab.
-  var tabKeyboard = false;
+  var keyboardTabs = null;  // the id of the swapped block whose tabs the keyboard is using
   document.addEventListener("keydown", function (event) {
-    tabKeyboard = !!(event.target.closest && event.target.closest('[role="tab"]'));
+    var tab = event.target.closest && event.target.closest('[role="tab"]');
+    var block = tab && tab.closest("#tabs, #share-form");
+    keyboardTabs = block ? block.id : null;
   }, true);
-  document.addEventListener("mousedown", function () { tabKeyboard = false; }, true);
+  document.addEventListener("mousedown", function () { keyboardTabs = null; }, true);
   document.addEventListener("htmx:afterSettle", function () {
-    if (!tabKeyboard) { return; }
-    var selected = document.querySelector('#tabs [role="tab"][aria-selected="true"]');
+    if (!keyboardTabs) { return; }
+    var selected = document.querySelector("#" + keyboardTabs + ' [role="tab"][aria-selected="true"]');
     if (selected && document.activeElement !== selected) { selected.focus(); }
+  });
+})();
+
+// «Поделиться кодом»: the dialog htmx appends to <body> is opened as a modal (focus stays
+// inside, Esc closes it) and removed from the page when closed.
+(function () {
+  "use strict";
+
+  function openDialogs(root) {
+    var dialogs = (root.matches && root.matches("dialog[data-modal]")) ? [root] :
+      Array.prototype.slice.call(root.querySelectorAll ? root.querySelectorAll("dialog[data-modal]") : []);
+    dialogs.forEach(function (dialog) {
+      if (dialog.open) { return; }
+      var opener = document.activeElement;
+      dialog.addEventListener("close", function () {
+        dialog.remove();
+        if (opener && opener.focus) { opener.focus(); }
+      });
+      dialog.showModal();
+      var field = dialog.querySelector("input:not([type=hidden])");
+      if (field) { field.focus(); }
+    });
+  }
+
+  document.addEventListener("htmx:load", function (event) { openDialogs(event.detail.elt); });
+
+  // Keep Tab and Shift+Tab inside the open dialog (not out to the browser's own controls).
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Tab") { return; }
+    var dialog = document.querySelector("dialog[data-modal][open]");
+    if (!dialog) { return; }
+    var focusable = Array.prototype.filter.call(
+      dialog.querySelectorAll('a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), [tabindex]:not([tabindex="-1"])'),
+      function (el) { return el.offsetParent !== null; });
+    if (!focusable.length) { return; }
+    var first = focusable[0], last = focusable[focusable.length - 1];
+    if (event.shiftKey && (document.activeElement === first || !dialog.contains(document.activeElement))) {
+      event.preventDefault(); last.focus();
+    } else if (!event.shiftKey && (document.activeElement === last || !dialog.contains(document.activeElement))) {
+      event.preventDefault(); first.focus();
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var closer = event.target.closest("[data-close-dialog]");
+    if (closer) { closer.closest("dialog").close(); return; }
+    // A click on the backdrop (outside the dialog's box) closes it too.
+    if (event.target.matches && event.target.matches("dialog[data-modal]")) {
+      var box = event.target.getBoundingClientRect();
+      var inside = event.clientX >= box.left && event.clientX <= box.right &&
+                   event.clientY >= box.top && event.clientY <= box.bottom;
+      if (!inside) { event.target.close(); }
+    }
+  });
+
+  document.addEventListener("invitation-sent", function () {
+    var dialog = document.getElementById("share-dialog");
+    if (dialog) { dialog.close(); }
+    var tabs = document.getElementById("tabs");
+    if (tabs && window.htmx) {
+      window.htmx.ajax("GET", tabs.getAttribute("data-refresh-url"), { target: "#tabs", swap: "outerHTML" });
+    }
   });
 })();

@@ -63,6 +63,8 @@ def app(database_url: str, clock: SettableClock) -> Iterator[Flask]:
             "SQLALCHEMY_DATABASE_URI": database_url,
             "SECRET_KEY": "test-secret-key-that-is-long-enough-000",
             "CABINET_TIMEZONE": "Europe/Moscow",
+            # One app serves every test: its per-IP limit must not trip across them.
+            "INVITE_RATE_LIMIT": "10000 per minute",
         },
         clock=clock,
     )

@@ -46,6 +46,35 @@ def join(client_id: int, code: str | None, at: datetime | None) -> None:
             )
 
 
+@referral_cli.command("code")
+@click.option("--client", "client_id", type=click.IntRange(min=1), required=True)
+@click.option("--copy", is_flag=True, help="Скопировать код в буфер обмена.")
+def code(client_id: int, copy: bool) -> None:
+    """Print the client's personal code (and, with --copy, put it on the clipboard)."""
+    program = _program(None)
+    try:
+        standing = queries.standing(client_id, program.clock.now())
+    except ProgramRefusal as refusal:
+        refuse(refusal.message)
+        return
+    if standing.code is None:
+        refuse(f"Клиент {client_id} не участвует в программе: кода для приглашения нет.")
+        return
+    click.echo(standing.code)
+    if copy:
+        import pyperclip
+
+        try:
+            pyperclip.copy(standing.code)
+        except pyperclip.PyperclipException:
+            click.echo(
+                "Буфер обмена недоступен (нет графической среды): скопируйте код выше вручную.",
+                err=True,
+            )
+        else:
+            click.echo("Код скопирован в буфер обмена.", err=True)
+
+
 @referral_cli.command("show")
 @click.option("--client", "client_id", type=click.IntRange(min=1), required=True)
 @click.option("--at", type=MOMENT, default=None, help="Момент (ISO 8601); по умолчанию сейчас")

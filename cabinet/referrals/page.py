@@ -7,12 +7,25 @@ from datetime import UTC, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from cabinet.invitations.queries import sent_by
+from cabinet.invitations.rules import show_recipient
 from cabinet.moments import show_date, show_moment
 from cabinet.referrals import queries, rules
 from cabinet.web.texts import invited_word, months
 
-Tab = Literal["history", "clients"]
-TABS: dict[Tab, str] = {"history": "История скидок", "clients": "Приведенные клиенты"}
+Tab = Literal["history", "clients", "invitations"]
+TABS: dict[Tab, str] = {
+    "history": "История скидок",
+    "clients": "Приведенные клиенты",
+    "invitations": "Приглашения",
+}
+INVITATION_STATES = {
+    "queued": "в очереди",
+    "sending": "в очереди",
+    "sent": "отправлено",
+    "failed": "не доставлено",
+}
+CHANNEL_NAMES = {"sms": "SMS", "email": "Email"}
 
 
 class BadCursor(ValueError):
@@ -51,6 +64,15 @@ class ClientLine:
 
 
 @dataclass(frozen=True)
+class InvitationLine:
+    recipient: str
+    channel: str
+    created: str
+    state: str
+    status: str  # queued | sending | sent | failed, for the badge's colour
+
+
+@dataclass(frozen=True)
 class LadderLine:
     clients: int
     percent: int
@@ -80,6 +102,8 @@ class ReferralPage:
     tab: Tab
     history: tuple[HistoryLine, ...]
     clients: tuple[ClientLine, ...]
+    invitations: tuple[InvitationLine, ...]
+    invitations_pending: bool  # the tab refreshes itself until every message is settled
     next_cursor: str | None
     first_page: bool
     ladder: tuple[LadderLine, ...]
@@ -123,6 +147,7 @@ def build(
     standing = queries.standing(client_id, now)
     history: tuple[HistoryLine, ...] = ()
     clients: tuple[ClientLine, ...] = ()
+    invitations: tuple[InvitationLine, ...] = ()
     next_cursor = None
     if standing.member:
         if tab == "history":
@@ -130,6 +155,20 @@ def build(
             history = tuple(_history_line(g, now, zone) for g in grants[:page_size])
             if len(grants) > page_size:
                 next_cursor = encode_cursor(grants[page_size - 1].cursor)
+        elif tab == "invitations":
+            sent = sent_by(client_id, after=after, limit=page_size + 1)
+            invitations = tuple(
+                InvitationLine(
+                    show_recipient(i.channel, i.recipient),
+                    CHANNEL_NAMES[i.channel],
+                    show_moment(i.created_at, zone),
+                    INVITATION_STATES[i.status],
+                    i.status,
+                )
+                for i in sent[:page_size]
+            )
+            if len(sent) > page_size:
+                next_cursor = encode_cursor(sent[page_size - 1].cursor)
         else:
             referred = queries.referred_clients(
                 client_id, after=after, limit=page_size + 1, newest_first=True
@@ -161,6 +200,8 @@ def build(
         tab=tab,
         history=history,
         clients=clients,
+        invitations=invitations,
+        invitations_pending=any(line.status in ("queued", "sending") for line in invitations),
         next_cursor=next_cursor,
         first_page=after is None,
         ladder=ladder_lines(),

@@ -4,6 +4,7 @@ Exactly once under concurrency: a write starts with `begin_write()` (SQLite: BEG
 one writer at a time), then locks the rows of both clients in ID order (PostgreSQL: FOR UPDATE),
 and only then reads the state and the clock. So activations of one referrer are serialised and
 their moments are in lock order, which makes activation order the ladder's order.
+The events a change produces (cabinet/events) are written in the same transaction, last.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from cabinet import events
 from cabinet.clients.models import Client
 from cabinet.clock import Program
 from cabinet.db import begin_write, db
@@ -54,7 +56,9 @@ def _join_without_code(program: Program, client_id: int) -> JoinResult:
     if client is None:
         raise errors.ClientNotFound(client_id)
     rules.check_join(_party(client))
-    member = _enrol(program, client_id, program.clock.now())
+    now = program.clock.now()
+    member = _enrol(program, client_id, now)
+    events.record(program, "client_joined", client_id=client_id, at=now, data={"referrer_id": None})
     return JoinResult(client_id, member.code, None, None)
 
 
@@ -76,7 +80,8 @@ def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
     if last_activation is not None and now < last_activation:
         raise errors.ActivationOutOfOrder(show_moment(last_activation, zone))
 
-    if referee_client.member is None:
+    joined_now = referee_client.member is None
+    if joined_now:
         _enrol(program, client_id, now)
     referred_before = _referred_count(referrer_id)
     referral = Referral(referrer_id=referrer_id, referee_id=client_id, activated_at=now)
@@ -87,7 +92,8 @@ def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
         raise errors.CodeAlreadyApplied() from exc
 
     welcome = rules.referee_grant(now, referee_client.promo_until, zone)
-    db.session.add(_grant_row(client_id, referral.id, welcome))
+    welcome_row = _grant_row(client_id, referral.id, welcome)
+    db.session.add(welcome_row)
 
     running = db.session.scalars(
         select(Grant)
@@ -99,15 +105,88 @@ def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
     reward = rules.referrer_reward(
         None if running is None else _grant_value(running), referred_before, packs_held, now, zone
     )
+    closed = None
     if reward.close_at is not None and running is not None:
         running.ends_at = reward.close_at
-    db.session.add(_grant_row(referrer_id, referral.id, reward.grant))
-    db.session.add_all(
+        closed = running
+    reward_row = _grant_row(referrer_id, referral.id, reward.grant)
+    db.session.add(reward_row)
+    packs = [
         SmsPack(client_id=referrer_id, referral_id=referral.id, size=size, granted_at=now)
         for size in reward.sms_packs
-    )
+    ]
+    db.session.add_all(packs)
     db.session.flush()
+    _record_activation(program, referral, joined_now, welcome_row, closed, reward_row, packs)
     return JoinResult(client_id, _code_of(client_id), referrer_id, now)
+
+
+def _record_activation(
+    program: Program,
+    referral: Referral,
+    joined_now: bool,
+    welcome: Grant,
+    closed: Grant | None,
+    reward: Grant,
+    packs: list[SmsPack],
+) -> None:
+    """The feed's events for one activation, last thing before the commit (see events)."""
+    now = referral.activated_at
+    if joined_now:
+        events.record(
+            program,
+            "client_joined",
+            client_id=referral.referee_id,
+            at=now,
+            data={"referrer_id": referral.referrer_id},
+        )
+    events.record(
+        program,
+        "referral_activated",
+        client_id=referral.referrer_id,
+        at=now,
+        data={
+            "referral_id": referral.id,
+            "referrer_id": referral.referrer_id,
+            "referee_id": referral.referee_id,
+            "activated_at": now,
+        },
+    )
+    events.record(
+        program, "grant_issued", client_id=welcome.client_id, at=now, data=_grant_data(welcome)
+    )
+    if closed is not None:
+        events.record(
+            program, "grant_closed", client_id=closed.client_id, at=now, data=_grant_data(closed)
+        )
+    events.record(
+        program, "grant_issued", client_id=reward.client_id, at=now, data=_grant_data(reward)
+    )
+    for pack in packs:
+        events.record(
+            program,
+            "sms_pack_granted",
+            client_id=pack.client_id,
+            at=now,
+            data={
+                "sms_pack_id": pack.id,
+                "size": pack.size,
+                "granted_at": pack.granted_at,
+                "referral_id": pack.referral_id,
+            },
+        )
+
+
+def _grant_data(grant: Grant) -> dict[str, object]:
+    return {
+        "grant_id": grant.id,
+        "percent": grant.percent,
+        "starts_at": grant.starts_at,
+        "ends_at": grant.ends_at,
+        "reason": grant.reason,
+        "level": grant.level,
+        "referral_id": grant.referral_id,
+    }
 
 
 def _lock_clients(client_ids: Iterable[int]) -> dict[int, Client]:

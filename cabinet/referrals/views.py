@@ -38,7 +38,12 @@ def _page(tab: page.Tab = "history", after: str | None = None) -> page.ReferralP
 
 
 def _tab_arg() -> page.Tab:
-    return "clients" if request.args.get("tab") == "clients" else "history"
+    tab = request.args.get("tab")
+    if tab == "clients":
+        return "clients"
+    if tab == "invitations":
+        return "invitations"
+    return "history"
 
 
 @bp.get("")

@@ -6,9 +6,11 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
+from playwright.sync_api import Page
 from werkzeug.serving import make_server
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -43,6 +45,30 @@ def browser() -> Iterator[object]:
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def new_page(browser: Any, live_server: str, database: None) -> Iterator[Any]:
+    contexts: list[Any] = []
+
+    def open_page(
+        viewport: dict[str, int] | None = None, javascript: bool = True
+    ) -> Page:
+        context = browser.new_context(
+            viewport=viewport or {"width": 1280, "height": 900},
+            base_url=live_server,
+            java_script_enabled=javascript,
+            locale="ru-RU",
+        )
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
+        contexts.append(context)
+        page: Page = context.new_page()
+        page.set_default_timeout(10_000)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture(scope="session")

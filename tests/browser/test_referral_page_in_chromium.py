@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,28 +17,6 @@ from tests.web.conftest import PASSWORD, outside_requests, web_client
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
-
-
-@pytest.fixture
-def new_page(browser: Any, live_server: str, database: None) -> Iterator[Any]:
-    contexts: list[Any] = []
-
-    def open_page(viewport: dict[str, int] = DESKTOP, javascript: bool = True) -> Page:
-        context = browser.new_context(
-            viewport=viewport,
-            base_url=live_server,
-            java_script_enabled=javascript,
-            locale="ru-RU",
-        )
-        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
-        contexts.append(context)
-        page: Page = context.new_page()
-        page.set_default_timeout(10_000)
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
 
 
 def sign_in(page: Page, email: str) -> None:
@@ -142,17 +119,19 @@ def test_tabs_by_mouse_keyboard_history_and_deep_link(app: Flask, new_page: Any)
         "aria-selected", "true"
     )
 
-    page.get_by_role("tab", name="Приведенные клиенты").focus()
-    page.keyboard.press("ArrowRight")  # wraps to the first tab
-    expect(page.get_by_role("tab", name="История скидок")).to_have_attribute(
-        "aria-selected", "true"
-    )
-    expect(page.get_by_role("tab", name="История скидок")).to_be_focused()
-    page.keyboard.press("End")
-    expect(page.get_by_role("tab", name="Приведенные клиенты")).to_be_focused()
-    expect(page.get_by_role("tab", name="Приведенные клиенты")).to_have_attribute(
-        "aria-selected", "true"
-    )
+    def tab(name: str) -> Any:
+        return page.get_by_role("tab", name=name)
+
+    tab("Приведенные клиенты").focus()
+    page.keyboard.press("ArrowLeft")
+    expect(tab("История скидок")).to_have_attribute("aria-selected", "true")
+    expect(tab("История скидок")).to_be_focused()
+    page.keyboard.press("ArrowLeft")  # wraps to the last tab
+    expect(tab("Приглашения")).to_have_attribute("aria-selected", "true")
+    expect(tab("Приглашения")).to_be_focused()
+    page.keyboard.press("Home")
+    expect(tab("История скидок")).to_be_focused()
+    expect(tab("История скидок")).to_have_attribute("aria-selected", "true")
 
     deep = new_page()
     sign_in(deep, email)

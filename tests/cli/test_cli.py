@@ -297,3 +297,23 @@ def test_flask_finds_the_app_through_wsgi_py(database_url: str, tmp_path: Path) 
         check=False,
     )
     assert json.loads(shown.stdout)["client"] == {"id": 77, "name": "Процесс"}
+
+
+def test_code_prints_the_code_and_says_when_no_clipboard_exists(runner: FlaskCliRunner) -> None:
+    _ok(runner, "clients", "create", "--id", "1", "--name", "А", "--registered-at", "2023-03-01")
+    _ok(runner, "referral", "join", "--client", "1", "--at", "2023-03-01T09:00")
+    code = str(_show(runner, 1, "2023-03-02")["code"])
+    assert _ok(runner, "referral", "code", "--client", "1") == code + "\n"
+    copied = runner.invoke(
+        args=["referral", "code", "--client", "1", "--copy"], env={"DISPLAY": ""}
+    )
+    assert copied.exit_code == 0
+    assert copied.stdout == code + "\n"  # the code is printed whatever the clipboard does
+    assert "Буфер обмена недоступен" in copied.stderr or "скопирован" in copied.stderr
+
+
+def test_code_of_a_non_member_is_refused(runner: FlaskCliRunner) -> None:
+    _ok(runner, "clients", "create", "--id", "2", "--name", "Б", "--registered-at", "2023-03-01")
+    result = runner.invoke(args=["referral", "code", "--client", "2"])
+    assert result.exit_code == 1
+    assert result.stderr == "Клиент 2 не участвует в программе: кода для приглашения нет.\n"

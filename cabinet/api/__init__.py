@@ -1,0 +1,1 @@
+"""The operator's integration API under /api/v1: bearer tokens, JSON, problem details."""

@@ -1,0 +1,65 @@
+"""`flask api-tokens ...`: tokens for the operator's systems (billing, PBX provisioning)."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from cabinet.api import tokens
+from cabinet.cli_types import refuse
+from cabinet.clock import Program
+from cabinet.moments import iso_moment
+from cabinet.referrals.errors import ProgramRefusal
+
+api_tokens_cli = AppGroup("api-tokens", help="Токены доступа к API /api/v1.")
+
+
+def _program() -> Program:
+    program: Program = current_app.extensions["program"]
+    return program
+
+
+@api_tokens_cli.command("create")
+@click.argument("name")
+def create(name: str) -> None:
+    """Issue a token for the system NAME; it is printed once, on stdout."""
+    try:
+        issued = tokens.issue(_program(), name)
+    except ProgramRefusal as refusal:
+        refuse(refusal.message)
+    else:
+        click.echo(
+            f"Токен «{issued.name}» выпущен. Он показывается один раз: сохраните его сейчас, "
+            "в кабинете хранится только его хеш.",
+            err=True,
+        )
+        click.echo(issued.token)
+
+
+@api_tokens_cli.command("list")
+def list_tokens() -> None:
+    """Every token's name, when it was issued and whether it still works (never the secret)."""
+    zone = _program().timezone
+    rows = tokens.listing()
+    if not rows:
+        click.echo("Токенов нет.")
+    for token in rows:
+        state = (
+            "действует"
+            if token.revoked_at is None
+            else f"отозван {iso_moment(token.revoked_at, zone)}"
+        )
+        click.echo(f"{token.name}\tвыпущен {iso_moment(token.created_at, zone)}\t{state}")
+
+
+@api_tokens_cli.command("revoke")
+@click.argument("name")
+def revoke(name: str) -> None:
+    """Revoke the token NAME: requests with it get 401 from now on."""
+    try:
+        _token, was_active = tokens.revoke(_program(), name)
+    except ProgramRefusal as refusal:
+        refuse(refusal.message)
+    else:
+        click.echo(f"Токен «{name}» отозван." if was_active else f"Токен «{name}» уже был отозван.")

@@ -1,0 +1,409 @@
+"""The OpenAPI 3.1 document, built from the same constants the input checks use.
+
+`tests/api/test_schemathesis.py` runs schemathesis against it in-process (responses must match
+it, invalid input must be refused), and `tests/api/test_contract.py` checks that every route of
+the blueprint is in it and nothing else is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cabinet.api import inputs
+from cabinet.api.problems import KINDS, PROBLEM_JSON, TYPE_PREFIX
+from cabinet.billing.rules import EXCLUDED_KINDS, LINE_KINDS, ROUNDING
+from cabinet.clients.models import CLIENT_STATUSES
+from cabinet.events.models import EVENT_KINDS
+
+JSON = "application/json"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _closed(properties: dict[str, Any], required: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """An object with exactly these properties (all required unless `required` says)."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties if required is None else required),
+        "additionalProperties": False,
+    }
+
+
+MOMENT = {
+    "type": "string",
+    "pattern": f"^{inputs.MOMENT_PATTERN}$",
+    "description": "ISO 8601; без смещения — в часовом поясе кабинета (CABINET_TIMEZONE).",
+    "examples": ["2023-03-31T15:18:00+03:00", "2023-03-31T15:18"],
+}
+MOMENT_OUT = {
+    "type": "string",
+    "format": "date-time",
+    "description": "ISO 8601 со смещением часового пояса кабинета.",
+}
+DAY = {"type": "string", "format": "date", "pattern": f"^{inputs.DATE_PATTERN}$"}
+KOPECKS = {"type": "integer", "minimum": 0, "description": "Копейки."}
+PERCENT = {"type": "integer", "minimum": 0, "maximum": 100}
+
+
+def _schemas() -> dict[str, Any]:
+    grant = _closed(
+        {
+            "id": {"type": "integer"},
+            "percent": {"type": "integer", "minimum": 1, "maximum": 100},
+            "starts_at": MOMENT_OUT,
+            "ends_at": MOMENT_OUT,
+            "reason": {"enum": ["referee", "referrer"]},
+            "level": _nullable({"type": "integer", "minimum": 1, "maximum": 5}),
+        }
+    )
+    period_out = _closed(
+        {"first_day": DAY, "last_day": DAY, "days": {"type": "integer", "minimum": 1}}
+    )
+    return {
+        "Problem": {
+            "type": "object",
+            "description": "RFC 9457 problem details; detail — по-русски.",
+            "properties": {
+                "type": {"enum": [TYPE_PREFIX + kind.slug for kind in KINDS]},
+                "title": {"type": "string"},
+                "status": {"type": "integer", "minimum": 400, "maximum": 599},
+                "detail": {"type": "string"},
+                "instance": {"type": "string"},
+                "errors": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "pointer": {"type": "string"},
+                            "parameter": {"type": "string"},
+                            "detail": {"type": "string"},
+                        },
+                        "required": ["detail"],
+                        "additionalProperties": False,
+                    },
+                },
+            },
+            "required": ["type", "title", "status", "detail", "instance"],
+            "additionalProperties": False,
+        },
+        "ClientInput": _closed(
+            {
+                "name": {"type": "string", "minLength": 1, "maxLength": inputs.NAME_MAX},
+                "registered_at": MOMENT,
+                "promo_until": _nullable(MOMENT),
+                "email": _nullable({"type": "string", "maxLength": inputs.EMAIL_MAX}),
+                "phone": _nullable({"type": "string", "maxLength": inputs.PHONE_MAX}),
+                "status": {"enum": list(CLIENT_STATUSES), "default": "active"},
+            },
+            required=("name", "registered_at"),
+        ),
+        "Client": _closed(
+            {
+                "id": {"type": "integer", "minimum": 1},
+                "name": {"type": "string"},
+                "registered_at": MOMENT_OUT,
+                "promo_until": _nullable(MOMENT_OUT),
+                "email": _nullable({"type": "string"}),
+                "phone": _nullable({"type": "string"}),
+                "status": {"enum": list(CLIENT_STATUSES)},
+                "member": {"type": "boolean"},
+            }
+        ),
+        "Grant": grant,
+        "Discount": _closed(
+            {
+                "client_id": {"type": "integer"},
+                "at": MOMENT_OUT,
+                "percent": PERCENT,
+                "grants": {"type": "array", "items": _ref("Grant")},
+                "upcoming": {"type": "array", "items": _ref("Grant")},
+                "excluded_service_kinds": {
+                    "type": "array",
+                    "items": {"enum": list(EXCLUDED_KINDS)},
+                },
+            }
+        ),
+        "InvoiceRequest": _closed(
+            {
+                "at": MOMENT,
+                "lines": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": inputs.LINES_MAX,
+                    "items": _closed(
+                        {
+                            "kind": {"enum": list(LINE_KINDS)},
+                            "amount": {**KOPECKS, "maximum": inputs.AMOUNT_MAX},
+                            "description": _nullable(
+                                {"type": "string", "maxLength": inputs.DESCRIPTION_MAX}
+                            ),
+                            "period": _nullable(
+                                _closed({"first_day": DAY, "last_day": DAY})
+                                | {"description": "Дни first_day…last_day включительно."}
+                            ),
+                        },
+                        required=("kind", "amount"),
+                    ),
+                },
+            },
+            required=("lines",),
+        ),
+        "Invoice": _closed(
+            {
+                "client_id": {"type": "integer"},
+                "at": MOMENT_OUT,
+                "currency": {"const": "RUB"},
+                "rounding": _closed(
+                    {
+                        "mode": {"const": ROUNDING},
+                        "unit": {"const": "kopeck"},
+                        "description": {"type": "string"},
+                    }
+                ),
+                "split": {"type": "string"},
+                "excluded_service_kinds": {
+                    "type": "array",
+                    "items": {"enum": list(EXCLUDED_KINDS)},
+                },
+                "lines": {
+                    "type": "array",
+                    "items": _closed(
+                        {
+                            "kind": {"enum": list(LINE_KINDS)},
+                            "description": _nullable({"type": "string"}),
+                            "period": _nullable(period_out),
+                            "excluded": {"type": "boolean"},
+                            "amount": KOPECKS,
+                            "discount": KOPECKS,
+                            "total": KOPECKS,
+                            "segments": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": _closed(
+                                    {
+                                        "period": _nullable(period_out),
+                                        "percent": PERCENT,
+                                        "amount": KOPECKS,
+                                        "discount": KOPECKS,
+                                        "total": KOPECKS,
+                                    }
+                                ),
+                            },
+                        }
+                    ),
+                },
+                "totals": _closed({"amount": KOPECKS, "discount": KOPECKS, "total": KOPECKS}),
+            }
+        ),
+        "Event": _closed(
+            {
+                "id": {"type": "integer", "minimum": 1},
+                "kind": {"enum": list(EVENT_KINDS)},
+                "client_id": {"type": "integer"},
+                "occurred_at": MOMENT_OUT,
+                "data": {"type": "object"},
+            }
+        ),
+        "EventPage": _closed(
+            {
+                "events": {"type": "array", "items": _ref("Event")},
+                "next_after": {"type": "integer", "minimum": 0},
+                "has_more": {"type": "boolean"},
+            }
+        ),
+    }
+
+
+def _problem(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": _ref("Problem")}},
+    }
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+RESPONSES: dict[str, Any] = {
+    "400": _problem("Неверные параметры пути или запроса, или тело — не JSON"),
+    "401": _problem(
+        "Нет токена, или он неверен или отозван",
+        {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}},
+    ),
+    "404": _problem("Клиент не найден"),
+    "409": _problem("E-mail уже указан у другого клиента"),
+    "415": _problem("Тело запроса не в JSON"),
+    "422": _problem("Данные не прошли проверку (errors — по полям)"),
+}
+
+
+def _responses(ok: dict[str, Any], *errors: str) -> dict[str, Any]:
+    """`ok`: a success response (200) or a map of them by status; then the shared errors."""
+    success = ok if "description" not in ok else {"200": ok}
+    return {**success, **{code: {"$ref": f"#/components/responses/{code}"} for code in errors}}
+
+
+def _ok(schema: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": _ref(schema)}}}
+
+
+def _body(schema: str) -> dict[str, Any]:
+    return {"required": True, "content": {JSON: {"schema": _ref(schema)}}}
+
+
+CLIENT_ID = {
+    "name": "client_id",
+    "in": "path",
+    "required": True,
+    "description": "ID клиента у оператора",
+    "schema": {"type": "integer", "minimum": 1, "maximum": inputs.MAX_ID},
+    "example": 400,
+}
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Кабинет «Корпоративная АТС»: API для систем оператора",
+            "version": "1.0.0",
+            "description": (
+                "Подключение клиентов, скидка реферальной программы для биллинга, предпросмотр "
+                "счёта и лента событий. Подробно — docs/api.md."
+            ),
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearerAuth": []}],
+        "paths": {
+            "/openapi.json": {
+                "get": {
+                    "operationId": "openapi",
+                    "summary": "Этот документ",
+                    "security": [],
+                    "responses": {
+                        "200": {
+                            "description": "OpenAPI 3.1",
+                            "content": {JSON: {"schema": {"type": "object"}}},
+                        }
+                    },
+                }
+            },
+            "/clients/{client_id}": {
+                "parameters": [CLIENT_ID],
+                "get": {
+                    "operationId": "getClient",
+                    "summary": "Клиент",
+                    "responses": _responses(_ok("Client", "Клиент"), "400", "401", "404"),
+                },
+                "put": {
+                    "operationId": "putClient",
+                    "summary": "Создать или изменить клиента (идемпотентно)",
+                    "description": (
+                        "Тело — клиент целиком: отсутствующие необязательные поля становятся null "
+                        "(status — active). Закрыть договор — status: closed."
+                    ),
+                    "requestBody": _body("ClientInput"),
+                    "responses": _responses(
+                        {
+                            "200": _ok("Client", "Клиент изменён или уже был таким"),
+                            "201": _ok("Client", "Клиент создан")
+                            | {
+                                "headers": {
+                                    "Location": {"required": True, "schema": {"type": "string"}}
+                                }
+                            },
+                        },
+                        "400",
+                        "401",
+                        "409",
+                        "415",
+                        "422",
+                    ),
+                },
+            },
+            "/clients/{client_id}/discount": {
+                "parameters": [CLIENT_ID],
+                "get": {
+                    "operationId": "getDiscount",
+                    "summary": "Скидка в силе на момент at",
+                    "parameters": [
+                        {
+                            "name": "at",
+                            "in": "query",
+                            "required": False,
+                            "description": "Момент; по умолчанию — сейчас",
+                            "schema": MOMENT,
+                        }
+                    ],
+                    "responses": _responses(
+                        _ok("Discount", "Скидка, скидки в силе и исключения"), "400", "401", "404"
+                    ),
+                },
+            },
+            "/clients/{client_id}/invoice-preview": {
+                "parameters": [CLIENT_ID],
+                "post": {
+                    "operationId": "previewInvoice",
+                    "summary": "Строки счёта со скидкой (пакеты SMS — без скидки)",
+                    "requestBody": _body("InvoiceRequest"),
+                    "responses": _responses(
+                        _ok("Invoice", "Строки со скидкой, итоги, правило округления"),
+                        "400",
+                        "401",
+                        "404",
+                        "415",
+                        "422",
+                    ),
+                },
+            },
+            "/events": {
+                "get": {
+                    "operationId": "listEvents",
+                    "summary": "События после курсора, в порядке фиксации",
+                    "parameters": [
+                        {
+                            "name": "after",
+                            "in": "query",
+                            "required": False,
+                            "description": "id последнего обработанного события (0 — с начала)",
+                            "schema": {
+                                "type": "integer",
+                                "minimum": 0,
+                                "maximum": inputs.MAX_ID,
+                                "default": 0,
+                            },
+                        },
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "required": False,
+                            "schema": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": inputs.EVENTS_LIMIT_MAX,
+                                "default": inputs.EVENTS_LIMIT_DEFAULT,
+                            },
+                        },
+                    ],
+                    "responses": _responses(_ok("EventPage", "Страница событий"), "400", "401"),
+                }
+            },
+        },
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Токен из «flask api-tokens create ИМЯ»",
+                }
+            },
+            "schemas": _schemas(),
+            "responses": RESPONSES,
+        },
+    }

@@ -1,0 +1,193 @@
+"""/api/v1: thin views. Input → service or query → JSON; every error is a problem detail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request, url_for
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import RequestRedirect
+
+from cabinet.api import inputs, openapi, present, problems, tokens
+from cabinet.api.problems import ApiProblem
+from cabinet.billing.queries import invoice_preview
+from cabinet.clients.services import find_client, provision_client
+from cabinet.clock import Program
+from cabinet.db import db
+from cabinet.events.queries import feed
+from cabinet.referrals import errors, queries
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+PREFIX = "/api/"
+WWW_AUTHENTICATE = 'Bearer realm="cabinet-api"'
+
+
+def _program() -> Program:
+    program: Program = current_app.extensions["program"]
+    return program
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# ---- authentication ------------------------------------------------------------------------
+
+
+@bp.before_request
+def authenticate() -> None:
+    """Every endpoint but the OpenAPI document wants `Authorization: Bearer <token>`."""
+    if request.endpoint == "api.openapi_document":
+        return
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        raise ApiProblem(
+            problems.UNAUTHORIZED,
+            "Нужен заголовок Authorization: Bearer <токен>. Токен выпускает оператор кабинета "
+            "командой «flask api-tokens create ИМЯ».",
+            headers={"WWW-Authenticate": WWW_AUTHENTICATE},
+        )
+    if tokens.authenticate(credentials.strip()) is None:
+        raise ApiProblem(
+            problems.UNAUTHORIZED,
+            "Токен не подошёл: он неверен или отозван.",
+            headers={"WWW-Authenticate": f'{WWW_AUTHENTICATE}, error="invalid_token"'},
+        )
+
+
+# ---- endpoints -----------------------------------------------------------------------------
+
+
+@bp.get("/openapi.json")
+def openapi_document() -> Response:
+    """The OpenAPI 3.1 description of this API (no token needed)."""
+    return jsonify(openapi.document())
+
+
+@bp.get("/clients/<client_id>")
+def get_client(client_id: str) -> Response:
+    """A client as provisioned."""
+    cid = inputs.client_id(client_id)
+    row = find_client(cid)
+    return _json(present.client(row, _program().timezone))
+
+
+@bp.put("/clients/<client_id>")
+def put_client(client_id: str) -> Response:
+    """Create or update a client (idempotent); closing is `"status": "closed"`."""
+    cid = inputs.client_id(client_id)
+    program = _program()
+    wanted = inputs.client_body(inputs.body_object(), cid, program.timezone)
+    result = provision_client(program, wanted)
+    status = 201 if result.created else 200
+    response = _json(present.client(result.client, program.timezone), status)
+    if result.created:
+        response.headers["Location"] = url_for("api.get_client", client_id=cid)
+    return response
+
+
+@bp.get("/clients/<client_id>/discount")
+def discount(client_id: str) -> Response:
+    """The discount in force at `at` (default: now), its grants, what it never applies to."""
+    cid = inputs.client_id(client_id)
+    program = _program()
+    at = inputs.query_moment("at", program.timezone) or program.clock.now()
+    standing = queries.standing(cid, at)
+    return _json(present.discount(standing, at, program.timezone))
+
+
+@bp.post("/clients/<client_id>/invoice-preview")
+def invoice(client_id: str) -> Response:
+    """Line items priced with the discount in force over their periods; SMS packages untouched."""
+    cid = inputs.client_id(client_id)
+    program = _program()
+    wanted = inputs.invoice_body(inputs.body_object(), program.timezone)
+    at, result = invoice_preview(program, cid, wanted.lines, wanted.at)
+    return _json(present.invoice(cid, at, result, program.timezone))
+
+
+@bp.get("/events")
+def events() -> Response:
+    """Events after the cursor `after`, oldest first, at most `limit`."""
+    after = inputs.query_int("after", 0, 0, inputs.MAX_ID)
+    limit = inputs.query_int("limit", inputs.EVENTS_LIMIT_DEFAULT, 1, inputs.EVENTS_LIMIT_MAX)
+    return _json(present.feed(feed(after, limit), _program().timezone))
+
+
+# ---- errors --------------------------------------------------------------------------------
+
+
+@bp.errorhandler(ApiProblem)
+def _problem(problem: ApiProblem) -> Response:
+    db.session.rollback()
+    return problems.response(problem)
+
+
+@bp.errorhandler(errors.ProgramRefusal)
+def _refusal(refusal: errors.ProgramRefusal) -> Response:
+    db.session.rollback()
+    if isinstance(refusal, errors.ClientNotFound):
+        kind = problems.CLIENT_NOT_FOUND
+    elif isinstance(refusal, errors.EmailTaken | errors.ClientExists):
+        kind = problems.CONFLICT
+    else:
+        kind = problems.VALIDATION_FAILED
+    return problems.response(ApiProblem(kind, refusal.message))
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> Response:
+    return problems.response(_from_http(error))
+
+
+@bp.errorhandler(Exception)
+def _unexpected(error: Exception) -> Response:
+    db.session.rollback()
+    current_app.logger.exception("unexpected error in the API")
+    return problems.response(
+        ApiProblem(
+            problems.INTERNAL_ERROR,
+            "Внутренняя ошибка кабинета; ничего не изменилось. Повторите запрос позже.",
+        )
+    )
+
+
+def _from_http(error: HTTPException) -> ApiProblem:
+    status = error.code or 500
+    if isinstance(error, MethodNotAllowed):
+        allowed = ", ".join(sorted(error.valid_methods or ()))
+        return ApiProblem(
+            problems.METHOD_NOT_ALLOWED,
+            f"Метод {request.method} здесь не поддерживается; можно: {allowed}.",
+            headers={"Allow": allowed},
+        )
+    if status == 404:
+        return ApiProblem(problems.NOT_FOUND, f"В API нет адреса {request.path}.")
+    return ApiProblem(
+        problems.HTTP_ERROR, error.description or "Запрос не выполнен.", status=status
+    )
+
+
+def _routing_error() -> Response | None:
+    """A URL under /api/ that matched no endpoint (404, 405) gets a problem, not an HTML page.
+
+    Registered for the whole app: Flask runs blueprint error handlers only for requests that
+    reached the blueprint, and a routing error never does."""
+    error = request.routing_exception
+    if error is None or not request.path.startswith(PREFIX):
+        return None
+    if isinstance(error, RequestRedirect) or not isinstance(error, HTTPException):
+        return None
+    return problems.response(_from_http(error))
+
+
+def init_app(app: Flask) -> None:
+    """Register the blueprint, exempt from CSRF (bearer tokens, no cookies)."""
+    from cabinet.extensions import csrf
+
+    csrf.exempt(bp)
+    app.before_request(_routing_error)
+    app.register_blueprint(bp)

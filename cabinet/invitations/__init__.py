@@ -1,0 +1,1 @@
+"""Invitations by e-mail and SMS: validation, limits, the outbox and its delivery worker."""

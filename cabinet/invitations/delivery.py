@@ -1,0 +1,230 @@
+"""The delivery worker: claim due invitations, send them, record what happened.
+
+Never lose a message: a claim is a lease (status «sending», `lease_until`). A worker killed
+mid-send leaves the lease to expire, and the next pass sends the message again with the same
+Idempotency-Key, so the gateway keeps one copy. Several workers at once are safe: PostgreSQL
+claims with FOR UPDATE SKIP LOCKED, SQLite writers are one at a time (BEGIN IMMEDIATE).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import requests
+from sqlalchemy import or_, select
+
+from cabinet.clock import Program
+from cabinet.db import begin_write, db
+from cabinet.invitations.gateway import HttpGateway, Outcome
+from cabinet.invitations.models import Invitation
+from cabinet.invitations.rules import retry_delay
+from cabinet.invitations.settings import InvitationSettings
+
+
+class Gateway(Protocol):
+    def send(self, payload: dict[str, object], idempotency_key: str) -> Outcome: ...
+
+
+@dataclass
+class CircuitBreaker:
+    """Stop calling a gateway that keeps failing; try one message again after a cool-down."""
+
+    threshold: int
+    cooldown: timedelta
+    failures: int = 0
+    opened_at: datetime | None = None
+
+    def allows(self, now: datetime) -> bool:
+        return self.opened_at is None or now - self.opened_at >= self.cooldown
+
+    def succeeded(self) -> None:
+        self.failures, self.opened_at = 0, None
+
+    def failed(self, now: datetime) -> None:
+        self.failures += 1
+        if self.failures >= self.threshold:
+            self.opened_at = now
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    key: str
+    channel: str
+    payload: dict[str, object]
+    attempts: int
+    lease_token: str
+
+
+@dataclass
+class PassReport:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    paused_channels: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        text = (
+            f"взято: {self.claimed}, отправлено: {self.sent}, "
+            f"повтор позже: {self.retried}, не доставлено: {self.failed}"
+        )
+        if self.paused_channels:
+            text += f"; шлюз недоступен, пауза: {', '.join(self.paused_channels)}"
+        return text
+
+
+def http_gateways(settings: InvitationSettings, session: requests.Session) -> dict[str, Gateway]:
+    """The configured gateways, sharing one HTTP session (one per worker)."""
+    gateways: dict[str, Gateway] = {}
+    for channel, config in (("sms", settings.sms), ("email", settings.email)):
+        if config.url:
+            gateways[channel] = HttpGateway(
+                config.url, config.token, session, settings.connect_timeout, settings.read_timeout
+            )
+    return gateways
+
+
+class Worker:
+    def __init__(
+        self,
+        program: Program,
+        settings: InvitationSettings,
+        gateways: Mapping[str, Gateway],
+        rng: random.Random | None = None,
+    ) -> None:
+        self.program = program
+        self.settings = settings
+        self.gateways = dict(gateways)
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        cooldown = timedelta(seconds=settings.breaker_cooldown_seconds)
+        self.breakers = {
+            channel: CircuitBreaker(settings.breaker_threshold, cooldown) for channel in gateways
+        }
+
+    def run_pass(self, batch: int = 20) -> PassReport:
+        """Claim up to `batch` due invitations and try each once."""
+        report = PassReport()
+        claimed = self._claim(batch, report)
+        report.claimed = len(claimed)
+        for item in claimed:
+            breaker = self.breakers[item.channel]
+            if not breaker.allows(self.program.clock.now()):
+                self._record(
+                    item, Outcome("retry", "шлюз временно недоступен"), report, paused=True
+                )
+                continue
+            outcome = self.gateways[item.channel].send(item.payload, item.key)
+            if outcome.verdict == "retry":
+                breaker.failed(self.program.clock.now())
+            else:
+                breaker.succeeded()
+            self._record(item, outcome, report)
+        return report
+
+    def run_until(self, stop: threading.Event, idle_seconds: float = 1.0, batch: int = 20) -> None:
+        while not stop.is_set():
+            report = self.run_pass(batch)
+            if report.claimed == 0:
+                stop.wait(idle_seconds)
+
+    def _claim(self, batch: int, report: PassReport) -> list[Claimed]:
+        begin_write()
+        try:
+            now = self.program.clock.now()
+            open_channels = [c for c, b in self.breakers.items() if b.allows(now)]
+            report.paused_channels = sorted(set(self.breakers) - set(open_channels))
+            if not open_channels:
+                db.session.rollback()
+                return []
+            rows = db.session.scalars(
+                select(Invitation)
+                .where(
+                    Invitation.status.in_(("queued", "sending")),
+                    Invitation.channel.in_(open_channels),
+                    Invitation.next_attempt_at <= now,
+                    or_(Invitation.lease_until.is_(None), Invitation.lease_until <= now),
+                )
+                .order_by(Invitation.next_attempt_at, Invitation.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            ).all()
+            claimed: list[Claimed] = []
+            lease = timedelta(seconds=self.settings.lease_seconds)
+            for row in rows:
+                if row.attempts >= self.settings.backoff.max_attempts:
+                    # Abandoned by workers that died on it as many times as we allow.
+                    row.status, row.lease_until, row.lease_token = "failed", None, None
+                    row.last_error = "превышено число попыток"
+                    report.failed += 1
+                    continue
+                row.status = "sending"
+                row.attempts += 1
+                row.lease_token = str(uuid.uuid4())
+                row.lease_until = now + lease
+                claimed.append(
+                    Claimed(
+                        row.id,
+                        row.key,
+                        row.channel,
+                        json.loads(row.payload),
+                        row.attempts,
+                        row.lease_token,
+                    )
+                )
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+        return claimed
+
+    def _record(
+        self, item: Claimed, outcome: Outcome, report: PassReport, paused: bool = False
+    ) -> None:
+        """Store the outcome, unless the lease was lost. A message held back by an open
+        circuit breaker gets its attempt back."""
+        begin_write()
+        try:
+            row = db.session.scalars(
+                select(Invitation)
+                .where(Invitation.id == item.id, Invitation.lease_token == item.lease_token)
+                .with_for_update()
+            ).first()
+            if row is None:  # the lease ran out and another worker took the message over
+                db.session.rollback()
+                return
+            now = self.program.clock.now()
+            row.lease_until, row.lease_token = None, None
+            if paused:
+                row.attempts -= 1
+                row.status = "queued"
+                row.next_attempt_at = now + timedelta(
+                    seconds=self.settings.breaker_cooldown_seconds
+                )
+                report.retried += 1
+                db.session.commit()
+                return
+            row.last_error = None if outcome.verdict == "accepted" else outcome.detail[:300]
+            if outcome.verdict == "accepted":
+                row.status, row.sent_at = "sent", now
+                report.sent += 1
+            elif outcome.verdict == "retry" and row.attempts < self.settings.backoff.max_attempts:
+                delay = retry_delay(
+                    row.attempts, self.settings.backoff, self.rng, outcome.retry_after
+                )
+                row.status, row.next_attempt_at = "queued", now + timedelta(seconds=delay)
+                report.retried += 1
+            else:
+                row.status = "failed"
+                report.failed += 1
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise

@@ -1,0 +1,56 @@
+"""The outbox: an invitation is stored before any gateway is called, and kept."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cabinet.db import UTCDateTime, db
+
+STATUSES = ("queued", "sending", "sent", "failed")
+
+
+class Invitation(db.Model):  # type: ignore[name-defined,misc]
+    """One message to one friend. `key` is the Idempotency-Key, the same on every retry."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        CheckConstraint("channel IN ('sms', 'email')", name="channel_known"),
+        CheckConstraint("status IN ('queued', 'sending', 'sent', 'failed')", name="status_known"),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+        # The worker's claim: due messages in order.
+        Index("ix_invitations_due", "status", "next_attempt_at"),
+        # The member's list and its daily cap.
+        Index("ix_invitations_member_created", "member_id", "created_at", "id"),
+        # The per-recipient cool-down.
+        Index("ix_invitations_recipient_created", "recipient", "created_at"),
+        # The cabinet's daily SMS budget.
+        Index("ix_invitations_channel_created", "channel", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(36), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.client_id"))
+    channel: Mapped[str] = mapped_column(String(5))
+    recipient: Mapped[str] = mapped_column(String(254))
+    payload: Mapped[str] = mapped_column(Text)  # the exact JSON body sent to the gateway
+    status: Mapped[str] = mapped_column(String(7), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_token: Mapped[str | None] = mapped_column(String(36))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+
+
+class StopListEntry(db.Model):  # type: ignore[name-defined,misc]
+    """A recipient (E.164 number or e-mail) who asked not to receive invitations."""
+
+    __tablename__ = "stop_list"
+
+    recipient: Mapped[str] = mapped_column(String(254), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(20))

@@ -1,0 +1,137 @@
+"""Queueing an invitation (the outbox write) and the stop list."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, text
+
+from cabinet.clients.models import Client
+from cabinet.clock import Program
+from cabinet.db import begin_write, db, is_postgresql
+from cabinet.invitations import errors, messages, rules
+from cabinet.invitations.models import Invitation, StopListEntry
+from cabinet.invitations.settings import InvitationSettings
+from cabinet.referrals.models import Member
+
+# Limits span members (cool-down per recipient, the SMS budget): invitation writes take one
+# PostgreSQL advisory lock so two members cannot both pass a limit at once. (SQLite writers
+# are already one at a time.)
+_INVITATIONS_LOCK = 7_120_001
+
+
+@dataclass(frozen=True)
+class Queued:
+    id: int
+    channel: str
+    recipient: str
+    shown_recipient: str
+    created_at: datetime
+
+
+def invite(
+    program: Program,
+    settings: InvitationSettings,
+    member_id: int,
+    channel: rules.Channel,
+    raw_recipient: str,
+    consent: bool,
+    unsubscribe_url: Callable[[str], str],
+) -> Queued:
+    """Validate, check the limits, and store the message; the worker sends it later."""
+    recipient = rules.normalise_recipient(channel, raw_recipient, settings.limits)
+    begin_write()
+    try:
+        if is_postgresql():
+            db.session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INVITATIONS_LOCK}
+            )
+        found = db.session.execute(
+            select(Member.code, Client.name)
+            .join(Client, Client.id == Member.client_id)
+            .where(Member.client_id == member_id, Client.status == "active")
+        ).first()
+        if found is None:
+            raise errors.NotAMember()
+        code, member_name = found
+        now = program.clock.now()
+        rules.check_invitation(
+            channel, consent, _usage(member_id, recipient, now, program), now, settings.limits
+        )
+        if channel == "sms":
+            payload = messages.sms_payload(recipient, code)
+        else:
+            letter = messages.email(member_name, code, unsubscribe_url(recipient))
+            payload = messages.email_payload(recipient, letter)
+        invitation = Invitation(
+            key=str(uuid.uuid4()),
+            member_id=member_id,
+            channel=channel,
+            recipient=recipient,
+            payload=json.dumps(payload, ensure_ascii=False),
+            status="queued",
+            attempts=0,
+            created_at=now,
+            next_attempt_at=now,
+        )
+        db.session.add(invitation)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return Queued(invitation.id, channel, recipient, rules.show_recipient(channel, recipient), now)
+
+
+def _usage(member_id: int, recipient: str, now: datetime, program: Program) -> rules.Usage:
+    today = rules.day_start(now, program.timezone)
+    return rules.Usage(
+        member_today=db.session.scalar(
+            select(func.count())
+            .select_from(Invitation)
+            .where(Invitation.member_id == member_id, Invitation.created_at >= today)
+        )
+        or 0,
+        last_to_recipient=db.session.scalar(
+            select(func.max(Invitation.created_at)).where(Invitation.recipient == recipient)
+        ),
+        sms_today=db.session.scalar(
+            select(func.count())
+            .select_from(Invitation)
+            .where(Invitation.channel == "sms", Invitation.created_at >= today)
+        )
+        or 0,
+        opted_out=db.session.get(StopListEntry, recipient) is not None,
+    )
+
+
+def opt_out(program: Program, recipient: str, source: str) -> bool:
+    """Put a recipient on the stop list; False when it was there already."""
+    begin_write()
+    try:
+        if db.session.get(StopListEntry, recipient) is not None:
+            db.session.rollback()
+            return False
+        db.session.add(
+            StopListEntry(recipient=recipient, added_at=program.clock.now(), source=source)
+        )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return True
+
+
+def opt_in(recipient: str) -> bool:
+    """Take a recipient off the stop list (support, at the recipient's request)."""
+    begin_write()
+    entry = db.session.get(StopListEntry, recipient)
+    if entry is None:
+        db.session.rollback()
+        return False
+    db.session.delete(entry)
+    db.session.commit()
+    return True

@@ -1,0 +1,53 @@
+"""Invitation settings, read once from the app's configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cabinet.invitations.rules import Backoff, Limits
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    url: str | None
+    token: str
+
+
+@dataclass(frozen=True)
+class InvitationSettings:
+    limits: Limits
+    backoff: Backoff
+    sms: GatewayConfig
+    email: GatewayConfig
+    connect_timeout: float
+    read_timeout: float
+    lease_seconds: float
+    breaker_threshold: int
+    breaker_cooldown_seconds: float
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> InvitationSettings:
+        return cls(
+            limits=Limits(
+                daily_cap=int(config["INVITE_DAILY_CAP"]),
+                recipient_cooldown_days=int(config["INVITE_RECIPIENT_COOLDOWN_DAYS"]),
+                sms_daily_budget=int(config["SMS_DAILY_BUDGET"]),
+                sms_countries=tuple(
+                    c.strip().upper() for c in str(config["SMS_COUNTRIES"]).split(",") if c.strip()
+                ),
+            ),
+            backoff=Backoff(
+                base_seconds=float(config["INVITE_BACKOFF_BASE_SECONDS"]),
+                max_seconds=float(config["INVITE_BACKOFF_MAX_SECONDS"]),
+                max_attempts=int(config["INVITE_MAX_ATTEMPTS"]),
+            ),
+            sms=GatewayConfig(config["SMS_GATEWAY_URL"], config["SMS_GATEWAY_TOKEN"]),
+            email=GatewayConfig(config["EMAIL_GATEWAY_URL"], config["EMAIL_GATEWAY_TOKEN"]),
+            connect_timeout=float(config["GATEWAY_CONNECT_TIMEOUT"]),
+            read_timeout=float(config["GATEWAY_READ_TIMEOUT"]),
+            lease_seconds=float(config["INVITE_LEASE_SECONDS"]),
+            breaker_threshold=int(config["GATEWAY_BREAKER_THRESHOLD"]),
+            breaker_cooldown_seconds=float(config["GATEWAY_BREAKER_COOLDOWN_SECONDS"]),
+        )

@@ -1,0 +1,142 @@
+"""«Пригласить»: the share dialog, sending an invitation, and the unsubscribe link."""
+
+from __future__ import annotations
+
+import json
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.wrappers import Response as BaseResponse
+
+from cabinet.clock import Program
+from cabinet.extensions import limiter
+from cabinet.htmx import retarget, wants_fragment
+from cabinet.invitations import rules, services
+from cabinet.invitations.errors import InvitationRefusal, UnsubscribeLinkInvalid
+from cabinet.invitations.forms import InviteForm
+from cabinet.invitations.settings import InvitationSettings
+from cabinet.referrals import queries
+
+bp = Blueprint("invitations", __name__)
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="unsubscribe")
+
+
+def unsubscribe_url(recipient: str) -> str:
+    token = str(_serializer().dumps(recipient))
+    base: str = current_app.config["CABINET_BASE_URL"]
+    return base.rstrip("/") + url_for("invitations.unsubscribe", token=token)
+
+
+def _channel(value: str | None) -> rules.Channel:
+    return "email" if value == "email" else "sms"
+
+
+def _dialog_context(form: InviteForm, channel: rules.Channel) -> dict[str, object]:
+    code = queries.standing(current_user.id, _program().clock.now()).code
+    return {"form": form, "channel": channel, "code": code, "channels": CHANNEL_LABELS}
+
+
+CHANNEL_LABELS = (("email", "Отправить email"), ("sms", "Отправить SMS"))
+
+
+def _program() -> Program:
+    program: Program = current_app.extensions["program"]
+    return program
+
+
+def _render(form: InviteForm, channel: rules.Channel, status: int = 200) -> Response:
+    """The dialog for htmx (or just its form, on a channel switch or an error); a page
+    without JavaScript."""
+    context = _dialog_context(form, channel)
+    if wants_fragment():
+        part = request.args.get("part") == "form" or request.method == "POST"
+        template = "partials/_share_form.html" if part else "partials/_share_dialog.html"
+        response = make_response(render_template(template, **context), status)
+        response.vary.add("HX-Request")
+        if request.method == "POST":
+            retarget(response, "#share-form")
+        return response
+    return make_response(render_template("invitations/invite.html", **context), status)
+
+
+@bp.get("/referral/invite")
+@login_required
+def dialog() -> Response:
+    """«Поделиться кодом»."""
+    channel = _channel(request.args.get("channel"))
+    form = InviteForm(formdata=None, channel=channel)
+    return _render(form, channel)
+
+
+@bp.post("/referral/invite")
+@limiter.limit(lambda: current_app.config["INVITE_RATE_LIMIT"])
+@login_required
+def send() -> Response | BaseResponse:
+    """«Пригласить»: validate, check the limits, queue the message."""
+    form = InviteForm()
+    channel = _channel(form.channel.data)
+    if form.validate_on_submit():
+        settings: InvitationSettings = current_app.extensions["invitations"]
+        try:
+            queued = services.invite(
+                _program(),
+                settings,
+                current_user.id,
+                channel,
+                form.recipient.data,
+                bool(form.consent.data),
+                unsubscribe_url,
+            )
+        except InvitationRefusal as refusal:
+            field = getattr(form, refusal.field, None) if refusal.field else None
+            if field is not None:
+                field.errors = [refusal.message]
+            else:
+                form.form_errors.append(refusal.message)
+        else:
+            message = f"Приглашение отправлено на {queued.shown_recipient}"
+            if wants_fragment():
+                response = make_response(
+                    render_template("partials/_notice.html", message=message), 200
+                )
+                response.headers["HX-Trigger"] = json.dumps({"invitation-sent": message})
+                return retarget(response, "#alerts", "innerHTML")
+            flash(message, "success")
+            return redirect(url_for("referrals.show", tab="invitations"), 303)
+    return _render(form, channel, 422)
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+def unsubscribe(token: str) -> tuple[str, int]:
+    """The link in every invitation e-mail: confirm, then the address is on the stop list.
+    (A GET only asks: mail scanners open links.)"""
+    try:
+        recipient = str(_serializer().loads(token))
+    except BadSignature:
+        return render_template(
+            "invitations/unsubscribe.html",
+            error=UnsubscribeLinkInvalid().message,
+            done=False,
+            recipient=None,
+        ), 400
+    done = False
+    if request.method == "POST":
+        services.opt_out(_program(), recipient, "unsubscribe link")
+        done = True
+    return render_template(
+        "invitations/unsubscribe.html", recipient=recipient, done=done, error=None
+    ), 200

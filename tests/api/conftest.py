@@ -1,0 +1,76 @@
+"""The API's fixtures: a token, a client that sends it, the help page's worked example."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from cabinet.api import tokens
+from cabinet.clock import Program
+from cabinet.referrals import services
+from tests.conftest import msk
+from tests.factories import make_client, make_member
+
+
+class Api:
+    """The Flask test client with a bearer token on every request."""
+
+    def __init__(self, client: FlaskClient, token: str) -> None:
+        self.client = client
+        self.token = token
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def get(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.client.get(path, headers=self.headers, **kwargs)
+
+    def put(self, path: str, json: Any, **kwargs: Any) -> TestResponse:
+        return self.client.put(path, json=json, headers=self.headers, **kwargs)
+
+    def post(self, path: str, json: Any, **kwargs: Any) -> TestResponse:
+        return self.client.post(path, json=json, headers=self.headers, **kwargs)
+
+
+@pytest.fixture
+def token(app: Flask, database: None, program: Program) -> str:
+    with app.app_context():
+        return tokens.issue(program, "billing").token
+
+
+@pytest.fixture
+def api(client: FlaskClient, token: str) -> Api:
+    return Api(client, token)
+
+
+def seed_worked_example(program: Program) -> str:
+    """Referrer 400 «АльфаТелеком»; 408, 401, 407 (registered 20.03.2023) apply its code on
+    31.03.2023 at 10:03, 10:30 and 15:18. Returns the referrer's code."""
+    code = make_member(program, 400, msk("2023-03-01 09:00"), name="АльфаТелеком")
+    for client_id, name, at in [
+        (408, "ТехКомплект", "2023-03-31 10:03"),
+        (401, "СтройКомплект", "2023-03-31 10:30"),
+        (407, "ТехСтрой", "2023-03-31 15:18"),
+    ]:
+        make_client(client_id, name, registered_at=msk("2023-03-20 12:00"))
+        services.join(program.at(msk(at)), client_id, code)
+    return code
+
+
+@pytest.fixture
+def worked_example(app: Flask, database: None, program: Program) -> str:
+    with app.app_context():
+        return seed_worked_example(program)
+
+
+def assert_problem(response: TestResponse, status: int, slug: str) -> dict[str, Any]:
+    """A problem details response (RFC 9457) with a Russian detail."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body: dict[str, Any] = response.get_json(force=True)
+    assert body["type"] == f"urn:cabinet:problem:{slug}"
+    assert body["status"] == status
+    assert any("а" <= ch <= "я" for ch in body["detail"].lower())  # Cyrillic, for people
+    return body

@@ -1,0 +1,271 @@
+"""The delivery worker against the simulator over real HTTP, with faults injected."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from flask import Flask
+from sqlalchemy import func, select
+
+from cabinet.clock import Program, SystemClock
+from cabinet.db import db
+from cabinet.invitations.delivery import Worker, http_gateways
+from cabinet.invitations.models import Invitation
+from cabinet.invitations.rules import Backoff
+from cabinet.invitations.settings import GatewayConfig, InvitationSettings
+from tests.factories import make_client
+from tests.invitations.conftest import TOKEN, Simulator
+
+ROOT = Path(__file__).resolve().parents[2]
+MESSAGES = int(os.environ.get("DELIVERY_MESSAGES", "1000"))
+
+
+def live_program(app: Flask) -> Program:
+    return Program(SystemClock(), app.extensions["program"].timezone)
+
+
+def worker_settings(app: Flask, simulator: Simulator, **overrides: object) -> InvitationSettings:
+    base: InvitationSettings = app.extensions["invitations"]
+    fast = dataclasses.replace(
+        base,
+        sms=GatewayConfig(simulator.url + "/sms", TOKEN),
+        email=GatewayConfig(simulator.url + "/email", TOKEN),
+        backoff=Backoff(base_seconds=0.001, max_seconds=0.01, max_attempts=12),
+        connect_timeout=2,
+        read_timeout=2,
+        lease_seconds=30,
+        breaker_threshold=1000,
+        breaker_cooldown_seconds=0.05,
+    )
+    return dataclasses.replace(fast, **overrides)  # type: ignore[arg-type]
+
+
+def enqueue(count: int, channel: str = "sms") -> list[str]:
+    """`count` queued invitations of one member, written straight into the outbox."""
+    make_client(1, registered_at=datetime.now(UTC) - timedelta(days=60))
+    from cabinet.referrals.models import Member
+
+    db.session.add(Member(client_id=1, code="5e83e12b1", joined_at=datetime.now(UTC)))
+    db.session.flush()
+    now = datetime.now(UTC)
+    keys = []
+    rows = []
+    for n in range(count):
+        key = str(uuid.uuid4())
+        keys.append(key)
+        to = f"+7910{n:07d}" if channel == "sms" else f"friend{n}@example.ru"
+        payload = {"to": to, "text": f"Код-приглашение: 5e83e12b1 ({n})"}
+        if channel == "email":
+            payload.update(subject="Приглашение", html="<p>Код</p>")
+        rows.append(
+            Invitation(
+                key=key,
+                member_id=1,
+                channel=channel,
+                recipient=to,
+                payload=json.dumps(payload, ensure_ascii=False),
+                status="queued",
+                attempts=0,
+                created_at=now,
+                next_attempt_at=now,
+            )
+        )
+    db.session.add_all(rows)
+    db.session.commit()
+    return keys
+
+
+def statuses() -> Counter[str]:
+    db.session.rollback()
+    return Counter(
+        dict(
+            db.session.execute(
+                select(Invitation.status, func.count()).group_by(Invitation.status)
+            ).all()
+        )
+    )
+
+
+def drain(app: Flask, worker: Worker, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with app.app_context():
+            report = worker.run_pass(batch=50)
+            db.session.remove()
+        if report.claimed == 0:
+            with app.app_context():
+                pending = statuses()["queued"] + statuses()["sending"]
+                db.session.remove()
+            if pending == 0:
+                return
+            time.sleep(0.01)
+    raise AssertionError("the outbox did not drain in time")
+
+
+@pytest.fixture
+def session() -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        yield session
+
+
+def assert_exactly_once(simulator: Simulator, keys: list[str]) -> None:
+    kept = Counter(m["key"] for m in simulator.messages())
+    assert set(kept) == set(keys)
+    assert max(kept.values()) == 1
+
+
+def test_one_thousand_messages_with_30_percent_faults_arrive_exactly_once(
+    app: Flask, ctx: Flask, simulator: Simulator, session: requests.Session
+) -> None:
+    keys = enqueue(MESSAGES)
+    simulator.faults(error_rate=0.15, ghost_rate=0.1, rate_limit_rate=0.05, retry_after=0)
+    settings = worker_settings(app, simulator)
+    worker = Worker(live_program(app), settings, http_gateways(settings, session))
+    drain(app, worker)
+    assert statuses() == Counter({"sent": MESSAGES})
+    assert_exactly_once(simulator, keys)
+    requests_made = simulator.requests()
+    assert MESSAGES * 1.2 < requests_made < MESSAGES * 2  # faults were really retried
+    attempts = db.session.scalar(select(func.max(Invitation.attempts)))
+    assert attempts is not None and attempts <= settings.backoff.max_attempts
+
+
+def test_three_workers_at_once_share_the_outbox(
+    app: Flask, ctx: Flask, simulator: Simulator
+) -> None:
+    keys = enqueue(300)
+    simulator.faults(error_rate=0.2, ghost_rate=0.1, retry_after=0)
+    settings = worker_settings(app, simulator)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with requests.Session() as own:
+                drain(app, Worker(live_program(app), settings, http_gateways(settings, own)))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    assert errors == []
+    assert statuses() == Counter({"sent": 300})
+    assert_exactly_once(simulator, keys)
+
+
+def test_a_4xx_is_a_permanent_failure(
+    app: Flask, ctx: Flask, simulator: Simulator, session: requests.Session
+) -> None:
+    enqueue(3)
+    simulator.faults(bad_request_rate=1)
+    settings = worker_settings(app, simulator)
+    drain(app, Worker(live_program(app), settings, http_gateways(settings, session)))
+    assert statuses() == Counter({"failed": 3})
+    assert simulator.requests() == 3
+    assert db.session.scalars(select(Invitation.last_error)).first() == (
+        "HTTP 400: шлюз отклонил сообщение"
+    )
+
+
+def test_attempts_are_capped(
+    app: Flask, ctx: Flask, simulator: Simulator, session: requests.Session
+) -> None:
+    enqueue(2)
+    simulator.faults(error_rate=1)
+    settings = worker_settings(
+        app, simulator, backoff=Backoff(base_seconds=0.001, max_seconds=0.01, max_attempts=3)
+    )
+    drain(app, Worker(live_program(app), settings, http_gateways(settings, session)))
+    assert statuses() == Counter({"failed": 2})
+    assert simulator.requests() == 6  # 2 messages × 3 attempts, and no more
+
+
+def test_retry_after_is_honoured(
+    app: Flask, ctx: Flask, simulator: Simulator, session: requests.Session
+) -> None:
+    enqueue(1)
+    simulator.faults(rate_limit_rate=1, retry_after=30)
+    settings = worker_settings(
+        app, simulator, backoff=Backoff(base_seconds=0.001, max_seconds=600, max_attempts=5)
+    )
+    worker = Worker(live_program(app), settings, http_gateways(settings, session))
+    before = datetime.now(UTC)
+    assert worker.run_pass().retried == 1
+    db.session.rollback()
+    row = db.session.scalars(select(Invitation)).one()
+    assert row.status == "queued"
+    assert row.next_attempt_at >= before + timedelta(seconds=30)
+    assert worker.run_pass().claimed == 0  # not due yet: the gateway is not hammered
+
+
+def test_an_open_circuit_stops_calling_a_dead_gateway(
+    app: Flask, ctx: Flask, simulator: Simulator, session: requests.Session
+) -> None:
+    enqueue(10)
+    simulator.faults(error_rate=1)
+    settings = worker_settings(app, simulator, breaker_threshold=3, breaker_cooldown_seconds=60)
+    worker = Worker(live_program(app), settings, http_gateways(settings, session))
+    report = worker.run_pass(batch=10)
+    assert simulator.requests() == 3
+    assert (report.claimed, report.retried) == (10, 10)
+    assert worker.run_pass(batch=10).claimed == 0  # the breaker is open
+    db.session.rollback()
+    attempts = sorted(db.session.scalars(select(Invitation.attempts)))
+    assert attempts == [0] * 7 + [1] * 3  # the held-back messages kept their attempts
+
+
+def test_a_worker_killed_mid_send_loses_nothing(
+    app: Flask, ctx: Flask, simulator: Simulator, database_url: str
+) -> None:
+    keys = enqueue(5)
+    db.session.remove()
+    simulator.faults(latency_ms=3000)  # the worker will be killed while it waits
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SMS_GATEWAY_URL": simulator.url + "/sms",
+        "SMS_GATEWAY_TOKEN": TOKEN,
+        "INVITE_LEASE_SECONDS": "1",
+        "GATEWAY_READ_TIMEOUT": "10",
+        "SECRET_KEY": "k" * 40,
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "invitations", "deliver", "--loop", "--batch", "5"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while statuses()["sending"] == 0:
+            assert time.monotonic() < deadline, "the worker never claimed anything"
+            time.sleep(0.05)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+    assert statuses()["sending"] > 0  # claimed, mid-send, owner dead
+    simulator.faults(latency_ms=0)
+    time.sleep(1.1)  # the dead worker's lease runs out
+    settings = worker_settings(app, simulator)
+    with requests.Session() as own:
+        drain(app, Worker(live_program(app), settings, http_gateways(settings, own)))
+    time.sleep(3.2)  # let the first, orphaned request finish on the gateway's side too
+    assert statuses() == Counter({"sent": 5})
+    assert_exactly_once(simulator, keys)

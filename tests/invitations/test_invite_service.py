@@ -1,0 +1,153 @@
+"""Queueing invitations on a real database: validation and limits before anything is stored."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from cabinet.clock import Program
+from cabinet.db import db
+from cabinet.invitations import errors, services
+from cabinet.invitations.models import Invitation
+from cabinet.invitations.settings import InvitationSettings
+from tests.conftest import msk
+from tests.factories import make_client, make_member
+
+
+def settings(app: Flask, **limits: object) -> InvitationSettings:
+    base: InvitationSettings = app.extensions["invitations"]
+    return dataclasses.replace(base, limits=dataclasses.replace(base.limits, **limits))
+
+
+def link(recipient: str) -> str:
+    return f"http://cabinet.test/unsubscribe/{recipient}"
+
+
+def invite(
+    app: Flask, program: Program, member: int, channel: str, to: str, **kw: object
+) -> object:
+    return services.invite(
+        program,
+        kw.pop("config", None) or settings(app),
+        member,
+        channel,  # type: ignore[arg-type]
+        to,
+        bool(kw.pop("consent", True)),
+        link,
+    )
+
+
+def queued() -> int:
+    db.session.rollback()
+    return db.session.scalar(select(func.count()).select_from(Invitation)) or 0
+
+
+def test_an_sms_invitation_is_stored_with_the_code(ctx: Flask, program: Program) -> None:
+    code = make_member(program, 1, msk("2023-03-01 09:00"), name="ТехСтрой")
+    result = invite(ctx, program, 1, "sms", "8 (910) 123-45-67")
+    assert result.shown_recipient == "+7 910 123-45-67"  # type: ignore[attr-defined]
+    row = db.session.scalars(select(Invitation)).one()
+    assert (row.channel, row.recipient, row.status, row.attempts) == (
+        "sms",
+        "+79101234567",
+        "queued",
+        0,
+    )
+    payload = json.loads(row.payload)
+    assert payload["to"] == "+79101234567" and code in payload["text"]
+    assert row.next_attempt_at == row.created_at == program.clock.now()
+    assert len(row.key) == 36
+
+
+def test_an_email_invitation_names_the_member_and_links_the_unsubscribe(
+    ctx: Flask, program: Program
+) -> None:
+    make_member(program, 1, msk("2023-03-01 09:00"), name="ТехСтрой")
+    invite(ctx, program, 1, "email", "Friend@Example.ru")
+    payload = json.loads(db.session.scalars(select(Invitation.payload)).one())
+    assert payload["to"] == "friend@example.ru"
+    assert payload["subject"].startswith("ТехСтрой приглашает")
+    assert link("friend@example.ru") in payload["text"]
+
+
+@pytest.mark.parametrize(
+    ("case", "refusal"),
+    [
+        ("not_member", errors.NotAMember),
+        ("no_consent", errors.ConsentMissing),
+        ("bad_phone", errors.PhoneInvalid),
+        ("foreign", errors.PhoneCountryNotAllowed),
+        ("landline", errors.PhoneNotMobile),
+        ("bad_email", errors.EmailInvalid),
+        ("header_injection", errors.EmailInvalid),
+        ("huge", errors.EmailInvalid),
+        ("opted_out", errors.RecipientOptedOut),
+        ("cooldown", errors.RecipientCoolingDown),
+        ("daily_cap", errors.DailyCapReached),
+        ("sms_budget", errors.SmsBudgetExhausted),
+    ],
+)
+def test_refusals_queue_nothing(
+    ctx: Flask, program: Program, case: str, refusal: type[Exception]
+) -> None:
+    make_member(program, 1, msk("2023-03-01 09:00"))
+    make_member(program, 2, msk("2023-03-01 09:00"))
+    make_client(3)
+    invite(ctx, program, 2, "sms", "+79101110000")  # another member's earlier invitation
+    services.opt_out(program, "+79109999999", "test")
+    tight = settings(ctx, daily_cap=1, sms_daily_budget=1)
+    actions = {
+        "not_member": lambda: invite(ctx, program, 3, "sms", "+79101234567"),
+        "no_consent": lambda: invite(ctx, program, 1, "sms", "+79101234567", consent=False),
+        "bad_phone": lambda: invite(ctx, program, 1, "sms", "+7 910 12"),
+        "foreign": lambda: invite(ctx, program, 1, "sms", "+380 50 123 4567"),
+        "landline": lambda: invite(ctx, program, 1, "sms", "+7 495 123-45-67"),
+        "bad_email": lambda: invite(ctx, program, 1, "email", "friend@"),
+        "header_injection": lambda: invite(
+            ctx, program, 1, "email", "a@example.ru\r\nBcc: b@example.ru"
+        ),
+        "huge": lambda: invite(ctx, program, 1, "email", "x" * 10_240),
+        "opted_out": lambda: invite(ctx, program, 1, "sms", "+7 910 999-99-99"),
+        "cooldown": lambda: invite(ctx, program, 1, "sms", "+79101110000"),
+        "daily_cap": lambda: [
+            invite(ctx, program, 1, "email", "a@example.ru", config=tight),
+            invite(ctx, program, 1, "email", "b@example.ru", config=tight),
+        ],
+        "sms_budget": lambda: invite(ctx, program, 1, "sms", "+79101234567", config=tight),
+    }
+    before = queued() + (1 if case == "daily_cap" else 0)
+    with pytest.raises(refusal):
+        actions[case]()
+    assert queued() == before
+
+
+def test_the_daily_cap_resets_at_moscow_midnight(ctx: Flask, app: Flask, program: Program) -> None:
+    make_member(program, 1, msk("2023-03-01 09:00"))
+    tight = settings(app, daily_cap=1)
+    evening = program.at(msk("2023-03-31 23:50"))
+    invite(app, evening, 1, "email", "a@example.ru", config=tight)
+    with pytest.raises(errors.DailyCapReached):
+        invite(app, program.at(msk("2023-03-31 23:59")), 1, "email", "b@example.ru", config=tight)
+    invite(app, program.at(msk("2023-04-01 00:00")), 1, "email", "b@example.ru", config=tight)
+
+
+def test_the_cooldown_is_across_members(ctx: Flask, program: Program) -> None:
+    make_member(program, 1, msk("2023-03-01 09:00"))
+    make_member(program, 2, msk("2023-03-01 09:00"))
+    invite(ctx, program, 1, "email", "friend@example.ru")
+    with pytest.raises(errors.RecipientCoolingDown):
+        invite(ctx, program, 2, "email", "FRIEND@example.ru")
+    later = program.at(program.clock.now() + timedelta(days=7))
+    invite(ctx, later, 2, "email", "friend@example.ru")
+
+
+def test_stop_list_add_and_remove(ctx: Flask, program: Program) -> None:
+    assert services.opt_out(program, "friend@example.ru", "test") is True
+    assert services.opt_out(program, "friend@example.ru", "test") is False
+    assert services.opt_in("friend@example.ru") is True
+    assert services.opt_in("friend@example.ru") is False

@@ -1,0 +1,129 @@
+"""Invitation rules and texts, pure."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cabinet.invitations import errors, messages, rules
+from cabinet.invitations.rules import Backoff, Limits, Usage
+from tests.conftest import MOSCOW, msk
+
+LIMITS = Limits(daily_cap=3, recipient_cooldown_days=7, sms_daily_budget=5)
+NOW = msk("2023-03-31 12:00")
+CLEAN = Usage(member_today=0, last_to_recipient=None, sms_today=0, opted_out=False)
+
+
+@pytest.mark.parametrize(
+    "typed", ["+7 910 123-45-67", "89101234567", "+7(910)1234567", " 8 910 123 45 67 "]
+)
+def test_russian_mobile_numbers_are_stored_as_e164(typed: str) -> None:
+    assert rules.normalise_phone(typed, ("RU",)) == "+79101234567"
+    assert rules.show_phone("+79101234567") == "+7 910 123-45-67"
+
+
+@pytest.mark.parametrize(
+    ("typed", "refusal"),
+    [
+        ("", errors.PhoneInvalid),
+        ("12345", errors.PhoneInvalid),
+        ("+7 910 123", errors.PhoneInvalid),
+        ("+7 495 123-45-67", errors.PhoneNotMobile),  # a Moscow landline
+        ("+44 7400 123456", errors.PhoneCountryNotAllowed),
+        ("+7 910 123-45-67\n+7 911 000-00-00", errors.PhoneInvalid),
+        ("+7 910\x00 123-45-67", errors.PhoneInvalid),
+        ("9" * 10_000, errors.PhoneInvalid),
+    ],
+)
+def test_bad_numbers_are_refused(typed: str, refusal: type[Exception]) -> None:
+    with pytest.raises(refusal):
+        rules.normalise_phone(typed, ("RU",))
+
+
+def test_allowed_countries_are_configurable() -> None:
+    assert rules.normalise_phone("+44 7400 123456", ("RU", "GB")) == "+447400123456"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "",
+        "friend",
+        "friend@",
+        "friend@example.ru\r\nBcc: all@example.ru",
+        "friend@example.ru\nSubject: spam",
+        "fri\x07end@example.ru",
+        "a" * 10_000 + "@example.ru",
+        "<friend@example.ru>",
+    ],
+)
+def test_bad_addresses_are_refused(typed: str) -> None:
+    with pytest.raises(errors.EmailInvalid):
+        rules.normalise_email(typed)
+
+
+def test_addresses_are_normalised() -> None:
+    assert rules.normalise_email("  Friend@Example.RU ") == "friend@example.ru"
+
+
+def test_limits_in_order() -> None:
+    rules.check_invitation("sms", True, CLEAN, NOW, LIMITS)
+    with pytest.raises(errors.ConsentMissing):
+        rules.check_invitation("sms", False, CLEAN, NOW, LIMITS)
+    with pytest.raises(errors.RecipientOptedOut):
+        rules.check_invitation("email", True, Usage(0, None, 0, True), NOW, LIMITS)
+    with pytest.raises(errors.DailyCapReached):
+        rules.check_invitation("email", True, Usage(3, None, 0, False), NOW, LIMITS)
+    with pytest.raises(errors.SmsBudgetExhausted):
+        rules.check_invitation("sms", True, Usage(0, None, 5, False), NOW, LIMITS)
+    rules.check_invitation("email", True, Usage(0, None, 5, False), NOW, LIMITS)  # e-mail is free
+
+
+def test_recipient_cooldown_is_seven_days() -> None:
+    recent = Usage(0, NOW - timedelta(days=7) + timedelta(seconds=1), 0, False)
+    with pytest.raises(errors.RecipientCoolingDown) as refused:
+        rules.check_invitation("sms", True, recent, NOW, LIMITS)
+    assert "7 дней" in refused.value.message
+    rules.check_invitation("sms", True, Usage(0, NOW - timedelta(days=7), 0, False), NOW, LIMITS)
+
+
+def test_today_is_the_moscow_calendar_day() -> None:
+    late = datetime(2023, 3, 31, 21, 30, tzinfo=UTC)  # 00:30 on 01.04 in Moscow
+    assert rules.day_start(late, MOSCOW) == msk("2023-04-01 00:00")
+
+
+def test_sms_text_carries_terms_and_code_in_two_ucs2_segments() -> None:
+    text = messages.sms_text("5e83e12b1")
+    assert "5e83e12b1" in text and "20%" in text and "3 месяца" in text
+    assert len(text) <= messages.SMS_MAX_CHARS == 134
+    assert messages.sms_parts(text) <= 2
+    assert messages.sms_parts("я" * 70) == 1 and messages.sms_parts("я" * 71) == 2
+    assert messages.sms_parts("я" * 135) == 3
+
+
+def test_email_has_subject_text_html_and_an_escaped_unsubscribe_link() -> None:
+    letter = messages.email("Рога & <Копыта>", "5e83e12b1", "http://x/unsubscribe/t?a=1&b=2")
+    assert "5e83e12b1" in letter.text and "5e83e12b1" in letter.html
+    assert "20%" in letter.subject and "\n" not in letter.subject
+    assert "Рога &amp; &lt;Копыта&gt;" in letter.html and "<Копыта>" not in letter.html
+    assert 'href="http://x/unsubscribe/t?a=1&amp;b=2"' in letter.html
+    assert "http://x/unsubscribe/t?a=1&b=2" in letter.text
+    assert "кроме пакетов SMS" in letter.text
+
+
+@given(st.integers(min_value=1, max_value=30), st.integers(min_value=0, max_value=2**32))
+def test_backoff_grows_and_is_bounded(attempt: int, seed: int) -> None:
+    backoff = Backoff(base_seconds=2, max_seconds=600, max_attempts=8)
+    delay = rules.retry_delay(attempt, backoff, random.Random(seed))
+    ceiling = min(600, 2 * 2 ** (attempt - 1))
+    assert ceiling / 2 <= delay <= ceiling
+
+
+def test_retry_after_wins_when_longer_but_is_capped() -> None:
+    backoff = Backoff(base_seconds=1, max_seconds=60, max_attempts=8)
+    assert rules.retry_delay(1, backoff, random.Random(1), retry_after=30) == 30
+    assert rules.retry_delay(1, backoff, random.Random(1), retry_after=3600) == 60
