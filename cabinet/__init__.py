@@ -33,9 +33,12 @@ def create_app(
     )
     _refuse_default_secret_in_production(app)
 
-    app.extensions["program"] = Program(
-        clock or SystemClock(), ZoneInfo(app.config["CABINET_TIMEZONE"])
-    )
+    if clock is None:
+        # In demo mode the time machine moves the clock; otherwise it is the system's.
+        from cabinet.manage.time_machine import DemoClock
+
+        clock = DemoClock() if app.config["DEMO_MODE"] else SystemClock()
+    app.extensions["program"] = Program(clock, ZoneInfo(app.config["CABINET_TIMEZONE"]))
 
     db.init_app(app)
     init_engine(app)
@@ -57,6 +60,9 @@ def create_app(
     from cabinet.invitations.cli import invitations_cli
     from cabinet.invitations.settings import InvitationSettings
     from cabinet.invitations.views import bp as invitations_bp
+    from cabinet.manage import models as _manage  # noqa: F401
+    from cabinet.manage.cli import managers_cli
+    from cabinet.manage.views import bp as manage_bp
     from cabinet.referrals import models as _referrals  # noqa: F401
     from cabinet.referrals.cli import referral_cli
     from cabinet.referrals.views import bp as referrals_bp
@@ -70,6 +76,8 @@ def create_app(
     app.extensions["invitations"] = InvitationSettings.from_config(app.config)
     limiter.init_app(app)
     app.register_blueprint(invitations_bp)
+    app.register_blueprint(manage_bp)
+    app.cli.add_command(managers_cli)
     app.cli.add_command(invitations_cli)
 
     app.cli.add_command(clients_cli)

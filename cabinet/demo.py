@@ -13,11 +13,14 @@ from datetime import UTC, datetime, time, timedelta
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from cabinet.clients.models import Client
 from cabinet.clients.services import NewClient, create_client
 from cabinet.clock import Program
 from cabinet.db import db
+from cabinet.manage.models import Manager
+from cabinet.manage.services import create_manager
 from cabinet.referrals import services
 
 demo_cli = AppGroup("demo", help="Демонстрационные данные.")
@@ -46,8 +49,15 @@ DEMO_CLIENTS = (
 )
 
 
+DEMO_MANAGER_EMAIL = "manager@example.ru"
+
+
 def seed(program: Program, report: Callable[[str], None] = lambda _line: None) -> bool:
-    """Create the demo clients and referrals, reporting each step; False when already there."""
+    """Create the demo clients, referrals and manager, reporting each step; False when the
+    clients were already there."""
+    if db.session.scalar(select(Manager.id).where(Manager.email == DEMO_MANAGER_EMAIL)) is None:
+        create_manager(DEMO_MANAGER_EMAIL, DEMO_PASSWORD, "Демо-менеджер", program.clock.now())
+        report(f"менеджер {DEMO_MANAGER_EMAIL} (панель /manage)")
     if db.session.get(Client, REFERRER_ID) is not None:
         return False
     zone = program.timezone

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -73,6 +74,28 @@ def app(database_url: str, clock: SettableClock) -> Iterator[Flask]:
     yield app
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture
+def make_app(app: Flask) -> Iterator[Callable[..., Flask]]:
+    """Another app on the test database, with other settings; its connections closed after."""
+    made: list[Flask] = []
+
+    def make(**settings: Any) -> Flask:
+        other = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                "SECRET_KEY": "another-test-secret-key-long-enough",
+                **settings,
+            }
+        )
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture

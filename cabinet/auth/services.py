@@ -9,6 +9,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from cabinet.clients.models import Client
 from cabinet.db import begin_write, db
+from cabinet.manage.models import Manager
+from cabinet.manage.services import load_manager
 from cabinet.referrals.errors import ProgramRefusal
 
 
@@ -47,8 +49,11 @@ def end_sessions(client_id: int) -> None:
     db.session.commit()
 
 
-def load_session_user(session_id: str) -> Client | None:
-    """The signed-in client for a session id `<client id>.<session version>`, if still valid."""
+def load_session_user(session_id: str) -> Client | Manager | None:
+    """The signed-in client (`<client id>.<session version>`) or manager (`m<id>.<version>`),
+    if the session is still valid."""
+    if session_id.startswith("m"):
+        return load_manager(session_id)
     client_part, _, version_part = session_id.partition(".")
     if not (client_part.isdigit() and version_part.isdigit()):
         return None

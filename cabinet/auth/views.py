@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     flash,
     redirect,
@@ -20,7 +21,10 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from cabinet.auth import services
 from cabinet.auth.forms import LoginForm
+from cabinet.clients.models import Client
+from cabinet.db import db
 from cabinet.demo import DEMO_CLIENTS, DEMO_PASSWORD
+from cabinet.manage.models import Manager
 from cabinet.referrals.errors import ProgramRefusal
 
 bp = Blueprint("auth", __name__)
@@ -39,15 +43,25 @@ def login() -> BaseResponse | tuple[str, int]:
         except ProgramRefusal as refusal:
             error = refusal.message
         else:
-            cookie_session.clear()  # no value from before the sign-in survives it
-            login_user(client)
-            cookie_session.permanent = True  # the idle timeout: PERMANENT_SESSION_LIFETIME
-            return redirect(_safe_next(request.args.get("next")))
+            start_session(client)
+            return redirect(safe_next(request.args.get("next"), url_for("referrals.show")))
     status = 422 if request.method == "POST" else 200
     demo = DEMO_CLIENTS if current_app.config["DEMO_MODE"] else ()
     return render_template(
         "auth/login.html", form=form, error=error, demo_clients=demo, demo_password=DEMO_PASSWORD
     ), status
+
+
+@bp.post("/login/demo/<int:client_id>")
+def demo_login(client_id: int) -> BaseResponse:
+    """Demo mode only: sign in as one of the demo clients with one click."""
+    if not current_app.config["DEMO_MODE"] or client_id not in {c.id for c in DEMO_CLIENTS}:
+        abort(404)
+    client = db.session.get(Client, client_id)
+    if client is None or not client.active:
+        abort(404)
+    start_session(client)
+    return redirect(url_for("referrals.show"))
 
 
 @bp.post("/logout")
@@ -61,10 +75,17 @@ def logout() -> Response | BaseResponse:
     return redirect(url_for("auth.login"))
 
 
-def _safe_next(target: str | None) -> str:
+def start_session(user: Client | Manager) -> None:
+    """A fresh session for a signed-in client or manager."""
+    cookie_session.clear()  # no value from before the sign-in survives it
+    login_user(user)
+    cookie_session.permanent = True  # the idle timeout: PERMANENT_SESSION_LIFETIME
+
+
+def safe_next(target: str | None, default: str) -> str:
     """Only a path on this site: never an open redirect."""
     if target:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
             return target
-    return url_for("referrals.show")
+    return default

@@ -17,5 +17,5 @@ def invoice_preview(
     """Price `lines` for the client; lines without a period at `at` (default: now)."""
     find_client(client_id)
     moment = at or program.clock.now()
-    grants = [row.as_rule() for row in queries.history(client_id)]
+    grants = queries.in_effect(queries.history(client_id))
     return moment, rules.price(lines, grants, moment, program.timezone)

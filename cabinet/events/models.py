@@ -18,6 +18,10 @@ EventKind = Literal[
     "grant_issued",
     "grant_closed",
     "sms_pack_granted",
+    # a manager revoked a fraudulent referral (cabinet/referrals/revocation.py)
+    "referral_revoked",
+    "grant_revoked",
+    "sms_pack_revoked",
 ]
 EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
 

@@ -15,10 +15,11 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response as BaseResponse
 
+from cabinet.auth.roles import client_required
 from cabinet.clock import Program
 from cabinet.extensions import limiter
 from cabinet.htmx import retarget, wants_fragment
@@ -74,7 +75,7 @@ def _render(form: InviteForm, channel: rules.Channel, status: int = 200) -> Resp
 
 
 @bp.get("/referral/invite")
-@login_required
+@client_required
 def dialog() -> Response:
     """«Поделиться кодом»."""
     channel = _channel(request.args.get("channel"))
@@ -84,7 +85,7 @@ def dialog() -> Response:
 
 @bp.post("/referral/invite")
 @limiter.limit(lambda: current_app.config["INVITE_RATE_LIMIT"])
-@login_required
+@client_required
 def send() -> Response | BaseResponse:
     """«Пригласить»: validate, check the limits, queue the message."""
     form = InviteForm()

@@ -108,6 +108,7 @@ def show_document(program: Program, client_id: int) -> dict[str, Any]:
                 "reason": g.reason,
             }
             for g in queries.history(client_id)
+            if not g.voided
         ],
         "sms_packs": [
             {"size": p.size, "granted_at": iso_moment(p.granted_at, zone)}

@@ -75,3 +75,32 @@ class ActivationOutOfOrder(ProgramRefusal):
             "Нельзя активировать код задним числом: "
             f"последний код этого участника активирован {last}."
         )
+
+
+# ---- a manager revoking a referral (cabinet/referrals/revocation.py) ----------------------
+
+
+class RevocationReasonRequired(ProgramRefusal):
+    message = "Укажите причину отмены реферала: она попадёт в журнал действий."
+
+
+class ReferralNotFound(ProgramRefusal):
+    def __init__(self, referral_id: int) -> None:
+        super().__init__(f"Реферал с ID {referral_id} не найден.")
+
+
+class ReferralAlreadyRevoked(ProgramRefusal):
+    def __init__(self, revoked_at: str) -> None:
+        super().__init__(f"Этот реферал уже отменён {revoked_at}.")
+
+
+class RevocationBeforeActivation(ProgramRefusal):
+    def __init__(self, activated_at: str) -> None:
+        super().__init__(
+            f"Нельзя отменить реферал раньше его активации: код активирован {activated_at}."
+        )
+
+
+class ManagerNotFound(ProgramRefusal):
+    def __init__(self, manager_id: int) -> None:
+        super().__init__(f"Менеджер с ID {manager_id} не найден.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cabinet.clients.models import Client
@@ -26,11 +26,19 @@ class Member(db.Model):  # type: ignore[name-defined,misc]
 
 
 class Referral(db.Model):  # type: ignore[name-defined,misc]
-    """Referee applied referrer's code at `activated_at` («Код активирован»)."""
+    """Referee applied referrer's code at `activated_at` («Код активирован»).
+
+    A manager may revoke a fraudulent referral (cabinet/referrals/revocation.py): the row stays,
+    with who revoked it, when and why, and no longer counts anywhere."""
 
     __tablename__ = "referrals"
     __table_args__ = (
         CheckConstraint("referrer_id <> referee_id", name="not_self"),
+        CheckConstraint(
+            "(revoked_at IS NULL AND revoked_by IS NULL AND revoke_reason IS NULL) OR "
+            "(revoked_at IS NOT NULL AND revoked_by IS NOT NULL AND length(revoke_reason) > 0)",
+            name="revocation_complete",
+        ),
         # «Приведенные клиенты» and the ladder read a referrer's referrals in activation order.
         Index("ix_referrals_referrer_activated", "referrer_id", "activated_at", "id"),
     )
@@ -40,12 +48,17 @@ class Referral(db.Model):  # type: ignore[name-defined,misc]
     # One referral per referee, ever.
     referee_id: Mapped[int] = mapped_column(ForeignKey("members.client_id"), unique=True)
     activated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("managers.id"))
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
 
     referee: Mapped[Member] = relationship(foreign_keys=[referee_id])
 
 
 class Grant(db.Model):  # type: ignore[name-defined,misc]
-    """A discount given to one member: «История скидок» lists them."""
+    """A discount given to one member: «История скидок» lists them.
+
+    `revoked_at` set: the grant was voided by a revocation (it never counts; kept for history)."""
 
     __tablename__ = "grants"
     __table_args__ = (
@@ -67,14 +80,25 @@ class Grant(db.Model):  # type: ignore[name-defined,misc]
     percent: Mapped[int]
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SmsPack(db.Model):  # type: ignore[name-defined,misc]
-    """A free SMS pack for a referrer; each size at most once per client."""
+    """A free SMS pack for a referrer; each size held at most once per client.
+
+    `revoked_at` set: reversed because a revocation took the count back below its threshold;
+    the size may be granted again when the count reaches it again."""
 
     __tablename__ = "sms_packs"
     __table_args__ = (
-        UniqueConstraint("client_id", "size"),
+        Index(
+            "uq_sms_packs_client_size_held",
+            "client_id",
+            "size",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
         CheckConstraint(
             f"size IN ({', '.join(str(size) for size in SMS_PACK_SIZES)})", name="size_known"
         ),
@@ -85,3 +109,4 @@ class SmsPack(db.Model):  # type: ignore[name-defined,misc]
     referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), index=True)
     size: Mapped[int]
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

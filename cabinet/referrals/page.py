@@ -52,7 +52,7 @@ class HistoryLine:
     starts: str
     ends: str
     reason: str
-    state: str  # «действует», «начнёт действовать 20.04.2023», «завершена»
+    state: str  # «действует», «начнёт действовать 20.04.2023», «завершена», «отменена»
     in_force: bool
 
 
@@ -210,7 +210,10 @@ def build(
 
 def _history_line(grant: queries.HistoryRow, now: datetime, zone: ZoneInfo) -> HistoryLine:
     rule = grant.as_rule()
-    if rule.in_force(now):
+    in_force = rule.in_force(now) and not grant.voided
+    if grant.voided:
+        state = "отменена"  # voided when a manager revoked a referral: it never counted
+    elif in_force:
         state = "действует"
     elif grant.starts_at > now:
         state = f"начнёт действовать {show_date(grant.starts_at, zone)}"
@@ -225,5 +228,5 @@ def _history_line(grant: queries.HistoryRow, now: datetime, zone: ZoneInfo) -> H
         show_moment(grant.ends_at, zone),
         reason,
         state,
-        rule.in_force(now),
+        in_force,
     )

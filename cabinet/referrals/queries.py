@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,10 +36,15 @@ class HistoryRow:
     ends_at: datetime
     reason: str
     level: int | None
+    revoked_at: datetime | None = None  # voided by a revocation: shown «отменена», never counts
 
     @property
     def cursor(self) -> tuple[datetime, int]:
         return (self.starts_at, self.id)
+
+    @property
+    def voided(self) -> bool:
+        return self.revoked_at is not None
 
     def as_rule(self) -> rules.Grant:
         reason: rules.GrantReason = "referee" if self.reason == "referee" else "referrer"
@@ -61,7 +67,7 @@ class Standing:
     registered_at: datetime
     promo_until: datetime | None
     code: str | None
-    referred_by: int | None
+    referred_by: int | None  # whose code it applied, even if that referral was revoked since
     discount_percent: int
     referred_count: int
     in_force: tuple[HistoryRow, ...]
@@ -88,7 +94,7 @@ def standing(client_id: int, at: datetime) -> Standing:
     count = (
         select(func.count())
         .select_from(Referral)
-        .where(Referral.referrer_id == Client.id)
+        .where(Referral.referrer_id == Client.id, Referral.revoked_at.is_(None))
         .scalar_subquery()
     )
     row = db.session.execute(
@@ -104,7 +110,7 @@ def standing(client_id: int, at: datetime) -> Standing:
         _history_row(g)
         for g in db.session.scalars(
             select(Grant)
-            .where(Grant.client_id == client_id, Grant.ends_at > at)
+            .where(Grant.client_id == client_id, Grant.ends_at > at, Grant.revoked_at.is_(None))
             .order_by(Grant.starts_at, Grant.id)
         )
     ]
@@ -134,12 +140,13 @@ def referred_clients(
     limit: int | None = None,
     newest_first: bool = False,
 ) -> list[ReferredClient]:
-    """«Приведенные клиенты», keyset-paginated by (activation, referral id)."""
+    """«Приведенные клиенты», keyset-paginated by (activation, referral id); revoked referrals
+    are not listed."""
     key = tuple_(Referral.activated_at, Referral.id)
     stmt: Select[tuple[int, str, datetime, int]] = (
         select(Client.id, Client.name, Referral.activated_at, Referral.id)
         .join(Referral, Referral.referee_id == Client.id)
-        .where(Referral.referrer_id == referrer_id)
+        .where(Referral.referrer_id == referrer_id, Referral.revoked_at.is_(None))
         .order_by(*_order(Referral.activated_at, Referral.id, newest_first))
     )
     if after is not None:
@@ -156,7 +163,9 @@ def history(
     limit: int | None = None,
     newest_first: bool = False,
 ) -> list[HistoryRow]:
-    """«История скидок», keyset-paginated by (start, grant id)."""
+    """«История скидок», keyset-paginated by (start, grant id). Grants voided by a revocation
+    are listed too (`voided`), so the page can show them as «отменена»; whoever adds grants up
+    must leave them out (see `in_effect`)."""
     stmt = (
         select(Grant)
         .where(Grant.client_id == client_id)
@@ -183,11 +192,16 @@ def sms_packs(client_id: int) -> list[PackRow]:
         PackRow(size, granted_at)
         for size, granted_at in db.session.execute(
             select(SmsPack.size, SmsPack.granted_at)
-            .where(SmsPack.client_id == client_id)
+            .where(SmsPack.client_id == client_id, SmsPack.revoked_at.is_(None))
             .order_by(SmsPack.granted_at, SmsPack.id)
         )
     ]
 
 
+def in_effect(rows: Iterable[HistoryRow]) -> list[rules.Grant]:
+    """The grants that count (voided ones left out), as the rules take them."""
+    return [row.as_rule() for row in rows if not row.voided]
+
+
 def _history_row(g: Grant) -> HistoryRow:
-    return HistoryRow(g.id, g.percent, g.starts_at, g.ends_at, g.reason, g.level)
+    return HistoryRow(g.id, g.percent, g.starts_at, g.ends_at, g.reason, g.level, g.revoked_at)

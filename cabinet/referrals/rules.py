@@ -242,3 +242,61 @@ def ladder(activations: Sequence[datetime], zone: tzinfo) -> LadderResult:
 def discount_at(grants: Iterable[Grant], at: datetime) -> int:
     """«Ваша скидка»: the sum of the grants in force at `at`, at most 100%."""
     return min(MAX_DISCOUNT_PERCENT, sum(g.percent for g in grants if g.in_force(at)))
+
+
+# ---- revoking a referral -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HeldGrant:
+    """A referrer grant the database holds (not voided), and the activation that gave it."""
+
+    grant_id: int
+    referral_id: int
+    grant: Grant
+
+
+@dataclass(frozen=True)
+class Recomputed:
+    """How to make a referrer's rows equal `ladder()` of its remaining activations."""
+
+    void: tuple[int, ...]  # ids of held grants from the first one off the replay onward
+    issue: tuple[tuple[int, Grant], ...]  # (referral id, grant) to add in their place
+    reverse_packs: tuple[int, ...]  # held pack sizes whose threshold the count no longer reaches
+
+
+def recompute_ladder(
+    held: Iterable[HeldGrant],
+    packs_held: Iterable[int],
+    activations: Iterable[tuple[int, datetime]],
+    zone: tzinfo,
+) -> Recomputed:
+    """Replay the ladder over `activations` ((referral id, moment), the revoked referral left
+    out) and compare it with what is held, in activation order.
+
+    The held grants stay up to the first activation whose held grant is not exactly the one the
+    replay gives it; from there on every held grant is voided and the replay's grants are issued.
+    So the grants before the revoked activation stay, the one it closed early comes back with
+    its full end (a new row; the closed one is voided), and every grant from the revoked
+    activation onward is replaced. New rows come after the kept ones, so the grants' order by
+    (start, id) stays the activation order that `services._apply_code` relies on.
+
+    SMS packs go by the lifetime count: a held size whose threshold the count no longer reaches
+    is reversed; a size still reached is kept as it was granted.
+    """
+    ordered = sorted(activations, key=lambda a: (a[1], a[0]))
+    replay = ladder([moment for _, moment in ordered], zone)
+    by_referral: dict[int, list[HeldGrant]] = {}
+    for h in held:
+        by_referral.setdefault(h.referral_id, []).append(h)
+    issue: list[tuple[int, Grant]] = []
+    for (referral_id, _), expected in zip(ordered, replay.grants, strict=True):
+        rows = by_referral.get(referral_id, [])
+        if not issue and len(rows) == 1 and rows[0].grant == expected:
+            del by_referral[referral_id]  # kept
+        else:
+            issue.append((referral_id, expected))
+    void = tuple(sorted(h.grant_id for rows in by_referral.values() for h in rows))
+    reached = {size for size, _ in replay.sms_packs}
+    reverse = tuple(sorted(size for size in set(packs_held) if size not in reached))
+    return Recomputed(void, tuple(issue), reverse)

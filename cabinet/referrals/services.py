@@ -9,7 +9,7 @@ The events a change produces (cabinet/events) are written in the same transactio
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,8 +35,15 @@ class JoinResult:
     activated_at: datetime | None
 
 
-def join(program: Program, client_id: int, raw_code: str | None = None) -> JoinResult:
-    """Join the program («У меня нет кода»), or apply a friend's code (joining if need be)."""
+def join(
+    program: Program,
+    client_id: int,
+    raw_code: str | None = None,
+    before_commit: Callable[[JoinResult], None] | None = None,
+) -> JoinResult:
+    """Join the program («У меня нет кода»), or apply a friend's code (joining if need be).
+
+    `before_commit` adds to the same transaction (a manager's audit entry)."""
     code = None if raw_code is None else rules.parse_code(raw_code)
     begin_write()
     try:
@@ -44,6 +51,8 @@ def join(program: Program, client_id: int, raw_code: str | None = None) -> JoinR
             result = _join_without_code(program, client_id)
         else:
             result = _apply_code(program, client_id, code)
+        if before_commit is not None:
+            before_commit(result)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -75,7 +84,9 @@ def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
     now = program.clock.now()
     rules.check_application(_party(referee_client), _party(locked[referrer_id]), now, zone)
     last_activation = db.session.scalar(
-        select(func.max(Referral.activated_at)).where(Referral.referrer_id == referrer_id)
+        select(func.max(Referral.activated_at)).where(
+            Referral.referrer_id == referrer_id, Referral.revoked_at.is_(None)
+        )
     )
     if last_activation is not None and now < last_activation:
         raise errors.ActivationOutOfOrder(show_moment(last_activation, zone))
@@ -97,11 +108,17 @@ def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
 
     running = db.session.scalars(
         select(Grant)
-        .where(Grant.client_id == referrer_id, Grant.reason == "referrer")
+        .where(
+            Grant.client_id == referrer_id,
+            Grant.reason == "referrer",
+            Grant.revoked_at.is_(None),
+        )
         .order_by(Grant.starts_at.desc(), Grant.id.desc())
         .limit(1)
     ).first()
-    packs_held = db.session.scalars(select(SmsPack.size).where(SmsPack.client_id == referrer_id))
+    packs_held = db.session.scalars(
+        select(SmsPack.size).where(SmsPack.client_id == referrer_id, SmsPack.revoked_at.is_(None))
+    )
     reward = rules.referrer_reward(
         None if running is None else _grant_value(running), referred_before, packs_held, now, zone
     )
@@ -203,6 +220,8 @@ def _lock_clients(client_ids: Iterable[int]) -> dict[int, Client]:
 
 
 def _party(client: Client) -> rules.Party:
+    # A revoked referral still counts here: its referee has used its one application of a code
+    # (docs/rules.md, «Отмена реферала»).
     referred_by = db.session.scalar(
         select(Referral.referrer_id).where(Referral.referee_id == client.id)
     )
@@ -235,7 +254,9 @@ def _enrol(program: Program, client_id: int, now: datetime) -> Member:
 def _referred_count(referrer_id: int) -> int:
     return (
         db.session.scalar(
-            select(func.count()).select_from(Referral).where(Referral.referrer_id == referrer_id)
+            select(func.count())
+            .select_from(Referral)
+            .where(Referral.referrer_id == referrer_id, Referral.revoked_at.is_(None))
         )
         or 0
     )

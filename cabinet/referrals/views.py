@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
+from cabinet.auth.roles import client_required
 from cabinet.clock import Program
 from cabinet.htmx import render, retarget, wants_fragment
 from cabinet.referrals import page, services
@@ -47,7 +48,7 @@ def _tab_arg() -> page.Tab:
 
 
 @bp.get("")
-@login_required
+@client_required
 def show() -> Response:
     """«Реферальная программа»; with htmx, only the tabs (a tab or a page of one)."""
     view = _page(_tab_arg(), request.args.get("after"))
@@ -55,7 +56,7 @@ def show() -> Response:
 
 
 @bp.post("/apply")
-@login_required
+@client_required
 def apply_code() -> Response | BaseResponse:
     """«Применить»: apply a friend's code (joining the program if need be)."""
     form = ApplyCodeForm()
@@ -78,7 +79,7 @@ def apply_code() -> Response | BaseResponse:
 
 
 @bp.post("/join")
-@login_required
+@client_required
 def join() -> Response | BaseResponse:
     """«У меня нет кода»: join without a code."""
     form = JoinForm()

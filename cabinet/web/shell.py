@@ -26,6 +26,8 @@ from cabinet.auth.services import load_session_user
 from cabinet.clients.models import Client
 from cabinet.extensions import csrf, login_manager
 from cabinet.htmx import redirect_for_htmx, retarget, wants_fragment
+from cabinet.manage.models import Manager
+from cabinet.manage.time_machine import DemoClock
 from cabinet.moments import show_date, show_moment
 
 bp = Blueprint("shell", __name__)
@@ -141,6 +143,17 @@ def _unexpected_error(error: Exception) -> Response:
 
 
 def _template_context() -> dict[str, Any]:
-    """Values every page template may use."""
-    user: Client | None = current_user if current_user.is_authenticated else None
-    return {"signed_in": user}
+    """Values every page template may use: who is signed in, and the demo clock."""
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    context: dict[str, Any] = {
+        "signed_in": user if isinstance(user, Client) else None,
+        "manager": user if isinstance(user, Manager) else None,
+        "demo_now": None,
+        "demo_shifted": False,
+    }
+    if current_app.config["DEMO_MODE"]:
+        program = current_app.extensions["program"]
+        context["demo_now"] = show_moment(program.clock.now(), program.timezone)
+        clock = program.clock
+        context["demo_shifted"] = isinstance(clock, DemoClock) and clock.offset() != 0
+    return context

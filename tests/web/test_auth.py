@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from cabinet import create_app
 from tests.web.conftest import Auth, csrf_token, web_client
 
 
@@ -89,14 +89,8 @@ def test_session_cookie_flags(app: Flask, client: FlaskClient, auth: Auth) -> No
     assert "Secure" not in cookie  # development over plain http
 
 
-def test_production_cookies_are_secure(app: Flask) -> None:
-    production = create_app(
-        {
-            "CABINET_ENV": "production",
-            "SECRET_KEY": "p" * 40,
-            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-        }
-    )
+def test_production_cookies_are_secure(make_app: Callable[..., Flask]) -> None:
+    production = make_app(CABINET_ENV="production", SECRET_KEY="p" * 40)
     assert production.config["SESSION_COOKIE_SECURE"] is True
     assert production.config["SESSION_COOKIE_HTTPONLY"] is True
 
@@ -152,14 +146,10 @@ def test_next_is_followed_only_within_the_site(app: Flask, client: FlaskClient) 
         client.post("/logout", data={"csrf_token": csrf_token(client.get("/referral").text)})
 
 
-def test_demo_accounts_are_listed_only_in_demo_mode(app: Flask, client: FlaskClient) -> None:
+def test_demo_accounts_are_listed_only_in_demo_mode(
+    client: FlaskClient, make_app: Callable[..., Flask]
+) -> None:
     assert "alfa@example.ru" not in client.get("/login").get_data(as_text=True)
-    demo = create_app(
-        {
-            "DEMO_MODE": True,
-            "SECRET_KEY": "d" * 40,
-            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-        }
-    )
+    demo = make_app(DEMO_MODE=True)
     html = demo.test_client().get("/login").get_data(as_text=True)
     assert "alfa@example.ru" in html and "demo12345" in html

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from cabinet import create_app
 from cabinet.clock import Program
 from cabinet.db import db
 from cabinet.invitations.models import Invitation, StopListEntry
@@ -146,15 +146,8 @@ def test_invitations_need_a_login_and_a_csrf_token(
     assert queued(app) == []
 
 
-def test_the_per_ip_limit(app: Flask) -> None:
-    limited = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-            "SECRET_KEY": "l" * 40,
-            "INVITE_RATE_LIMIT": "2 per minute",
-            "WTF_CSRF_ENABLED": False,
-        }
-    )
+def test_the_per_ip_limit(make_app: Callable[..., Flask]) -> None:
+    limited = make_app(INVITE_RATE_LIMIT="2 per minute", WTF_CSRF_ENABLED=False)
     web = limited.test_client()  # the limit is checked before the login is
     codes = [web.post("/referral/invite", data={}).status_code for _ in range(3)]
     assert codes[-1] == 429

@@ -1,0 +1,59 @@
+"""The audit log: every manager action, written in the action's own transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from cabinet.db import db
+from cabinet.manage.models import AuditEntry, Manager
+
+
+def record(
+    at: datetime,
+    manager_id: int,
+    action: str,
+    *,
+    client_id: int | None = None,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Add an entry to the caller's transaction (the caller commits)."""
+    db.session.add(
+        AuditEntry(
+            at=at,
+            manager_id=manager_id,
+            action=action,
+            client_id=client_id,
+            reason=reason,
+            details=details or {},
+        )
+    )
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    at: datetime
+    manager: str
+    action: str
+    client_id: int | None
+    reason: str
+    details: dict[str, Any]
+
+
+def entries(client_id: int | None = None, limit: int = 50) -> list[AuditLine]:
+    stmt = (
+        select(AuditEntry, Manager.name)
+        .join(Manager, Manager.id == AuditEntry.manager_id)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(limit)
+    )
+    if client_id is not None:
+        stmt = stmt.where(AuditEntry.client_id == client_id)
+    return [
+        AuditLine(e.at, name, e.action, e.client_id, e.reason, dict(e.details or {}))
+        for e, name in db.session.execute(stmt)
+    ]

@@ -1,0 +1,29 @@
+"""`flask managers ...`: accounts for the operator's product managers and support staff."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from cabinet.cli_types import refuse
+from cabinet.manage.services import create_manager
+from cabinet.referrals.errors import ProgramRefusal
+
+managers_cli = AppGroup("managers", help="Менеджеры программы (/manage).")
+
+
+@managers_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--password", required=True, help="Не короче 8 символов.")
+@click.option("--name", default="", help="Как показывать в журнале действий.")
+def create(email: str, password: str, name: str) -> None:
+    """Create a manager account."""
+    try:
+        manager = create_manager(
+            email, password, name, current_app.extensions["program"].clock.now()
+        )
+    except ProgramRefusal as refusal:
+        refuse(refusal.message)
+    else:
+        click.echo(f"Менеджер {manager.email} создан: вход на /manage/login.")

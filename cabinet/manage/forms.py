@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, StringField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
+
+
+class ClockForm(FlaskForm):  # type: ignore[misc]
+    jump = HiddenField(validators=[AnyOf(("day", "week", "month", "date", "now"))])
+    day = DateField("Дата", validators=[Optional()])
+
+
+class ApplyForClientForm(FlaskForm):  # type: ignore[misc]
+    code = StringField("Код приглашения", validators=[DataRequired("Введите код."), Length(max=64)])
+    reason = TextAreaField(
+        "Причина", validators=[DataRequired("Укажите причину."), Length(max=500)]
+    )
+
+
+class RevokeForm(FlaskForm):  # type: ignore[misc]
+    reason = TextAreaField(
+        "Причина отмены", validators=[DataRequired("Укажите причину."), Length(max=500)]
+    )

@@ -1,0 +1,216 @@
+"""/manage: sign-in, the dashboard, the time machine, client lookup and support actions."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask import session as cookie_session
+from flask_login import current_user, logout_user
+from werkzeug.wrappers import Response as BaseResponse
+
+from cabinet.auth.forms import LoginForm
+from cabinet.auth.roles import manager_required
+from cabinet.auth.views import safe_next, start_session
+from cabinet.clock import Program
+from cabinet.manage import audit, dashboard, fraud, lookup, services
+from cabinet.manage.forms import ApplyForClientForm, ClockForm, RevokeForm
+from cabinet.referrals import page, queries
+from cabinet.referrals.errors import ProgramRefusal
+from cabinet.referrals.revocation import revoke_referral
+
+bp = Blueprint("manage", __name__, url_prefix="/manage")
+
+ACTIONS = {
+    "time_machine": "машина времени",
+    "apply_code": "код применён за клиента",
+    "revoke_referral": "реферал отменён",
+}
+
+
+def _program() -> Program:
+    program: Program = current_app.extensions["program"]
+    return program
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> BaseResponse | tuple[str, int]:
+    """Managers sign in here; clients have no account here."""
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            manager = services.authenticate_manager(form.email.data, form.password.data)
+        except ProgramRefusal as refusal:
+            error = refusal.message
+        else:
+            start_session(manager)
+            return redirect(safe_next(request.args.get("next"), url_for("manage.dashboard")))
+    status = 422 if request.method == "POST" else 200
+    return render_template("manage/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+@manager_required
+def logout() -> BaseResponse:
+    services.end_manager_sessions(current_user.id)
+    logout_user()
+    cookie_session.clear()
+    flash("Вы вышли из панели менеджера.")
+    return redirect(url_for("manage.login"))
+
+
+@bp.get("")
+@manager_required
+def dashboard_page() -> BaseResponse:
+    return redirect(url_for("manage.dashboard"))
+
+
+@bp.get("/dashboard", endpoint="dashboard")
+@manager_required
+def dashboard_view() -> str:
+    """The program at a glance."""
+    program = _program()
+    board = dashboard.build(program.clock.now(), program.timezone)
+    return render_template(
+        "manage/dashboard.html",
+        board=board,
+        clock_form=ClockForm(),
+        demo=current_app.config["DEMO_MODE"],
+        audit_lines=audit.entries(limit=10),
+        actions=ACTIONS,
+    )
+
+
+@bp.get("/dashboard.csv")
+@manager_required
+def dashboard_csv() -> Response:
+    program = _program()
+    board = dashboard.build(program.clock.now(), program.timezone)
+    response = make_response("\ufeff" + dashboard.as_csv(board))  # BOM: Excel reads UTF-8
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = "attachment; filename=referral-dashboard.csv"
+    return response
+
+
+@bp.post("/clock")
+@manager_required
+def clock() -> BaseResponse:
+    """The demo time machine."""
+    form = ClockForm()
+    if not form.validate_on_submit() or (form.jump.data == "date" and form.day.data is None):
+        flash("Выберите, куда переместить время: день, месяц, дату или настоящее.", "error")
+    else:
+        try:
+            shown = services.move_clock(_program(), current_user.id, form.jump.data, form.day.data)
+        except ProgramRefusal as refusal:
+            flash(refusal.message, "error")
+        else:
+            flash(
+                f"Время кабинета: {shown.astimezone(_program().timezone):%d.%m.%Y %H:%M}", "success"
+            )
+    return redirect(safe_next(request.form.get("next"), url_for("manage.dashboard")))
+
+
+@bp.get("/clients")
+@manager_required
+def clients() -> str:
+    """Find a client by ID, name, code, e-mail or phone."""
+    query = request.args.get("q", "")
+    return render_template("manage/clients.html", query=query, found=lookup.find_clients(query))
+
+
+@bp.get("/clients/<int:client_id>")
+@manager_required
+def client(client_id: int) -> str | tuple[str, int]:
+    """What the client sees, its referrals, the audit trail, and the support actions."""
+    return _client_page(client_id, ApplyForClientForm(formdata=None))
+
+
+def _client_page(
+    client_id: int, apply_form: ApplyForClientForm, status: int = 200
+) -> tuple[str, int]:
+    program = _program()
+    now = program.clock.now()
+    try:
+        view = page.build(client_id, now, program.timezone, "history", None, 100)
+    except ProgramRefusal as refusal:
+        return render_template(
+            "errors/error.html", status=404, title="Клиент не найден", text=refusal.message
+        ), 404
+    referred = queries.referred_clients(client_id, newest_first=True)
+    invited = page.build(client_id, now, program.timezone, "invitations", None, 50).invitations
+    return render_template(
+        "manage/client.html",
+        view=view,
+        referred=referred,
+        invitations=invited,
+        audit_lines=audit.entries(client_id=client_id),
+        actions=ACTIONS,
+        apply_form=apply_form,
+        revoke_form=RevokeForm(formdata=None),
+        signals=_signals(client_id),
+    ), status
+
+
+def _signals(client_id: int) -> list[fraud.Signal]:
+    return list(fraud.signals_for(client_id))
+
+
+@bp.post("/clients/<int:client_id>/apply")
+@manager_required
+def apply_for_client(client_id: int) -> BaseResponse | tuple[str, int]:
+    """Apply a code on the client's behalf, with the same rules and checks as the client."""
+    form = ApplyForClientForm()
+    if form.validate_on_submit():
+        try:
+            services.apply_code_for_client(
+                _program(), current_user.id, client_id, form.code.data, form.reason.data
+            )
+        except ProgramRefusal as refusal:
+            form.code.errors = [refusal.message]
+        else:
+            flash("Код применён за клиента; действие записано в журнал.", "success")
+            return redirect(url_for("manage.client", client_id=client_id), 303)
+    return _client_page(client_id, form, 422)
+
+
+@bp.get("/audit")
+@manager_required
+def audit_log() -> str:
+    return render_template(
+        "manage/audit.html", audit_lines=audit.entries(limit=200), actions=ACTIONS
+    )
+
+
+@bp.post("/referrals/<int:referral_id>/revoke")
+@manager_required
+def revoke(referral_id: int) -> BaseResponse:
+    """Revoke a fraudulent referral: its grants closed, the referrer's ladder recomputed."""
+    form = RevokeForm()
+    back = request.referrer or url_for("manage.clients")
+    if not form.validate_on_submit():
+        flash("Укажите причину отмены реферала.", "error")
+        return redirect(safe_next(_path(back), url_for("manage.clients")))
+    try:
+        revoke_referral(_program(), current_user.id, referral_id, form.reason.data)
+    except ProgramRefusal as refusal:
+        flash(refusal.message, "error")
+    else:
+        flash("Реферал отменён: скидки пересчитаны, действие записано в журнал.", "success")
+    return redirect(safe_next(_path(back), url_for("manage.clients")))
+
+
+def _path(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")

@@ -1,0 +1,65 @@
+"""The manager's panel in Chromium: the dashboard, and the time machine in a demo."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from playwright.sync_api import expect
+
+from cabinet.demo import seed
+from tests.browser.conftest import serving
+from tests.conftest import output_dir
+from tests.web.conftest import outside_requests
+
+
+@pytest.fixture
+def demo_server(make_app: Callable[..., Flask], database: None) -> Iterator[str]:
+    """The demo cabinet (DEMO_MODE, the time machine's clock) on the test database."""
+    demo = make_app(DEMO_MODE=True)
+    with outside_requests(demo):
+        seed(demo.extensions["program"])
+    with serving(demo) as url:
+        yield url
+
+
+def test_demo_story_with_the_time_machine(browser: Any, demo_server: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=demo_server)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        # A client in its promo period: one click from the login page.
+        page.goto("/login")
+        page.get_by_role("button", name="Войти как 407 «ТехСтрой»").click()
+        expect(page.locator("#discount")).to_have_text("0%")
+        expect(page.get_by_text("20% начнёт действовать")).to_be_visible()
+        expect(page.get_by_role("note")).to_contain_text("Демо-режим. Время кабинета:")
+        page.get_by_role("button", name="Выйти").click()
+
+        page.goto("/manage/login")
+        page.get_by_label("Email").fill("manager@example.ru")
+        page.get_by_label("Пароль").fill("demo12345")
+        page.get_by_role("button", name="Войти").click()
+        expect(page.get_by_role("heading", name="Обзор программы")).to_be_visible()
+        expect(page.locator("#m-referrals")).to_have_text("3")
+        expect(page.locator("svg.chart rect")).to_have_count(12)
+        page.screenshot(path=str(output_dir() / "manage-dashboard.png"), full_page=True)
+
+        target = (datetime.now(UTC) + timedelta(days=30)).date()
+        page.get_by_label("Дата").fill(target.isoformat())
+        page.get_by_role("button", name="Перейти").click()
+        expect(page.get_by_role("note")).to_contain_text(target.strftime("%d.%m.%Y"))
+        expect(page.get_by_role("note")).to_contain_text("(машина времени)")
+
+        page.goto("/manage/clients?q=407")
+        page.get_by_role("link", name="ТехСтрой").click()
+        expect(page.locator("#client-discount")).to_have_text("20%")  # the promo period is over
+
+        page.goto("/manage/dashboard")
+        page.get_by_role("button", name="Вернуться в настоящее").click()
+        expect(page.get_by_role("note")).not_to_contain_text("(машина времени)")
+    finally:
+        context.close()

@@ -1,0 +1,75 @@
+"""Fraud signals read from a real database (cabinet/manage/fraud.py)."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import select, update
+
+from cabinet.clients.models import Client
+from cabinet.clock import Program
+from cabinet.db import db
+from cabinet.manage import fraud
+from cabinet.manage.services import create_manager
+from cabinet.referrals import queries, services
+from cabinet.referrals.models import Referral
+from cabinet.referrals.revocation import revoke_referral
+from tests.conftest import msk
+from tests.factories import make_client, make_member
+
+
+def _set_phone(client_id: int, phone: str) -> None:
+    db.session.execute(update(Client).where(Client.id == client_id).values(phone=phone))
+    db.session.commit()
+
+
+def _setup(program: Program) -> str:
+    """Referrer 1 (boss@techstroy.ru, +7 910 123-45-67); referees: 2 a colleague at 10:00,
+    3 with the same phone at 10:20, 4 on mail.ru at 10:40 (a burst of three), 5 unrelated
+    a day later; 6 referred by 5 with 5's mailbox."""
+    code = make_member(program, 1, msk("2023-03-01 09:00"), email="boss@techstroy.ru")
+    _set_phone(1, "+7 910 123-45-67")
+    make_client(2, email="buh@techstroy.ru")
+    make_client(3, email="sklad@gmail.com")
+    _set_phone(3, "8 (910) 123-45-67")
+    make_client(4, email="ivan@mail.ru")
+    make_client(5, email="petr.ivanov@gmail.com")
+    make_client(6, email="petrivanov+6@gmail.com")
+    for client_id, at in [(2, "10:00"), (3, "10:20"), (4, "10:40")]:
+        services.join(program.at(msk(f"2023-03-31 {at}")), client_id, code)
+    services.join(program.at(msk("2023-04-01 12:00")), 5, code)
+    return code
+
+
+def test_signals_for_a_referrer_and_for_its_referees(ctx: Flask, program: Program) -> None:
+    _setup(program)
+    code_5 = queries.standing(5, msk("2023-04-01 12:00")).code
+    assert code_5 is not None
+    services.join(program.at(msk("2023-04-02 12:00")), 6, code_5)
+
+    about_1 = fraud.signals_for(1)
+    assert sorted((s.kind, s.referee_ids) for s in about_1) == [
+        ("burst", (2, 3, 4)),
+        ("shared_domain", (2,)),
+        ("shared_phone", (3,)),
+    ]
+    assert all(s.text for s in about_1)
+    assert [s.kind for s in fraud.signals_for(2)] == ["burst", "shared_domain"]
+    assert [s.kind for s in fraud.signals_for(4)] == ["burst"]
+    # 5 is a referee of 1 (nothing in common) and the referrer of 6 (the same mailbox)
+    assert [(s.kind, s.referrer_id) for s in fraud.signals_for(5)] == [("same_mailbox", 5)]
+    assert [s.kind for s in fraud.signals_for(6)] == ["same_mailbox"]
+    assert fraud.signals_for(999) == []
+
+    recent = fraud.recent_signals(limit=10)
+    assert [s.kind for s in recent] == ["same_mailbox", "burst", "shared_phone", "shared_domain"]
+    assert len(fraud.recent_signals(limit=2)) == 2
+
+
+def test_revoked_referrals_are_left_out(ctx: Flask, program: Program) -> None:
+    _setup(program)
+    manager = create_manager("support@example.ru", "password-123", "Поддержка", msk("2023-03-01"))
+    referral = db.session.scalar(select(Referral.id).where(Referral.referee_id == 3))
+    assert referral is not None
+    revoke_referral(program.at(msk("2023-04-02 12:00")), manager.id, referral, "Один телефон")
+    assert sorted(s.kind for s in fraud.signals_for(1)) == ["shared_domain"]  # burst of 2 left
+    assert fraud.signals_for(3) == []

@@ -1,0 +1,383 @@
+"""/manage: manager accounts and roles, the dashboard, the time machine, support tools."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import select
+
+from cabinet.clock import Program
+from cabinet.db import db
+from cabinet.invitations.models import Invitation
+from cabinet.manage.models import AuditEntry
+from cabinet.manage.services import create_manager
+from cabinet.manage.time_machine import DemoClock
+from cabinet.referrals import services
+from tests.conftest import msk
+from tests.factories import make_client
+from tests.web.conftest import PASSWORD, Auth, csrf_token, outside_requests, web_client
+
+MANAGER = "pm@example.ru"
+
+
+def make_manager(app: Flask) -> None:
+    with outside_requests(app):
+        create_manager(MANAGER, PASSWORD, "Анна", datetime.now(UTC))
+
+
+def manager_login(client: FlaskClient, email: str = MANAGER) -> None:
+    token = csrf_token(client.get("/manage/login").text)
+    response = client.post(
+        "/manage/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 302, response.text
+
+
+def worked_example(app: Flask) -> str:
+    """Referrer 400 and the help page's three referees; returns 400's code."""
+    web_client(app, 400, "АльфаТелеком", registered_at=msk("2023-01-01 00:00"))
+    program: Program = app.extensions["program"]
+    with outside_requests(app):
+        code = services.join(program.at(msk("2023-03-01 09:00")), 400).code
+        for client_id, name, at in [
+            (408, "ТехКомплект", "2023-03-31 10:03"),
+            (401, "СтройКомплект", "2023-03-31 10:30"),
+            (407, "ТехСтрой", "2023-03-31 15:18"),
+        ]:
+            make_client(
+                client_id,
+                name,
+                registered_at=msk("2023-03-20 09:00"),
+                email=f"{client_id}@example.ru",
+            )
+            services.join(program.at(msk(at)), client_id, code)
+    return code
+
+
+def test_managers_create_cli(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(
+        args=["managers", "create", "--email", "ops@example.ru", "--password", "длинный-пароль"]
+    )
+    assert result.exit_code == 0 and "создан" in result.output
+    again = runner.invoke(
+        args=["managers", "create", "--email", "ops@example.ru", "--password", "длинный-пароль"]
+    )
+    assert again.exit_code == 1 and "уже есть" in again.stderr
+
+
+def test_clients_never_reach_manage(app: Flask, client: FlaskClient, auth: Auth) -> None:
+    make_manager(app)
+    auth.login(web_client(app, 407))
+    for url in (
+        "/manage",
+        "/manage/dashboard",
+        "/manage/clients?q=4",
+        "/manage/clients/407",
+        "/manage/audit",
+        "/manage/dashboard.csv",
+    ):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response.location.startswith("/manage/login")
+    token = csrf_token(client.get("/referral").text)
+    assert (
+        client.post("/manage/clock", data={"jump": "day", "csrf_token": token}).status_code == 302
+    )
+    # A client's password does not open the manager's panel.
+    token = csrf_token(client.get("/manage/login").text)
+    refused = client.post(
+        "/manage/login",
+        data={"email": "c407@example.ru", "password": PASSWORD, "csrf_token": token},
+    )
+    assert refused.status_code == 422 and "Неверный email или пароль." in refused.text
+
+
+def test_managers_see_no_client_pages(app: Flask, client: FlaskClient) -> None:
+    make_manager(app)
+    web_client(app, 1)  # a client whose id equals the manager's
+    manager_login(client)
+    response = client.get("/referral")
+    assert response.status_code == 302 and response.location == "/manage/dashboard"
+
+
+def test_dashboard_numbers_for_a_known_data_set(
+    app: Flask, client: FlaskClient, clock: object
+) -> None:
+    worked_example(app)
+    with outside_requests(app):
+        now = msk("2023-04-01 12:00")
+        for n, (status, channel, to) in enumerate(
+            [
+                ("sent", "email", "407@example.ru"),
+                ("sent", "sms", "+79101234567"),
+                ("failed", "sms", "+79101234568"),
+                ("queued", "email", "x@example.ru"),
+            ]
+        ):
+            db.session.add(
+                Invitation(
+                    key=f"k{n}",
+                    member_id=400,
+                    channel=channel,
+                    recipient=to,
+                    payload="{}",
+                    status=status,
+                    attempts=1,
+                    created_at=now,
+                    next_attempt_at=now,
+                )
+            )
+        db.session.commit()
+    clock.set(msk("2023-04-01 12:00"))  # type: ignore[attr-defined]
+    make_manager(app)
+    manager_login(client)
+    html = client.get("/manage/dashboard").text
+    assert '<p class="stat__value" id="m-members">4</p>' in html
+    assert '<p class="stat__value" id="m-referrals">3</p>' in html
+    assert '<p class="stat__value" id="m-sms">1200</p>' in html
+    # 407 applied 400's code and had been invited by e-mail: 1 of 2 delivered invitations.
+    assert '<p class="stat__value" id="m-conversion">50.0%</p>' in html
+    assert "400 «АльфаТелеком»</a></td><td>3</td>" in html
+    rows = dict(csv.reader(io.StringIO(client.get("/manage/dashboard.csv").text.lstrip("\ufeff"))))
+    assert rows["рефералов всего"] == "3"
+    assert rows["приглашений sms: отправлено"] == "2"
+    assert rows["приглашений sms: доставлено"] == "1"
+    assert rows["приглашений sms: не доставлено"] == "1"
+    assert rows["рефералов за неделю с 27.03.2023"] == "3"
+    assert rows["топ: 400 АльфаТелеком"] == "3"
+    # 60% for 30.03.2024 15:18 − 01.04.2023 12:00 (364.1 days) + three referees' 20% grants.
+    in_force = float(rows["скидка в силе, процент-месяцев"])
+    expected = 60 * (msk("2024-03-30 15:18") - now) / timedelta(days=30) + sum(
+        20 * (msk(end) - now) / timedelta(days=30)
+        for end in ("2023-06-29 10:03", "2023-06-29 10:30", "2023-06-29 15:18")
+    )
+    assert in_force == round(expected, 1)
+    assert "<svg" in html and "<desc" in html  # the chart, with its numbers written on it
+
+
+def test_client_lookup(app: Flask, client: FlaskClient) -> None:
+    code = worked_example(app)
+    with outside_requests(app):
+        make_client(500, "Рога и копыта", email="boss@roga.ru")
+        from cabinet.clients.models import Client
+
+        db.session.get(Client, 500).phone = "+7 (910) 555-12-34"
+        db.session.commit()
+    make_manager(app)
+    manager_login(client)
+
+    def found(query: str) -> list[str]:
+        html = client.get("/manage/clients", query_string={"q": query}).text
+        return re.findall(r'<td data-label="ID"><a href="/manage/clients/\d+">(\d+)</a>', html)
+
+    assert found("407") == ["407"]
+    assert found("стройкомп") == ["401"]
+    assert found(code.upper()) == ["400"]
+    assert found("boss@roga") == ["500"]
+    assert found("8 910 555 12 34") == ["500"]
+    assert found("никого") == []
+
+
+def test_apply_a_code_on_the_clients_behalf(app: Flask, client: FlaskClient, clock: object) -> None:
+    code = worked_example(app)
+    clock.set(msk("2023-04-01 12:00"))  # type: ignore[attr-defined]
+    web_client(app, 409, "НовыйОфис", registered_at=msk("2023-03-25 09:00"))
+    make_manager(app)
+    manager_login(client)
+    page = client.get("/manage/clients/409").text
+    assert "Применить код за клиента" in page
+    token = csrf_token(page)
+    no_reason = client.post(
+        "/manage/clients/409/apply", data={"code": code, "reason": "", "csrf_token": token}
+    )
+    assert no_reason.status_code == 422 and "Укажите причину." in no_reason.text
+    wrong = client.post(
+        "/manage/clients/409/apply",
+        data={"code": "abcdefabc", "reason": "звонок клиента", "csrf_token": token},
+    )
+    assert wrong.status_code == 422 and "Такого кода приглашения нет" in wrong.text
+    done = client.post(
+        "/manage/clients/409/apply",
+        data={"code": code, "reason": "клиент не смог ввести код", "csrf_token": token},
+        follow_redirects=True,
+    )
+    assert "Код применён за клиента" in done.text
+    assert '<p class="stat__value" id="client-discount">20%</p>' in done.text
+    with outside_requests(app):
+        entry = db.session.scalars(select(AuditEntry)).one()
+        assert (entry.action, entry.client_id, entry.reason) == (
+            "apply_code",
+            409,
+            "клиент не смог ввести код",
+        )
+    assert "клиент не смог ввести код" in done.text  # the client's audit trail
+
+
+@pytest.fixture
+def demo_app(make_app: Callable[..., Flask], database: None) -> Flask:
+    demo = make_app(DEMO_MODE=True, INVITE_RATE_LIMIT="1000 per minute")
+    assert isinstance(demo.extensions["program"].clock, DemoClock)
+    return demo
+
+
+def test_time_machine_across_the_help_pages_example(demo_app: Flask) -> None:
+    """A referee in its promo period: the discount starts after it, then ends after 3 months."""
+    program: Program = demo_app.extensions["program"]
+    now = datetime.now(UTC)
+    with outside_requests(demo_app):
+        create_manager(MANAGER, PASSWORD, "Анна", now)
+        make_client(400, "АльфаТелеком", registered_at=now - timedelta(days=90))
+        code = services.join(program, 400).code
+        make_client(
+            407,
+            "ТехСтрой",
+            registered_at=now - timedelta(days=1),
+            promo_until=now + timedelta(days=5),
+            email="c407@example.ru",
+            password=PASSWORD,
+        )
+        services.join(program, 407, code)
+    client = demo_app.test_client()
+    auth = Auth(client)
+    auth.login("c407@example.ru")
+    page = client.get("/referral").text
+    assert "Демо-режим. Время кабинета:" in page
+    assert '<p class="stat__value" id="discount">0%</p>' in page  # the promo period runs
+    client.post("/logout", data={"csrf_token": csrf_token(page)})
+
+    manager_login(client)
+    dashboard = client.get("/manage/dashboard").text
+    assert "Машина времени" in dashboard
+    token = csrf_token(dashboard)
+
+    def jump(how: str, **extra: str) -> str:
+        response = client.post(
+            "/manage/clock",
+            data={"jump": how, "csrf_token": token, **extra},
+            follow_redirects=True,
+        )
+        assert response.status_code == 200
+        return response.text
+
+    shown = jump("week")
+    assert "(машина времени)" in shown
+    moved = program.clock.now()
+    assert timedelta(days=6, hours=23) < moved - datetime.now(UTC) < timedelta(days=7, hours=1)
+    with outside_requests(demo_app):
+        assert _discount(demo_app, 407) == 20  # the promo period is over: the 20% runs
+    for _ in range(3):
+        jump("month")
+    with outside_requests(demo_app):
+        assert _discount(demo_app, 407) == 0  # three months later the grant has ended
+    target = (now + timedelta(days=2)).astimezone(program.timezone).date()
+    jump("date", day=target.isoformat())
+    assert program.clock.now().astimezone(program.timezone).date() == target
+    jump("now")
+    assert abs(program.clock.now() - datetime.now(UTC)) < timedelta(seconds=5)
+    with outside_requests(demo_app):
+        actions = [e.details["jump"] for e in db.session.scalars(select(AuditEntry))]
+        assert actions == ["week", "month", "month", "month", "date", "now"]
+    assert "машина времени" in client.get("/manage/audit").text
+
+
+def _discount(app: Flask, client_id: int) -> int:
+    from cabinet.referrals.queries import standing
+
+    program: Program = app.extensions["program"]
+    program.clock.forget()  # type: ignore[attr-defined]
+    return standing(client_id, program.clock.now()).discount_percent
+
+
+def test_the_time_machine_is_off_outside_demo_mode(app: Flask, client: FlaskClient) -> None:
+    make_manager(app)
+    manager_login(client)
+    page = client.get("/manage/dashboard").text
+    assert "Машина времени" not in page
+    response = client.post(
+        "/manage/clock",
+        data={"jump": "day", "csrf_token": csrf_token(page)},
+        follow_redirects=True,
+    )
+    assert "только в демо-режиме" in response.text
+
+
+def test_one_click_demo_login(demo_app: Flask) -> None:
+    from cabinet.demo import seed
+
+    with outside_requests(demo_app):
+        seed(demo_app.extensions["program"])
+    client = demo_app.test_client()
+    page = client.get("/login").text
+    assert "Войти как 400 «АльфаТелеком»" in page
+    response = client.post(
+        "/login/demo/400", data={"csrf_token": csrf_token(page)}, follow_redirects=True
+    )
+    assert "АльфаТелеком" in response.text and "Ваша скидка" in response.text
+
+
+def test_one_click_login_is_off_outside_demo_mode(app: Flask, client: FlaskClient) -> None:
+    web_client(app, 400)
+    token = csrf_token(client.get("/login").text)
+    assert client.post("/login/demo/400", data={"csrf_token": token}).status_code == 404
+
+
+def test_revoke_a_fraudulent_referral_from_the_clients_page(
+    app: Flask, client: FlaskClient, clock: object
+) -> None:
+    worked_example(app)
+    clock.set(msk("2023-04-01 12:00"))  # type: ignore[attr-defined]
+    make_manager(app)
+    manager_login(client)
+    page = client.get("/manage/clients/400").text
+    assert '<p class="stat__value" id="client-discount">60%</p>' in page
+    form = re.search(r'action="(/manage/referrals/(\d+)/revoke)"[^>]*>.*?reason-\2', page, re.S)
+    assert form is not None
+    token = csrf_token(page)
+    no_reason = client.post(
+        form.group(1),
+        data={"reason": "", "csrf_token": token},
+        headers={"Referer": "http://localhost/manage/clients/400"},
+        follow_redirects=True,
+    )
+    assert "Укажите причину отмены реферала." in no_reason.text
+    done = client.post(
+        form.group(1),
+        data={"reason": "один владелец у обеих компаний", "csrf_token": token},
+        headers={"Referer": "http://localhost/manage/clients/400"},
+        follow_redirects=True,
+    )
+    assert "Реферал отменён" in done.text
+    assert '<p class="stat__value" id="client-discount">40%</p>' in done.text  # two referrals left
+    assert "отменена" in done.text  # voided grants stay in the history
+    assert "один владелец у обеих компаний" in done.text  # the audit trail
+    again = client.post(
+        form.group(1),
+        data={"reason": "ещё раз", "csrf_token": token},
+        headers={"Referer": "http://localhost/manage/clients/400"},
+        follow_redirects=True,
+    )
+    assert "message--error" in again.text
+
+
+def test_fraud_signals_show_on_the_clients_page(app: Flask, client: FlaskClient) -> None:
+    web_client(app, 400, "АльфаТелеком", registered_at=msk("2023-01-01 00:00"))
+    program: Program = app.extensions["program"]
+    with outside_requests(app):
+        from cabinet.clients.models import Client
+
+        db.session.get(Client, 400).email = "boss@roga-kopyta.ru"
+        db.session.commit()
+        code = services.join(program.at(msk("2023-03-01 09:00")), 400).code
+        make_client(401, "Рога", registered_at=msk("2023-03-20 09:00"), email="ops@roga-kopyta.ru")
+        services.join(program.at(msk("2023-03-30 10:00")), 401, code)
+    make_manager(app)
+    manager_login(client)
+    page = client.get("/manage/clients/400").text
+    assert "Признаки мошенничества" in page and "roga-kopyta.ru" in page
