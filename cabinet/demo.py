@@ -45,7 +45,10 @@ DEMO_CLIENTS = (
     DemoClient(401, "СтройКомплект", "stroykomplekt@example.ru", 11, applies_at=time(10, 30)),
     # Its promo period is still running: its 20% «начнёт действовать» later.
     DemoClient(407, "ТехСтрой", "tehstroy@example.ru", 11, promo_days=20, applies_at=time(15, 18)),
+    # New clients who may still apply a code: with them the ladder climbs to 100% by clicking.
     DemoClient(409, "НовыйОфис", "novyofis@example.ru", 3, promo_days=14),
+    DemoClient(410, "СвязьПлюс", "svyazplus@example.ru", 2),
+    DemoClient(411, "ОфисЛайн", "ofisline@example.ru", 1),
 )
 
 

@@ -63,3 +63,31 @@ def test_demo_story_with_the_time_machine(browser: Any, demo_server: str) -> Non
         expect(page.get_by_role("note")).not_to_contain_text("(машина времени)")
     finally:
         context.close()
+
+
+def test_the_ladder_to_100_percent_by_clicking(browser: Any, demo_server: str) -> None:
+    """The demo's story without the CLI: two new clients apply 400's code; 400 reaches 100%."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=demo_server)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto("/login")
+        page.get_by_role("button", name="Войти как 400 «АльфаТелеком»").click()
+        code = page.locator("#code-value").get_attribute("data-code")
+        assert code
+        expect(page.locator("#discount")).to_have_text("60%")
+        page.get_by_role("button", name="Выйти").click()
+        for client in ("409 «НовыйОфис»", "410 «СвязьПлюс»"):
+            page.goto("/login")
+            page.get_by_role("button", name=f"Войти как {client}").click()
+            page.get_by_label("Код приглашения").fill(code)
+            page.get_by_role("button", name="Применить").click()
+            expect(page.get_by_text("Код применён")).to_be_visible()
+            page.get_by_role("button", name="Выйти").click()
+        page.goto("/login")
+        page.get_by_role("button", name="Войти как 400 «АльфаТелеком»").click()
+        expect(page.locator("#discount")).to_have_text("100%")
+        expect(page.locator("#invited")).to_contain_text("5")
+        expect(page.locator("#invited")).to_contain_text("пакет из 3200 SMS")
+    finally:
+        context.close()
