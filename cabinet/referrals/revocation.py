@@ -30,7 +30,13 @@ from cabinet.manage.models import Manager
 from cabinet.moments import show_moment
 from cabinet.referrals import errors, rules
 from cabinet.referrals.models import Grant, Referral, SmsPack
-from cabinet.referrals.services import _grant_data, _grant_row, _grant_value, _lock_clients
+from cabinet.referrals.services import (
+    grant_data,
+    grant_row,
+    grant_value,
+    lock_clients,
+    pack_data,
+)
 
 ACTION = "revoke_referral"
 MAX_REASON = 2000
@@ -76,7 +82,7 @@ def _revoke(program: Program, manager_id: int, referral_id: int, reason: str) ->
     if parties is None:
         raise errors.ReferralNotFound(referral_id)
     referrer_id, referee_id = parties
-    _lock_clients([referrer_id, referee_id])
+    lock_clients([referrer_id, referee_id])
     referral = db.session.scalars(
         select(Referral).where(Referral.id == referral_id).execution_options(populate_existing=True)
     ).one()
@@ -121,7 +127,7 @@ def _revoke(program: Program, manager_id: int, referral_id: int, reason: str) ->
         )
     ).all()
     plan = rules.recompute_ladder(
-        (rules.HeldGrant(g.id, g.referral_id, _grant_value(g)) for g in held),
+        (rules.HeldGrant(g.id, g.referral_id, grant_value(g)) for g in held),
         (p.size for p in packs),
         ((row_id, moment) for row_id, moment in remaining),
         zone,
@@ -130,7 +136,7 @@ def _revoke(program: Program, manager_id: int, referral_id: int, reason: str) ->
     voided = [g for g in held if g.id in to_void]
     for grant in voided:
         grant.revoked_at = now
-    issued = [_grant_row(referrer_id, rid, grant) for rid, grant in plan.issue]
+    issued = [grant_row(referrer_id, rid, grant) for rid, grant in plan.issue]
     db.session.add_all(issued)
     reversed_packs = [p for p in packs if p.size in to_reverse]
     for pack in reversed_packs:
@@ -210,7 +216,7 @@ def _record_events(
     )
     if welcome is not None and outcome == "closed":
         events.record(
-            program, "grant_closed", client_id=welcome.client_id, at=now, data=_grant_data(welcome)
+            program, "grant_closed", client_id=welcome.client_id, at=now, data=grant_data(welcome)
         )
     for grant in ([welcome] if welcome is not None and outcome == "voided" else []) + voided:
         events.record(
@@ -218,11 +224,11 @@ def _record_events(
             "grant_revoked",
             client_id=grant.client_id,
             at=now,
-            data={**_grant_data(grant), "revoked_at": now},
+            data={**grant_data(grant), "revoked_at": now},
         )
     for grant in issued:
         events.record(
-            program, "grant_issued", client_id=grant.client_id, at=now, data=_grant_data(grant)
+            program, "grant_issued", client_id=grant.client_id, at=now, data=grant_data(grant)
         )
     for pack in packs:
         events.record(
@@ -230,11 +236,5 @@ def _record_events(
             "sms_pack_revoked",
             client_id=pack.client_id,
             at=now,
-            data={
-                "sms_pack_id": pack.id,
-                "size": pack.size,
-                "granted_at": pack.granted_at,
-                "referral_id": pack.referral_id,
-                "revoked_at": now,
-            },
+            data={**pack_data(pack), "revoked_at": now},
         )

@@ -61,7 +61,7 @@ def join(
 
 
 def _join_without_code(program: Program, client_id: int) -> JoinResult:
-    client = _lock_clients([client_id]).get(client_id)
+    client = lock_clients([client_id]).get(client_id)
     if client is None:
         raise errors.ClientNotFound(client_id)
     rules.check_join(_party(client))
@@ -74,7 +74,7 @@ def _join_without_code(program: Program, client_id: int) -> JoinResult:
 def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
     # A code never changes owner, so finding the owner before taking the locks is safe.
     referrer_id = db.session.scalar(select(Member.client_id).where(Member.code == code))
-    locked = _lock_clients([client_id] if referrer_id is None else [client_id, referrer_id])
+    locked = lock_clients([client_id] if referrer_id is None else [client_id, referrer_id])
     referee_client = locked.get(client_id)
     if referee_client is None:
         raise errors.ClientNotFound(client_id)
@@ -103,7 +103,7 @@ def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
         raise errors.CodeAlreadyApplied() from exc
 
     welcome = rules.referee_grant(now, referee_client.promo_until, zone)
-    welcome_row = _grant_row(client_id, referral.id, welcome)
+    welcome_row = grant_row(client_id, referral.id, welcome)
     db.session.add(welcome_row)
 
     running = db.session.scalars(
@@ -120,13 +120,13 @@ def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
         select(SmsPack.size).where(SmsPack.client_id == referrer_id, SmsPack.revoked_at.is_(None))
     )
     reward = rules.referrer_reward(
-        None if running is None else _grant_value(running), referred_before, packs_held, now, zone
+        None if running is None else grant_value(running), referred_before, packs_held, now, zone
     )
     closed = None
     if reward.close_at is not None and running is not None:
         running.ends_at = reward.close_at
         closed = running
-    reward_row = _grant_row(referrer_id, referral.id, reward.grant)
+    reward_row = grant_row(referrer_id, referral.id, reward.grant)
     db.session.add(reward_row)
     packs = [
         SmsPack(client_id=referrer_id, referral_id=referral.id, size=size, granted_at=now)
@@ -170,14 +170,14 @@ def _record_activation(
         },
     )
     events.record(
-        program, "grant_issued", client_id=welcome.client_id, at=now, data=_grant_data(welcome)
+        program, "grant_issued", client_id=welcome.client_id, at=now, data=grant_data(welcome)
     )
     if closed is not None:
         events.record(
-            program, "grant_closed", client_id=closed.client_id, at=now, data=_grant_data(closed)
+            program, "grant_closed", client_id=closed.client_id, at=now, data=grant_data(closed)
         )
     events.record(
-        program, "grant_issued", client_id=reward.client_id, at=now, data=_grant_data(reward)
+        program, "grant_issued", client_id=reward.client_id, at=now, data=grant_data(reward)
     )
     for pack in packs:
         events.record(
@@ -185,16 +185,21 @@ def _record_activation(
             "sms_pack_granted",
             client_id=pack.client_id,
             at=now,
-            data={
-                "sms_pack_id": pack.id,
-                "size": pack.size,
-                "granted_at": pack.granted_at,
-                "referral_id": pack.referral_id,
-            },
+            data=pack_data(pack),
         )
 
 
-def _grant_data(grant: Grant) -> dict[str, object]:
+def pack_data(pack: SmsPack) -> dict[str, object]:
+    """An SMS pack as events describe it."""
+    return {
+        "sms_pack_id": pack.id,
+        "size": pack.size,
+        "granted_at": pack.granted_at,
+        "referral_id": pack.referral_id,
+    }
+
+
+def grant_data(grant: Grant) -> dict[str, object]:
     return {
         "grant_id": grant.id,
         "percent": grant.percent,
@@ -206,7 +211,7 @@ def _grant_data(grant: Grant) -> dict[str, object]:
     }
 
 
-def _lock_clients(client_ids: Iterable[int]) -> dict[int, Client]:
+def lock_clients(client_ids: Iterable[int]) -> dict[int, Client]:
     """Lock the clients' rows in ID order (no deadlock when two clients apply each other's
     codes at once); fresh values, whatever the session held before."""
     rows = db.session.scalars(
@@ -268,12 +273,12 @@ def _code_of(client_id: int) -> str:
     return code
 
 
-def _grant_value(row: Grant) -> rules.Grant:
+def grant_value(row: Grant) -> rules.Grant:
     reason: rules.GrantReason = "referee" if row.reason == "referee" else "referrer"
     return rules.Grant(row.percent, row.starts_at, row.ends_at, reason, row.level)
 
 
-def _grant_row(client_id: int, referral_id: int, grant: rules.Grant) -> Grant:
+def grant_row(client_id: int, referral_id: int, grant: rules.Grant) -> Grant:
     return Grant(
         client_id=client_id,
         referral_id=referral_id,
