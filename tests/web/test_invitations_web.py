@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -175,3 +176,27 @@ def test_unsubscribe_link_puts_the_address_on_the_stop_list(
         assert db.session.get(StopListEntry, "friend@example.ru") is not None
     forged = client.get("/unsubscribe/not-a-real-token")
     assert forged.status_code == 400 and "недействительна" in forged.text
+
+
+def test_the_per_ip_limit_with_redis_storage(make_app: Callable[..., Flask]) -> None:
+    """Production keeps the counters in Redis (RATELIMIT_STORAGE_URI), shared by all workers."""
+    import uuid
+
+    import redis
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip("Redis на 127.0.0.1:6379 недоступен: проверка хранилища Redis ПРОПУЩЕНА")
+    limited = make_app(
+        INVITE_RATE_LIMIT="2 per minute",
+        WTF_CSRF_ENABLED=False,
+        RATELIMIT_STORAGE_URI=url,
+        RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}",  # no counters left from other runs
+    )
+    web = limited.test_client()
+    codes = [web.post("/referral/invite", data={}).status_code for _ in range(3)]
+    assert codes[-1] == 429
+    keys = redis.Redis.from_url(url).keys(f"*{limited.config['RATELIMIT_KEY_PREFIX']}*")
+    assert keys  # the counter really lives in Redis
