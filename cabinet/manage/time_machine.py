@@ -14,7 +14,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from cabinet.db import begin_write, db
+from cabinet.db import db
 from cabinet.manage.models import DemoClockSetting
 from cabinet.referrals.rules import add_months
 
@@ -73,12 +73,3 @@ def target(jump: Jump, shown_now: datetime, zone: tzinfo, day: date | None = Non
         return datetime.combine(day, local.timetz().replace(tzinfo=None), zone).astimezone(UTC)
     return datetime.now(UTC)
 
-
-def set_offset(seconds: float) -> None:
-    begin_write()
-    setting = db.session.get(DemoClockSetting, 1)
-    if setting is None:
-        db.session.add(DemoClockSetting(id=1, offset_seconds=seconds))
-    else:
-        setting.offset_seconds = seconds
-    db.session.commit()
