@@ -49,9 +49,10 @@ test: setup lint browser-deps
 	@$(MAKE) --no-print-directory unit-postgres
 
 lint: setup
-	@echo "==> ruff и mypy"
+	@echo "==> ruff, mypy и слои импорта"
 	@$(BIN)/ruff check .
 	@$(BIN)/mypy
+	@$(BIN)/lint-imports --no-cache
 
 unit-postgres:
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(TEST_POSTGRES_URL)', connect_timeout=3).close()" 2>/dev/null; then \

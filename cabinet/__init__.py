@@ -11,6 +11,7 @@ from flask import Flask
 from cabinet import config, htmx
 from cabinet.clock import Clock, Program, SystemClock
 from cabinet.db import db, init_engine
+from cabinet.demo_clock import DemoClock
 from cabinet.extensions import migrate
 
 
@@ -35,8 +36,6 @@ def create_app(
 
     if clock is None:
         # In demo mode the time machine moves the clock; otherwise it is the system's.
-        from cabinet.manage.time_machine import DemoClock
-
         clock = DemoClock() if app.config["DEMO_MODE"] else SystemClock()
     app.extensions["program"] = Program(clock, ZoneInfo(app.config["CABINET_TIMEZONE"]))
 
@@ -50,7 +49,8 @@ def create_app(
     from cabinet.api import models as _api  # noqa: F401
     from cabinet.api import views as api_views
     from cabinet.api.cli import api_tokens_cli
-    from cabinet.auth.views import bp as auth_bp
+    from cabinet.audit import models as _audit  # noqa: F401
+    from cabinet.auth import models as _auth  # noqa: F401
     from cabinet.clients import models as _clients  # noqa: F401
     from cabinet.clients.cli import clients_cli
     from cabinet.demo import demo_cli
@@ -59,14 +59,14 @@ def create_app(
     from cabinet.invitations import models as _invitations  # noqa: F401
     from cabinet.invitations.cli import invitations_cli
     from cabinet.invitations.settings import InvitationSettings
-    from cabinet.invitations.views import bp as invitations_bp
-    from cabinet.manage import models as _manage  # noqa: F401
     from cabinet.manage.cli import managers_cli
     from cabinet.manage.views import bp as manage_bp
     from cabinet.referrals import models as _referrals  # noqa: F401
     from cabinet.referrals.cli import referral_cli
-    from cabinet.referrals.views import bp as referrals_bp
     from cabinet.web import shell
+    from cabinet.web.auth import bp as auth_bp
+    from cabinet.web.invitations import bp as invitations_bp
+    from cabinet.web.referrals import bp as referrals_bp
 
     htmx.init_app(app)
     shell.init_app(app)

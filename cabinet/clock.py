@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from flask import current_app
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
@@ -55,3 +57,9 @@ class Program:
         if moment is None:
             return self
         return Program(FixedClock(moment), self.timezone, self.random_bytes)
+
+
+def current_program() -> Program:
+    """The app's program (set once in the factory): its clock, zone and random source."""
+    program: Program = current_app.extensions["program"]
+    return program

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,7 +80,7 @@ def _unicode_lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
 
-def begin_write() -> None:
+def _begin_write() -> None:
     """Start the session's write transaction; call first thing in a service that writes.
 
     Any read transaction left open (a view that loaded the current user) is ended first, so
@@ -91,3 +93,16 @@ def begin_write() -> None:
 
 def is_postgresql() -> bool:
     return db.engine.dialect.name == "postgresql"
+
+
+@contextmanager
+def transaction() -> Iterator[None]:
+    """A service's one write transaction: begun for writing, committed once at the end of the
+    block, rolled back on any error (the error goes on to the caller)."""
+    _begin_write()
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise

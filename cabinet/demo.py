@@ -11,16 +11,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from cabinet.auth.models import Manager
+from cabinet.auth.services import create_manager
 from cabinet.clients.models import Client
 from cabinet.clients.services import NewClient, create_client
-from cabinet.clock import Program
+from cabinet.clock import Program, current_program
 from cabinet.db import db
-from cabinet.manage.models import Manager
-from cabinet.manage.services import create_manager
 from cabinet.referrals import services
 
 demo_cli = AppGroup("demo", help="Демонстрационные данные.")
@@ -85,7 +84,7 @@ def seed(program: Program, report: Callable[[str], None] = lambda _line: None) -
 @demo_cli.command("seed")
 def seed_command() -> None:
     """Create the help page's demo clients (once)."""
-    if seed(current_app.extensions["program"], lambda line: click.echo(f"  демо: {line}")):
+    if seed(current_program(), lambda line: click.echo(f"  демо: {line}")):
         click.echo(f"Демонстрационные данные созданы. Пароль всех демо-клиентов: {DEMO_PASSWORD}")
     else:
         click.echo("Демонстрационные данные уже есть.")

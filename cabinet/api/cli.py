@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from cabinet.api import tokens
 from cabinet.cli_types import refuse
-from cabinet.clock import Program
+from cabinet.clock import current_program
+from cabinet.errors import ProgramRefusal
 from cabinet.moments import iso_moment
-from cabinet.referrals.errors import ProgramRefusal
 
 api_tokens_cli = AppGroup("api-tokens", help="Токены доступа к API /api/v1.")
 
-
-def _program() -> Program:
-    program: Program = current_app.extensions["program"]
-    return program
 
 
 @api_tokens_cli.command("create")
@@ -25,7 +20,7 @@ def _program() -> Program:
 def create(name: str) -> None:
     """Issue a token for the system NAME; it is printed once, on stdout."""
     try:
-        issued = tokens.issue(_program(), name)
+        issued = tokens.issue(current_program(), name)
     except ProgramRefusal as refusal:
         refuse(refusal.message)
     else:
@@ -40,7 +35,7 @@ def create(name: str) -> None:
 @api_tokens_cli.command("list")
 def list_tokens() -> None:
     """Every token's name, when it was issued and whether it still works (never the secret)."""
-    zone = _program().timezone
+    zone = current_program().timezone
     rows = tokens.listing()
     if not rows:
         click.echo("Токенов нет.")
@@ -58,7 +53,7 @@ def list_tokens() -> None:
 def revoke(name: str) -> None:
     """Revoke the token NAME: requests with it get 401 from now on."""
     try:
-        _token, was_active = tokens.revoke(_program(), name)
+        _token, was_active = tokens.revoke(current_program(), name)
     except ProgramRefusal as refusal:
         refuse(refusal.message)
     else:

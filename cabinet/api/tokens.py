@@ -17,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 
 from cabinet.api.models import ApiToken
 from cabinet.clock import Program
-from cabinet.db import begin_write, db
-from cabinet.referrals.errors import ProgramRefusal
+from cabinet.db import db, transaction
+from cabinet.errors import ProgramRefusal
 
 TOKEN_PREFIX = "cab_"  # noqa: S105 - a marker, not a secret
 TOKEN_BYTES = 32
@@ -65,27 +65,21 @@ def issue(program: Program, name: str) -> IssuedToken:
         raise TokenNameInvalid()
     secret = base64.urlsafe_b64encode(program.random_bytes(TOKEN_BYTES)).rstrip(b"=").decode()
     token = TOKEN_PREFIX + secret
-    begin_write()
     try:
-        if db.session.scalar(select(ApiToken.id).where(ApiToken.name == name)) is not None:
-            raise TokenNameTaken(name)
-        db.session.add(
-            ApiToken(name=name, token_hash=hash_token(token), created_at=program.clock.now())
-        )
-        db.session.commit()
+        with transaction():
+            if db.session.scalar(select(ApiToken.id).where(ApiToken.name == name)) is not None:
+                raise TokenNameTaken(name)
+            db.session.add(
+                ApiToken(name=name, token_hash=hash_token(token), created_at=program.clock.now())
+            )
     except IntegrityError as exc:  # the same name issued at the same moment elsewhere
-        db.session.rollback()
         raise TokenNameTaken(name) from exc
-    except BaseException:
-        db.session.rollback()
-        raise
     return IssuedToken(name, token)
 
 
 def revoke(program: Program, name: str) -> tuple[ApiToken, bool]:
     """Revoke the token called `name`; the flag says whether it was still active."""
-    begin_write()
-    try:
+    with transaction():
         token = db.session.scalars(
             select(ApiToken).where(ApiToken.name == name).with_for_update()
         ).first()
@@ -94,10 +88,6 @@ def revoke(program: Program, name: str) -> tuple[ApiToken, bool]:
         was_active = token.active
         if was_active:
             token.revoked_at = program.clock.now()
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return token, was_active
 
 

@@ -11,20 +11,18 @@ from werkzeug.routing import RequestRedirect
 from cabinet.api import inputs, openapi, present, problems, tokens
 from cabinet.api.problems import ApiProblem
 from cabinet.billing.queries import invoice_preview
+from cabinet.clients import errors as client_errors
 from cabinet.clients.services import find_client, provision_client
-from cabinet.clock import Program
+from cabinet.clock import current_program
 from cabinet.db import db
+from cabinet.errors import ProgramRefusal
 from cabinet.events.queries import feed
-from cabinet.referrals import errors, queries
+from cabinet.referrals import queries
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PREFIX = "/api/"
 WWW_AUTHENTICATE = 'Bearer realm="cabinet-api"'
 
-
-def _program() -> Program:
-    program: Program = current_app.extensions["program"]
-    return program
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -72,14 +70,14 @@ def get_client(client_id: str) -> Response:
     """A client as provisioned."""
     cid = inputs.client_id(client_id)
     row = find_client(cid)
-    return _json(present.client(row, _program().timezone))
+    return _json(present.client(row, current_program().timezone))
 
 
 @bp.put("/clients/<client_id>")
 def put_client(client_id: str) -> Response:
     """Create or update a client (idempotent); closing is `"status": "closed"`."""
     cid = inputs.client_id(client_id)
-    program = _program()
+    program = current_program()
     wanted = inputs.client_body(inputs.body_object(), cid, program.timezone)
     result = provision_client(program, wanted)
     status = 201 if result.created else 200
@@ -93,7 +91,7 @@ def put_client(client_id: str) -> Response:
 def discount(client_id: str) -> Response:
     """The discount in force at `at` (default: now), its grants, what it never applies to."""
     cid = inputs.client_id(client_id)
-    program = _program()
+    program = current_program()
     at = inputs.query_moment("at", program.timezone) or program.clock.now()
     standing = queries.standing(cid, at)
     return _json(present.discount(standing, at, program.timezone))
@@ -103,7 +101,7 @@ def discount(client_id: str) -> Response:
 def invoice(client_id: str) -> Response:
     """Line items priced with the discount in force over their periods; SMS packages untouched."""
     cid = inputs.client_id(client_id)
-    program = _program()
+    program = current_program()
     wanted = inputs.invoice_body(inputs.body_object(), program.timezone)
     at, result = invoice_preview(program, cid, wanted.lines, wanted.at)
     return _json(present.invoice(cid, at, result, program.timezone))
@@ -114,7 +112,7 @@ def events() -> Response:
     """Events after the cursor `after`, oldest first, at most `limit`."""
     after = inputs.query_int("after", 0, 0, inputs.MAX_ID)
     limit = inputs.query_int("limit", inputs.EVENTS_LIMIT_DEFAULT, 1, inputs.EVENTS_LIMIT_MAX)
-    return _json(present.feed(feed(after, limit), _program().timezone))
+    return _json(present.feed(feed(after, limit), current_program().timezone))
 
 
 # ---- errors --------------------------------------------------------------------------------
@@ -126,12 +124,12 @@ def _problem(problem: ApiProblem) -> Response:
     return problems.response(problem)
 
 
-@bp.errorhandler(errors.ProgramRefusal)
-def _refusal(refusal: errors.ProgramRefusal) -> Response:
+@bp.errorhandler(ProgramRefusal)
+def _refusal(refusal: ProgramRefusal) -> Response:
     db.session.rollback()
-    if isinstance(refusal, errors.ClientNotFound):
+    if isinstance(refusal, client_errors.ClientNotFound):
         kind = problems.CLIENT_NOT_FOUND
-    elif isinstance(refusal, errors.EmailTaken | errors.ClientExists):
+    elif isinstance(refusal, client_errors.EmailTaken | client_errors.ClientExists):
         kind = problems.CONFLICT
     else:
         kind = problems.VALIDATION_FAILED

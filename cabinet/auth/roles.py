@@ -9,10 +9,10 @@ from typing import Any, TypeVar, cast
 from flask import redirect, request, url_for
 from flask_login import current_user
 
+from cabinet.auth.models import Manager
 from cabinet.clients.models import Client
 from cabinet.extensions import login_manager
 from cabinet.htmx import redirect_for_htmx
-from cabinet.manage.models import Manager
 
 View = TypeVar("View", bound=Callable[..., Any])
 

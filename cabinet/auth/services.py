@@ -1,63 +1,92 @@
-"""Checking a password and ending sessions; the views only translate."""
+"""Signing in and out, for clients and managers alike; the views only translate."""
 
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
 from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from cabinet import addresses
+from cabinet.auth.errors import AccountClosed, LoginRefused, ManagerRefused
+from cabinet.auth.models import Manager
 from cabinet.clients.models import Client
-from cabinet.db import begin_write, db
-from cabinet.manage.models import Manager
-from cabinet.manage.services import load_manager
-from cabinet.referrals.errors import ProgramRefusal
-
-
-class LoginRefused(ProgramRefusal):
-    message = "Неверный email или пароль."
-
-
-class AccountClosed(ProgramRefusal):
-    message = "Договор закрыт: вход в личный кабинет недоступен."
-
+from cabinet.db import db, transaction
 
 # Checking a throwaway hash when the e-mail is unknown keeps the answer time the same.
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
 
 
-def authenticate(email: str, password: str) -> Client:
-    client = db.session.scalar(select(Client).where(Client.email == email.strip().lower()))
-    if client is None or client.password_hash is None:
+def _checked_password(password_hash: str | None, password: str) -> None:
+    if password_hash is None:
         check_password_hash(_DUMMY_HASH, password)
         raise LoginRefused()
-    if not check_password_hash(client.password_hash, password):
+    if not check_password_hash(password_hash, password):
         raise LoginRefused()
+
+
+def authenticate(email: str, password: str) -> Client:
+    """A client signing in to the cabinet."""
+    client = db.session.scalar(select(Client).where(Client.email == email.strip().lower()))
+    _checked_password(None if client is None else client.password_hash, password)
+    assert client is not None  # noqa: S101 - _checked_password refused an unknown e-mail
     if not client.active:
         raise AccountClosed()
     return client
 
 
-def end_sessions(client_id: int) -> None:
-    """«Выйти»: every cookie issued so far for this client stops working."""
-    begin_write()
-    db.session.execute(
-        update(Client)
-        .where(Client.id == client_id)
-        .values(session_version=Client.session_version + 1)
-    )
-    db.session.commit()
+def authenticate_manager(email: str, password: str) -> Manager:
+    """A manager signing in to the panel."""
+    manager = db.session.scalar(select(Manager).where(Manager.email == email.strip().lower()))
+    _checked_password(None if manager is None else manager.password_hash, password)
+    assert manager is not None  # noqa: S101 - _checked_password refused an unknown e-mail
+    return manager
+
+
+def end_sessions(user: Client | Manager) -> None:
+    """«Выйти»: every cookie issued so far for this account stops working."""
+    model = type(user)
+    with transaction():
+        db.session.execute(
+            update(model)
+            .where(model.id == user.id)
+            .values(session_version=model.session_version + 1)
+        )
 
 
 def load_session_user(session_id: str) -> Client | Manager | None:
     """The signed-in client (`<client id>.<session version>`) or manager (`m<id>.<version>`),
     if the session is still valid."""
-    if session_id.startswith("m"):
-        return load_manager(session_id)
-    client_part, _, version_part = session_id.partition(".")
-    if not (client_part.isdigit() and version_part.isdigit()):
+    is_manager = session_id.startswith("m")
+    user_part, _, version_part = session_id.removeprefix("m").partition(".")
+    if not (user_part.isdigit() and version_part.isdigit()):
         return None
-    client = db.session.get(Client, int(client_part))
-    if client is None or not client.active or client.session_version != int(version_part):
+    user: Client | Manager | None = (
+        db.session.get(Manager, int(user_part))
+        if is_manager
+        else db.session.get(Client, int(user_part))
+    )
+    if user is None or not user.is_active or user.session_version != int(version_part):
         return None
-    return client
+    return user
+
+
+def create_manager(email: str, password: str, name: str, now: datetime) -> Manager:
+    try:
+        address = addresses.normalise_email(email)
+    except addresses.BadEmail as exc:
+        raise ManagerRefused(f"Некорректный адрес электронной почты: {email.strip()}") from exc
+    if len(password) < 8:
+        raise ManagerRefused("Пароль — не короче 8 символов.")
+    with transaction():
+        if db.session.scalar(select(Manager.id).where(Manager.email == address)) is not None:
+            raise ManagerRefused(f"Менеджер с адресом {address} уже есть.")
+        manager = Manager(
+            email=address,
+            name=name.strip() or address,
+            created_at=now,
+            password_hash=generate_password_hash(password),
+        )
+        db.session.add(manager)
+    return manager

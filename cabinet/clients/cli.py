@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from cabinet.cli_types import MOMENT, refuse
 from cabinet.clients.models import CLIENT_STATUSES
 from cabinet.clients.services import InvalidClient, NewClient, create_client, normalise_email
-from cabinet.referrals.errors import ProgramRefusal
+from cabinet.errors import ProgramRefusal
 
 clients_cli = AppGroup("clients", help="Клиенты «Корпоративной АТС».")
 

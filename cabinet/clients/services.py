@@ -6,19 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
-from cabinet import events
+from cabinet import addresses, events
+from cabinet.clients import errors as client_errors
 from cabinet.clients.models import CLIENT_STATUSES, Client
 from cabinet.clock import Program
-from cabinet.db import begin_write, db
-from cabinet.referrals import errors
+from cabinet.db import db, transaction
+from cabinet.errors import ProgramRefusal
 
 
-class InvalidClient(errors.ProgramRefusal):
+class InvalidClient(ProgramRefusal):
     pass
 
 
@@ -35,21 +35,19 @@ class NewClient:
 
 
 def normalise_email(raw: str) -> str:
-    """A syntactically valid address (no network look-up), as stored and compared."""
     try:
-        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
+        return addresses.normalise_email(raw)
+    except addresses.BadEmail as exc:
         raise InvalidClient(f"Некорректный адрес электронной почты: {raw.strip()}") from exc
 
 
 def create_client(new: NewClient) -> Client:
     name, email = _checked(new)
-    begin_write()
-    try:
+    with transaction():
         if db.session.get(Client, new.id) is not None:
-            raise errors.ClientExists(new.id)
+            raise client_errors.ClientExists(new.id)
         if email is not None and db.session.scalar(select(Client.id).where(Client.email == email)):
-            raise errors.EmailTaken(email)
+            raise client_errors.EmailTaken(email)
         client = Client(
             id=new.id,
             name=name,
@@ -61,10 +59,6 @@ def create_client(new: NewClient) -> Client:
             status=new.status,
         )
         db.session.add(client)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return client
 
 
@@ -88,7 +82,7 @@ def _checked(new: NewClient) -> tuple[str, str | None]:
 def find_client(client_id: int) -> Client:
     client = db.session.get(Client, client_id)
     if client is None:
-        raise errors.ClientNotFound(client_id)
+        raise client_errors.ClientNotFound(client_id)
     return client
 
 
@@ -121,20 +115,15 @@ def provision_client(program: Program, wanted: NewClient) -> Provisioned:
         "status": wanted.status,
     }
     for attempt in (1, 2):
-        begin_write()
         try:
-            result = _provision(program, wanted.id, values)
-            db.session.commit()
+            with transaction():
+                result = _provision(program, wanted.id, values)
         except IntegrityError:
             # Two requests created the same client (or took the same e-mail) at once; the
             # second try sees the winner's row and compares with it.
-            db.session.rollback()
             if attempt == 2:
                 raise
             continue
-        except BaseException:
-            db.session.rollback()
-            raise
         return result
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -150,7 +139,7 @@ def _provision(program: Program, client_id: int, values: dict[str, Any]) -> Prov
     if email is not None and db.session.scalar(
         select(Client.id).where(Client.email == email, Client.id != client_id)
     ):
-        raise errors.EmailTaken(email)
+        raise client_errors.EmailTaken(email)
     now = program.clock.now()
     if client is None:
         client = Client(id=client_id, **values)

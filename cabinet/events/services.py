@@ -8,7 +8,7 @@ is still in flight and a consumer that moved past 8 would never see 7). So:
 
 * record() first takes the *event lock*, held until the writing transaction ends: on PostgreSQL
   a transaction-level advisory lock (`pg_advisory_xact_lock`); on SQLite the database write lock
-  every service already holds (`begin_write()`: BEGIN IMMEDIATE, one writer at a time);
+  every service already holds (`with transaction()`: BEGIN IMMEDIATE, one writer at a time);
 * under the lock it reads `max(id)` and writes `max(id) + 1`.
 
 A transaction that holds the lock commits (and becomes visible to every new snapshot) before the
@@ -45,7 +45,7 @@ def record(
     at: datetime,
     data: Mapping[str, Any],
 ) -> Event:
-    """Add an event to the caller's write transaction (started with `begin_write()`).
+    """Add an event to the caller's write transaction (started with `with transaction()`).
 
     Moments in `data` are written as ISO 8601 with the offset of the cabinet's zone."""
     if kind not in EVENT_KINDS:  # pragma: no cover - the Literal type keeps this out

@@ -12,7 +12,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from cabinet.cli_types import refuse
-from cabinet.clock import Program
+from cabinet.clock import Program, current_program
 from cabinet.invitations import errors, rules, services
 from cabinet.invitations.delivery import Worker, http_gateways
 from cabinet.invitations.settings import InvitationSettings
@@ -33,7 +33,7 @@ invitations_cli = AppGroup("invitations", help="Приглашения по emai
 def deliver(loop: bool, batch: int, idle: float) -> None:
     """Send queued invitations through the gateways (one pass, or --loop)."""
     settings: InvitationSettings = current_app.extensions["invitations"]
-    program: Program = current_app.extensions["program"]
+    program: Program = current_program()
     with requests.Session() as session:
         gateways = http_gateways(settings, session)
         if not gateways:
@@ -78,7 +78,7 @@ def _recipient(raw: str) -> str:
 def stop_list_add(recipient: str) -> None:
     """Add a phone number or an e-mail address."""
     normalised = _recipient(recipient)
-    added = services.opt_out(current_app.extensions["program"], normalised, "support")
+    added = services.opt_out(current_program(), normalised, "support")
     click.echo(f"{normalised}: {'добавлен в стоп-лист' if added else 'уже в стоп-листе'}.")
 
 

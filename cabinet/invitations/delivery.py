@@ -21,7 +21,7 @@ import requests
 from sqlalchemy import or_, select
 
 from cabinet.clock import Program
-from cabinet.db import begin_write, db
+from cabinet.db import db, transaction
 from cabinet.invitations.gateway import HttpGateway, Outcome
 from cabinet.invitations.models import Invitation
 from cabinet.invitations.rules import retry_delay
@@ -136,8 +136,7 @@ class Worker:
                 stop.wait(idle_seconds)
 
     def _claim(self, batch: int, report: PassReport) -> list[Claimed]:
-        begin_write()
-        try:
+        with transaction():
             now = self.program.clock.now()
             open_channels = [c for c, b in self.breakers.items() if b.allows(now)]
             report.paused_channels = sorted(set(self.breakers) - set(open_channels))
@@ -179,10 +178,6 @@ class Worker:
                         row.lease_token,
                     )
                 )
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise
         return claimed
 
     def _record(
@@ -190,8 +185,7 @@ class Worker:
     ) -> None:
         """Store the outcome, unless the lease was lost. A message held back by an open
         circuit breaker gets its attempt back."""
-        begin_write()
-        try:
+        with transaction():
             row = db.session.scalars(
                 select(Invitation)
                 .where(Invitation.id == item.id, Invitation.lease_token == item.lease_token)
@@ -224,7 +218,3 @@ class Worker:
             else:
                 row.status = "failed"
                 report.failed += 1
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise

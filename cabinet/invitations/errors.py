@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cabinet.referrals.errors import ProgramRefusal
+from cabinet.errors import ProgramRefusal
 
 
 class InvitationRefusal(ProgramRefusal):

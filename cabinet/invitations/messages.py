@@ -7,7 +7,7 @@ from html import escape
 from typing import Any
 
 from cabinet.referrals.rules import APPLY_WINDOW_MONTHS, REFEREE_MONTHS, REFEREE_PERCENT
-from cabinet.web.texts import months
+from cabinet.texts import months
 
 # Cyrillic text travels as UCS-2: 70 characters in one SMS, 67 in each part of a longer one.
 UCS2_SINGLE = 70

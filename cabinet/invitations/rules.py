@@ -9,15 +9,15 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Literal
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from phonenumbers import NumberParseException, PhoneNumberType
 
+from cabinet import addresses
 from cabinet.invitations import errors
 
 Channel = Literal["sms", "email"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms")
 _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
-MAX_INPUT = 254
+MAX_INPUT = addresses.MAX_EMAIL_LENGTH
 
 
 @dataclass(frozen=True)
@@ -55,14 +55,9 @@ def show_phone(e164: str) -> str:
 
 
 def normalise_email(raw: str) -> str:
-    """A syntactically valid address, lower-cased; no look-up over the network. Line breaks and
-    other control characters (header injection) never pass."""
-    text = raw.strip()
-    if not text or len(text) > MAX_INPUT or not text.isprintable():
-        raise errors.EmailInvalid()
     try:
-        return validate_email(text, check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
+        return addresses.normalise_email(raw)
+    except addresses.BadEmail as exc:
         raise errors.EmailInvalid() from exc
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 
 from cabinet.clients.models import Client
 from cabinet.clock import Program
-from cabinet.db import begin_write, db, is_postgresql
+from cabinet.db import db, is_postgresql, transaction
 from cabinet.invitations import errors, messages, rules
 from cabinet.invitations.models import Invitation, StopListEntry
 from cabinet.invitations.settings import InvitationSettings
@@ -44,8 +44,7 @@ def invite(
 ) -> Queued:
     """Validate, check the limits, and store the message; the worker sends it later."""
     recipient = rules.normalise_recipient(channel, raw_recipient, settings.limits)
-    begin_write()
-    try:
+    with transaction():
         if is_postgresql():
             db.session.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INVITATIONS_LOCK}
@@ -79,10 +78,6 @@ def invite(
             next_attempt_at=now,
         )
         db.session.add(invitation)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return Queued(invitation.id, channel, recipient, rules.show_recipient(channel, recipient), now)
 
 
@@ -110,28 +105,20 @@ def _usage(member_id: int, recipient: str, now: datetime, program: Program) -> r
 
 def opt_out(program: Program, recipient: str, source: str) -> bool:
     """Put a recipient on the stop list; False when it was there already."""
-    begin_write()
-    try:
+    with transaction():
         if db.session.get(StopListEntry, recipient) is not None:
-            db.session.rollback()
             return False
         db.session.add(
             StopListEntry(recipient=recipient, added_at=program.clock.now(), source=source)
         )
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return True
 
 
 def opt_in(recipient: str) -> bool:
     """Take a recipient off the stop list (support, at the recipient's request)."""
-    begin_write()
-    entry = db.session.get(StopListEntry, recipient)
-    if entry is None:
-        db.session.rollback()
-        return False
-    db.session.delete(entry)
-    db.session.commit()
+    with transaction():
+        entry = db.session.get(StopListEntry, recipient)
+        if entry is None:
+            return False
+        db.session.delete(entry)
     return True

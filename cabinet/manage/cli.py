@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
+from cabinet.auth.services import create_manager
 from cabinet.cli_types import refuse
-from cabinet.manage.services import create_manager
-from cabinet.referrals.errors import ProgramRefusal
+from cabinet.clock import current_program
+from cabinet.errors import ProgramRefusal
 
 managers_cli = AppGroup("managers", help="Менеджеры программы (/manage).")
 
@@ -21,7 +21,7 @@ def create(email: str, password: str, name: str) -> None:
     """Create a manager account."""
     try:
         manager = create_manager(
-            email, password, name, current_app.extensions["program"].clock.now()
+            email, password, name, current_program().clock.now()
         )
     except ProgramRefusal as refusal:
         refuse(refusal.message)

@@ -4,9 +4,11 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
+from cabinet.manage.time_machine import JUMPS
+
 
 class ClockForm(FlaskForm):  # type: ignore[misc]
-    jump = HiddenField(validators=[AnyOf(("day", "week", "month", "date", "now"))])
+    jump = HiddenField(validators=[AnyOf(JUMPS)])
     day = DateField("Дата", validators=[Optional()])
 
 

@@ -19,15 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Literal
 
-from flask import current_app
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import aliased
 
 from cabinet.clients.models import Client
+from cabinet.clock import current_program
 from cabinet.db import db
 from cabinet.moments import show_moment
 from cabinet.referrals.models import Referral
-from cabinet.web.texts import plural
+from cabinet.texts import plural
 
 # Addresses anybody can get: sharing one of these domains says nothing.
 PUBLIC_MAIL_DOMAINS: frozenset[str] = frozenset(
@@ -251,7 +251,7 @@ def review(activations: Sequence[Activation], zone: tzinfo) -> list[Signal]:
 
 def signals_for(client_id: int) -> list[Signal]:
     """Signals about a client, as a referrer or as a referee (two statements)."""
-    zone = current_app.extensions["program"].timezone
+    zone = current_program().timezone
     referrer_of = db.session.scalar(
         select(Referral.referrer_id).where(
             Referral.referee_id == client_id, Referral.revoked_at.is_(None)
@@ -268,7 +268,7 @@ def signals_for(client_id: int) -> list[Signal]:
 
 def recent_signals(limit: int = 50) -> list[Signal]:
     """The newest signals among the latest RECENT_REFERRALS referrals (one statement)."""
-    zone = current_app.extensions["program"].timezone
+    zone = current_program().timezone
     return review(_activations(None, RECENT_REFERRALS), zone)[:limit]
 
 

@@ -15,19 +15,19 @@ from flask import (
     request,
     url_for,
 )
-from flask import session as cookie_session
-from flask_login import current_user, logout_user
+from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from cabinet.auth.forms import LoginForm
+from cabinet.audit import services as audit
 from cabinet.auth.roles import manager_required
-from cabinet.auth.views import safe_next, start_session
-from cabinet.clock import Program
-from cabinet.manage import audit, dashboard, fraud, lookup, services
+from cabinet.clock import current_program
+from cabinet.errors import ProgramRefusal
+from cabinet.manage import dashboard, fraud, lookup, services, time_machine
 from cabinet.manage.forms import ApplyForClientForm, ClockForm, RevokeForm
-from cabinet.referrals import page, queries
-from cabinet.referrals.errors import ProgramRefusal
+from cabinet.referrals import queries
 from cabinet.referrals.revocation import revoke_referral
+from cabinet.web import referral_page as page
+from cabinet.web.auth import MANAGERS, safe_next, sign_in, sign_out
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
@@ -38,36 +38,17 @@ ACTIONS = {
 }
 
 
-def _program() -> Program:
-    program: Program = current_app.extensions["program"]
-    return program
-
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> BaseResponse | tuple[str, int]:
     """Managers sign in here; clients have no account here."""
-    form = LoginForm()
-    error = None
-    if form.validate_on_submit():
-        try:
-            manager = services.authenticate_manager(form.email.data, form.password.data)
-        except ProgramRefusal as refusal:
-            error = refusal.message
-        else:
-            start_session(manager)
-            return redirect(safe_next(request.args.get("next"), url_for("manage.dashboard")))
-    status = 422 if request.method == "POST" else 200
-    return render_template("manage/login.html", form=form, error=error), status
+    return sign_in(MANAGERS)
 
 
 @bp.post("/logout")
 @manager_required
 def logout() -> BaseResponse:
-    services.end_manager_sessions(current_user.id)
-    logout_user()
-    cookie_session.clear()
-    flash("Вы вышли из панели менеджера.")
-    return redirect(url_for("manage.login"))
+    return sign_out(MANAGERS)
 
 
 @bp.get("")
@@ -80,12 +61,13 @@ def dashboard_page() -> BaseResponse:
 @manager_required
 def dashboard_view() -> str:
     """The program at a glance."""
-    program = _program()
+    program = current_program()
     board = dashboard.build(program.clock.now(), program.timezone)
     return render_template(
         "manage/dashboard.html",
         board=board,
         clock_form=ClockForm(),
+        jump_buttons=time_machine.JUMP_BUTTONS,
         demo=current_app.config["DEMO_MODE"],
         audit_lines=audit.entries(limit=10),
         actions=ACTIONS,
@@ -95,7 +77,7 @@ def dashboard_view() -> str:
 @bp.get("/dashboard.csv")
 @manager_required
 def dashboard_csv() -> Response:
-    program = _program()
+    program = current_program()
     board = dashboard.build(program.clock.now(), program.timezone)
     response = make_response("\ufeff" + dashboard.as_csv(board))  # BOM: Excel reads UTF-8
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
@@ -111,13 +93,14 @@ def clock() -> BaseResponse:
     if not form.validate_on_submit() or (form.jump.data == "date" and form.day.data is None):
         flash("Выберите, куда переместить время: день, месяц, дату или настоящее.", "error")
     else:
+        program = current_program()
         try:
-            shown = services.move_clock(_program(), current_user.id, form.jump.data, form.day.data)
+            shown = services.move_clock(program, current_user.id, form.jump.data, form.day.data)
         except ProgramRefusal as refusal:
             flash(refusal.message, "error")
         else:
             flash(
-                f"Время кабинета: {shown.astimezone(_program().timezone):%d.%m.%Y %H:%M}", "success"
+                f"Время кабинета: {shown.astimezone(program.timezone):%d.%m.%Y %H:%M}", "success"
             )
     return redirect(safe_next(request.form.get("next"), url_for("manage.dashboard")))
 
@@ -140,7 +123,7 @@ def client(client_id: int) -> str | tuple[str, int]:
 def _client_page(
     client_id: int, apply_form: ApplyForClientForm, status: int = 200
 ) -> tuple[str, int]:
-    program = _program()
+    program = current_program()
     now = program.clock.now()
     try:
         view = page.build(client_id, now, program.timezone, "history", None, 100)
@@ -175,7 +158,7 @@ def apply_for_client(client_id: int) -> BaseResponse | tuple[str, int]:
     if form.validate_on_submit():
         try:
             services.apply_code_for_client(
-                _program(), current_user.id, client_id, form.code.data, form.reason.data
+                current_program(), current_user.id, client_id, form.code.data, form.reason.data
             )
         except ProgramRefusal as refusal:
             form.code.errors = [refusal.message]
@@ -203,7 +186,7 @@ def revoke(referral_id: int) -> BaseResponse:
         flash("Укажите причину отмены реферала.", "error")
         return redirect(safe_next(_path(back), url_for("manage.clients")))
     try:
-        revoke_referral(_program(), current_user.id, referral_id, form.reason.data)
+        revoke_referral(current_program(), current_user.id, referral_id, form.reason.data)
     except ProgramRefusal as refusal:
         flash(refusal.message, "error")
     else:

@@ -7,21 +7,19 @@ from datetime import datetime
 from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from cabinet.cli_types import MOMENT, refuse
-from cabinet.clock import Program
+from cabinet.clock import Program, current_program
+from cabinet.errors import ProgramRefusal
 from cabinet.moments import iso_moment
 from cabinet.referrals import queries, services
-from cabinet.referrals.errors import ProgramRefusal
 
 referral_cli = AppGroup("referral", help="Реферальная программа.")
 
 
 def _program(at: datetime | None) -> Program:
-    program: Program = current_app.extensions["program"]
-    return program.at(at)
+    return current_program().at(at)
 
 
 @referral_cli.command("join")

@@ -2,35 +2,7 @@
 
 from __future__ import annotations
 
-
-class ProgramRefusal(Exception):
-    """A refused action: nothing changed, and `message` says why in plain Russian."""
-
-    message = "Действие отклонено."
-
-    def __init__(self, message: str | None = None) -> None:
-        if message is not None:
-            self.message = message
-        super().__init__(self.message)
-
-
-class ClientNotFound(ProgramRefusal):
-    def __init__(self, client_id: int) -> None:
-        super().__init__(f"Клиент с ID {client_id} не найден.")
-
-
-class ClientExists(ProgramRefusal):
-    def __init__(self, client_id: int) -> None:
-        super().__init__(f"Клиент с ID {client_id} уже существует.")
-
-
-class EmailTaken(ProgramRefusal):
-    def __init__(self, email: str) -> None:
-        super().__init__(f"Адрес {email} уже указан у другого клиента.")
-
-
-class ClientClosed(ProgramRefusal):
-    message = "Договор клиента закрыт: участие в реферальной программе недоступно."
+from cabinet.errors import ProgramRefusal
 
 
 class AlreadyMember(ProgramRefusal):
@@ -99,8 +71,3 @@ class RevocationBeforeActivation(ProgramRefusal):
         super().__init__(
             f"Нельзя отменить реферал раньше его активации: код активирован {activated_at}."
         )
-
-
-class ManagerNotFound(ProgramRefusal):
-    def __init__(self, manager_id: int) -> None:
-        super().__init__(f"Менеджер с ID {manager_id} не найден.")

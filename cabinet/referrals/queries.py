@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import Select, func, literal, select, tuple_
 from sqlalchemy.orm import aliased
 
+from cabinet.clients import errors as client_errors
 from cabinet.clients.models import Client
 from cabinet.db import UTCDateTime, db
-from cabinet.referrals import errors, rules
+from cabinet.referrals import rules
 from cabinet.referrals.models import Grant, Member, Referral, SmsPack
 
 
@@ -104,7 +105,7 @@ def standing(client_id: int, at: datetime) -> Standing:
         .where(Client.id == client_id)
     ).first()
     if row is None:
-        raise errors.ClientNotFound(client_id)
+        raise client_errors.ClientNotFound(client_id)
     client, code, referred_by, referred_count = row
     current = [
         _history_row(g)

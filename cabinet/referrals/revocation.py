@@ -11,7 +11,7 @@ What happens (docs/rules.md, «Отмена реферала»), at the moment `
 * SMS packs whose threshold the lifetime count no longer reaches are reversed (`revoked_at`);
 * an audit entry for the referrer and one for the referee, then the feed's events, last.
 
-Locks as in services.py: `begin_write()`, then both clients' rows in ID order, then the reads.
+Locks as in services.py: `with transaction()`, then both clients' rows in ID order, then the reads.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from typing import Literal
 from sqlalchemy import select
 
 from cabinet import events
+from cabinet.audit import services as audit
+from cabinet.auth.errors import ManagerNotFound
+from cabinet.auth.models import Manager
 from cabinet.clock import Program
-from cabinet.db import begin_write, db
-from cabinet.manage import audit
-from cabinet.manage.models import Manager
+from cabinet.db import db, transaction
 from cabinet.moments import show_moment
 from cabinet.referrals import errors, rules
 from cabinet.referrals.models import Grant, Referral, SmsPack
@@ -64,13 +65,8 @@ def revoke_referral(
     if not why:
         raise errors.RevocationReasonRequired()
     why = why[:MAX_REASON]
-    begin_write()
-    try:
+    with transaction():
         result = _revoke(program, manager_id, referral_id, why)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return result
 
 
@@ -90,7 +86,7 @@ def _revoke(program: Program, manager_id: int, referral_id: int, reason: str) ->
     if referral.revoked_at is not None:
         raise errors.ReferralAlreadyRevoked(show_moment(referral.revoked_at, zone))
     if db.session.get(Manager, manager_id) is None:
-        raise errors.ManagerNotFound(manager_id)
+        raise ManagerNotFound(manager_id)
     now = program.clock.now()
     if now < referral.activated_at:
         raise errors.RevocationBeforeActivation(show_moment(referral.activated_at, zone))

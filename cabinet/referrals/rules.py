@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
 
+from cabinet.clients import errors as client_errors
 from cabinet.moments import show_moment
 from cabinet.referrals import errors
 
@@ -122,7 +123,7 @@ class Party:
 def check_join(client: Party) -> None:
     """Joining without a code («У меня нет кода»)."""
     if not client.active:
-        raise errors.ClientClosed()
+        raise client_errors.ClientClosed()
     if client.is_member:
         raise errors.AlreadyMember()
 
@@ -130,7 +131,7 @@ def check_join(client: Party) -> None:
 def check_application(referee: Party, referrer: Party, now: datetime, zone: tzinfo) -> None:
     """The five conditions for `referee` applying `referrer`'s code at `now`, in order."""
     if not referee.active:
-        raise errors.ClientClosed()
+        raise client_errors.ClientClosed()
     if not referrer.is_member:
         raise errors.CodeNotFound()
     if not referrer.active:

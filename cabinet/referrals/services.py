@@ -1,6 +1,6 @@
 """Joining the program and applying a code: load, call the rules, write, commit once.
 
-Exactly once under concurrency: a write starts with `begin_write()` (SQLite: BEGIN IMMEDIATE,
+Exactly once under concurrency: a write starts with `with transaction()` (SQLite: BEGIN IMMEDIATE,
 one writer at a time), then locks the rows of both clients in ID order (PostgreSQL: FOR UPDATE),
 and only then reads the state and the clock. So activations of one referrer are serialised and
 their moments are in lock order, which makes activation order the ladder's order.
@@ -17,9 +17,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from cabinet import events
+from cabinet.clients import errors as client_errors
 from cabinet.clients.models import Client
 from cabinet.clock import Program
-from cabinet.db import begin_write, db
+from cabinet.db import db, transaction
 from cabinet.moments import show_moment
 from cabinet.referrals import errors, rules
 from cabinet.referrals.models import Grant, Member, Referral, SmsPack
@@ -45,25 +46,20 @@ def join(
 
     `before_commit` adds to the same transaction (a manager's audit entry)."""
     code = None if raw_code is None else rules.parse_code(raw_code)
-    begin_write()
-    try:
+    with transaction():
         if code is None:
             result = _join_without_code(program, client_id)
         else:
             result = _apply_code(program, client_id, code)
         if before_commit is not None:
             before_commit(result)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return result
 
 
 def _join_without_code(program: Program, client_id: int) -> JoinResult:
     client = lock_clients([client_id]).get(client_id)
     if client is None:
-        raise errors.ClientNotFound(client_id)
+        raise client_errors.ClientNotFound(client_id)
     rules.check_join(_party(client))
     now = program.clock.now()
     member = _enrol(program, client_id, now)
@@ -77,7 +73,7 @@ def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
     locked = lock_clients([client_id] if referrer_id is None else [client_id, referrer_id])
     referee_client = locked.get(client_id)
     if referee_client is None:
-        raise errors.ClientNotFound(client_id)
+        raise client_errors.ClientNotFound(client_id)
     if referrer_id is None:
         raise errors.CodeNotFound()
     zone = program.timezone

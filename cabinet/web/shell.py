@@ -22,12 +22,13 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
+from cabinet.auth.models import Manager
 from cabinet.auth.services import load_session_user
 from cabinet.clients.models import Client
+from cabinet.clock import current_program
+from cabinet.demo_clock import DemoClock
 from cabinet.extensions import csrf, login_manager
 from cabinet.htmx import redirect_for_htmx, retarget, wants_fragment
-from cabinet.manage.models import Manager
-from cabinet.manage.time_machine import DemoClock
 from cabinet.moments import show_date, show_moment
 
 bp = Blueprint("shell", __name__)
@@ -152,7 +153,7 @@ def _template_context() -> dict[str, Any]:
         "demo_shifted": False,
     }
     if current_app.config["DEMO_MODE"]:
-        program = current_app.extensions["program"]
+        program = current_program()
         context["demo_now"] = show_moment(program.clock.now(), program.timezone)
         clock = program.clock
         context["demo_shifted"] = isinstance(clock, DemoClock) and clock.offset() != 0

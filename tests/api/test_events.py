@@ -15,8 +15,8 @@ import cabinet.events
 from cabinet.api import tokens
 from cabinet.clock import Program, SystemClock
 from cabinet.db import db
+from cabinet.errors import ProgramRefusal
 from cabinet.referrals import services
-from cabinet.referrals.errors import ProgramRefusal
 from tests.api.conftest import Api, assert_problem
 from tests.factories import make_client
 

@@ -17,8 +17,9 @@ from flask import Flask
 
 from cabinet.clock import Program, SystemClock
 from cabinet.db import db
+from cabinet.errors import ProgramRefusal
 from cabinet.referrals import queries, services
-from cabinet.referrals.errors import CodeAlreadyApplied, CodeCycle, ProgramRefusal
+from cabinet.referrals.errors import CodeAlreadyApplied, CodeCycle
 from cabinet.referrals.rules import LADDER
 from tests.factories import make_client
 from tests.services import workers

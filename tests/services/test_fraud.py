@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select, update
 
+from cabinet.auth.services import create_manager
 from cabinet.clients.models import Client
 from cabinet.clock import Program
 from cabinet.db import db
 from cabinet.manage import fraud
-from cabinet.manage.services import create_manager
 from cabinet.referrals import queries, services
 from cabinet.referrals.models import Referral
 from cabinet.referrals.revocation import revoke_referral

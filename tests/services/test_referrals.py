@@ -10,9 +10,11 @@ from flask import Flask
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from cabinet.clients.errors import ClientClosed, ClientNotFound
 from cabinet.clients.models import Client
 from cabinet.clock import Program
 from cabinet.db import db
+from cabinet.errors import ProgramRefusal
 from cabinet.moments import show_moment
 from cabinet.referrals import errors, queries, services
 from cabinet.referrals.models import Grant, Member, Referral, SmsPack
@@ -112,7 +114,7 @@ def test_referrer_and_referee_grants_add_up_and_cap_at_100(ctx: Flask, program: 
     assert [p.size for p in queries.sms_packs(10)] == [1200, 3200]
 
 
-Refusal = tuple[Callable[[Program], Any], type[errors.ProgramRefusal]]
+Refusal = tuple[Callable[[Program], Any], type[ProgramRefusal]]
 
 
 @pytest.mark.parametrize(
@@ -144,7 +146,7 @@ def test_every_refusal_changes_nothing(ctx: Flask, program: Program, case: str) 
     services.join(program.at(msk("2023-03-29 10:00")), 6, code_1)
     now = program.at(msk("2023-03-31 10:00"))
     cases: dict[str, Refusal] = {
-        "unknown_client": (lambda p: services.join(p, 999, code_1), errors.ClientNotFound),
+        "unknown_client": (lambda p: services.join(p, 999, code_1), ClientNotFound),
         "malformed": (lambda p: services.join(p, 4, "12345"), errors.CodeMalformed),
         "not_found": (lambda p: services.join(p, 4, "abcdefabc"), errors.CodeNotFound),
         "closed_referrer": (lambda p: services.join(p, 4, code_3), errors.ReferrerClosed),
@@ -155,7 +157,7 @@ def test_every_refusal_changes_nothing(ctx: Flask, program: Program, case: str) 
             lambda p: services.join(p.at(msk("2023-04-20 09:01")), 4, code_1),
             errors.ApplyWindowClosed,
         ),
-        "closed_referee": (lambda p: services.join(p, 5, code_1), errors.ClientClosed),
+        "closed_referee": (lambda p: services.join(p, 5, code_1), ClientClosed),
         "already_member": (lambda p: services.join(p, 1), errors.AlreadyMember),
         "backdated": (
             lambda p: services.join(p.at(msk("2023-03-28 12:00")), 4, code_1),

@@ -14,18 +14,21 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from cabinet.audit.models import AuditEntry
+from cabinet.auth.errors import ManagerNotFound
+from cabinet.auth.services import create_manager
 from cabinet.billing import rules as billing
 from cabinet.billing.queries import invoice_preview
 from cabinet.clients.models import Client
 from cabinet.clock import Program
 from cabinet.db import db
+from cabinet.errors import ProgramRefusal
 from cabinet.events.models import Event
-from cabinet.manage.models import AuditEntry
-from cabinet.manage.services import create_manager
 from cabinet.moments import show_moment
-from cabinet.referrals import errors, page, queries, rules, services
+from cabinet.referrals import errors, queries, rules, services
 from cabinet.referrals.models import Grant, Member, Referral, SmsPack
 from cabinet.referrals.revocation import revoke_referral
+from cabinet.web import referral_page as page
 from tests.conftest import MOSCOW, msk
 from tests.factories import make_client, make_member
 
@@ -247,7 +250,7 @@ def test_an_activation_after_a_revoked_later_one_is_in_order(ctx: Flask, program
     assert _in_effect(1) == list(rules.ladder([msk("2023-03-31 14:00")], MOSCOW).grants)
 
 
-Refusal = tuple[Callable[[Program, int, dict[int, int]], Any], type[errors.ProgramRefusal]]
+Refusal = tuple[Callable[[Program, int, dict[int, int]], Any], type[ProgramRefusal]]
 
 
 @pytest.mark.parametrize(
@@ -278,7 +281,7 @@ def test_every_refusal_changes_nothing(ctx: Flask, program: Program, case: str) 
         ),
         "no_manager": (
             lambda p, m, r: revoke_referral(p, m + 100, r[401], REASON),
-            errors.ManagerNotFound,
+            ManagerNotFound,
         ),
     }
     action, refusal = cases[case]

@@ -11,8 +11,8 @@ def apply_code(
 ) -> None:
     """A separate process with its own app and connection: wait for the others, then join."""
     from cabinet import create_app
+    from cabinet.errors import ProgramRefusal
     from cabinet.referrals import services
-    from cabinet.referrals.errors import ProgramRefusal
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x" * 40})
     with app.app_context():

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cabinet.clients.errors import ClientClosed, ClientNotFound
 from cabinet.moments import parse_moment, show_moment
 from cabinet.referrals import errors, rules
 from cabinet.referrals.rules import LADDER, Grant, Party
@@ -146,7 +147,7 @@ def test_an_active_client_may_join_without_a_code() -> None:
 
 
 def test_a_closed_client_cannot_join() -> None:
-    with pytest.raises(errors.ClientClosed):
+    with pytest.raises(ClientClosed):
         rules.check_join(party(active=False))
 
 
@@ -197,7 +198,7 @@ def test_rule_5_window_is_inclusive_of_registration_plus_one_month() -> None:
 
 
 def test_a_closed_client_cannot_apply_a_code() -> None:
-    with pytest.raises(errors.ClientClosed):
+    with pytest.raises(ClientClosed):
         rules.check_application(party(active=False), REFERRER, NOW, MOSCOW)
 
 
@@ -210,7 +211,7 @@ def test_a_member_may_still_apply_within_the_window() -> None:
 
 def test_every_refusal_speaks_russian() -> None:
     refusals = [
-        errors.ClientClosed(),
+        ClientClosed(),
         errors.AlreadyMember(),
         errors.CodeMalformed(),
         errors.CodeNotFound(),
@@ -219,7 +220,7 @@ def test_every_refusal_speaks_russian() -> None:
         errors.CodeAlreadyApplied(),
         errors.CodeCycle(),
         errors.ApplyWindowClosed("01.01.2024"),
-        errors.ClientNotFound(5),
+        ClientNotFound(5),
         errors.ActivationOutOfOrder("01.01.2024 10:00"),
     ]
     for refusal in refusals:

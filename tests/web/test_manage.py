@@ -13,12 +13,12 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 
+from cabinet.audit.models import AuditEntry
+from cabinet.auth.services import create_manager
 from cabinet.clock import Program
 from cabinet.db import db
+from cabinet.demo_clock import DemoClock
 from cabinet.invitations.models import Invitation
-from cabinet.manage.models import AuditEntry
-from cabinet.manage.services import create_manager
-from cabinet.manage.time_machine import DemoClock
 from cabinet.referrals import services
 from tests.conftest import msk
 from tests.factories import make_client

@@ -14,7 +14,7 @@ from sqlalchemy import event
 from cabinet.clock import Program, SettableClock
 from cabinet.db import db
 from cabinet.referrals import services
-from cabinet.web.texts import invited, plural
+from cabinet.texts import invited, plural
 from tests.conftest import msk
 from tests.factories import make_client
 from tests.web.conftest import Auth, csrf_token, outside_requests, web_client
@@ -294,7 +294,7 @@ def test_errors_are_russian_pages_without_tracebacks(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("cabinet.referrals.page.build", broken)
+    monkeypatch.setattr("cabinet.web.referral_page.build", broken)
     failed = client.get("/referral")
     assert failed.status_code == 500
     assert "Что-то пошло не так" in failed.text

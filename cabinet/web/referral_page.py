@@ -11,7 +11,7 @@ from cabinet.invitations.queries import sent_by
 from cabinet.invitations.rules import show_recipient
 from cabinet.moments import show_date, show_moment
 from cabinet.referrals import queries, rules
-from cabinet.web.texts import invited_word, months
+from cabinet.texts import invited_word, months
 
 Tab = Literal["history", "clients", "invitations"]
 TABS: dict[Tab, str] = {

@@ -7,23 +7,20 @@ from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from cabinet.auth.roles import client_required
-from cabinet.clock import Program
+from cabinet.clock import current_program
+from cabinet.errors import ProgramRefusal
 from cabinet.htmx import render, retarget, wants_fragment
-from cabinet.referrals import page, services
-from cabinet.referrals.errors import ProgramRefusal
+from cabinet.referrals import services
 from cabinet.referrals.forms import ApplyCodeForm, JoinForm
+from cabinet.web import referral_page as page
 
 bp = Blueprint("referrals", __name__, url_prefix="/referral")
 TEMPLATE = "referrals/page.html"
 
 
-def _program() -> Program:
-    program: Program = current_app.extensions["program"]
-    return program
-
 
 def _page(tab: page.Tab = "history", after: str | None = None) -> page.ReferralPage:
-    program = _program()
+    program = current_program()
     try:
         cursor = page.decode_cursor(after)
     except page.BadCursor:
@@ -62,7 +59,7 @@ def apply_code() -> Response | BaseResponse:
     form = ApplyCodeForm()
     if form.validate_on_submit():
         try:
-            result = services.join(_program(), current_user.id, form.code.data)
+            result = services.join(current_program(), current_user.id, form.code.data)
         except ProgramRefusal as refusal:
             form.code.errors = [refusal.message]
         else:
@@ -85,7 +82,7 @@ def join() -> Response | BaseResponse:
     form = JoinForm()
     if form.validate_on_submit():
         try:
-            result = services.join(_program(), current_user.id)
+            result = services.join(current_program(), current_user.id)
         except ProgramRefusal as refusal:
             flash(refusal.message, "error")
         else:

@@ -20,7 +20,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response as BaseResponse
 
 from cabinet.auth.roles import client_required
-from cabinet.clock import Program
+from cabinet.clock import current_program
 from cabinet.extensions import limiter
 from cabinet.htmx import retarget, wants_fragment
 from cabinet.invitations import rules, services
@@ -47,16 +47,12 @@ def _channel(value: str | None) -> rules.Channel:
 
 
 def _dialog_context(form: InviteForm, channel: rules.Channel) -> dict[str, object]:
-    code = queries.standing(current_user.id, _program().clock.now()).code
+    code = queries.standing(current_user.id, current_program().clock.now()).code
     return {"form": form, "channel": channel, "code": code, "channels": CHANNEL_LABELS}
 
 
 CHANNEL_LABELS = (("email", "Отправить email"), ("sms", "Отправить SMS"))
 
-
-def _program() -> Program:
-    program: Program = current_app.extensions["program"]
-    return program
 
 
 def _render(form: InviteForm, channel: rules.Channel, status: int = 200) -> Response:
@@ -94,7 +90,7 @@ def send() -> Response | BaseResponse:
         settings: InvitationSettings = current_app.extensions["invitations"]
         try:
             queued = services.invite(
-                _program(),
+                current_program(),
                 settings,
                 current_user.id,
                 channel,
@@ -136,7 +132,7 @@ def unsubscribe(token: str) -> tuple[str, int]:
         ), 400
     done = False
     if request.method == "POST":
-        services.opt_out(_program(), recipient, "unsubscribe link")
+        services.opt_out(current_program(), recipient, "unsubscribe link")
         done = True
     return render_template(
         "invitations/unsubscribe.html", recipient=recipient, done=done, error=None

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from cabinet.audit.models import AuditEntry
+from cabinet.auth.models import Manager
 from cabinet.db import db
-from cabinet.manage.models import AuditEntry, Manager
 
 
 def record(

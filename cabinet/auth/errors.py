@@ -1,0 +1,22 @@
+"""Why signing in or managing accounts is refused."""
+
+from __future__ import annotations
+
+from cabinet.errors import ProgramRefusal
+
+
+class LoginRefused(ProgramRefusal):
+    message = "Неверный email или пароль."
+
+
+class AccountClosed(ProgramRefusal):
+    message = "Договор закрыт: вход в личный кабинет недоступен."
+
+
+class ManagerRefused(ProgramRefusal):
+    pass
+
+
+class ManagerNotFound(ProgramRefusal):
+    def __init__(self, manager_id: int) -> None:
+        super().__init__(f"Менеджер с ID {manager_id} не найден.")

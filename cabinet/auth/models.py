@@ -1,0 +1,31 @@
+"""Managers: the operator's product managers and support engineers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cabinet.db import UTCDateTime, db
+
+
+class Manager(db.Model):  # type: ignore[name-defined,misc]
+    """A product manager or support engineer of the operator (never a client)."""
+
+    __tablename__ = "managers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    session_version: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    # Flask-Login's user interface; the «m» keeps manager and client sessions apart.
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+
+    def get_id(self) -> str:
+        return f"m{self.id}.{self.session_version}"
