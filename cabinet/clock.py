@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,6 +52,10 @@ class Program:
     clock: Clock
     timezone: ZoneInfo
     random_bytes: Callable[[int], bytes] = secrets.token_bytes
+
+    def new_key(self) -> str:
+        """A random UUID (message keys, leases), from the program's random source."""
+        return str(uuid.UUID(bytes=self.random_bytes(16), version=4))
 
     def at(self, moment: datetime | None) -> Program:
         """The same program, with time frozen at `moment` (when given)."""

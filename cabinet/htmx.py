@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from flask import Flask, Response, make_response, render_template
+from flask import Flask, Response, make_response, redirect, render_template
 from htmx_flask import Htmx, request
 from jinja2_fragments.flask import render_block
+from werkzeug.wrappers import Response as BaseResponse
 
 htmx = Htmx()
 
 
 def init_app(app: Flask) -> None:
     htmx.init_app(app)
+
+
+def is_htmx() -> bool:
+    """The request came from htmx (a swap or a history restore)."""
+    return bool(request.htmx)
 
 
 def wants_fragment() -> bool:
@@ -26,8 +33,19 @@ def render(template: str, block: str, status: int = 200, **context: Any) -> Resp
         body = render_block(template, block, **context)
     else:
         body = render_template(template, **context)
+    return fragment_response(body, status)
+
+
+def fragment_response(body: str, status: int = 200) -> Response:
+    """A response whose body depends on whether htmx asked (caches keep both apart)."""
     response = make_response(body, status)
     response.vary.add("HX-Request")
+    return response
+
+
+def trigger(response: Response, event: str, detail: Any = None) -> Response:
+    """Fire `event` on the page once htmx has swapped this response in."""
+    response.headers["HX-Trigger"] = json.dumps({event: detail})
     return response
 
 
@@ -39,8 +57,11 @@ def retarget(response: Response, selector: str, swap: str = "outerHTML") -> Resp
     return response
 
 
-def redirect_for_htmx(response: Response, location: str) -> Response:
-    """htmx does not follow a 302 into a full page; it needs HX-Redirect."""
+def redirect_to(location: str) -> BaseResponse:
+    """A redirect that also works for htmx, which does not follow a 302 into a full page: a 401
+    with HX-Redirect sends the whole browser there."""
     if request.htmx:
+        response = Response(status=401)
         response.headers["HX-Redirect"] = location
-    return response
+        return response
+    return redirect(location)

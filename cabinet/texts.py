@@ -20,10 +20,5 @@ def invited_word(n: int) -> str:
     return plural(n, "приглашенный", "приглашенных", "приглашенных")
 
 
-def invited(n: int) -> str:
-    """«приглашенных пока нет», «1 приглашенный», «3 приглашенных»."""
-    return invited_word(n) if n == 0 else f"{n} {invited_word(n)}"
-
-
 def months(n: int) -> str:
     return f"{n} {plural(n, 'месяц', 'месяца', 'месяцев')}"

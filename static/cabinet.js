@@ -123,12 +123,9 @@
     }
   });
 
+  // The tabs refresh themselves (hx-trigger="invitation-sent from:body"); the dialog closes.
   document.addEventListener("invitation-sent", function () {
     var dialog = document.getElementById("share-dialog");
     if (dialog) { dialog.close(); }
-    var tabs = document.getElementById("tabs");
-    if (tabs && window.htmx) {
-      window.htmx.ajax("GET", tabs.getAttribute("data-refresh-url"), { target: "#tabs", swap: "outerHTML" });
-    }
   });
 })();

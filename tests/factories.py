@@ -17,6 +17,7 @@ def make_client(
     registered_at: datetime | None = None,
     promo_until: datetime | None = None,
     email: str | None = None,
+    phone: str | None = None,
     password: str | None = None,
     status: str = "active",
 ) -> int:
@@ -27,6 +28,7 @@ def make_client(
             registered_at=registered_at or msk("2023-03-20 09:00"),
             promo_until=promo_until,
             email=email,
+            phone=phone,
             password=password,
             status=status,
         )

@@ -12,7 +12,7 @@ from flask_login import current_user
 from cabinet.auth.models import Manager
 from cabinet.clients.models import Client
 from cabinet.extensions import login_manager
-from cabinet.htmx import redirect_for_htmx
+from cabinet.htmx import redirect_to
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -35,12 +35,7 @@ def manager_required(view: View) -> View:
         if not current_user.is_authenticated or not isinstance(
             current_user._get_current_object(), Manager
         ):
-            target = url_for("manage.login", next=request.full_path.rstrip("?"))
-            if request.headers.get("HX-Request"):
-                from flask import Response
-
-                return redirect_for_htmx(Response(status=401), target)
-            return redirect(target)
+            return redirect_to(url_for("manage.login", next=request.full_path.rstrip("?")))
         return view(*args, **kwargs)
 
     return cast(View, wrapped)

@@ -4,8 +4,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import CheckConstraint, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from cabinet.addresses import phone_e164
 from cabinet.db import UTCDateTime, db
 
 if TYPE_CHECKING:
@@ -30,12 +31,19 @@ class Client(db.Model):  # type: ignore[name-defined,misc]
     promo_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     phone: Mapped[str | None] = mapped_column(String(32))
+    # The phone in E.164 when it reads as a number: invitations are matched by it.
+    phone_e164: Mapped[str | None] = mapped_column(String(16), index=True)
     password_hash: Mapped[str | None] = mapped_column(String(256))
     status: Mapped[str] = mapped_column(String(10), default="active")
     # Bumped at «Выйти» and on a password change, so an old session cookie stops working.
     session_version: Mapped[int] = mapped_column(default=0)
 
     member: Mapped[Member | None] = relationship(back_populates="client", uselist=False)
+
+    @validates("phone")
+    def _keep_e164(self, _key: str, phone: str | None) -> str | None:
+        self.phone_e164 = phone_e164(phone)
+        return phone
 
     @property
     def active(self) -> bool:

@@ -50,12 +50,7 @@ def deliver(loop: bool, batch: int, idle: float) -> None:
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
         click.echo(f"Отправка приглашений: каналы {', '.join(sorted(gateways))}; Ctrl+C — стоп.")
-        while not stop.is_set():
-            report = worker.run_pass(batch)
-            if report.claimed:
-                click.echo(f"Приглашения: {report}")
-            else:
-                stop.wait(idle)
+        worker.run_until(stop, idle, batch, on_pass=lambda r: click.echo(f"Приглашения: {r}"))
         click.echo("Отправка приглашений остановлена.")
 
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 import random
 import threading
-import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -103,7 +102,8 @@ class Worker:
         self.program = program
         self.settings = settings
         self.gateways = dict(gateways)
-        self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        # Jitter, not security; seeded from the program's random source.
+        self.rng = rng or random.Random(program.random_bytes(16))  # noqa: S311
         cooldown = timedelta(seconds=settings.breaker_cooldown_seconds)
         self.breakers = {
             channel: CircuitBreaker(settings.breaker_threshold, cooldown) for channel in gateways
@@ -129,11 +129,21 @@ class Worker:
             self._record(item, outcome, report)
         return report
 
-    def run_until(self, stop: threading.Event, idle_seconds: float = 1.0, batch: int = 20) -> None:
+    def run_until(
+        self,
+        stop: threading.Event,
+        idle_seconds: float = 1.0,
+        batch: int = 20,
+        on_pass: Callable[[PassReport], None] | None = None,
+    ) -> None:
+        """Pass after pass until `stop` is set, resting `idle_seconds` when nothing was due;
+        `on_pass` hears of every pass that claimed something."""
         while not stop.is_set():
             report = self.run_pass(batch)
             if report.claimed == 0:
                 stop.wait(idle_seconds)
+            elif on_pass is not None:
+                on_pass(report)
 
     def _claim(self, batch: int, report: PassReport) -> list[Claimed]:
         with transaction():
@@ -166,7 +176,7 @@ class Worker:
                     continue
                 row.status = "sending"
                 row.attempts += 1
-                row.lease_token = str(uuid.uuid4())
+                row.lease_token = self.program.new_key()
                 row.lease_until = now + lease
                 claimed.append(
                     Claimed(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import requests
+
+from cabinet.clock import Clock, SystemClock
 
 Verdict = Literal["accepted", "retry", "reject"]
 
@@ -30,7 +33,11 @@ class HttpGateway:
         session: requests.Session,
         connect_timeout: float,
         read_timeout: float,
+        clock: Clock | None = None,
     ) -> None:
+        """`clock` reads the time a Retry-After date is measured from (the real time: the
+        gateway's date is real whatever the demo time machine shows)."""
+        self.clock: Clock = clock or SystemClock()
         self.url = url
         self.token = token
         self.session = session
@@ -57,17 +64,21 @@ class HttpGateway:
         if 200 <= status < 300:
             return Outcome("accepted", f"HTTP {status}")
         if status == 429:
-            return Outcome("retry", "HTTP 429", _retry_after(response.headers.get("Retry-After")))
+            return Outcome("retry", "HTTP 429", self._retry_after(response.headers))
         if status >= 500:
             return Outcome(
-                "retry", f"HTTP {status}", _retry_after(response.headers.get("Retry-After"))
+                "retry", f"HTTP {status}", self._retry_after(response.headers)
             )
         if 300 <= status < 400:
             return Outcome("reject", f"HTTP {status}: шлюз перенаправляет запрос")
         return Outcome("reject", f"HTTP {status}: шлюз отклонил сообщение")
 
 
-def _retry_after(value: str | None) -> float | None:
+    def _retry_after(self, headers: Mapping[str, str]) -> float | None:
+        return retry_after_seconds(headers.get("Retry-After"), self.clock)
+
+
+def retry_after_seconds(value: str | None, clock: Clock) -> float | None:
     """Retry-After as seconds: a number, or an HTTP date."""
     if not value:
         return None
@@ -80,4 +91,4 @@ def _retry_after(value: str | None) -> float | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+    return max(0.0, (moment - clock.now()).total_seconds())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,7 +66,7 @@ def invite(
             letter = messages.email(member_name, code, unsubscribe_url(recipient))
             payload = messages.email_payload(recipient, letter)
         invitation = Invitation(
-            key=str(uuid.uuid4()),
+            key=program.new_key(),
             member_id=member_id,
             channel=channel,
             recipient=recipient,

@@ -21,8 +21,11 @@ from werkzeug.wrappers import Response as BaseResponse
 from cabinet.audit import services as audit
 from cabinet.auth.roles import manager_required
 from cabinet.clock import current_program
+from cabinet.dashboard import queries as dashboard
 from cabinet.errors import ProgramRefusal
-from cabinet.manage import dashboard, fraud, lookup, services, time_machine
+from cabinet.fraud import queries as fraud
+from cabinet.fraud.rules import Signal
+from cabinet.manage import export, lookup, services, time_machine
 from cabinet.manage.forms import ApplyForClientForm, ClockForm, RevokeForm
 from cabinet.referrals import queries
 from cabinet.referrals.revocation import revoke_referral
@@ -79,7 +82,7 @@ def dashboard_view() -> str:
 def dashboard_csv() -> Response:
     program = current_program()
     board = dashboard.build(program.clock.now(), program.timezone)
-    response = make_response("\ufeff" + dashboard.as_csv(board))  # BOM: Excel reads UTF-8
+    response = make_response("\ufeff" + export.dashboard_csv(board))  # BOM: Excel reads UTF-8
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = "attachment; filename=referral-dashboard.csv"
     return response
@@ -146,8 +149,8 @@ def _client_page(
     ), status
 
 
-def _signals(client_id: int) -> list[fraud.Signal]:
-    return list(fraud.signals_for(client_id))
+def _signals(client_id: int) -> list[Signal]:
+    return fraud.signals_for(client_id, current_program().timezone)
 
 
 @bp.post("/clients/<int:client_id>/apply")

@@ -48,8 +48,7 @@ class HistoryRow:
         return self.revoked_at is not None
 
     def as_rule(self) -> rules.Grant:
-        reason: rules.GrantReason = "referee" if self.reason == "referee" else "referrer"
-        return rules.Grant(self.percent, self.starts_at, self.ends_at, reason, self.level)
+        return rules.grant_of(self)
 
 
 @dataclass(frozen=True)

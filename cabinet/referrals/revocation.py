@@ -34,7 +34,6 @@ from cabinet.referrals.models import Grant, Referral, SmsPack
 from cabinet.referrals.services import (
     grant_data,
     grant_row,
-    grant_value,
     lock_clients,
     pack_data,
 )
@@ -123,7 +122,7 @@ def _revoke(program: Program, manager_id: int, referral_id: int, reason: str) ->
         )
     ).all()
     plan = rules.recompute_ladder(
-        (rules.HeldGrant(g.id, g.referral_id, grant_value(g)) for g in held),
+        (rules.HeldGrant(g.id, g.referral_id, rules.grant_of(g)) for g in held),
         (p.size for p in packs),
         ((row_id, moment) for row_id, moment in remaining),
         zone,

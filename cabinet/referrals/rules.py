@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Literal
+from typing import Literal, Protocol
 
 from cabinet.clients import errors as client_errors
 from cabinet.moments import show_moment
@@ -169,6 +169,26 @@ class Grant:
 
     def in_force(self, at: datetime) -> bool:
         return self.starts_at <= at < self.ends_at
+
+
+class StoredGrant(Protocol):
+    """A grant as the database holds it (a row, or a row read into a page)."""
+
+    @property
+    def percent(self) -> int: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def ends_at(self) -> datetime: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def level(self) -> int | None: ...
+
+
+def grant_of(stored: StoredGrant) -> Grant:
+    reason: GrantReason = "referee" if stored.reason == "referee" else "referrer"
+    return Grant(stored.percent, stored.starts_at, stored.ends_at, reason, stored.level)
 
 
 def referee_grant(now: datetime, promo_until: datetime | None, zone: tzinfo) -> Grant:

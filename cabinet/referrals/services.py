@@ -116,7 +116,7 @@ def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
         select(SmsPack.size).where(SmsPack.client_id == referrer_id, SmsPack.revoked_at.is_(None))
     )
     reward = rules.referrer_reward(
-        None if running is None else grant_value(running), referred_before, packs_held, now, zone
+        None if running is None else rules.grant_of(running), referred_before, packs_held, now, zone
     )
     closed = None
     if reward.close_at is not None and running is not None:
@@ -267,11 +267,6 @@ def _code_of(client_id: int) -> str:
     code = db.session.scalar(select(Member.code).where(Member.client_id == client_id))
     assert code is not None  # noqa: S101 - the caller has just enrolled the client
     return code
-
-
-def grant_value(row: Grant) -> rules.Grant:
-    reason: rules.GrantReason = "referee" if row.reason == "referee" else "referrer"
-    return rules.Grant(row.percent, row.starts_at, row.ends_at, reason, row.level)
 
 
 def grant_row(client_id: int, referral_id: int, grant: rules.Grant) -> Grant:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import (
     Blueprint,
     Response,
@@ -22,7 +20,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from cabinet.auth.roles import client_required
 from cabinet.clock import current_program
 from cabinet.extensions import limiter
-from cabinet.htmx import retarget, wants_fragment
+from cabinet.htmx import fragment_response, retarget, trigger, wants_fragment
 from cabinet.invitations import rules, services
 from cabinet.invitations.errors import InvitationRefusal, UnsubscribeLinkInvalid
 from cabinet.invitations.forms import InviteForm
@@ -62,8 +60,7 @@ def _render(form: InviteForm, channel: rules.Channel, status: int = 200) -> Resp
     if wants_fragment():
         part = request.args.get("part") == "form" or request.method == "POST"
         template = "partials/_share_form.html" if part else "partials/_share_dialog.html"
-        response = make_response(render_template(template, **context), status)
-        response.vary.add("HX-Request")
+        response = fragment_response(render_template(template, **context), status)
         if request.method == "POST":
             retarget(response, "#share-form")
         return response
@@ -107,10 +104,8 @@ def send() -> Response | BaseResponse:
         else:
             message = f"Приглашение отправлено на {queued.shown_recipient}"
             if wants_fragment():
-                response = make_response(
-                    render_template("partials/_notice.html", message=message), 200
-                )
-                response.headers["HX-Trigger"] = json.dumps({"invitation-sent": message})
+                response = make_response(render_template("partials/_notice.html", message=message))
+                trigger(response, "invitation-sent", message)
                 return retarget(response, "#alerts", "innerHTML")
             flash(message, "success")
             return redirect(url_for("referrals.show", tab="invitations"), 303)

@@ -28,7 +28,7 @@ from cabinet.clients.models import Client
 from cabinet.clock import current_program
 from cabinet.demo_clock import DemoClock
 from cabinet.extensions import csrf, login_manager
-from cabinet.htmx import redirect_for_htmx, retarget, wants_fragment
+from cabinet.htmx import is_htmx, redirect_to, retarget, wants_fragment
 from cabinet.moments import show_date, show_moment
 
 bp = Blueprint("shell", __name__)
@@ -78,10 +78,9 @@ def init_app(app: Flask) -> None:
 
 def _unauthorized() -> BaseResponse:
     target = url_for("auth.login", next=request.full_path.rstrip("?"))
-    if request.headers.get("HX-Request"):
-        return redirect_for_htmx(Response(status=401), target)
-    flash(LOGIN_MESSAGE)
-    return redirect(target)
+    if not is_htmx():
+        flash(LOGIN_MESSAGE)
+    return redirect_to(target)
 
 
 def _security_headers(response: Response) -> Response:

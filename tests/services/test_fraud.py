@@ -1,4 +1,4 @@
-"""Fraud signals read from a real database (cabinet/manage/fraud.py)."""
+"""Fraud signals read from a real database (cabinet/fraud/queries.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from cabinet.auth.services import create_manager
 from cabinet.clients.models import Client
 from cabinet.clock import Program
 from cabinet.db import db
-from cabinet.manage import fraud
+from cabinet.fraud import queries as fraud
 from cabinet.referrals import queries, services
 from cabinet.referrals.models import Referral
 from cabinet.referrals.revocation import revoke_referral
-from tests.conftest import msk
+from tests.conftest import MOSCOW, msk
 from tests.factories import make_client, make_member
 
 
@@ -46,23 +46,19 @@ def test_signals_for_a_referrer_and_for_its_referees(ctx: Flask, program: Progra
     assert code_5 is not None
     services.join(program.at(msk("2023-04-02 12:00")), 6, code_5)
 
-    about_1 = fraud.signals_for(1)
+    about_1 = fraud.signals_for(1, MOSCOW)
     assert sorted((s.kind, s.referee_ids) for s in about_1) == [
         ("burst", (2, 3, 4)),
         ("shared_domain", (2,)),
         ("shared_phone", (3,)),
     ]
     assert all(s.text for s in about_1)
-    assert [s.kind for s in fraud.signals_for(2)] == ["burst", "shared_domain"]
-    assert [s.kind for s in fraud.signals_for(4)] == ["burst"]
+    assert [s.kind for s in fraud.signals_for(2, MOSCOW)] == ["burst", "shared_domain"]
+    assert [s.kind for s in fraud.signals_for(4, MOSCOW)] == ["burst"]
     # 5 is a referee of 1 (nothing in common) and the referrer of 6 (the same mailbox)
-    assert [(s.kind, s.referrer_id) for s in fraud.signals_for(5)] == [("same_mailbox", 5)]
-    assert [s.kind for s in fraud.signals_for(6)] == ["same_mailbox"]
-    assert fraud.signals_for(999) == []
-
-    recent = fraud.recent_signals(limit=10)
-    assert [s.kind for s in recent] == ["same_mailbox", "burst", "shared_phone", "shared_domain"]
-    assert len(fraud.recent_signals(limit=2)) == 2
+    assert [(s.kind, s.referrer_id) for s in fraud.signals_for(5, MOSCOW)] == [("same_mailbox", 5)]
+    assert [s.kind for s in fraud.signals_for(6, MOSCOW)] == ["same_mailbox"]
+    assert fraud.signals_for(999, MOSCOW) == []
 
 
 def test_revoked_referrals_are_left_out(ctx: Flask, program: Program) -> None:
@@ -71,5 +67,6 @@ def test_revoked_referrals_are_left_out(ctx: Flask, program: Program) -> None:
     referral = db.session.scalar(select(Referral.id).where(Referral.referee_id == 3))
     assert referral is not None
     revoke_referral(program.at(msk("2023-04-02 12:00")), manager.id, referral, "Один телефон")
-    assert sorted(s.kind for s in fraud.signals_for(1)) == ["shared_domain"]  # burst of 2 left
-    assert fraud.signals_for(3) == []
+    # the burst of 2 that is left is no burst
+    assert sorted(s.kind for s in fraud.signals_for(1, MOSCOW)) == ["shared_domain"]
+    assert fraud.signals_for(3, MOSCOW) == []

@@ -1,4 +1,4 @@
-"""Fraud signals as pure rules (cabinet/manage/fraud.py): flags for review, never a block."""
+"""Fraud signals as pure rules (cabinet/fraud/rules.py): flags for review, never a block."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cabinet.manage import fraud
-from cabinet.manage.fraud import Activation, Contact
+from cabinet.fraud import rules as fraud
+from cabinet.fraud.rules import Activation, Contact
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 AT = datetime(2023, 3, 31, 7, 3, tzinfo=UTC)  # 31.03.2023 10:03 in Moscow

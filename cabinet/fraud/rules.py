@@ -7,8 +7,8 @@
   client's e-mail is also its password-reset address, so this is the «same reset address» signal;
 * a burst: at least `BURST_COUNT` referrals to one referrer within `BURST_WINDOW`.
 
-Revoked referrals are left out: they have been reviewed already. The rules are pure functions
-over plain values; `signals_for` and `recent_signals` read the database and call them.
+Revoked referrals are left out: they have been reviewed already. These rules are pure
+functions over plain values; `cabinet.fraud.queries` reads the database and calls them.
 """
 
 from __future__ import annotations
@@ -19,14 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Literal
 
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import aliased
-
-from cabinet.clients.models import Client
-from cabinet.clock import current_program
-from cabinet.db import db
 from cabinet.moments import show_moment
-from cabinet.referrals.models import Referral
 from cabinet.texts import plural
 
 # Addresses anybody can get: sharing one of these domains says nothing.
@@ -70,8 +63,6 @@ PUBLIC_MAIL_DOMAINS: frozenset[str] = frozenset(
 DOTLESS_MAIL_DOMAINS: frozenset[str] = frozenset({"gmail.com", "googlemail.com"})
 BURST_COUNT = 3
 BURST_WINDOW = timedelta(hours=1)
-# recent_signals looks at this many latest referrals (a burst older than that is not shown).
-RECENT_REFERRALS = 500
 PHONE_DIGITS = 10  # numbers are compared by their last ten digits (+7 910… = 8 910…)
 
 SignalKind = Literal["shared_domain", "shared_phone", "same_mailbox", "burst"]
@@ -105,9 +96,6 @@ class Signal:
     referral_ids: tuple[int, ...]
     at: datetime  # the (latest) activation the signal is about
     text: str  # for the manager, in Russian
-
-
-# ---- pure rules ----------------------------------------------------------------------------
 
 
 def email_domain(email: str | None) -> str | None:
@@ -244,54 +232,3 @@ def review(activations: Sequence[Activation], zone: tzinfo) -> list[Signal]:
     """Every signal over these activations, newest first."""
     found = [s for a in activations for s in pair_signals(a, zone)] + bursts(activations, zone)
     return sorted(found, key=lambda s: (s.at, s.kind), reverse=True)
-
-
-# ---- reading the database ------------------------------------------------------------------
-
-
-def signals_for(client_id: int) -> list[Signal]:
-    """Signals about a client, as a referrer or as a referee (two statements)."""
-    zone = current_program().timezone
-    referrer_of = db.session.scalar(
-        select(Referral.referrer_id).where(
-            Referral.referee_id == client_id, Referral.revoked_at.is_(None)
-        )
-    )
-    referrers = [client_id] if referrer_of is None else [client_id, referrer_of]
-    activations = _activations(Referral.referrer_id.in_(referrers))
-    return [
-        s
-        for s in review(activations, zone)
-        if s.referrer_id == client_id or client_id in s.referee_ids
-    ]
-
-
-def recent_signals(limit: int = 50) -> list[Signal]:
-    """The newest signals among the latest RECENT_REFERRALS referrals (one statement)."""
-    zone = current_program().timezone
-    return review(_activations(None, RECENT_REFERRALS), zone)[:limit]
-
-
-def _activations(
-    condition: ColumnElement[bool] | None, limit: int | None = None
-) -> list[Activation]:
-    referrer, referee = aliased(Client), aliased(Client)
-    stmt = (
-        select(Referral.id, Referral.activated_at, referrer, referee)
-        .join(referrer, referrer.id == Referral.referrer_id)
-        .join(referee, referee.id == Referral.referee_id)
-        .where(Referral.revoked_at.is_(None))
-        .order_by(Referral.activated_at.desc(), Referral.id.desc())
-    )
-    if condition is not None:
-        stmt = stmt.where(condition)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return [
-        Activation(referral_id, _contact(a), _contact(b), at)
-        for referral_id, at, a, b in db.session.execute(stmt)
-    ]
-
-
-def _contact(client: Client) -> Contact:
-    return Contact(client.id, client.name, client.email, client.phone)

@@ -1,0 +1,107 @@
+"""The program dashboard's numbers, read from the database (a fixed number of statements);
+the arithmetic is in `cabinet.dashboard.rules`."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, tzinfo
+
+from sqlalchemy import and_, func, or_, select
+
+from cabinet.clients.models import Client
+from cabinet.dashboard import rules
+from cabinet.db import db
+from cabinet.invitations.models import Invitation
+from cabinet.referrals.models import Grant, Member, Referral, SmsPack
+
+TOP_REFERRERS = 10
+
+
+def build(now: datetime, zone: tzinfo) -> rules.Dashboard:
+    mondays = rules.week_mondays(now, zone)
+    since = datetime.combine(mondays[0], time.min, zone)
+    held = Referral.revoked_at.is_(None)
+    activations = db.session.scalars(
+        select(Referral.activated_at).where(
+            Referral.activated_at >= since, Referral.activated_at <= now, held
+        )
+    )
+    by_status = {
+        (channel, status): n
+        for channel, status, n in db.session.execute(
+            select(Invitation.channel, Invitation.status, func.count()).group_by(
+                Invitation.channel, Invitation.status
+            )
+        )
+    }
+    grants = db.session.execute(
+        select(Grant.percent, Grant.starts_at, Grant.ends_at).where(
+            Grant.ends_at > now, Grant.revoked_at.is_(None)
+        )
+    )
+    top = db.session.execute(
+        select(Client.id, Client.name, func.count(Referral.id))
+        .join(Referral, Referral.referrer_id == Client.id)
+        .where(held)
+        .group_by(Client.id, Client.name)
+        .order_by(func.count(Referral.id).desc(), Client.id)
+        .limit(TOP_REFERRERS)
+    )
+    delivered, converted = _conversion()
+    in_force, coming = rules.liability(
+        ((percent, starts, ends) for percent, starts, ends in grants), now
+    )
+    return rules.Dashboard(
+        now=now,
+        clients=_count(select(func.count()).select_from(Client)),
+        members=_count(select(func.count()).select_from(Member)),
+        referrals=_count(select(func.count()).select_from(Referral).where(held)),
+        weeks=rules.referrals_by_week(activations, mondays, zone),
+        channels=rules.channel_stats(by_status),
+        invitations_delivered=delivered,
+        invitations_converted=converted,
+        top=tuple(rules.TopReferrer(id_, name, n) for id_, name, n in top),
+        liability_in_force=in_force,
+        liability_coming=coming,
+        sms_packs=tuple(
+            (size, n)
+            for size, n in db.session.execute(
+                select(SmsPack.size, func.count())
+                .where(SmsPack.revoked_at.is_(None))
+                .group_by(SmsPack.size)
+                .order_by(SmsPack.size)
+            )
+        ),
+    )
+
+
+def _count(stmt: object) -> int:
+    return db.session.scalar(stmt) or 0  # type: ignore[call-overload]
+
+
+def _conversion() -> tuple[int, int]:
+    """Delivered invitations (one per member and recipient), and how many of them led the
+    recipient to apply the inviting member's code (matched by the referee's e-mail or phone),
+    counted by the database."""
+    delivered = (
+        select(Invitation.member_id, Invitation.recipient)
+        .where(Invitation.status == "sent")
+        .distinct()
+        .subquery()
+    )
+    converted = (
+        select(delivered.c.member_id, delivered.c.recipient)
+        .join(
+            Referral,
+            and_(Referral.referrer_id == delivered.c.member_id, Referral.revoked_at.is_(None)),
+        )
+        .join(Client, Client.id == Referral.referee_id)
+        .where(
+            or_(Client.email == delivered.c.recipient, Client.phone_e164 == delivered.c.recipient)
+        )
+        .distinct()
+        .subquery()
+    )
+    return (
+        _count(select(func.count()).select_from(delivered)),
+        _count(select(func.count()).select_from(converted)),
+    )

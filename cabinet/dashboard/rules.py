@@ -1,0 +1,152 @@
+"""The program dashboard's arithmetic: pure functions over the numbers the queries read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+
+WEEKS = 12
+DAYS_PER_MONTH = 30  # «процент-месяцы» count months of 30 days
+CHANNELS = ("sms", "email")
+PENDING_STATUSES = ("queued", "sending")
+
+
+@dataclass(frozen=True)
+class Week:
+    starts: date
+    referrals: int
+
+
+@dataclass(frozen=True)
+class ChannelStats:
+    channel: str
+    sent: int
+    delivered: int
+    failed: int
+    pending: int
+
+
+@dataclass(frozen=True)
+class TopReferrer:
+    id: int
+    name: str
+    referrals: int
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One week's bar of the chart, laid out in the SVG's own units."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    middle: float  # where the labels above and below the bar are centred
+    value_y: float  # the number above the bar
+    label: str
+    value: int
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: float
+    height: float
+    label_y: float
+    bars: tuple[Bar, ...]
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    now: datetime
+    clients: int
+    members: int
+    referrals: int
+    weeks: tuple[Week, ...]
+    channels: tuple[ChannelStats, ...]
+    invitations_delivered: int
+    invitations_converted: int
+    top: tuple[TopReferrer, ...]
+    liability_in_force: float
+    liability_coming: float
+    sms_packs: tuple[tuple[int, int], ...]  # (size, how many given)
+
+    @property
+    def conversion_percent(self) -> float:
+        return conversion_percent(self.invitations_delivered, self.invitations_converted)
+
+    @property
+    def sms_total(self) -> int:
+        return sum(size * count for size, count in self.sms_packs)
+
+    @property
+    def chart(self) -> Chart:
+        return chart(self.weeks)
+
+
+def week_mondays(now: datetime, zone: tzinfo, weeks: int = WEEKS) -> tuple[date, ...]:
+    """The Mondays (in the cabinet's zone) of the last `weeks` weeks, this one last."""
+    today = now.astimezone(zone).date()
+    this_monday = today - timedelta(days=today.weekday())
+    return tuple(this_monday - timedelta(weeks=n) for n in reversed(range(weeks)))
+
+
+def referrals_by_week(
+    activations: Iterable[datetime], mondays: tuple[date, ...], zone: tzinfo
+) -> tuple[Week, ...]:
+    counts = dict.fromkeys(mondays, 0)
+    for moment in activations:
+        day = moment.astimezone(zone).date()
+        monday = day - timedelta(days=day.weekday())
+        if monday in counts:
+            counts[monday] += 1
+    return tuple(Week(monday, n) for monday, n in counts.items())
+
+
+def channel_stats(by_status: Mapping[tuple[str, str], int]) -> tuple[ChannelStats, ...]:
+    """Invitations per channel: all sent to the outbox, delivered, failed, still pending."""
+    return tuple(
+        ChannelStats(
+            channel,
+            sum(n for (c, _), n in by_status.items() if c == channel),
+            by_status.get((channel, "sent"), 0),
+            by_status.get((channel, "failed"), 0),
+            sum(by_status.get((channel, s), 0) for s in PENDING_STATUSES),
+        )
+        for channel in CHANNELS
+    )
+
+
+def liability(
+    grants: Iterable[tuple[int, datetime, datetime]], now: datetime
+) -> tuple[float, float]:
+    """Discount still owed, in percent-months: of grants in force (from now to their end) and
+    of grants that have not started (their whole length)."""
+    month = timedelta(days=DAYS_PER_MONTH)
+    in_force = coming = 0.0
+    for percent, starts, ends in grants:
+        if ends <= now:
+            continue
+        if starts <= now:
+            in_force += percent * (ends - now) / month
+        else:
+            coming += percent * (ends - starts) / month
+    return round(in_force, 1), round(coming, 1)
+
+
+def conversion_percent(delivered: int, converted: int) -> float:
+    return round(100 * converted / delivered, 1) if delivered else 0.0
+
+
+def chart(weeks: tuple[Week, ...], width: float = 640, height: float = 180) -> Chart:
+    """The weekly chart's bars for an SVG of `width` × `height`, with room for labels."""
+    top = max((w.referrals for w in weeks), default=0) or 1
+    slot = width / max(len(weeks), 1)
+    bars = []
+    for n, week in enumerate(weeks):
+        h = height * week.referrals / top
+        x = n * slot + slot * 0.15
+        y = height - h + 20
+        label = f"{week.starts:%d.%m}"
+        bars.append(Bar(x, y, slot * 0.7, h, x + slot * 0.35, y - 5, label, week.referrals))
+    return Chart(width, height + 50, height + 42, tuple(bars))

@@ -1,0 +1,33 @@
+"""The dashboard as CSV, for a spreadsheet."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from cabinet.dashboard.rules import Dashboard
+
+
+def dashboard_csv(board: Dashboard) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["показатель", "значение"])
+    rows: list[tuple[str, object]] = [
+        ("клиентов", board.clients),
+        ("участников программы", board.members),
+        ("рефералов всего", board.referrals),
+        ("приглашений доставлено", board.invitations_delivered),
+        ("приглашений привели к коду", board.invitations_converted),
+        ("конверсия, %", board.conversion_percent),
+        ("скидка в силе, процент-месяцев", board.liability_in_force),
+        ("скидка ожидает начала, процент-месяцев", board.liability_coming),
+        ("SMS в подарок всего", board.sms_total),
+    ]
+    rows += [(f"приглашений {c.channel}: отправлено", c.sent) for c in board.channels]
+    rows += [(f"приглашений {c.channel}: доставлено", c.delivered) for c in board.channels]
+    rows += [(f"приглашений {c.channel}: не доставлено", c.failed) for c in board.channels]
+    rows += [(f"рефералов за неделю с {w.starts:%d.%m.%Y}", w.referrals) for w in board.weeks]
+    rows += [(f"топ: {t.id} {t.name}", t.referrals) for t in board.top]
+    rows += [(f"пакетов по {size} SMS", n) for size, n in board.sms_packs]
+    writer.writerows(rows)
+    return out.getvalue()
