@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-from cabinet import config, htmx
+from cabinet import config, htmx, passwords
 from cabinet.clock import Clock, Program, SystemClock
 from cabinet.db import db, init_engine
 from cabinet.demo_clock import DemoClock
@@ -33,6 +33,7 @@ def create_app(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
     _refuse_default_secret_in_production(app)
+    _refuse_cheap_password_hashes_outside_tests(app)
 
     if clock is None:
         # In demo mode the time machine moves the clock; otherwise it is the system's.
@@ -95,4 +96,13 @@ def _refuse_default_secret_in_production(app: Flask) -> None:
         raise InsecureConfiguration(
             "В production нужен собственный SECRET_KEY (не короче 32 символов): "
             "задайте его в переменной окружения SECRET_KEY."
+        )
+
+
+def _refuse_cheap_password_hashes_outside_tests(app: Flask) -> None:
+    method = app.config["PASSWORD_HASH_METHOD"]
+    if method != passwords.PRODUCTION_METHOD and not app.config["TESTING"]:
+        raise InsecureConfiguration(
+            f"Пароли хешируются только {passwords.PRODUCTION_METHOD}; "
+            f"метод {method} допустим лишь в тестах."
         )

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cabinet.passwords import PRODUCTION_METHOD
+
 # Development-only fallback; production refuses to start with it (see create_app).
 DEFAULT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105
 
@@ -58,6 +60,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "SMS_COUNTRIES": env.get("SMS_COUNTRIES", "RU"),
         "INVITE_RATE_LIMIT": env.get("INVITE_RATE_LIMIT", "10 per minute;100 per day"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Not read from the environment: only a test run may pick another (cabinet/passwords.py).
+        "PASSWORD_HASH_METHOD": PRODUCTION_METHOD,
     }
 
 

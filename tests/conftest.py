@@ -27,6 +27,7 @@ from cabinet.config import normalise_database_url
 from cabinet.db import db
 
 MOSCOW = ZoneInfo("Europe/Moscow")
+FAST_PASSWORD_HASHING = "pbkdf2:sha256:1"
 
 
 def msk(text_: str) -> datetime:
@@ -66,6 +67,9 @@ def app(database_url: str, clock: SettableClock) -> Iterator[Flask]:
             "CABINET_TIMEZONE": "Europe/Moscow",
             # One app serves every test: its per-IP limit must not trip across them.
             "INVITE_RATE_LIMIT": "10000 per minute",
+            # Hundreds of accounts are made and signed in: scrypt would cost ~0.1 s each.
+            # Production is always scrypt (tests/unit/test_config.py proves it).
+            "PASSWORD_HASH_METHOD": FAST_PASSWORD_HASHING,
         },
         clock=clock,
     )

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from sqlalchemy import select, update
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from cabinet import addresses
 from cabinet.auth.errors import AccountClosed, LoginRefused, ManagerRefused
 from cabinet.auth.models import Manager
 from cabinet.clients.models import Client
 from cabinet.db import db, transaction
-
-# Checking a throwaway hash when the e-mail is unknown keeps the answer time the same.
-_DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
+from cabinet.passwords import hash_password, password_matches
 
 
 def _checked_password(password_hash: str | None, password: str) -> None:
-    if password_hash is None:
-        check_password_hash(_DUMMY_HASH, password)
-        raise LoginRefused()
-    if not check_password_hash(password_hash, password):
+    # An unknown e-mail costs as much as a wrong password: the answer time tells nothing.
+    if not password_matches(password_hash, password):
         raise LoginRefused()
 
 
@@ -86,7 +80,7 @@ def create_manager(email: str, password: str, name: str, now: datetime) -> Manag
             email=address,
             name=name.strip() or address,
             created_at=now,
-            password_hash=generate_password_hash(password),
+            password_hash=hash_password(password),
         )
         db.session.add(manager)
     return manager

@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from werkzeug.security import generate_password_hash
 
 from cabinet import addresses, events
 from cabinet.clients import errors as client_errors
@@ -16,6 +15,7 @@ from cabinet.clients.models import CLIENT_STATUSES, Client
 from cabinet.clock import Program
 from cabinet.db import db, transaction
 from cabinet.errors import ProgramRefusal
+from cabinet.passwords import hash_password
 
 
 class InvalidClient(ProgramRefusal):
@@ -55,7 +55,7 @@ def create_client(new: NewClient) -> Client:
             promo_until=new.promo_until,
             email=email,
             phone=None if new.phone is None else new.phone.strip(),
-            password_hash=None if new.password is None else generate_password_hash(new.password),
+            password_hash=None if new.password is None else hash_password(new.password),
             status=new.status,
         )
         db.session.add(client)

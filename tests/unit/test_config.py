@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import pytest
+from flask import Flask
 
 from cabinet import InsecureConfiguration, create_app
 from cabinet.config import DEFAULT_SECRET_KEY, from_environment, normalise_database_url
+from cabinet.passwords import hash_password, password_matches
+from tests.conftest import FAST_PASSWORD_HASHING
 
 
 def test_defaults_are_documented_values() -> None:
@@ -45,3 +48,47 @@ def test_production_starts_with_a_real_secret() -> None:
         }
     )
     assert app.config["CABINET_ENV"] == "production"
+
+
+def test_production_hashes_passwords_with_scrypt() -> None:
+    """The suite hashes cheaply; an app started from the environment never does."""
+    app = create_app(
+        {
+            "CABINET_ENV": "production",
+            "SECRET_KEY": "s" * 48,
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+        }
+    )
+    assert app.config["PASSWORD_HASH_METHOD"] == "scrypt"
+    with app.app_context():
+        hashed = hash_password("пароль-клиента")
+        assert hashed.startswith("scrypt:")
+        assert password_matches(hashed, "пароль-клиента")
+        assert not password_matches(hashed, "другой-пароль")
+        assert not password_matches(None, "пароль-клиента")
+
+
+def test_the_environment_cannot_pick_the_hash_method() -> None:
+    settings = from_environment({"PASSWORD_HASH_METHOD": FAST_PASSWORD_HASHING})
+    assert settings["PASSWORD_HASH_METHOD"] == "scrypt"
+
+
+@pytest.mark.parametrize("env", ["production", "development"])
+def test_a_cheap_hash_method_is_refused_outside_tests(env: str) -> None:
+    with pytest.raises(InsecureConfiguration):
+        create_app(
+            {
+                "CABINET_ENV": env,
+                "SECRET_KEY": "s" * 48,
+                "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                "PASSWORD_HASH_METHOD": FAST_PASSWORD_HASHING,
+            }
+        )
+
+
+def test_the_suite_hashes_cheaply_and_still_checks(app: Flask) -> None:
+    with app.app_context():
+        hashed = hash_password("пароль-клиента")
+        assert hashed.startswith(FAST_PASSWORD_HASHING + "$")
+        assert password_matches(hashed, "пароль-клиента")
+        assert not password_matches(hashed, "другой-пароль")
