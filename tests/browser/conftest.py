@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from playwright.sync_api import Page
-from werkzeug.serving import make_server
+
+from tests.servers import serving
+
+__all__ = ["serving"]  # tests import the live server helper from here too
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 LAUNCH_ARGS = [
@@ -70,20 +71,6 @@ def new_page(browser: Any, live_server: str, database: None) -> Iterator[Any]:
     yield open_page
     for context in contexts:
         context.close()
-
-
-@contextmanager
-def serving(app: Flask) -> Iterator[str]:
-    """`app` on a free loopback port, in a thread, for as long as the block runs."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
 
 
 @pytest.fixture(scope="session")

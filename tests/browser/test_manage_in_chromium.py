@@ -11,8 +11,8 @@ from flask import Flask
 from playwright.sync_api import expect
 
 from cabinet.demo import seed
-from tests.browser.conftest import serving
 from tests.conftest import output_dir
+from tests.servers import serving
 from tests.web.conftest import outside_requests
 
 

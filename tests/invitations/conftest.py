@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +9,7 @@ from urllib.request import Request, urlopen
 import pytest
 
 from cabinet.simulator.server import SimulatorServer
+from tests.servers import running
 
 TOKEN = "simulator-token"
 
@@ -42,9 +42,5 @@ class Simulator:
 @pytest.fixture
 def simulator() -> Iterator[Simulator]:
     server = SimulatorServer(("127.0.0.1", 0), TOKEN)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield Simulator(f"http://127.0.0.1:{server.server_port}")
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
+    with running(server):
+        yield Simulator(f"http://127.0.0.1:{server.server_port}")

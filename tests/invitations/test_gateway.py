@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -11,6 +10,7 @@ import requests
 
 from cabinet.invitations.gateway import HttpGateway
 from tests.invitations.conftest import TOKEN, Simulator
+from tests.servers import running
 
 SMS = {"to": "+79101234567", "text": "Код-приглашение: 5e83e12b1"}
 
@@ -105,12 +105,7 @@ class _Redirect(BaseHTTPRequestHandler):
 
 def test_redirects_are_not_followed(session: requests.Session) -> None:
     server = HTTPServer(("127.0.0.1", 0), _Redirect)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with running(server):
         outcome = gateway(f"http://127.0.0.1:{server.server_port}/sms", session).send(SMS, "k")
-    finally:
-        server.shutdown()
-        server.server_close()
     assert outcome.verdict == "reject" and "307" in outcome.detail
     assert _Redirect.hits == ["/sms"]
