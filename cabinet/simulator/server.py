@@ -7,7 +7,8 @@ Contract (the same as the real gateways, see README):
 A repeated Idempotency-Key is answered 200 with the first message's id and stored once.
 
 For people: GET / is the inbox (phones and mailboxes), refreshed every 3 seconds.
-For tests: GET /messages (JSON), POST /faults (JSON, see Faults), POST /reset.
+For tests: GET /messages (JSON), POST /faults (JSON, see Faults), POST /reset, and
+POST /release: requests held by the `hold` fault go on; it answers once they are all done.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Faults:
     drop_rate: float = 0.0  # close the connection without an answer
     latency_ms: int = 0
     bad_request_rate: float = 0.0  # answer 400: a permanent failure
+    hold: bool = False  # keep each request waiting until POST /release (a sender dies mid-send)
 
 
 @dataclass
@@ -54,11 +56,34 @@ class State:
     by_key: dict[str, Message] = field(default_factory=dict)
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    busy: int = 0  # message requests not yet answered
+    held: int = 0  # of them, waiting for POST /release
+    releases: int = 0
+    changed: threading.Condition = field(default_factory=threading.Condition)
     rng: random.Random = field(default_factory=lambda: random.Random(20230331))  # noqa: S311
 
     def roll(self, rate: float) -> bool:
         with self.lock:
             return rate > 0 and self.rng.random() < rate
+
+    def wait_for_release(self) -> None:
+        with self.changed:
+            self.held += 1
+            releases = self.releases
+            self.changed.wait_for(lambda: self.releases != releases, timeout=60)
+            self.held -= 1
+
+    def release(self) -> None:
+        """Let every held request go on; return once every message request is answered."""
+        with self.changed:
+            self.releases += 1
+            self.changed.notify_all()
+            self.changed.wait_for(lambda: self.busy == 0, timeout=60)
+
+    def counted(self, delta: int) -> None:
+        with self.changed:
+            self.busy += delta
+            self.changed.notify_all()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -75,7 +100,11 @@ class Handler(BaseHTTPRequestHandler):
         state = self.server.state
         body = self._body()
         if self.path in ("/sms", "/email"):
-            self._accept(self.path[1:], body)
+            state.counted(+1)
+            try:
+                self._accept(self.path[1:], body)
+            finally:
+                state.counted(-1)
         elif self.path == "/faults":
             try:
                 state.faults = Faults(**json.loads(body or b"{}"))
@@ -89,6 +118,10 @@ class Handler(BaseHTTPRequestHandler):
                 state.by_key.clear()
                 state.requests = 0
                 state.faults = Faults()
+            state.release()
+            self._json(200, {"ok": True})
+        elif self.path == "/release":
+            state.release()
             self._json(200, {"ok": True})
         else:
             self._json(404, {"error": "not found"})
@@ -113,6 +146,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000)
+        if faults.hold:
+            state.wait_for_release()
         if state.roll(faults.drop_rate):
             self.close_connection = True
             self.connection.shutdown(2)
@@ -154,7 +189,7 @@ class Handler(BaseHTTPRequestHandler):
             with state.lock:
                 items = [asdict(m) for m in state.messages]
                 requests = state.requests
-            self._json(200, {"messages": items, "requests": requests})
+            self._json(200, {"messages": items, "requests": requests, "held": state.held})
         elif self.path == "/faults":
             self._json(200, asdict(state.faults))
         elif self.path in ("/", "/index.html"):

@@ -38,6 +38,14 @@ class Simulator:
     def requests(self) -> int:
         return int(self._call("GET", "/messages")["requests"])
 
+    def held(self) -> int:
+        """Requests waiting at the gateway (the `hold` fault) for `release()`."""
+        return int(self._call("GET", "/messages")["held"])
+
+    def release(self) -> None:
+        """Held requests go on; returns once the gateway has answered every request."""
+        self._call("POST", "/release", {})
+
 
 @pytest.fixture
 def simulator() -> Iterator[Simulator]:

@@ -230,19 +230,31 @@ def test_an_open_circuit_stops_calling_a_dead_gateway(
     assert attempts == [0] * 7 + [1] * 3  # the held-back messages kept their attempts
 
 
+@dataclasses.dataclass(frozen=True)
+class Ahead:
+    """The wall clock moved `by` into the future."""
+
+    by: timedelta
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.by
+
+
+@pytest.mark.slow
 def test_a_worker_killed_mid_send_loses_nothing(
     app: Flask, ctx: Flask, simulator: Simulator, database_url: str
 ) -> None:
     keys = enqueue(5)
     db.session.remove()
-    simulator.faults(latency_ms=3000)  # the worker will be killed while it waits
+    simulator.faults(hold=True)  # the worker's request waits at the gateway: it dies mid-send
+    lease = timedelta(seconds=60)
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "SMS_GATEWAY_URL": simulator.url + "/sms",
         "SMS_GATEWAY_TOKEN": TOKEN,
-        "INVITE_LEASE_SECONDS": "1",
-        "GATEWAY_READ_TIMEOUT": "10",
+        "INVITE_LEASE_SECONDS": str(lease.total_seconds()),
+        "GATEWAY_READ_TIMEOUT": "60",
         "SECRET_KEY": "k" * 40,
     }
     worker = subprocess.Popen(
@@ -253,19 +265,24 @@ def test_a_worker_killed_mid_send_loses_nothing(
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
-        while statuses()["sending"] == 0:
-            assert time.monotonic() < deadline, "the worker never claimed anything"
-            time.sleep(0.05)
+        deadline = time.monotonic() + 60
+        while simulator.held() == 0:
+            assert worker.poll() is None, "the worker exited before sending anything"
+            assert time.monotonic() < deadline, "the worker never reached the gateway"
+            time.sleep(0.01)
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
-    assert statuses()["sending"] > 0  # claimed, mid-send, owner dead
-    simulator.faults(latency_ms=0)
-    time.sleep(1.1)  # the dead worker's lease runs out
+    assert statuses() == Counter({"sending": 5})  # claimed, one mid-send, owner dead
+    simulator.faults()  # from now on the gateway answers at once
     settings = worker_settings(app, simulator)
     with requests.Session() as own:
-        drain(app, Worker(live_program(app), settings, http_gateways(settings, own)))
-    time.sleep(3.2)  # let the first, orphaned request finish on the gateway's side too
+        gateways = http_gateways(settings, own)
+        with app.app_context():
+            assert Worker(live_program(app), settings, gateways).run_pass().claimed == 0
+            db.session.remove()  # the dead worker's lease still holds them
+        later = Program(Ahead(lease + timedelta(seconds=1)), live_program(app).timezone)
+        drain(app, Worker(later, settings, gateways))  # once the lease has run out
+    simulator.release()  # the orphaned first request now reaches the gateway too
     assert statuses() == Counter({"sent": 5})
     assert_exactly_once(simulator, keys)
