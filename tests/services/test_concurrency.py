@@ -6,7 +6,6 @@ writing one file through WAL and BEGIN IMMEDIATE. CONCURRENCY_ROUNDS repeats eac
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable
@@ -136,11 +135,11 @@ def test_ten_processes_at_once(app: Flask, ctx: Flask, database_url: str) -> Non
     program = _live_program(app)
     code = _setup_referrer_and_referees(app, program, REFEREES)
     db.session.remove()
-    spawn = multiprocessing.get_context("spawn")
-    barrier = spawn.Barrier(REFEREES)
-    out = spawn.Queue()
+    start = workers.processes()
+    barrier = start.Barrier(REFEREES)
+    out = start.Queue()
     processes = [
-        spawn.Process(target=workers.apply_code, args=(database_url, 100 + i, code, barrier, out))
+        start.Process(target=workers.apply_code, args=(database_url, 100 + i, code, barrier, out))
         for i in range(REFEREES)
     ]
     for process in processes:
