@@ -8,6 +8,7 @@ PORT ?= 5000
 SIMULATOR_PORT ?= 5056
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 CHROMIUM ?= /usr/bin/chromium
+POSTGRES_REACHABLE = $(BIN)/python -c "import psycopg; psycopg.connect('$(TEST_POSTGRES_URL)', connect_timeout=3).close()" 2>/dev/null
 
 .PHONY: run test lint unit-sqlite unit-postgres setup browser-deps clean
 
@@ -42,11 +43,16 @@ run: setup
 	echo; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
-## make test: lint and types, then every test on SQLite and again on PostgreSQL.
+## make test: lint and types, then every test on SQLite and again on PostgreSQL. The
+## PostgreSQL leg runs even when the SQLite leg failed; the command fails if either did.
 test: setup lint browser-deps
-	@echo "==> Тесты на SQLite"
-	@$(BIN)/pytest
-	@$(MAKE) --no-print-directory unit-postgres
+	@sqlite=0; postgres=0; \
+	$(MAKE) --no-print-directory unit-sqlite || sqlite=1; \
+	$(MAKE) --no-print-directory unit-postgres || postgres=1; \
+	echo; \
+	if ! $(POSTGRES_REACHABLE); then pg=ПРОПУЩЕНО; elif [ $$postgres = 0 ]; then pg=пройдено; else pg=ОШИБКИ; fi; \
+	echo "==> Итог: SQLite — $$([ $$sqlite = 0 ] && echo пройдено || echo ОШИБКИ), PostgreSQL — $$pg"; \
+	[ $$sqlite = 0 ] && [ $$postgres = 0 ]
 
 lint: setup
 	@echo "==> ruff, mypy и слои импорта"
@@ -54,8 +60,12 @@ lint: setup
 	@$(BIN)/mypy
 	@$(BIN)/lint-imports --no-cache
 
-unit-postgres:
-	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(TEST_POSTGRES_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+unit-sqlite: setup
+	@echo "==> Тесты на SQLite"
+	@$(BIN)/pytest
+
+unit-postgres: setup
+	@if $(POSTGRES_REACHABLE); then \
 		echo "==> Тесты на PostgreSQL ($(TEST_POSTGRES_URL))"; \
 		TEST_DATABASE_URL='$(TEST_POSTGRES_URL)' $(BIN)/pytest; \
 	else \
