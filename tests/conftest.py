@@ -22,7 +22,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
 from cabinet import create_app
-from cabinet.clock import Program, SettableClock
+from cabinet.clock import Program, SettableClock, SystemClock
 from cabinet.config import normalise_database_url
 from cabinet.db import db
 
@@ -119,6 +119,12 @@ def ctx(app: Flask, database: None) -> Iterator[Flask]:
     with app.app_context():
         yield app
         db.session.remove()
+
+
+def live_program(app: Flask) -> Program:
+    """The app's program on the wall clock: workers and concurrent writers read real time."""
+    program: Program = app.extensions["program"]
+    return Program(SystemClock(), program.timezone, program.random_bytes)
 
 
 @pytest.fixture

@@ -11,9 +11,7 @@ from werkzeug.test import TestResponse
 
 from cabinet.api import tokens
 from cabinet.clock import Program
-from cabinet.referrals import services
-from tests.conftest import msk
-from tests.factories import make_client, make_member
+from tests.factories import seed_worked_example
 
 
 class Api:
@@ -43,20 +41,6 @@ def token(app: Flask, database: None, program: Program) -> str:
 @pytest.fixture
 def api(client: FlaskClient, token: str) -> Api:
     return Api(client, token)
-
-
-def seed_worked_example(program: Program) -> str:
-    """Referrer 400 «АльфаТелеком»; 408, 401, 407 (registered 20.03.2023) apply its code on
-    31.03.2023 at 10:03, 10:30 and 15:18. Returns the referrer's code."""
-    code = make_member(program, 400, msk("2023-03-01 09:00"), name="АльфаТелеком")
-    for client_id, name, at in [
-        (408, "ТехКомплект", "2023-03-31 10:03"),
-        (401, "СтройКомплект", "2023-03-31 10:30"),
-        (407, "ТехСтрой", "2023-03-31 15:18"),
-    ]:
-        make_client(client_id, name, registered_at=msk("2023-03-20 12:00"))
-        services.join(program.at(msk(at)), client_id, code)
-    return code
 
 
 @pytest.fixture

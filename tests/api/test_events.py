@@ -13,11 +13,12 @@ from flask import Flask
 
 import cabinet.events
 from cabinet.api import tokens
-from cabinet.clock import Program, SystemClock
+from cabinet.clock import Program
 from cabinet.db import db
 from cabinet.errors import ProgramRefusal
 from cabinet.referrals import services
 from tests.api.conftest import Api, assert_problem
+from tests.conftest import live_program
 from tests.factories import make_client
 
 
@@ -103,7 +104,7 @@ def test_a_consumer_sees_every_event_once_while_referrals_happen_concurrently(
     consumer past it would never see the smaller one). The event lock must make that
     impossible: the consumer must see ids 1, 2, 3, … each once, and the referrer's grants in
     ladder order."""
-    live = Program(SystemClock(), program.timezone)
+    live = live_program(app)
     now = datetime.now(UTC)
     with app.app_context():
         token = tokens.issue(program, "sync").token

@@ -15,7 +15,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from cabinet.api import openapi, tokens
 from cabinet.clock import Program
-from tests.api.conftest import seed_worked_example
+from tests.factories import seed_worked_example
 
 
 def test_the_document_is_openapi_3_1_and_matches_the_routes(

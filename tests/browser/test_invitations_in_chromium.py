@@ -9,11 +9,10 @@ import requests
 from flask import Flask
 from playwright.sync_api import expect
 
-from cabinet.clock import Program, SystemClock
 from cabinet.invitations.delivery import Worker, http_gateways
 from cabinet.invitations.settings import GatewayConfig, InvitationSettings
 from tests.browser.test_referral_page_in_chromium import referrer_with_referees, sign_in
-from tests.conftest import output_dir
+from tests.conftest import live_program, output_dir
 from tests.invitations.conftest import TOKEN, Simulator
 from tests.invitations.conftest import simulator as simulator  # noqa: F401 - the fixture
 from tests.web.conftest import outside_requests
@@ -49,9 +48,9 @@ def test_invite_by_sms_with_the_mouse(app: Flask, new_page: Any, simulator: Simu
     # The worker delivers it; the tab, polling, shows «отправлено» by itself.
     base: InvitationSettings = app.extensions["invitations"]
     settings = dataclasses.replace(base, sms=GatewayConfig(simulator.url + "/sms", TOKEN))
-    program = Program(SystemClock(), app.extensions["program"].timezone)
     with requests.Session() as session, outside_requests(app):
-        assert Worker(program, settings, http_gateways(settings, session)).run_pass().sent == 1
+        worker = Worker(live_program(app), settings, http_gateways(settings, session))
+        assert worker.run_pass().sent == 1
     expect(page.get_by_role("tabpanel")).to_contain_text("отправлено", timeout=10_000)
     (sms,) = simulator.messages()
     assert sms["to"] == "+79101234567" and code in sms["text"]

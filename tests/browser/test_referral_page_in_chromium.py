@@ -9,11 +9,9 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from cabinet.clock import Program, SettableClock
-from cabinet.referrals import services
+from cabinet.clock import SettableClock
 from tests.conftest import msk, output_dir
-from tests.factories import make_client
-from tests.web.conftest import PASSWORD, outside_requests, web_client
+from tests.web.conftest import PASSWORD, referrer_with_referees, web_client
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
@@ -25,21 +23,6 @@ def sign_in(page: Page, email: str) -> None:
     page.get_by_label("Пароль").fill(PASSWORD)
     page.get_by_role("button", name="Войти").click()
     expect(page.get_by_role("heading", name="Реферальная программа")).to_be_visible()
-
-
-def referrer_with_referees(app: Flask, referees: int = 3) -> tuple[str, str]:
-    """Client 400 with `referees` referred clients on 31.03.2023; returns (e-mail, code)."""
-    email = web_client(app, 400, "АльфаТелеком", registered_at=msk("2023-01-01 00:00"))
-    program: Program = app.extensions["program"]
-    with outside_requests(app):
-        code = services.join(program.at(msk("2023-03-01 09:00")), 400).code
-        for n, (client_id, name) in enumerate(
-            [(408, "ТехКомплект"), (401, "СтройКомплект"), (407, "ТехСтрой")][:referees]
-        ):
-            make_client(client_id, name, registered_at=msk("2023-03-20 09:00"))
-            at = ["2023-03-31 10:03", "2023-03-31 10:30", "2023-03-31 15:18"][n]
-            services.join(program.at(msk(at)), client_id, code)
-    return email, code
 
 
 def test_sign_in_and_join_without_a_code(app: Flask, new_page: Any) -> None:

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskCliRunner
 
+from tests.factories import REFEREES_REGISTERED_AT, REFERRER_JOINS_AT, WORKED_EXAMPLE
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -39,14 +41,12 @@ def _worked_example(runner: FlaskCliRunner) -> None:
         "--registered-at",
         "2023-01-10T09:00",
     )
-    _ok(runner, "referral", "join", "--client", "1", "--at", "2023-03-01T09:00")
-    code = _show(runner, 1, "2023-03-01T09:00")["code"]
+    joined = REFERRER_JOINS_AT.replace(" ", "T")
+    _ok(runner, "referral", "join", "--client", "1", "--at", joined)
+    code = _show(runner, 1, joined)["code"]
     assert isinstance(code, str)
-    for client, name, at in [
-        ("408", "ТехКомплект", "2023-03-31T10:03"),
-        ("401", "СтройКомплект", "2023-03-31T10:30"),
-        ("407", "ТехСтрой", "2023-03-31T15:18"),
-    ]:
+    for referee in WORKED_EXAMPLE:
+        client = str(referee.id)
         _ok(
             runner,
             "clients",
@@ -54,12 +54,13 @@ def _worked_example(runner: FlaskCliRunner) -> None:
             "--id",
             client,
             "--name",
-            name,
+            referee.name,
             "--registered-at",
-            "2023-03-20",
+            REFEREES_REGISTERED_AT.replace(" ", "T"),
         )
         # The code as a person may type it: upper case, a hyphen.
         typed = f"{code[:4].upper()}-{code[4:]}"
+        at = referee.applies_at.replace(" ", "T")
         _ok(runner, "referral", "join", "--client", client, "--code", typed, "--at", at)
 
 

@@ -21,21 +21,18 @@ import requests
 from flask import Flask
 from sqlalchemy import func, select
 
-from cabinet.clock import Program, SystemClock
+from cabinet.clock import Program
 from cabinet.db import db
 from cabinet.invitations.delivery import Worker, http_gateways
 from cabinet.invitations.models import Invitation
 from cabinet.invitations.rules import Backoff
 from cabinet.invitations.settings import GatewayConfig, InvitationSettings
+from tests.conftest import live_program
 from tests.factories import make_client
 from tests.invitations.conftest import TOKEN, Simulator
 
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = int(os.environ.get("DELIVERY_MESSAGES", "1000"))
-
-
-def live_program(app: Flask) -> Program:
-    return Program(SystemClock(), app.extensions["program"].timezone)
 
 
 def worker_settings(app: Flask, simulator: Simulator, **overrides: object) -> InvitationSettings:

@@ -14,22 +14,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask import Flask
 
-from cabinet.clock import Program, SystemClock
+from cabinet.clock import Program
 from cabinet.db import db
 from cabinet.errors import ProgramRefusal
 from cabinet.referrals import queries, services
 from cabinet.referrals.errors import CodeAlreadyApplied, CodeCycle
 from cabinet.referrals.rules import LADDER
+from tests.conftest import live_program
 from tests.factories import make_client
 from tests.services import workers
 
 ROUNDS = int(os.environ.get("CONCURRENCY_ROUNDS", "2"))
 REFEREES = 10
-
-
-def _live_program(app: Flask) -> Program:
-    """The wall clock: the moment is read after the locks, as in production."""
-    return Program(SystemClock(), app.extensions["program"].timezone)
 
 
 def _setup_referrer_and_referees(app: Flask, program: Program, n: int) -> str:
@@ -85,7 +81,7 @@ def _assert_ladder(referrer_id: int, referees: int) -> None:
 def test_ten_referees_at_once_climb_the_ladder_in_activation_order(
     app: Flask, ctx: Flask, round_: int
 ) -> None:
-    program = _live_program(app)
+    program = live_program(app)
     code = _setup_referrer_and_referees(app, program, REFEREES)
     jobs: list[Callable[[], object]] = [
         (lambda cid=100 + i: services.join(program, cid, code)) for i in range(REFEREES)
@@ -98,7 +94,7 @@ def test_ten_referees_at_once_climb_the_ladder_in_activation_order(
 def test_the_same_referee_twice_at_once_succeeds_exactly_once(
     app: Flask, ctx: Flask, round_: int
 ) -> None:
-    program = _live_program(app)
+    program = live_program(app)
     code = _setup_referrer_and_referees(app, program, 1)
     make_client(2, registered_at=datetime.now(UTC))
     other = services.join(program, 2).code
@@ -119,7 +115,7 @@ def test_the_same_referee_twice_at_once_succeeds_exactly_once(
 def test_two_members_applying_each_others_codes_do_not_deadlock(
     app: Flask, ctx: Flask, round_: int
 ) -> None:
-    program = _live_program(app)
+    program = live_program(app)
     now = datetime.now(UTC)
     make_client(1, registered_at=now)
     make_client(2, registered_at=now)
@@ -132,7 +128,7 @@ def test_two_members_applying_each_others_codes_do_not_deadlock(
 
 @pytest.mark.slow
 def test_ten_processes_at_once(app: Flask, ctx: Flask, database_url: str) -> None:
-    program = _live_program(app)
+    program = live_program(app)
     code = _setup_referrer_and_referees(app, program, REFEREES)
     db.session.remove()
     start = workers.processes()

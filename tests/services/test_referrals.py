@@ -19,7 +19,7 @@ from cabinet.moments import show_moment
 from cabinet.referrals import errors, queries, services
 from cabinet.referrals.models import Grant, Member, Referral, SmsPack
 from tests.conftest import MOSCOW, msk
-from tests.factories import make_client, make_member
+from tests.factories import make_client, make_member, seed_worked_example
 
 
 def _counts() -> tuple[int, ...]:
@@ -38,14 +38,7 @@ def _history(client_id: int) -> list[tuple[int, str, str, str]]:
 
 
 def test_worked_example(ctx: Flask, program: Program) -> None:
-    code = make_member(program, 1, msk("2023-03-01 09:00"), name="Реферер")
-    for client_id, name, at in [
-        (408, "ТехКомплект", "2023-03-31 10:03"),
-        (401, "СтройКомплект", "2023-03-31 10:30"),
-        (407, "ТехСтрой", "2023-03-31 15:18"),
-    ]:
-        make_client(client_id, name, registered_at=msk("2023-03-20 12:00"))
-        services.join(program.at(msk(at)), client_id, code)
+    seed_worked_example(program, 1, "Реферер")
 
     assert _history(1) == [
         (20, "31.03.2023 10:03", "31.03.2023 10:30", "referrer"),

@@ -30,7 +30,7 @@ from cabinet.referrals.models import Grant, Member, Referral, SmsPack
 from cabinet.referrals.revocation import revoke_referral
 from cabinet.web import referral_page as page
 from tests.conftest import MOSCOW, msk
-from tests.factories import make_client, make_member
+from tests.factories import make_client, make_member, seed_worked_example
 
 REASON = "Один владелец у обеих компаний"
 
@@ -40,16 +40,8 @@ def _manager() -> int:
 
 
 def _worked_example(program: Program) -> dict[int, int]:
-    """The help page's example: referrer 1; 408, 401, 407 at 10:03, 10:30, 15:18 on 31.03.2023.
-    Returns referee id → referral id."""
-    code = make_member(program, 1, msk("2023-03-01 09:00"), name="Реферер")
-    for client_id, name, at in [
-        (408, "ТехКомплект", "2023-03-31 10:03"),
-        (401, "СтройКомплект", "2023-03-31 10:30"),
-        (407, "ТехСтрой", "2023-03-31 15:18"),
-    ]:
-        make_client(client_id, name, registered_at=msk("2023-03-20 12:00"))
-        services.join(program.at(msk(at)), client_id, code)
+    """The help page's example with referrer 1. Returns referee id → referral id."""
+    seed_worked_example(program, 1, "Реферер")
     return _referral_ids()
 
 

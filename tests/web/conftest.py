@@ -9,8 +9,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from cabinet.clock import Program
 from cabinet.db import db
-from tests.factories import make_client
+from tests.conftest import msk
+from tests.factories import make_client, seed_worked_example
 
 PASSWORD = "пароль-для-теста"
 _CSRF = re.compile(
@@ -61,3 +63,23 @@ def web_client(app: Flask, client_id: int, name: str | None = None, **kwargs: ob
     with outside_requests(app):
         make_client(client_id, name, email=email, password=PASSWORD, **kwargs)  # type: ignore[arg-type]
     return email
+
+
+def referrer_with_referees(
+    app: Flask, referees: int = 3, *, emails: bool = False
+) -> tuple[str, str]:
+    """The help page's worked example with a referrer that can sign in: client 400
+    «АльфаТелеком» (registered 01.01.2023) and the first `referees` of its referees.
+    Returns the referrer's (e-mail, code)."""
+    program: Program = app.extensions["program"]
+    email = "c400@example.ru"
+    with outside_requests(app):
+        code = seed_worked_example(
+            program,
+            referees=referees,
+            emails=emails,
+            email=email,
+            password=PASSWORD,
+            registered_at=msk("2023-01-01 00:00"),
+        )
+    return email, code

@@ -22,7 +22,14 @@ from cabinet.invitations.models import Invitation
 from cabinet.referrals import services
 from tests.conftest import msk
 from tests.factories import make_client
-from tests.web.conftest import PASSWORD, Auth, csrf_token, outside_requests, web_client
+from tests.web.conftest import (
+    PASSWORD,
+    Auth,
+    csrf_token,
+    outside_requests,
+    referrer_with_referees,
+    web_client,
+)
 
 MANAGER = "pm@example.ru"
 
@@ -41,24 +48,8 @@ def manager_login(client: FlaskClient, email: str = MANAGER) -> None:
 
 
 def worked_example(app: Flask) -> str:
-    """Referrer 400 and the help page's three referees; returns 400's code."""
-    web_client(app, 400, "АльфаТелеком", registered_at=msk("2023-01-01 00:00"))
-    program: Program = app.extensions["program"]
-    with outside_requests(app):
-        code = services.join(program.at(msk("2023-03-01 09:00")), 400).code
-        for client_id, name, at in [
-            (408, "ТехКомплект", "2023-03-31 10:03"),
-            (401, "СтройКомплект", "2023-03-31 10:30"),
-            (407, "ТехСтрой", "2023-03-31 15:18"),
-        ]:
-            make_client(
-                client_id,
-                name,
-                registered_at=msk("2023-03-20 09:00"),
-                email=f"{client_id}@example.ru",
-            )
-            services.join(program.at(msk(at)), client_id, code)
-    return code
+    """Referrer 400 and the help page's three referees, with e-mails; returns 400's code."""
+    return referrer_with_referees(app, emails=True)[1]
 
 
 def test_managers_create_cli(runner: FlaskCliRunner) -> None:

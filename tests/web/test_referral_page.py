@@ -17,7 +17,13 @@ from cabinet.referrals import services
 from cabinet.texts import invited_word, plural
 from tests.conftest import msk
 from tests.factories import make_client
-from tests.web.conftest import Auth, csrf_token, outside_requests, web_client
+from tests.web.conftest import (
+    Auth,
+    csrf_token,
+    outside_requests,
+    referrer_with_referees,
+    web_client,
+)
 
 HX = {"HX-Request": "true"}
 
@@ -153,17 +159,7 @@ def test_promo_period_reads_starts_later(app: Flask, client: FlaskClient, auth: 
 def test_the_worked_example_as_the_referrer_sees_it(
     app: Flask, client: FlaskClient, auth: Auth, clock: SettableClock
 ) -> None:
-    email = web_client(app, 400, "АльфаТелеком", registered_at=msk("2023-01-01 00:00"))
-    code = _member(app, 400)
-    program: Program = app.extensions["program"]
-    with outside_requests(app):
-        for client_id, name, at in [
-            (408, "ТехКомплект", "2023-03-31 10:03"),
-            (401, "СтройКомплект", "2023-03-31 10:30"),
-            (407, "ТехСтрой", "2023-03-31 15:18"),
-        ]:
-            make_client(client_id, name, registered_at=msk("2023-03-20 09:00"))
-            services.join(program.at(msk(at)), client_id, code)
+    email, _ = referrer_with_referees(app)
     clock.set(msk("2023-04-01 12:00"))
     auth.login(email)
     html = client.get("/referral").get_data(as_text=True)
