@@ -253,6 +253,7 @@ def test_malformed_arguments_are_usage_errors(runner: FlaskCliRunner, args: list
     assert "Usage:" in result.output
 
 
+@pytest.mark.slow
 def test_flask_finds_the_app_through_wsgi_py(database_url: str, tmp_path: Path) -> None:
     """The real `flask` executable, no --app, DATABASE_URL picking the database."""
     env = {**os.environ, "DATABASE_URL": database_url}
