@@ -21,7 +21,6 @@ import requests
 from flask import Flask
 from sqlalchemy import func, select
 
-from cabinet.clock import Program
 from cabinet.db import db
 from cabinet.invitations.delivery import Worker, http_gateways
 from cabinet.invitations.models import Invitation
@@ -278,7 +277,7 @@ def test_a_worker_killed_mid_send_loses_nothing(
         with app.app_context():
             assert Worker(live_program(app), settings, gateways).run_pass().claimed == 0
             db.session.remove()  # the dead worker's lease still holds them
-        later = Program(Ahead(lease + timedelta(seconds=1)), live_program(app).timezone)
+        later = dataclasses.replace(live_program(app), clock=Ahead(lease + timedelta(seconds=1)))
         drain(app, Worker(later, settings, gateways))  # once the lease has run out
     simulator.release()  # the orphaned first request now reaches the gateway too
     assert statuses() == Counter({"sent": 5})
