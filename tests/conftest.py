@@ -19,6 +19,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 
 from cabinet import create_app
@@ -27,6 +28,14 @@ from cabinet.config import normalise_database_url
 from cabinet.db import db
 
 MOSCOW = ZoneInfo("Europe/Moscow")
+
+# Properties are about results, not speed: on a machine busy with other work an example may
+# take longer than hypothesis' 200 ms deadline, or its data longer to draw, and that is no
+# failure of the code (benchmarks live in bench/). Every @settings in the suite builds on this.
+settings.register_profile(
+    "cabinet", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("cabinet")
 FAST_PASSWORD_HASHING = "pbkdf2:sha256:1"
 
 
