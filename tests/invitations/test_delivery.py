@@ -96,20 +96,25 @@ def statuses() -> Counter[str]:
     )
 
 
-def drain(app: Flask, worker: Worker, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+def drain(app: Flask, worker: Worker, stalled_after: float = 60) -> None:
+    """Passes until the outbox is empty. It fails when the outbox stops draining (nothing
+    claimed for `stalled_after` seconds while messages are pending), not when a busy machine
+    makes a thousand messages take long."""
+    progress = time.monotonic()
+    while True:
         with app.app_context():
             report = worker.run_pass(batch=50)
             db.session.remove()
-        if report.claimed == 0:
-            with app.app_context():
-                pending = statuses()["queued"] + statuses()["sending"]
-                db.session.remove()
-            if pending == 0:
-                return
-            time.sleep(0.01)
-    raise AssertionError("the outbox did not drain in time")
+        if report.claimed:
+            progress = time.monotonic()
+            continue
+        with app.app_context():
+            pending = statuses()["queued"] + statuses()["sending"]
+            db.session.remove()
+        if pending == 0:
+            return
+        assert time.monotonic() - progress < stalled_after, f"{pending} messages stuck"
+        time.sleep(0.01)  # a retry is due within the backoff's 10 ms
 
 
 @pytest.fixture
@@ -159,7 +164,7 @@ def test_three_workers_at_once_share_the_outbox(
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=180)
+        thread.join(timeout=900)  # a guard against a hang only: drain() ends each
     assert errors == []
     assert statuses() == Counter({"sent": 300})
     assert_exactly_once(simulator, keys)
