@@ -53,6 +53,15 @@ serve: setup
 	@echo "==> gunicorn: http://$(HOST):$(SERVE_PORT)/"
 	@exec $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(SERVE_PORT) wsgi:app
 
+## make bench: the cabinet under gunicorn on SQLite and PostgreSQL next to a hello-world,
+## driven by wrk on 127.0.0.1 (installed from Debian if missing); writes bench/results.md.
+## BENCH_ARGS="--scale 1m" runs it on the 1 000 000-client set (bench/generate.py).
+BENCH_ARGS ?=
+bench: setup
+	@command -v wrk >/dev/null || { echo "==> Установка wrk из пакетов Debian"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	@TEST_POSTGRES_URL='$(TEST_POSTGRES_URL)' $(BIN)/python -m bench.run $(BENCH_ARGS)
+
 ## make test: lint and types, then every test on SQLite and again on PostgreSQL. The
 ## PostgreSQL leg runs even when the SQLite leg failed; the command fails if either did.
 test: setup lint browser-deps
