@@ -229,7 +229,7 @@ def _fixtures(scale: str) -> Fixtures:
     codes = [f"{cid:09x}" for cid in list(made.referrers)[1:21]]
     newcomers = [
         (*signed_in(cid), codes[n % len(codes)])
-        for n, cid in enumerate(list(made.plain_clients)[:6000])
+        for n, cid in enumerate(list(made.plain_clients)[:4000])
     ]
     with app.app_context():
         db.engine.dispose()
