@@ -48,7 +48,7 @@ BUDGET = {
     "dashboard": 12,
     "dashboard CSV": 11,
     "client lookup by id": 2,
-    "client lookup by code": 2,
+    "client lookup by code": 3,  # the code's owner, then the client
     "client card": 10,
     "audit log": 2,
     "revoke a referral": 41,
