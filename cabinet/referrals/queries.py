@@ -294,12 +294,17 @@ def _order(moment: Any, row_id: Any, newest_first: bool) -> tuple[Any, Any]:
 def sms_packs(client_id: int) -> list[PackRow]:
     return [
         PackRow(size, granted_at)
-        for size, granted_at in db.session.execute(
-            select(SmsPack.size, SmsPack.granted_at)
-            .where(SmsPack.client_id == client_id, SmsPack.revoked_at.is_(None))
-            .order_by(SmsPack.granted_at, SmsPack.id)
-        )
+        for size, granted_at in db.session.execute(_held_packs(), {"client_id": client_id})
     ]
+
+
+@cache
+def _held_packs() -> Select[tuple[int, datetime]]:
+    return (
+        select(SmsPack.size, SmsPack.granted_at)
+        .where(SmsPack.client_id == _CLIENT_ID, SmsPack.revoked_at.is_(None))
+        .order_by(SmsPack.granted_at, SmsPack.id)
+    )
 
 
 def in_effect(rows: Iterable[HistoryRow]) -> list[rules.Grant]:
