@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -87,20 +87,44 @@ class Progress:
 def _insert(
     conn: Connection, table: Table, rows: Iterator[dict[str, Any]], total: int, progress: Progress
 ) -> None:
+    """Batches of rows into `table`: COPY on PostgreSQL, executemany on SQLite."""
+    write = _copier(conn, table) if conn.dialect.name == "postgresql" else None
     batch: list[dict[str, Any]] = []
     done = 0
     progress.show(table.name, 0, total)
     for row in rows:
         batch.append(row)
         if len(batch) == BATCH:
-            conn.execute(table.insert(), batch)
+            write(batch) if write else conn.execute(table.insert(), batch)
             done += len(batch)
             progress.show(table.name, done, total)
             batch = []
     if batch or not done:
-        conn.execute(table.insert(), batch) if batch else None
+        if batch:
+            write(batch) if write else conn.execute(table.insert(), batch)
         done += len(batch)
         progress.show(table.name, done, max(done, 1))
+
+
+def _copier(conn: Connection, table: Table) -> Any:
+    """COPY … FROM STDIN through psycopg: several times faster than INSERTs for millions of
+    rows. Moments go in as the cabinet stores them: naive UTC (UTCDateTime)."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+    def write(batch: list[dict[str, Any]]) -> None:
+        columns = list(batch[0])
+        names = ", ".join(f'"{c}"' for c in columns)
+        with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for row in batch:
+                copy.write_row([_plain(row[c]) for c in columns])
+
+    return write
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
 
 
 def generate(

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SECRET = "bench-secret-key-not-for-production-0123456789"  # noqa: S105
 GATEWAY_TOKEN = "bench-gateway"  # noqa: S105
-WORKER_MESSAGES = 3000
+WORKER_MESSAGES = 1000
 # What a browser sends; pages are compressed as they would be for it.
 BROWSER = {"Accept-Encoding": "gzip, br"}
 HX = {"HX-Request": "true"}
@@ -85,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
     )
     parser.add_argument("--worker-messages", type=int, default=WORKER_MESSAGES)
+    parser.add_argument(
+        "--no-warm-up", dest="warm_up", action="store_false", help="skip the 1 s warm-up rounds"
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results.md")
     args = parser.parse_args(argv)
     started = time.monotonic()
@@ -229,7 +232,7 @@ def _fixtures(scale: str) -> Fixtures:
     codes = [f"{cid:09x}" for cid in list(made.referrers)[1:21]]
     newcomers = [
         (*signed_in(cid), codes[n % len(codes)])
-        for n, cid in enumerate(list(made.plain_clients)[:4000])
+        for n, cid in enumerate(list(made.plain_clients)[:2000])
     ]
     with app.app_context():
         db.engine.dispose()
@@ -398,7 +401,7 @@ def drive(base: str, endpoint: Endpoint, database: str, args: Any, work: Path) -
     )
     if check is not None and check.status_code >= 400:
         raise SystemExit(f"{endpoint.name}: {check.status_code}\n{check.text[:2000]}")
-    if endpoint.warm_up:
+    if endpoint.warm_up and args.warm_up:
         wrk(base, script, 1, args)
     say(f"{database}: {endpoint.name}")
     summary = wrk(base, script, args.duration, args)
