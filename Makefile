@@ -10,7 +10,9 @@ TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 CHROMIUM ?= /usr/bin/chromium
 POSTGRES_REACHABLE = $(BIN)/python -c "import psycopg; psycopg.connect('$(TEST_POSTGRES_URL)', connect_timeout=3).close()" 2>/dev/null
 
-.PHONY: run test lint unit-sqlite unit-postgres setup browser-deps clean
+SERVE_PORT ?= 8000
+
+.PHONY: run serve bench test lint unit-sqlite unit-postgres setup browser-deps clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	@echo "==> [1/4] Виртуальное окружение $(VENV) ($(PYTHON))"
@@ -42,6 +44,23 @@ run: setup
 	echo "    Входящие симулятора: http://127.0.0.1:$(SIMULATOR_PORT)/   (SMS и письма приглашений)"; \
 	echo; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+## make serve: the production server (gunicorn.conf.py) on DATABASE_URL (SQLite by default,
+## PostgreSQL when DATABASE_URL says so), after migrating it. docs/deploy.md has the rest.
+serve: setup
+	@echo "==> Миграции базы данных"
+	@$(BIN)/flask db upgrade
+	@echo "==> gunicorn: http://$(HOST):$(SERVE_PORT)/"
+	@exec $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(SERVE_PORT) wsgi:app
+
+## make bench: the cabinet under gunicorn on SQLite and PostgreSQL next to a hello-world,
+## driven by wrk on 127.0.0.1 (installed from Debian if missing); writes bench/results.md.
+## BENCH_ARGS="--scale 1m" runs it on the 1 000 000-client set (bench/generate.py).
+BENCH_ARGS ?=
+bench: setup
+	@command -v wrk >/dev/null || { echo "==> Установка wrk из пакетов Debian"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	@TEST_POSTGRES_URL='$(TEST_POSTGRES_URL)' $(BIN)/python -m bench.run $(BENCH_ARGS)
 
 ## make test: lint and types, then every test on SQLite and again on PostgreSQL. The
 ## PostgreSQL leg runs even when the SQLite leg failed; the command fails if either did.

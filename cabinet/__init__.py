@@ -64,7 +64,7 @@ def create_app(
     from cabinet.manage.views import bp as manage_bp
     from cabinet.referrals import models as _referrals  # noqa: F401
     from cabinet.referrals.cli import referral_cli
-    from cabinet.web import shell
+    from cabinet.web import health, serving, shell
     from cabinet.web.auth import bp as auth_bp
     from cabinet.web.invitations import bp as invitations_bp
     from cabinet.web.referrals import bp as referrals_bp
@@ -78,6 +78,8 @@ def create_app(
     limiter.init_app(app)
     app.register_blueprint(invitations_bp)
     app.register_blueprint(manage_bp)
+    app.register_blueprint(health.bp)
+    serving.init_app(app)
     app.cli.add_command(managers_cli)
     app.cli.add_command(invitations_cli)
 

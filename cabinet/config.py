@@ -15,6 +15,7 @@ DEFAULT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_PATH = PROJECT_ROOT / "instance" / "cabinet.sqlite3"
+DEFAULT_STATIC_BUILD_DIR = PROJECT_ROOT / "instance" / "static"
 
 
 def default_database_url() -> str:
@@ -39,6 +40,9 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "PAGE_SIZE": int(env.get("PAGE_SIZE", "20")),
         "DEMO_MODE": env.get("DEMO_MODE", "0") == "1",
         "CABINET_BASE_URL": env.get("CABINET_BASE_URL", "http://127.0.0.1:5000"),
+        # Serving (docs/deploy.md)
+        "TRUSTED_PROXY_HOPS": int(env.get("TRUSTED_PROXY_HOPS", "0")),
+        "STATIC_BUILD_DIR": env.get("STATIC_BUILD_DIR") or str(DEFAULT_STATIC_BUILD_DIR),
         # Invitations (docs/invitations.md)
         "SMS_GATEWAY_URL": env.get("SMS_GATEWAY_URL") or None,
         "EMAIL_GATEWAY_URL": env.get("EMAIL_GATEWAY_URL") or None,

@@ -135,7 +135,7 @@ def _client_page(
             "errors/error.html", status=404, title="Клиент не найден", text=refusal.message
         ), 404
     referred = queries.referred_clients(client_id, newest_first=True)
-    invited = page.build(client_id, now, program.timezone, "invitations", None, 50).invitations
+    invited = page.build_tab(client_id, now, program.timezone, "invitations", None, 50).invitations
     return render_template(
         "manage/client.html",
         view=view,

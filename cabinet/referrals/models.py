@@ -41,6 +41,13 @@ class Referral(db.Model):  # type: ignore[name-defined,misc]
         ),
         # «Приведенные клиенты» and the ladder read a referrer's referrals in activation order.
         Index("ix_referrals_referrer_activated", "referrer_id", "activated_at", "id"),
+        # The count of referred clients on every page view reads only this (revoked left out).
+        Index(
+            "ix_referrals_referrer_live",
+            "referrer_id",
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -70,6 +77,8 @@ class Grant(db.Model):  # type: ignore[name-defined,misc]
             name="reason_level",
         ),
         Index("ix_grants_client_starts", "client_id", "starts_at", "id"),
+        # The standing reads the grants not yet ended, not the whole history.
+        Index("ix_grants_client_ends", "client_id", "ends_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

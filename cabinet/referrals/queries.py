@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select, tuple_
+from sqlalchemy import BindParameter, Integer, Select, bindparam, func, select, tuple_
 from sqlalchemy.orm import aliased
 
 from cabinet.clients import errors as client_errors
@@ -89,30 +90,39 @@ class Standing:
 
 
 def standing(client_id: int, at: datetime) -> Standing:
-    """Two statements: the client with its code, referrer and count; its current grants."""
-    referral = aliased(Referral)
-    count = (
-        select(func.count())
-        .select_from(Referral)
-        .where(Referral.referrer_id == Client.id, Referral.revoked_at.is_(None))
-        .scalar_subquery()
-    )
-    row = db.session.execute(
-        select(Client, Member.code, referral.referrer_id, count)
-        .outerjoin(Member, Member.client_id == Client.id)
-        .outerjoin(referral, referral.referee_id == Client.id)
-        .where(Client.id == client_id)
-    ).first()
+    """Two statements: the client with its code, referrer and count; its current grants.
+    (The signed-in client is already loaded: `standing_of` does not load it again.)"""
+    row = db.session.execute(_client_and_program(), {"client_id": client_id}).first()
     if row is None:
         raise client_errors.ClientNotFound(client_id)
     client, code, referred_by, referred_count = row
+    return _standing(client, code, referred_by, referred_count, at)
+
+
+def standing_of(client: Client, at: datetime) -> Standing:
+    """Two indexed statements, however long the history: the code, referrer and count of
+    referred clients; the grants not yet ended."""
+    code, referred_by, referred_count = db.session.execute(
+        _program_of(), {"client_id": client.id}
+    ).one()
+    return _standing(client, code, referred_by, referred_count, at)
+
+
+def member_code(client_id: int) -> str | None:
+    """The personal code (None for a client that has not joined): one indexed statement."""
+    return db.session.scalar(_member_code(), {"client_id": client_id})
+
+
+def _standing(
+    client: Client,
+    code: str | None,
+    referred_by: int | None,
+    referred_count: int | None,
+    at: datetime,
+) -> Standing:
     current = [
-        _history_row(g)
-        for g in db.session.scalars(
-            select(Grant)
-            .where(Grant.client_id == client_id, Grant.ends_at > at, Grant.revoked_at.is_(None))
-            .order_by(Grant.starts_at, Grant.id)
-        )
+        HistoryRow(*row)
+        for row in db.session.execute(_current_grants(), {"client_id": client.id, "at": at})
     ]
     in_force = tuple(g for g in current if g.as_rule().in_force(at))
     return Standing(
@@ -130,6 +140,77 @@ def standing(client_id: int, at: datetime) -> Standing:
     )
 
 
+# The statements are built once and reused with new parameters: building a SQLAlchemy
+# statement costs more than running a small indexed query.
+_CLIENT_ID: BindParameter[int] = bindparam("client_id", type_=Integer())
+
+
+def _live_referrals_count() -> Any:
+    # Counted in the partial index ix_referrals_referrer_live (revoked_at IS NULL).
+    return (
+        select(func.count())
+        .select_from(Referral)
+        .where(Referral.referrer_id == _CLIENT_ID, Referral.revoked_at.is_(None))
+        .scalar_subquery()
+    )
+
+
+@cache
+def _client_and_program() -> Select[tuple[Client, str | None, int | None, int]]:
+    referral = aliased(Referral)
+    count = (
+        select(func.count())
+        .select_from(Referral)
+        .where(Referral.referrer_id == Client.id, Referral.revoked_at.is_(None))
+        .scalar_subquery()
+    )
+    return (
+        select(Client, Member.code, referral.referrer_id, count)
+        .outerjoin(Member, Member.client_id == Client.id)
+        .outerjoin(referral, referral.referee_id == Client.id)
+        .where(Client.id == _CLIENT_ID)
+    )
+
+
+@cache
+def _program_of() -> Select[tuple[str | None, int | None, int]]:
+    return select(
+        select(Member.code).where(Member.client_id == _CLIENT_ID).scalar_subquery(),
+        select(Referral.referrer_id).where(Referral.referee_id == _CLIENT_ID).scalar_subquery(),
+        _live_referrals_count(),
+    )
+
+
+@cache
+def _member_code() -> Select[tuple[str]]:
+    return select(Member.code).where(Member.client_id == _CLIENT_ID)
+
+
+_GRANT_COLUMNS = (
+    Grant.id,
+    Grant.percent,
+    Grant.starts_at,
+    Grant.ends_at,
+    Grant.reason,
+    Grant.level,
+    Grant.revoked_at,
+)
+
+
+@cache
+def _current_grants() -> Select[Any]:
+    # ix_grants_client_ends: only the grants not yet ended are read, not the whole history.
+    return (
+        select(*_GRANT_COLUMNS)
+        .where(
+            Grant.client_id == _CLIENT_ID,
+            Grant.ends_at > bindparam("at", type_=UTCDateTime()),
+            Grant.revoked_at.is_(None),
+        )
+        .order_by(Grant.starts_at, Grant.id)
+    )
+
+
 Cursor = tuple[datetime, int]
 
 
@@ -142,18 +223,11 @@ def referred_clients(
 ) -> list[ReferredClient]:
     """«Приведенные клиенты», keyset-paginated by (activation, referral id); revoked referrals
     are not listed."""
-    key = tuple_(Referral.activated_at, Referral.id)
-    stmt: Select[tuple[int, str, datetime, int]] = (
-        select(Client.id, Client.name, Referral.activated_at, Referral.id)
-        .join(Referral, Referral.referee_id == Client.id)
-        .where(Referral.referrer_id == referrer_id, Referral.revoked_at.is_(None))
-        .order_by(*_order(Referral.activated_at, Referral.id, newest_first))
-    )
-    if after is not None:
-        stmt = stmt.where(_beyond(key, after, newest_first))
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return [ReferredClient(*row) for row in db.session.execute(stmt)]
+    stmt = _referred_page(after is not None, limit is not None, newest_first)
+    return [
+        ReferredClient(*row)
+        for row in db.session.execute(stmt, _page_params(referrer_id, after, limit))
+    ]
 
 
 def history(
@@ -166,42 +240,73 @@ def history(
     """«История скидок», keyset-paginated by (start, grant id). Grants voided by a revocation
     are listed too (`voided`), so the page can show them as «отменена»; whoever adds grants up
     must leave them out (see `in_effect`)."""
+    stmt = _history_page(after is not None, limit is not None, newest_first)
+    return [
+        HistoryRow(*row) for row in db.session.execute(stmt, _page_params(client_id, after, limit))
+    ]
+
+
+def _page_params(client_id: int, after: Cursor | None, limit: int | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"client_id": client_id}
+    if after is not None:
+        params["after_moment"], params["after_id"] = after
+    if limit is not None:
+        params["limit"] = limit
+    return params
+
+
+@cache
+def _referred_page(after: bool, limit: bool, newest_first: bool) -> Select[Any]:
     stmt = (
-        select(Grant)
-        .where(Grant.client_id == client_id)
+        select(Client.id, Client.name, Referral.activated_at, Referral.id)
+        .join(Referral, Referral.referee_id == Client.id)
+        .where(Referral.referrer_id == _CLIENT_ID, Referral.revoked_at.is_(None))
+        .order_by(*_order(Referral.activated_at, Referral.id, newest_first))
+    )
+    return _paged(stmt, tuple_(Referral.activated_at, Referral.id), after, limit, newest_first)
+
+
+@cache
+def _history_page(after: bool, limit: bool, newest_first: bool) -> Select[Any]:
+    stmt = (
+        select(*_GRANT_COLUMNS)
+        .where(Grant.client_id == _CLIENT_ID)
         .order_by(*_order(Grant.starts_at, Grant.id, newest_first))
     )
-    if after is not None:
-        stmt = stmt.where(_beyond(tuple_(Grant.starts_at, Grant.id), after, newest_first))
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return [_history_row(g) for g in db.session.scalars(stmt)]
+    return _paged(stmt, tuple_(Grant.starts_at, Grant.id), after, limit, newest_first)
+
+
+def _paged(
+    stmt: Select[Any], key: Any, after: bool, limit: bool, newest_first: bool
+) -> Select[Any]:
+    if after:
+        cursor = tuple_(bindparam("after_moment", type_=UTCDateTime()), bindparam("after_id"))
+        stmt = stmt.where(key < cursor if newest_first else key > cursor)
+    if limit:
+        stmt = stmt.limit(bindparam("limit", type_=Integer()))
+    return stmt
 
 
 def _order(moment: Any, row_id: Any, newest_first: bool) -> tuple[Any, Any]:
     return (moment.desc(), row_id.desc()) if newest_first else (moment, row_id)
 
 
-def _beyond(key: Any, after: Cursor, newest_first: bool) -> Any:
-    cursor = tuple_(literal(after[0], UTCDateTime()), literal(after[1]))
-    return key < cursor if newest_first else key > cursor
-
-
 def sms_packs(client_id: int) -> list[PackRow]:
     return [
         PackRow(size, granted_at)
-        for size, granted_at in db.session.execute(
-            select(SmsPack.size, SmsPack.granted_at)
-            .where(SmsPack.client_id == client_id, SmsPack.revoked_at.is_(None))
-            .order_by(SmsPack.granted_at, SmsPack.id)
-        )
+        for size, granted_at in db.session.execute(_held_packs(), {"client_id": client_id})
     ]
+
+
+@cache
+def _held_packs() -> Select[tuple[int, datetime]]:
+    return (
+        select(SmsPack.size, SmsPack.granted_at)
+        .where(SmsPack.client_id == _CLIENT_ID, SmsPack.revoked_at.is_(None))
+        .order_by(SmsPack.granted_at, SmsPack.id)
+    )
 
 
 def in_effect(rows: Iterable[HistoryRow]) -> list[rules.Grant]:
     """The grants that count (voided ones left out), as the rules take them."""
     return [row.as_rule() for row in rows if not row.voided]
-
-
-def _history_row(g: Grant) -> HistoryRow:
-    return HistoryRow(g.id, g.percent, g.starts_at, g.ends_at, g.reason, g.level, g.revoked_at)

@@ -45,7 +45,7 @@ def _channel(value: str | None) -> rules.Channel:
 
 
 def _dialog_context(form: InviteForm, channel: rules.Channel) -> dict[str, object]:
-    code = queries.standing(current_user.id, current_program().clock.now()).code
+    code = queries.member_code(current_user.id)
     return {"form": form, "channel": channel, "code": code, "channels": CHANNEL_LABELS}
 
 

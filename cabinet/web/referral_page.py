@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from functools import cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from cabinet.clients.models import Client
 from cabinet.invitations.queries import sent_by
 from cabinet.invitations.rules import show_recipient
 from cabinet.moments import show_date, show_moment
@@ -87,7 +89,26 @@ class Upcoming:
 
 
 @dataclass(frozen=True)
-class ReferralPage:
+class TabPanel:
+    """One page of one tab: all that the `tabs` block shows, and all a tab fragment builds."""
+
+    tab: Tab
+    history: tuple[HistoryLine, ...]
+    clients: tuple[ClientLine, ...]
+    invitations: tuple[InvitationLine, ...]
+    invitations_pending: bool  # the tab refreshes itself until every message is settled
+    next_cursor: str | None
+    first_page: bool
+
+    @property
+    def tabs(self) -> tuple[tuple[Tab, str], ...]:
+        return tuple(TABS.items())
+
+
+@dataclass(frozen=True)
+class ReferralPage(TabPanel):
+    """The whole page: the member's standing, the code form, the ladder, and a tab."""
+
     client_id: int
     client_name: str
     member: bool
@@ -99,18 +120,7 @@ class ReferralPage:
     upcoming: tuple[Upcoming, ...]
     can_apply: bool
     apply_deadline: str
-    tab: Tab
-    history: tuple[HistoryLine, ...]
-    clients: tuple[ClientLine, ...]
-    invitations: tuple[InvitationLine, ...]
-    invitations_pending: bool  # the tab refreshes itself until every message is settled
-    next_cursor: str | None
-    first_page: bool
     ladder: tuple[LadderLine, ...]
-
-    @property
-    def tabs(self) -> tuple[tuple[Tab, str], ...]:
-        return tuple(TABS.items())
 
     @property
     def code_parts(self) -> tuple[str, str]:
@@ -119,7 +129,9 @@ class ReferralPage:
         return code[:5], code[5:]
 
 
+@cache
 def ladder_lines() -> tuple[LadderLine, ...]:
+    """«Таблица скидок»: the same for everyone, computed once."""
     return tuple(
         LadderLine(
             step.level,
@@ -132,55 +144,29 @@ def ladder_lines() -> tuple[LadderLine, ...]:
 
 
 _REASONS = {"referee": "по коду-приглашению", "referrer": "за приведенных клиентов"}
+_NO_TAB = TabPanel("history", (), (), (), False, None, True)
 
 
 def build(
-    client_id: int,
+    client: Client | int,
     now: datetime,
     zone: ZoneInfo,
     tab: Tab,
     after: queries.Cursor | None,
     page_size: int,
 ) -> ReferralPage:
-    """At most four statements whatever the data: the standing (two), the SMS packs of a
-    referrer, and one page of one tab."""
-    standing = queries.standing(client_id, now)
-    history: tuple[HistoryLine, ...] = ()
-    clients: tuple[ClientLine, ...] = ()
-    invitations: tuple[InvitationLine, ...] = ()
-    next_cursor = None
-    if standing.member:
-        if tab == "history":
-            grants = queries.history(client_id, after=after, limit=page_size + 1, newest_first=True)
-            history = tuple(_history_line(g, now, zone) for g in grants[:page_size])
-            if len(grants) > page_size:
-                next_cursor = encode_cursor(grants[page_size - 1].cursor)
-        elif tab == "invitations":
-            sent = sent_by(client_id, after=after, limit=page_size + 1)
-            invitations = tuple(
-                InvitationLine(
-                    show_recipient(i.channel, i.recipient),
-                    CHANNEL_NAMES[i.channel],
-                    show_moment(i.created_at, zone),
-                    INVITATION_STATES[i.status],
-                    i.status,
-                )
-                for i in sent[:page_size]
-            )
-            if len(sent) > page_size:
-                next_cursor = encode_cursor(sent[page_size - 1].cursor)
-        else:
-            referred = queries.referred_clients(
-                client_id, after=after, limit=page_size + 1, newest_first=True
-            )
-            clients = tuple(
-                ClientLine(r.id, r.name, show_moment(r.activated_at, zone))
-                for r in referred[:page_size]
-            )
-            if len(referred) > page_size:
-                next_cursor = encode_cursor(referred[page_size - 1].cursor)
+    """The full page: the standing (two statements; the signed-in client is not loaded again),
+    the SMS packs of a referrer, and one page of one tab for a member. A client id (a manager
+    looking a client up) costs the same two statements and raises ClientNotFound."""
+    if isinstance(client, int):
+        standing = queries.standing(client, now)
+    else:
+        standing = queries.standing_of(client, now)
+    client_id = standing.client_id
+    panel = build_tab(client_id, now, zone, tab, after, page_size) if standing.member else _NO_TAB
     party = standing.party()
     return ReferralPage(
+        **{f.name: getattr(panel, f.name) for f in fields(TabPanel)},
         client_id=standing.client_id,
         client_name=standing.client_name,
         member=standing.member,
@@ -197,6 +183,54 @@ def build(
         ),
         can_apply=rules.can_still_apply(party, now, zone),
         apply_deadline=show_moment(rules.apply_deadline(standing.registered_at, zone), zone),
+        ladder=ladder_lines(),
+    )
+
+
+def build_tab(
+    client_id: int,
+    now: datetime,
+    zone: ZoneInfo,
+    tab: Tab,
+    after: queries.Cursor | None,
+    page_size: int,
+) -> TabPanel:
+    """One page of one tab, and nothing else: one statement. (A client that is not a member
+    has no rows in any tab, so it needs no check.)"""
+    history: tuple[HistoryLine, ...] = ()
+    clients: tuple[ClientLine, ...] = ()
+    invitations: tuple[InvitationLine, ...] = ()
+    next_cursor = None
+    if tab == "history":
+        grants = queries.history(client_id, after=after, limit=page_size + 1, newest_first=True)
+        history = tuple(_history_line(g, now, zone) for g in grants[:page_size])
+        if len(grants) > page_size:
+            next_cursor = encode_cursor(grants[page_size - 1].cursor)
+    elif tab == "invitations":
+        sent = sent_by(client_id, after=after, limit=page_size + 1)
+        invitations = tuple(
+            InvitationLine(
+                show_recipient(i.channel, i.recipient),
+                CHANNEL_NAMES[i.channel],
+                show_moment(i.created_at, zone),
+                INVITATION_STATES[i.status],
+                i.status,
+            )
+            for i in sent[:page_size]
+        )
+        if len(sent) > page_size:
+            next_cursor = encode_cursor(sent[page_size - 1].cursor)
+    else:
+        referred = queries.referred_clients(
+            client_id, after=after, limit=page_size + 1, newest_first=True
+        )
+        clients = tuple(
+            ClientLine(r.id, r.name, show_moment(r.activated_at, zone))
+            for r in referred[:page_size]
+        )
+        if len(referred) > page_size:
+            next_cursor = encode_cursor(referred[page_size - 1].cursor)
+    return TabPanel(
         tab=tab,
         history=history,
         clients=clients,
@@ -204,7 +238,6 @@ def build(
         invitations_pending=any(line.status in ("queued", "sending") for line in invitations),
         next_cursor=next_cursor,
         first_page=after is None,
-        ladder=ladder_lines(),
     )
 
 

@@ -10,7 +10,7 @@ from cabinet.auth.roles import client_required
 from cabinet.clock import current_program
 from cabinet.errors import ProgramRefusal
 from cabinet.htmx import render, retarget, wants_fragment
-from cabinet.referrals import services
+from cabinet.referrals import queries, services
 from cabinet.referrals.forms import ApplyCodeForm, JoinForm
 from cabinet.web import referral_page as page
 
@@ -18,19 +18,35 @@ bp = Blueprint("referrals", __name__, url_prefix="/referral")
 TEMPLATE = "referrals/page.html"
 
 
-
-def _page(tab: page.Tab = "history", after: str | None = None) -> page.ReferralPage:
-    program = current_program()
+def _cursor(after: str | None) -> queries.Cursor | None:
     try:
-        cursor = page.decode_cursor(after)
+        return page.decode_cursor(after)
     except page.BadCursor:
         abort(400)
+
+
+def _page(tab: page.Tab = "history", after: str | None = None) -> page.ReferralPage:
+    """The whole page, for the client already loaded by the sign-in check."""
+    program = current_program()
     return page.build(
+        current_user._get_current_object(),
+        program.clock.now(),
+        program.timezone,
+        tab,
+        _cursor(after),
+        current_app.config["PAGE_SIZE"],
+    )
+
+
+def _tab(tab: page.Tab, after: str | None) -> page.TabPanel:
+    """Only the tab a fragment swaps in: nothing is computed for blocks it does not show."""
+    program = current_program()
+    return page.build_tab(
         current_user.id,
         program.clock.now(),
         program.timezone,
         tab,
-        cursor,
+        _cursor(after),
         current_app.config["PAGE_SIZE"],
     )
 
@@ -48,7 +64,10 @@ def _tab_arg() -> page.Tab:
 @client_required
 def show() -> Response:
     """«Реферальная программа»; with htmx, only the tabs (a tab or a page of one)."""
-    view = _page(_tab_arg(), request.args.get("after"))
+    tab, after = _tab_arg(), request.args.get("after")
+    if wants_fragment():
+        return render(TEMPLATE, "tabs", view=_tab(tab, after))
+    view = _page(tab, after)
     return render(TEMPLATE, "tabs", view=view, apply_form=ApplyCodeForm(), join_form=JoinForm())
 
 

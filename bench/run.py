@@ -1,0 +1,598 @@
+"""`make bench`: the cabinet under gunicorn next to a bare hello-world, driven by wrk.
+
+    python -m bench.run [--duration 5] [--scale bench|1m] [--databases sqlite,postgresql]
+
+For each database: a fresh database (a SQLite file; a PostgreSQL schema of its own, dropped
+after), migrated, the demo clients seeded, the generated program of `--scale` added
+(bench/generate.py). Then gunicorn with gunicorn.conf.py serves the cabinet on 127.0.0.1 and
+wrk drives each endpoint for `--duration` seconds with `--connections`; hello-world is measured
+the same way once. Then the delivery worker (`flask invitations deliver --loop`, 1 and 4
+processes) sends queued invitations to the gateway simulator. A markdown table goes to stdout
+and to `--output`. Nothing here is a test: numbers are reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SECRET = "bench-secret-key-not-for-production-0123456789"  # noqa: S105
+GATEWAY_TOKEN = "bench-gateway"  # noqa: S105
+WORKER_MESSAGES = 1000
+# What a browser sends; pages are compressed as they would be for it.
+BROWSER = {"Accept-Encoding": "gzip, br"}
+HX = {"HX-Request": "true"}
+HELLO = "hello-world `GET /` (bench/hello.py)"
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+
+    def line(self) -> str:
+        headers = "\x1f".join(f"{k}: {v}" for k, v in self.headers.items())
+        return f"{self.method}\t{self.path}\t{headers}\t{self.body}"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    requests: list[Request]  # cycled; one request each for the GETs
+    warm_up: bool = True  # POSTs change data: no warm-up round
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    database: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="make bench")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per endpoint")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--scale", default="bench", help="bench/generate.py SCALES")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+    )
+    parser.add_argument("--worker-messages", type=int, default=WORKER_MESSAGES)
+    parser.add_argument(
+        "--no-warm-up", dest="warm_up", action="store_false", help="skip the 1 s warm-up rounds"
+    )
+    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results.md")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    results: list[Result] = []
+    workers: list[tuple[str, int, float]] = []
+    with tempfile.TemporaryDirectory(prefix="cabinet-bench-") as scratch:
+        work = Path(scratch)
+        hello = Endpoint(HELLO, [Request("GET", "/")])
+        for database in args.databases.split(","):
+            with prepared_database(database, args.postgres_url, work) as url:
+                fixtures = prepare(url, args.scale, work)
+                with server("bench.hello:app", {}, work / "hello.log") as base:
+                    results.append(drive(base, hello, database, args, work))
+                env = app_env(url)
+                with server("wsgi:app", env, work / f"cabinet-{database}.log") as base:
+                    for endpoint in endpoints(fixtures):
+                        results.append(drive(base, endpoint, database, args, work))
+                for count in (1, 4):
+                    rate = deliver(url, count, args.worker_messages, work)
+                    workers.append((database, count, rate))
+    elapsed = time.monotonic() - started
+    table = render(results, workers, args, elapsed)
+    print(table)
+    args.output.write_text(table, encoding="utf-8")
+    say(f"table written to {args.output} ({elapsed:.0f} s)")
+    return 0
+
+
+def say(text: str) -> None:
+    print(f"==> {text}", file=sys.stderr, flush=True)
+
+
+# ---- databases and data ----------------------------------------------------------------------
+
+
+@contextmanager
+def prepared_database(database: str, postgres_url: str, work: Path) -> Iterator[str]:
+    if database == "sqlite":
+        yield f"sqlite:///{work / 'bench.sqlite3'}"
+        return
+    if database != "postgresql":
+        raise SystemExit(f"unknown database {database!r}: sqlite or postgresql")
+    from sqlalchemy import create_engine, text
+
+    from cabinet.config import normalise_database_url
+
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(normalise_database_url(postgres_url))
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in postgres_url else "?"
+    try:
+        yield f"{postgres_url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@dataclass
+class Fixtures:
+    member: tuple[str, str]  # (cookie, CSRF token) of demo client 400
+    deep: tuple[str, str]  # the referrer with `deep` referred clients
+    deep_history_after: str
+    deep_clients_after: str
+    newcomers: list[tuple[str, str, str]]  # (cookie, token, a referrer's code) per apply
+    senders: list[tuple[str, str]]
+    token: str
+
+
+def app_env(url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": SECRET,
+        "CABINET_ENV": "production",
+        "DEMO_MODE": "0",
+        # The load comes from one address and a handful of members: the per-IP and per-member
+        # limits would refuse it by design, so they are raised for the benchmark.
+        "INVITE_RATE_LIMIT": "100000000 per minute",
+        "INVITE_DAILY_CAP": "100000000",
+        "SMS_DAILY_BUDGET": "100000000",
+    }
+
+
+def prepare(url: str, scale: str, work: Path) -> Fixtures:
+    """Migrate, seed the demo, generate `scale`, and make the sessions the load will use."""
+    env = app_env(url)
+    say(f"migrate and seed {url.split('?')[0]}")
+    for command in (["db", "upgrade"], ["demo", "seed"]):
+        subprocess.run(
+            [str(BIN / "flask"), *command], cwd=ROOT, env=env, check=True, capture_output=True
+        )
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        return _fixtures(scale)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _fixtures(scale: str) -> Fixtures:
+    from flask import session
+    from flask_login import login_user
+    from flask_wtf.csrf import generate_csrf
+
+    from bench.generate import SCALES, generate
+    from cabinet import create_app
+    from cabinet.api import tokens
+    from cabinet.clients.models import Client
+    from cabinet.db import db
+    from cabinet.referrals import queries
+    from cabinet.web.referral_page import encode_cursor
+
+    app = create_app()
+    program = app.extensions["program"]
+    say(f"generate the {scale!r} program (bench/generate.py)")
+    made = generate(app, SCALES[scale], program.clock.now())
+
+    def signed_in(client_id: int) -> tuple[str, str]:
+        with app.test_request_context("/", environ_base={"REMOTE_ADDR": "127.0.0.1"}):
+            client = db.session.get(Client, client_id)
+            login_user(client)
+            session.permanent = True
+            token = generate_csrf()
+            cookie = app.session_interface.get_signing_serializer(app).dumps(dict(session))
+            db.session.remove()
+        return str(cookie), str(token)
+
+    say("sign in the benchmark's clients")
+    with app.app_context():
+        issued = tokens.issue(program, "bench").token
+        deep = made.deep_referrer
+        depth = min(9000, SCALES[scale].deep - 40)
+        history = queries.history(deep, limit=depth, newest_first=True)
+        referred = queries.referred_clients(deep, limit=depth, newest_first=True)
+        db.session.remove()
+    codes = [f"{cid:09x}" for cid in list(made.referrers)[1:21]]
+    newcomers = [
+        (*signed_in(cid), codes[n % len(codes)])
+        for n, cid in enumerate(list(made.plain_clients)[:2000])
+    ]
+    with app.app_context():
+        db.engine.dispose()
+    return Fixtures(
+        member=signed_in(400),
+        deep=signed_in(deep),
+        deep_history_after=encode_cursor(history[-1].cursor),
+        deep_clients_after=encode_cursor(referred[-1].cursor),
+        newcomers=newcomers,
+        senders=[signed_in(cid) for cid in list(made.referrers)[1:51]],
+        token=issued,
+    )
+
+
+def endpoints(f: Fixtures) -> list[Endpoint]:
+    def page(cookie: tuple[str, str], path: str, htmx: bool = False) -> Request:
+        headers = {**BROWSER, "Cookie": f"cabinet_session={cookie[0]}"}
+        return Request("GET", path, {**headers, **(HX if htmx else {})})
+
+    api = {**BROWSER, "Authorization": f"Bearer {f.token}"}
+    invoice = json.dumps(
+        {
+            "lines": [
+                {
+                    "kind": "service",
+                    "amount": 1000000,
+                    "period": {"first_day": "2023-04-01", "last_day": "2023-04-30"},
+                },
+                {"kind": "sms_package", "amount": 50000},
+            ]
+        }
+    )
+    applies = [
+        Request(
+            "POST",
+            "/referral/apply",
+            {
+                **BROWSER,
+                **HX,
+                "Cookie": f"cabinet_session={cookie}",
+                "X-CSRFToken": token,
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+            f"code={code}",
+        )
+        for cookie, token, code in f.newcomers
+    ]
+    invites = [
+        Request(
+            "POST",
+            "/referral/invite",
+            {
+                **BROWSER,
+                **HX,
+                "Cookie": f"cabinet_session={cookie}",
+                "X-CSRFToken": token,
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+            f"channel=email&recipient={quote(f'friend{n}@example.ru')}&consent=y",
+        )
+        for n, (cookie, token) in enumerate(f.senders * 200)
+    ]
+    return [
+        Endpoint("`GET /login` (anonymous)", [Request("GET", "/login", BROWSER)]),
+        Endpoint("`GET /referral` (member 400, full page)", [page(f.member, "/referral")]),
+        Endpoint("tab «История скидок», first page", [page(f.member, "/referral", True)]),
+        Endpoint(
+            "tab «Приведенные клиенты», first page",
+            [page(f.member, "/referral?tab=clients", True)],
+        ),
+        Endpoint(
+            "tab «Приглашения», first page", [page(f.member, "/referral?tab=invitations", True)]
+        ),
+        Endpoint(
+            "tab «История скидок», deep page (10 000 referred)",
+            [page(f.deep, f"/referral?tab=history&after={f.deep_history_after}", True)],
+        ),
+        Endpoint(
+            "tab «Приведенные клиенты», deep page (10 000 referred)",
+            [page(f.deep, f"/referral?tab=clients&after={f.deep_clients_after}", True)],
+        ),
+        Endpoint("share dialog `GET /referral/invite`", [page(f.member, "/referral/invite", True)]),
+        Endpoint("apply a code `POST /referral/apply` (a new client each)", applies, False),
+        Endpoint("send an invitation `POST /referral/invite`", invites, False),
+        Endpoint(
+            "API `GET /api/v1/clients/400/discount`",
+            [Request("GET", "/api/v1/clients/400/discount", api)],
+        ),
+        Endpoint(
+            "API `POST /api/v1/clients/400/invoice-preview`",
+            [
+                Request(
+                    "POST",
+                    "/api/v1/clients/400/invoice-preview",
+                    {**api, "Content-Type": "application/json"},
+                    invoice,
+                )
+            ],
+        ),
+    ]
+
+
+# ---- servers and load ------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def server(app: str, env: dict[str, str], log: Path) -> Iterator[str]:
+    """gunicorn with the repository's config on a free loopback port, until the block ends."""
+    port = free_port()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "--config",
+                "gunicorn.conf.py",
+                "--bind",
+                f"127.0.0.1:{port}",
+                app,
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"gunicorn did not start:\n{log.read_text()}")
+            try:
+                if requests.get(base + "/", timeout=2).status_code < 500:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"gunicorn did not answer in 60 s:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+
+
+def drive(base: str, endpoint: Endpoint, database: str, args: Any, work: Path) -> Result:
+    script = work / "requests.txt"
+    script.write_text("\n".join(r.line() for r in endpoint.requests) + "\n", encoding="utf-8")
+    first = endpoint.requests[0]
+    check = (
+        requests.request(
+            first.method,
+            base + first.path,
+            headers=first.headers,
+            data=first.body.encode(),
+            timeout=30,
+        )
+        if endpoint.warm_up
+        else None
+    )
+    if check is not None and check.status_code >= 400:
+        raise SystemExit(f"{endpoint.name}: {check.status_code}\n{check.text[:2000]}")
+    if endpoint.warm_up and args.warm_up:
+        wrk(base, script, 1, args)
+    say(f"{database}: {endpoint.name}")
+    summary = wrk(base, script, args.duration, args)
+    seconds = summary["duration_us"] / 1e6
+    return Result(
+        endpoint.name,
+        database,
+        summary["requests"] / seconds,
+        summary["p50_us"] / 1000,
+        summary["p99_us"] / 1000,
+        summary["errors"],
+    )
+
+
+def wrk(base: str, script: Path, duration: int, args: Any) -> dict[str, Any]:
+    lua = ROOT / "bench" / "requests.lua"
+    done = subprocess.run(
+        [
+            "wrk",
+            f"-t{args.threads}",
+            f"-c{args.connections}",
+            f"-d{duration}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(lua),
+            base,
+            "--",
+            str(script),
+            str(args.threads),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=duration + 60,
+    )
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            summary: dict[str, Any] = json.loads(line[len("RESULT ") :])
+            return summary
+    raise SystemExit(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
+
+
+# ---- the delivery worker ---------------------------------------------------------------------
+
+
+def deliver(url: str, workers: int, messages: int, work: Path) -> float:
+    """Queue `messages` SMS invitations, run `workers` delivery processes against the simulator,
+    and return messages per second (first send to last)."""
+    from sqlalchemy import create_engine, func, insert, select
+
+    from cabinet.config import normalise_database_url
+    from cabinet.invitations.models import Invitation
+
+    engine = create_engine(normalise_database_url(url))
+    with engine.begin() as conn:
+        first_id = (conn.scalar(select(func.max(Invitation.id))) or 0) + 1
+        now = datetime.now(UTC)
+        rows = []
+        for n in range(messages):
+            phone = f"+7999{n:07d}"
+            rows.append(
+                {
+                    "key": str(uuid.uuid4()),
+                    "member_id": 400,
+                    "channel": "sms",
+                    "recipient": phone,
+                    "payload": json.dumps({"to": phone, "text": "Код приглашения 5e83e12b1"}),
+                    "status": "queued",
+                    "attempts": 0,
+                    "created_at": now,
+                    "next_attempt_at": now - timedelta(days=1),
+                }
+            )
+        conn.execute(insert(Invitation), rows)
+    mine = Invitation.id >= first_id
+    port = free_port()
+    simulator = subprocess.Popen(
+        [
+            str(BIN / "python"),
+            "-m",
+            "cabinet.simulator",
+            "--port",
+            str(port),
+            "--token",
+            GATEWAY_TOKEN,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    env = {
+        **app_env(url),
+        "SMS_GATEWAY_URL": f"http://127.0.0.1:{port}/sms",
+        "GATEWAY_TOKEN": GATEWAY_TOKEN,
+    }
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        _wait_for_port(port)
+        say(f"delivery worker x{workers}: {messages} messages")
+        procs = [
+            subprocess.Popen(
+                [
+                    str(BIN / "flask"),
+                    "invitations",
+                    "deliver",
+                    "--loop",
+                    "--batch",
+                    "50",
+                    "--idle",
+                    "0.2",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=(work / f"worker-{n}.log").open("wb"),
+            )
+            for n in range(workers)
+        ]
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                left = conn.scalar(select(func.count()).where(mine, Invitation.status != "sent"))
+            if not left:
+                break
+            time.sleep(0.25)
+        with engine.connect() as conn:
+            first, last, sent = conn.execute(
+                select(
+                    func.min(Invitation.sent_at), func.max(Invitation.sent_at), func.count()
+                ).where(mine, Invitation.status == "sent")
+            ).one()
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            proc.wait(timeout=60)
+        simulator.send_signal(signal.SIGTERM)
+        simulator.wait(timeout=30)
+        engine.dispose()
+    if sent < messages or first is None or last is None:
+        say(f"only {sent} of {messages} sent in time")
+    seconds = max((last - first).total_seconds(), 1e-3) if first and last else float("inf")
+    return float(sent) / seconds
+
+
+def _wait_for_port(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise SystemExit("the gateway simulator did not start")
+
+
+# ---- the table -------------------------------------------------------------------------------
+
+
+def render(
+    results: list[Result], workers: list[tuple[str, int, float]], args: Any, elapsed: float
+) -> str:
+    hello = {r.database: r for r in results if r.name == HELLO}
+    cores = len(os.sched_getaffinity(0))
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load = os.getloadavg()[0]
+    lines = [
+        f"`python -m bench.run --duration {args.duration} --scale {args.scale} "
+        f"--databases {args.databases}`: wrk -t{args.threads} -c{args.connections} "
+        f"-d{args.duration}s on 127.0.0.1, gunicorn.conf.py ({2 * cores + 1} sync workers, "
+        f"{cores} cores), `Accept-Encoding: gzip, br`; {stamp}, {elapsed / 60:.1f} min in all; "
+        f"load average at the end {load:.1f}. Ratios are to the hello-world measured just "
+        "before the same database's run.",
+        "",
+        "| endpoint | database | rps | p50, ms | p99, ms | errors | × hello-world |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.name} | {r.database} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
+            f"{r.errors} | {r.rps / hello[r.database].rps:.2f} |"
+        )
+    lines += [
+        "",
+        "| delivery worker (`flask invitations deliver --loop`) | database | messages/s |",
+        "|---|---|---:|",
+    ]
+    for database, count, rate in workers:
+        lines.append(f"| {count} process{'es' if count > 1 else ''} | {database} | {rate:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

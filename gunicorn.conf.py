@@ -1,0 +1,45 @@
+"""gunicorn's settings for the cabinet (`make serve`; docs/deploy.md).
+
+Every value can be overridden from the environment without editing this file:
+GUNICORN_BIND, WEB_CONCURRENCY, GUNICORN_TIMEOUT, GUNICORN_ACCESS_LOG.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Behind the proxy on the same host; the proxy terminates TLS (docs/deploy.md).
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+
+# Sync workers: each request is CPU (templates) plus short database round trips, so the
+# classic 2 × cores + 1 keeps every core busy while some workers wait on the database.
+# The proxy buffers slow clients, which is what sync workers need in front of them.
+_cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+workers = int(os.environ.get("WEB_CONCURRENCY", 2 * _cores + 1))
+worker_class = "sync"
+
+# A request taking longer than this is stuck: its worker is killed and replaced.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# On SIGTERM or SIGHUP a worker finishes its requests within this long before it is stopped.
+graceful_timeout = 30
+keepalive = 5
+
+# Graceful restarts: SIGHUP starts new workers with fresh code and retires the old ones after
+# their current request. That needs the app loaded in each worker, not in the master.
+preload_app = False
+# Replace each worker after a few thousand requests (staggered), so slow leaks cannot grow.
+max_requests = 5000
+max_requests_jitter = 500
+
+# One line per request on stdout: client (the proxy's X-Forwarded-For first), request,
+# status, bytes, duration in milliseconds, referer, user agent.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+access_log_format = '%({x-forwarded-for}i)s %(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(f)s" "%(a)s"'
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# Large uploads are not part of the cabinet: refuse oversized request lines and headers early.
+limit_request_line = 4094
+limit_request_fields = 100
+proc_name = "cabinet"
+# Signals (HUP, TERM) are the interface; no control socket shared between instances on a host.
+control_socket_disable = True

@@ -1,0 +1,58 @@
+"""`make bench`'s script runs end to end (a tiny program, one second per endpoint).
+
+It checks that the benchmark still works, not how fast anything is: numbers are never
+asserted. On the SQLite leg only (the script makes its own databases); needs wrk (Debian).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cabinet.config import PROJECT_ROOT
+
+
+@pytest.mark.slow
+def test_the_bench_script_runs_end_to_end(tmp_path: Path) -> None:
+    if os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip("the SQLite leg runs it (the script makes its own databases)")
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (make bench installs it from Debian)")
+    output = tmp_path / "results.md"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.run",
+            "--duration",
+            "1",
+            "--connections",
+            "4",
+            "--scale",
+            "smoke",
+            "--databases",
+            "sqlite",
+            "--worker-messages",
+            "40",
+            "--no-warm-up",
+            "--output",
+            str(output),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    table = output.read_text(encoding="utf-8")
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) == 2 + 13 + 2, table  # 2 headers, hello + 12 endpoints, 2 worker runs
+    # Every endpoint answered without errors (a refused POST would count as one).
+    errors = [int(re.split(r"\s*\|\s*", row)[6]) for row in rows[1:14]]
+    assert errors == [0] * 13, table

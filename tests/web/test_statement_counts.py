@@ -1,0 +1,87 @@
+"""Every endpoint runs a fixed number of SQL statements, whatever the size of the program.
+
+The tour (tests/web/tour.py) is taken twice: by a referrer with 8 referred clients (past
+every step of the ladder) and by one with 40 (and as many grants and invitations). Each call
+must run the same statements in both, and no more than its budget here: a new query per row,
+or a block computed for nothing, shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+
+from cabinet.db import db
+from tests.web.tour import NOT_TOURED, STOPS, Stop, World, make_world, take
+
+TRANSACTION_CONTROL = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}
+
+# The budget of each call, the sign-in check included. Writes take their row locks first on
+# PostgreSQL (SELECT … FOR UPDATE), a few statements more than SQLite: theirs is the budget.
+BUDGET = {
+    "home": 0,
+    "login form": 0,
+    "sign in": 1,
+    "liveness": 0,
+    "readiness": 1,
+    "referral page": 5,  # the client, its standing (2), its SMS packs, one page of one tab
+    "history tab": 2,  # the client, one page: a fragment builds only its block
+    "history, next page": 2,
+    "clients tab": 2,
+    "clients, next page": 2,
+    "invitations tab": 2,
+    "share dialog": 2,  # the client, its code
+    "send an invitation": 9,
+    "apply a code": 38,
+    "join without a code": 14,
+    "sign out": 3,
+    "API: client": 3,
+    "API: provision": 8,
+    "API: discount": 3,
+    "API: invoice preview": 3,
+    "API: events": 2,
+    "API: OpenAPI": 0,
+    "manager sign-in form": 0,
+    "manager home": 1,
+    "dashboard": 12,
+    "dashboard CSV": 11,
+    "client lookup by id": 2,
+    "client lookup by code": 3,  # the code's owner, then the client
+    "client card": 10,
+    "audit log": 2,
+    "revoke a referral": 41,
+    "manager signs out": 3,
+}
+
+
+def test_the_tour_covers_every_endpoint(app: Flask) -> None:
+    toured = {stop.endpoint for stop in STOPS}
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - toured == set(NOT_TOURED)
+    assert {stop.name for stop in STOPS} == set(BUDGET)
+
+
+@pytest.fixture(scope="module")
+def worlds(app: Flask) -> Iterator[tuple[World, World]]:
+    """Made once for the module: each call of the tour is taken once in each world."""
+    with app.app_context():
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+    yield make_world(app, 1000, 8), make_world(app, 2000, 40)
+
+
+def _queries(statements: list[tuple[str, object]]) -> list[str]:
+    # SQLite's explicit BEGIN is sent as a statement, PostgreSQL's is not: count the queries.
+    return [s for s, _ in statements if s.strip().upper() not in TRANSACTION_CONTROL]
+
+
+@pytest.mark.parametrize("stop", STOPS, ids=[stop.name for stop in STOPS])
+def test_each_call_runs_the_same_statements_small_or_big(
+    app: Flask, worlds: tuple[World, World], stop: Stop
+) -> None:
+    small, big = (_queries(take(app, stop, world)) for world in worlds)
+    assert len(small) == len(big), big
+    assert len(big) <= BUDGET[stop.name], big

@@ -1,0 +1,348 @@
+"""A tour of every endpoint, as a signed-in client, a manager and the billing API would call
+them, over a program of a given size. The statement-count and EXPLAIN tests both take it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event
+from werkzeug.test import TestResponse
+
+from cabinet.api import tokens
+from cabinet.auth.services import create_manager
+from cabinet.clock import Program
+from cabinet.db import db
+from cabinet.invitations.models import Invitation
+from cabinet.referrals import queries, services
+from cabinet.web.referral_page import encode_cursor
+from tests.conftest import msk
+from tests.factories import make_client
+from tests.web.conftest import PASSWORD, csrf_token, outside_requests
+
+HX = {"HX-Request": "true"}
+
+
+@dataclass
+class World:
+    """A referrer with `size` referred clients and invitations, and the rest of a tour."""
+
+    referrer: int
+    email: str
+    code: str
+    newcomer: int  # applies the referrer's code
+    joiner: int  # joins without a code
+    referral_id: int  # one of the referrer's referrals, for the manager's revocation
+    history_after: str
+    clients_after: str
+    manager: str
+    token: str
+
+
+def make_world(app: Flask, base: int, size: int) -> World:
+    """Clients numbered from `base`: the referrer, `size` referees, two newcomers."""
+    program: Program = app.extensions["program"]
+    referrer, email = base, f"r{base}@example.ru"
+    with outside_requests(app):
+        make_client(referrer, registered_at=msk("2023-01-01 00:00"), email=email, password=PASSWORD)
+        code = services.join(program.at(msk("2023-02-01 09:00")), referrer).code
+        for n in range(size):
+            referee = base + 1 + n
+            make_client(referee, registered_at=msk("2023-02-15 08:00"))
+            moment = msk("2023-03-01 10:00") + timedelta(minutes=n)
+            services.join(program.at(moment), referee, code)
+        now = program.clock.now()
+        db.session.add_all(
+            Invitation(
+                key=f"00000000-0000-4000-8000-{base + n:012d}",
+                member_id=referrer,
+                channel="sms",
+                recipient=f"+7910{base + n:07d}",
+                payload="{}",
+                status="sent",
+                attempts=1,
+                created_at=now - timedelta(days=2, minutes=n),  # clear of today's cap
+                next_attempt_at=now,
+                sent_at=now,
+            )
+            for n in range(size)
+        )
+        db.session.commit()
+        newcomer, joiner = base + size + 1, base + size + 2
+        for client_id in (newcomer, joiner):
+            make_client(client_id, email=f"c{client_id}@example.ru", password=PASSWORD)
+        history = queries.history(referrer, limit=2, newest_first=True)
+        referred = queries.referred_clients(referrer, limit=2, newest_first=True)
+        manager = f"m{base}@example.ru"
+        create_manager(manager, PASSWORD, f"Менеджер {base}", now)
+        token = tokens.issue(program, f"tour-{base}").token
+    return World(
+        referrer=referrer,
+        email=email,
+        code=code,
+        newcomer=newcomer,
+        joiner=joiner,
+        referral_id=referred[-1].referral_id,
+        history_after=encode_cursor(history[-1].cursor),
+        clients_after=encode_cursor(referred[-1].cursor),
+        manager=manager,
+        token=token,
+    )
+
+
+Step = Callable[[FlaskClient, World, str], TestResponse]
+
+
+def _login(client: FlaskClient, email: str, path: str = "/login") -> TestResponse:
+    token = csrf_token(client.get(path).text)
+    return client.post(path, data={"email": email, "password": PASSWORD, "csrf_token": token})
+
+
+SignIn = Callable[[FlaskClient, World], str]
+
+
+def _as(email: Callable[[World], str]) -> SignIn:
+    """Sign a client in; returns the CSRF token of its pages."""
+
+    def sign_in(client: FlaskClient, world: World) -> str:
+        assert _login(client, email(world)).status_code == 302
+        match = re.search(r'"X-CSRFToken": "([^"]+)"', client.get("/referral").text)
+        assert match is not None
+        return match.group(1)
+
+    return sign_in
+
+
+def _as_manager(client: FlaskClient, world: World) -> str:
+    assert _login(client, world.manager, "/manage/login").status_code == 302
+    return csrf_token(client.get("/manage/clients").text)
+
+
+def _api(world: World) -> dict[str, str]:
+    return {"Authorization": f"Bearer {world.token}"}
+
+
+@dataclass(frozen=True)
+class Stop:
+    """One call of the tour: who makes it (set up outside the count), then the call."""
+
+    name: str
+    endpoint: str
+    call: Step
+    before: SignIn | None = None
+    status: int = 200
+
+
+INVOICE = {
+    "lines": [
+        {
+            "kind": "service",
+            "amount": 1000000,
+            "period": {"first_day": "2023-04-01", "last_day": "2023-04-30"},
+        },
+        {"kind": "sms_package", "amount": 50000},
+    ]
+}
+
+REFERRER = _as(lambda w: w.email)
+STOPS = (
+    Stop("home", "shell.index", lambda c, w, t: c.get("/"), status=302),
+    Stop("login form", "auth.login", lambda c, w, t: c.get("/login")),
+    Stop("sign in", "auth.login", lambda c, w, t: _login(c, w.email), status=302),
+    Stop("liveness", "health.healthz", lambda c, w, t: c.get("/healthz")),
+    Stop("readiness", "health.readyz", lambda c, w, t: c.get("/readyz")),
+    Stop("referral page", "referrals.show", lambda c, w, t: c.get("/referral"), REFERRER),
+    Stop(
+        "history tab",
+        "referrals.show",
+        lambda c, w, t: c.get("/referral?tab=history", headers=HX),
+        REFERRER,
+    ),
+    Stop(
+        "history, next page",
+        "referrals.show",
+        lambda c, w, t: c.get(f"/referral?tab=history&after={w.history_after}", headers=HX),
+        REFERRER,
+    ),
+    Stop(
+        "clients tab",
+        "referrals.show",
+        lambda c, w, t: c.get("/referral?tab=clients", headers=HX),
+        REFERRER,
+    ),
+    Stop(
+        "clients, next page",
+        "referrals.show",
+        lambda c, w, t: c.get(f"/referral?tab=clients&after={w.clients_after}", headers=HX),
+        REFERRER,
+    ),
+    Stop(
+        "invitations tab",
+        "referrals.show",
+        lambda c, w, t: c.get("/referral?tab=invitations", headers=HX),
+        REFERRER,
+    ),
+    Stop(
+        "share dialog",
+        "invitations.dialog",
+        lambda c, w, t: c.get("/referral/invite", headers=HX),
+        REFERRER,
+    ),
+    Stop(
+        "send an invitation",
+        "invitations.send",
+        lambda c, w, t: c.post(
+            "/referral/invite",
+            data={
+                "channel": "email",
+                "recipient": f"friend{w.referrer}@example.ru",
+                "consent": "y",
+            },
+            headers={**HX, "X-CSRFToken": t},
+        ),
+        REFERRER,
+    ),
+    Stop(
+        "apply a code",
+        "referrals.apply_code",
+        lambda c, w, t: c.post(
+            "/referral/apply", data={"code": w.code}, headers={**HX, "X-CSRFToken": t}
+        ),
+        _as(lambda w: f"c{w.newcomer}@example.ru"),
+    ),
+    Stop(
+        "join without a code",
+        "referrals.join",
+        lambda c, w, t: c.post("/referral/join", headers={**HX, "X-CSRFToken": t}),
+        _as(lambda w: f"c{w.joiner}@example.ru"),
+    ),
+    Stop(
+        "sign out",
+        "auth.logout",
+        lambda c, w, t: c.post("/logout", data={"csrf_token": t}),
+        REFERRER,
+        302,
+    ),
+    Stop(
+        "API: client",
+        "api.get_client",
+        lambda c, w, t: c.get(f"/api/v1/clients/{w.referrer}", headers=_api(w)),
+    ),
+    Stop(
+        "API: provision",
+        "api.put_client",
+        lambda c, w, t: c.put(
+            f"/api/v1/clients/{w.referrer}",
+            json={"name": f"Клиент {w.referrer}", "registered_at": "2023-01-01T00:00:00+03:00"},
+            headers=_api(w),
+        ),
+    ),
+    Stop(
+        "API: discount",
+        "api.discount",
+        lambda c, w, t: c.get(f"/api/v1/clients/{w.referrer}/discount", headers=_api(w)),
+    ),
+    Stop(
+        "API: invoice preview",
+        "api.invoice",
+        lambda c, w, t: c.post(
+            f"/api/v1/clients/{w.referrer}/invoice-preview", json=INVOICE, headers=_api(w)
+        ),
+    ),
+    Stop(
+        "API: events",
+        "api.events",
+        lambda c, w, t: c.get("/api/v1/events?limit=50", headers=_api(w)),
+    ),
+    Stop("API: OpenAPI", "api.openapi_document", lambda c, w, t: c.get("/api/v1/openapi.json")),
+    Stop("manager sign-in form", "manage.login", lambda c, w, t: c.get("/manage/login")),
+    Stop(
+        "manager home", "manage.dashboard_page", lambda c, w, t: c.get("/manage"), _as_manager, 302
+    ),
+    Stop("dashboard", "manage.dashboard", lambda c, w, t: c.get("/manage/dashboard"), _as_manager),
+    Stop(
+        "dashboard CSV",
+        "manage.dashboard_csv",
+        lambda c, w, t: c.get("/manage/dashboard.csv"),
+        _as_manager,
+    ),
+    Stop(
+        "client lookup by id",
+        "manage.clients",
+        lambda c, w, t: c.get(f"/manage/clients?q={w.referrer}"),
+        _as_manager,
+    ),
+    Stop(
+        "client lookup by code",
+        "manage.clients",
+        lambda c, w, t: c.get(f"/manage/clients?q={w.code}"),
+        _as_manager,
+    ),
+    Stop(
+        "client card",
+        "manage.client",
+        lambda c, w, t: c.get(f"/manage/clients/{w.referrer}"),
+        _as_manager,
+    ),
+    Stop("audit log", "manage.audit_log", lambda c, w, t: c.get("/manage/audit"), _as_manager),
+    Stop(
+        "revoke a referral",
+        "manage.revoke",
+        lambda c, w, t: c.post(
+            f"/manage/referrals/{w.referral_id}/revoke",
+            data={"reason": "проверка", "csrf_token": t},
+        ),
+        _as_manager,
+        302,
+    ),
+    Stop(
+        "manager signs out",
+        "manage.logout",
+        lambda c, w, t: c.post("/manage/logout", data={"csrf_token": t}),
+        _as_manager,
+        302,
+    ),
+)
+
+# Endpoints the tour does not call, and why.
+NOT_TOURED = {
+    "static": "served by WhiteNoise before Flask (tests/web/test_serving.py)",
+    "auth.demo_login": "demo mode only",
+    "manage.clock": "demo mode only (the time machine)",
+    "manage.apply_for_client": "the same service as «Применить» (referrals.apply_code)",
+    "invitations.unsubscribe": "no database read before the confirmation; one write after",
+}
+
+
+@contextmanager
+def recorded(app: Flask) -> Iterator[list[tuple[str, object]]]:
+    """Every statement sent to the database, with its parameters."""
+    statements: list[tuple[str, object]] = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(
+        _conn: object, _cursor: object, statement: str, parameters: object, *_: object
+    ) -> None:
+        statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def take(app: Flask, stop: Stop, world: World) -> list[tuple[str, object]]:
+    """Make one call of the tour with a fresh browser; returns the statements it ran."""
+    client = app.test_client()
+    token = "" if stop.before is None else stop.before(client, world)
+    with recorded(app) as statements:
+        response = stop.call(client, world, token)
+    assert response.status_code == stop.status, (stop.name, response.status_code, response.text)
+    return statements
