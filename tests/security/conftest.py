@@ -1,0 +1,4 @@
+from tests.api.conftest import api, token
+from tests.web.conftest import auth
+
+__all__ = ["api", "auth", "token"]
