@@ -121,3 +121,20 @@ def opt_in(recipient: str) -> bool:
             return False
         db.session.delete(entry)
     return True
+
+
+def requeue_failed(program: Program, ids: list[int] | None = None) -> list[int]:
+    """Put «не доставлено» messages back in the queue with fresh attempts (after an outage,
+    by a manager or `flask invitations requeue`). The same Idempotency-Key goes with them, so
+    a gateway that did keep a copy keeps one. Returns the ids requeued."""
+    with transaction():
+        query = select(Invitation).where(Invitation.status == "failed")
+        if ids is not None:
+            query = query.where(Invitation.id.in_(ids))
+        rows = db.session.scalars(query.order_by(Invitation.id).with_for_update()).all()
+        now = program.clock.now()
+        requeued = [row.id for row in rows]
+        for row in rows:
+            row.status, row.attempts, row.next_attempt_at = "queued", 0, now
+            row.lease_until, row.lease_token = None, None
+    return requeued
