@@ -55,7 +55,8 @@ def _setting(name: str) -> Callable[[], str]:
 
 
 def _client_key() -> str:
-    return f"client:{current_user.get_id()}" if current_user.is_authenticated else ""
+    # The session id names the account (a client's or a manager's); before sign-in, one bucket.
+    return f"client:{current_user.get_id()}" if current_user.is_authenticated else "anonymous"
 
 
 def _account_key() -> str:

@@ -64,8 +64,15 @@ def app(database_url: str, clock: SettableClock) -> Iterator[Flask]:
             "SQLALCHEMY_DATABASE_URI": database_url,
             "SECRET_KEY": "test-secret-key-that-is-long-enough-000",
             "CABINET_TIMEZONE": "Europe/Moscow",
-            # One app serves every test: its per-IP limit must not trip across them.
+            # One app serves every test: its limits must not trip across them (the limits have
+            # their own tests, each with an app of its own: tests/security/test_limits.py).
             "INVITE_RATE_LIMIT": "10000 per minute",
+            "INVITE_MEMBER_RATE_LIMIT": "10000 per minute",
+            "INVITE_RECIPIENT_RATE_LIMIT": "10000 per minute",
+            "APPLY_CODE_FAILURE_LIMIT": "10000 per minute",
+            "APPLY_CODE_IP_FAILURE_LIMIT": "10000 per minute",
+            "LOGIN_ACCOUNT_FAILURE_LIMIT": "10000 per minute",
+            "LOGIN_IP_FAILURE_LIMIT": "10000 per minute",
         },
         clock=clock,
     )

@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 
 from cabinet.clients.models import Client
 from cabinet.db import db
+from cabinet.inputs import bounded_int
 from cabinet.referrals.models import Member
 from cabinet.referrals.rules import normalise_code
 
@@ -33,8 +34,9 @@ def find_clients(query: str) -> list[Found]:
         func.lower(Client.name).contains(text.lower(), autoescape=True),
         func.lower(Client.email).contains(text.lower(), autoescape=True),
     ]
-    if text.isdigit():
-        conditions.append(Client.id == int(text))
+    client_id = bounded_int(text)  # a number beyond the id column names no client
+    if client_id is not None:
+        conditions.append(Client.id == client_id)
     code = normalise_code(text)
     if code:
         conditions.append(Member.code == code)

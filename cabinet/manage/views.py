@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     Response,
@@ -18,6 +16,7 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
+from cabinet import limits
 from cabinet.audit import services as audit
 from cabinet.auth.roles import manager_required
 from cabinet.clock import current_program
@@ -25,6 +24,7 @@ from cabinet.dashboard import queries as dashboard
 from cabinet.errors import ProgramRefusal
 from cabinet.fraud import queries as fraud
 from cabinet.fraud.rules import Signal
+from cabinet.inputs import path_of, same_host
 from cabinet.manage import export, lookup, services, time_machine
 from cabinet.manage.forms import ApplyForClientForm, ClockForm, RevokeForm
 from cabinet.referrals import queries
@@ -43,6 +43,7 @@ ACTIONS = {
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limits.login_limits
 def login() -> BaseResponse | tuple[str, int]:
     """Managers sign in here; clients have no account here."""
     return sign_in(MANAGERS)
@@ -184,19 +185,23 @@ def audit_log() -> str:
 def revoke(referral_id: int) -> BaseResponse:
     """Revoke a fraudulent referral: its grants closed, the referrer's ladder recomputed."""
     form = RevokeForm()
-    back = request.referrer or url_for("manage.clients")
+    back = _back_from_referrer()
     if not form.validate_on_submit():
         flash("Укажите причину отмены реферала.", "error")
-        return redirect(safe_next(_path(back), url_for("manage.clients")))
+        return redirect(back)
     try:
         revoke_referral(current_program(), current_user.id, referral_id, form.reason.data)
     except ProgramRefusal as refusal:
         flash(refusal.message, "error")
     else:
         flash("Реферал отменён: скидки пересчитаны, действие записано в журнал.", "success")
-    return redirect(safe_next(_path(back), url_for("manage.clients")))
+    return redirect(back)
 
 
-def _path(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+def _back_from_referrer() -> str:
+    """The page the manager came from, if it is a page of this site; else the client search."""
+    default = url_for("manage.clients")
+    referrer = request.referrer
+    if not referrer or not same_host(referrer, request.host):
+        return default
+    return safe_next(path_of(referrer), default)
