@@ -23,3 +23,7 @@ class RevokeForm(FlaskForm):  # type: ignore[misc]
     reason = TextAreaField(
         "Причина отмены", validators=[DataRequired("Укажите причину."), Length(max=500)]
     )
+
+
+class RequeueForm(FlaskForm):  # type: ignore[misc]
+    """«Отправить снова»: only the CSRF token."""

@@ -25,8 +25,10 @@ from cabinet.errors import ProgramRefusal
 from cabinet.fraud import queries as fraud
 from cabinet.fraud.rules import Signal
 from cabinet.inputs import path_of, same_host
+from cabinet.invitations.rules import Limits
+from cabinet.invitations.settings import InvitationSettings
 from cabinet.manage import export, lookup, services, time_machine
-from cabinet.manage.forms import ApplyForClientForm, ClockForm, RevokeForm
+from cabinet.manage.forms import ApplyForClientForm, ClockForm, RequeueForm, RevokeForm
 from cabinet.referrals import queries
 from cabinet.referrals.revocation import revoke_referral
 from cabinet.web import referral_page as page
@@ -38,7 +40,13 @@ ACTIONS = {
     "time_machine": "машина времени",
     "apply_code": "код применён за клиента",
     "revoke_referral": "реферал отменён",
+    "requeue_invitations": "приглашения снова в очереди",
 }
+
+
+def _limits() -> Limits:
+    settings: InvitationSettings = current_app.extensions["invitations"]
+    return settings.limits
 
 
 
@@ -66,11 +74,12 @@ def dashboard_page() -> BaseResponse:
 def dashboard_view() -> str:
     """The program at a glance."""
     program = current_program()
-    board = dashboard.build(program.clock.now(), program.timezone)
+    board = dashboard.build(program.clock.now(), program.timezone, _limits())
     return render_template(
         "manage/dashboard.html",
         board=board,
         clock_form=ClockForm(),
+        requeue_form=RequeueForm(),
         jump_buttons=time_machine.JUMP_BUTTONS,
         demo=current_app.config["DEMO_MODE"],
         audit_lines=audit.entries(limit=10),
@@ -82,7 +91,7 @@ def dashboard_view() -> str:
 @manager_required
 def dashboard_csv() -> Response:
     program = current_program()
-    board = dashboard.build(program.clock.now(), program.timezone)
+    board = dashboard.build(program.clock.now(), program.timezone, _limits())
     response = make_response("\ufeff" + export.dashboard_csv(board))  # BOM: Excel reads UTF-8
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = "attachment; filename=referral-dashboard.csv"
@@ -107,6 +116,17 @@ def clock() -> BaseResponse:
                 f"Время кабинета: {shown.astimezone(program.timezone):%d.%m.%Y %H:%M}", "success"
             )
     return redirect(safe_next(request.form.get("next"), url_for("manage.dashboard")))
+
+
+@bp.post("/invitations/requeue")
+@manager_required
+def requeue_invitations() -> BaseResponse:
+    """«Отправить снова»: undelivered invitations back in the queue (after a gateway outage)."""
+    form = RequeueForm()
+    if form.validate_on_submit():
+        count = services.requeue_invitations(current_program(), current_user.id)
+        flash(f"Снова в очереди: {count}; действие записано в журнал.", "success")
+    return redirect(url_for("manage.dashboard"), 303)
 
 
 @bp.get("/clients")
