@@ -105,3 +105,25 @@ def test_bounded_int() -> None:
     assert inputs.bounded_int("42") == 42
     for raw in (None, "", "-1", "0", "1e3", "٣", "2147483648", "9" * 40, " 1"):
         assert inputs.bounded_int(raw) is None, raw
+
+
+def test_a_long_code_is_refused_and_not_echoed(app: Flask, auth: Auth) -> None:
+    """A 50 MB code was read whole and came back in the page (52 MB)."""
+    web_client(app, 9002)
+    auth.login("c9002@example.ru")
+    huge = "7" * 100_000
+    response = auth.post("/referral/apply", {"code": huge})
+    assert response.status_code == 422
+    assert "Слишком длинный код." in response.text
+    assert huge[:1000] not in response.text
+
+
+def test_line_breaks_and_bidi_overrides_in_single_line_fields_are_refused(
+    app: Flask, auth: Auth
+) -> None:
+    web_client(app, 9003)
+    auth.login("c9003@example.ru")
+    for value in ("abc\r\ndef", "5e83\u202ee12b1"):
+        response = auth.post("/referral/apply", {"code": value})
+        assert response.status_code == 422
+        assert "Недопустимые символы" in response.text

@@ -183,3 +183,32 @@ def test_new_accounts_never_reach_the_reserve(accounts: int) -> None:
             break
     assert sent <= BUDGET.sms_daily_budget - BUDGET.sms_reserve
     rules.check_invitation("sms", True, sms_usage(0, sent, ESTABLISHED), NOW, BUDGET)
+
+
+# ---- e-mail headers come from the e-mail library -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ТехСтрой\r\nBcc: everyone@example.ru",
+        "ТехСтрой\nX-Injected: 1",
+        "ТехСтрой\u2028Bcc: x@example.ru",
+        "Тех\u202eйортС",
+        "Тех\x00Строй",
+    ],
+)
+def test_no_header_injection_through_a_members_name(name: str) -> None:
+    letter = messages.email(name, "5e83e12b1", "http://cabinet.test/unsubscribe/t")
+    payload = messages.email_payload("friend@example.ru", letter)
+    for value in (payload["subject"], payload["to"]):
+        assert not any(ch in value for ch in "\r\n\u2028\u202e\x00")
+    mime = messages.mime("friend@example.ru", letter)
+    assert mime.get_all("Bcc") is None and mime.get_all("X-Injected") is None
+    assert "Bcc" not in mime.as_string().split("\n\n", 1)[0]
+
+
+def test_the_library_itself_refuses_a_line_break_in_a_header() -> None:
+    letter = messages.Email("Тема\r\nBcc: x@example.ru", "текст", "<p>текст</p>")
+    with pytest.raises(ValueError):
+        messages.mime("friend@example.ru", letter)
