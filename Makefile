@@ -9,7 +9,7 @@ SIMULATOR_PORT ?= 5056
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint unit-sqlite unit-postgres setup browser-deps clean
+.PHONY: run test lint unit-sqlite unit-postgres setup browser-deps proxy-deps reliability clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	@echo "==> [1/4] Виртуальное окружение $(VENV) ($(PYTHON))"
@@ -43,7 +43,7 @@ run: setup
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 ## make test: lint and types, then every test on SQLite and again on PostgreSQL.
-test: setup lint browser-deps
+test: setup lint browser-deps proxy-deps
 	@echo "==> Тесты на SQLite"
 	@$(BIN)/pytest
 	@$(MAKE) --no-print-directory unit-postgres
@@ -53,6 +53,8 @@ lint: setup
 	@$(BIN)/ruff check .
 	@$(BIN)/mypy
 	@$(BIN)/lint-imports --no-cache
+	@echo "==> bandit (cabinet/, средний и высокий уровень)"
+	@$(BIN)/bandit -q -r cabinet -ll
 
 unit-postgres:
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(TEST_POSTGRES_URL)', connect_timeout=3).close()" 2>/dev/null; then \
@@ -74,6 +76,25 @@ browser-deps:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null) \
 			|| echo "!! Chromium не установлен: браузерные тесты будут пропущены"; \
 	fi
+
+# The two-server test puts nginx from Debian in front of two cabinets; as root we install it,
+# otherwise that test is skipped with a notice.
+proxy-deps:
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "==> Установка nginx из пакетов Debian"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null) \
+			|| echo "!! nginx не установлен: тест двух серверов будет пропущен"; \
+	fi
+
+## make reliability: the attack suite and the fault tests on SQLite and PostgreSQL, then
+## docs/reliability.md written from the figures they record.
+reliability: setup proxy-deps
+	@rm -f test-output/reliability-*.json
+	@$(BIN)/pytest -q tests/security tests/invitations/test_outage.py tests/load
+	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(TEST_POSTGRES_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+		TEST_DATABASE_URL='$(TEST_POSTGRES_URL)' $(BIN)/pytest -q tests/security tests/invitations/test_outage.py tests/load; \
+	fi
+	@$(BIN)/python -m tests.reliability_report test-output docs/reliability.md
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache test-output
