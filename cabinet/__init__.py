@@ -35,6 +35,7 @@ def create_app(
     guard.settle_secret_key(app)
     guard.refuse_unshared_limits(app)
     guard.install_converters(app)
+    guard.trust_proxies(app)
 
     if clock is None:
         # In demo mode the time machine moves the clock; otherwise it is the system's.

@@ -78,6 +78,9 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         **{name: env.get(name, default) for name, default in LIMIT_DEFAULTS.items()},
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "cabinet"),
+        # Reverse proxies in front of the cabinet whose X-Forwarded-For/-Proto/-Host to trust
+        # (nginx on the same host: 1). 0: the peer's address is the client's.
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         # The database must answer quickly or not at all: a hung server costs one request a few
         # seconds, not a worker (cabinet/db.py).
         "DB_CONNECT_TIMEOUT_SECONDS": int(env.get("DB_CONNECT_TIMEOUT_SECONDS", "3")),

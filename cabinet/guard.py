@@ -48,6 +48,18 @@ class IdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+def trust_proxies(app: Flask) -> None:
+    """Behind nginx the peer is the proxy: read the client's address (for per-IP limits) and
+    the scheme from the headers the trusted proxies set, and from no one else."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
+
+
 def install_converters(app: Flask) -> None:
     """Before any blueprint is registered: its rules are compiled with these converters."""
     app.url_map.converters["int"] = IdConverter

@@ -145,3 +145,15 @@ def output_dir() -> Path:
     path = Path(os.environ.get("TEST_OUTPUT_DIR", "test-output"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def reliability_figures() -> Iterator[None]:
+    """The figures the attack and fault tests record, for docs/reliability.md
+    (`make reliability` renders them)."""
+    yield
+    from tests.security import figures
+
+    if figures.FIGURES["attack"]["requests"] or figures.FIGURES["faults"]:
+        url = os.environ.get("TEST_DATABASE_URL", "")
+        figures.write("postgresql" if url.startswith("postgres") else "sqlite")

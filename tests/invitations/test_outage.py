@@ -21,6 +21,7 @@ from cabinet.invitations.rules import Backoff
 from cabinet.invitations.settings import GatewayConfig, InvitationSettings
 from tests.invitations.conftest import TOKEN, Simulator
 from tests.invitations.test_delivery import assert_exactly_once, enqueue, statuses
+from tests.security.figures import record_fault
 
 
 def production_like(app: Flask, simulator: Simulator) -> InvitationSettings:
@@ -58,12 +59,23 @@ def test_an_hour_long_outage_delays_and_loses_nothing(
             Program(clock, ZoneInfo("Europe/Moscow")), settings, http_gateways(settings, session)
         )
         run_for(worker, clock, 3600)
-        assert statuses()["failed"] == 0  # an hour down, nothing given up
+        failed_after_hour = statuses()["failed"]
+        assert failed_after_hour == 0  # an hour down, nothing given up
         down_requests = simulator.requests()
         assert down_requests < 200  # probes, not a hammering: ~1 per 30 s after the first 5
         simulator.faults(error_rate=0)
         run_for(worker, clock, 1200)
-    assert statuses() == Counter({"sent": 30})
+    final = statuses()
+    record_fault(
+        "gateway_down_one_hour",
+        messages=30,
+        simulated_outage_seconds=3600,
+        gateway_requests_during_outage=down_requests,
+        failed_after_outage=failed_after_hour,
+        delivered=final["sent"],
+        undelivered=final["failed"],
+    )
+    assert final == Counter({"sent": 30})
     assert_exactly_once(simulator, keys)
 
 

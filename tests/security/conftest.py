@@ -1,24 +1,11 @@
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-
 import pytest
 
 from tests.api.conftest import api, token
-from tests.security import figures
 from tests.web.conftest import auth
 
 __all__ = ["api", "auth", "token"]
-
-
-@pytest.fixture(scope="session", autouse=True)
-def reliability_figures() -> Iterator[None]:
-    """The run's figures for docs/reliability.md (written by `make reliability`)."""
-    yield
-    if figures.FIGURES["attack"]["requests"] or figures.FIGURES["faults"]:
-        url = os.environ.get("TEST_DATABASE_URL", "")
-        figures.write("postgresql" if url.startswith("postgres") else "sqlite")
 
 
 @pytest.fixture

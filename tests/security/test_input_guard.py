@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -127,3 +129,22 @@ def test_line_breaks_and_bidi_overrides_in_single_line_fields_are_refused(
         response = auth.post("/referral/apply", {"code": value})
         assert response.status_code == 422
         assert "Недопустимые символы" in response.text
+
+
+def test_behind_a_trusted_proxy_the_client_address_comes_from_x_forwarded_for(
+    make_app: Callable[..., Flask],
+) -> None:
+    """Per-IP limits behind nginx count the client, not nginx (TRUSTED_PROXIES=1)."""
+    seen: list[str] = []
+    for hops in (0, 1):
+        other = make_app(TRUSTED_PROXIES=hops)
+
+        @other.get("/_who")
+        def who() -> str:
+            from flask import request
+
+            seen.append(str(request.remote_addr))
+            return ""
+
+        other.test_client().get("/_who", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert seen == ["127.0.0.1", "203.0.113.7"]
