@@ -12,7 +12,7 @@ POSTGRES_REACHABLE = $(BIN)/python -c "import psycopg; psycopg.connect('$(TEST_P
 
 SERVE_PORT ?= 8000
 
-.PHONY: run serve bench test lint unit-sqlite unit-postgres setup browser-deps clean
+.PHONY: run serve bench test lint unit-sqlite unit-postgres setup browser-deps proxy-deps reliability clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	@echo "==> [1/4] Виртуальное окружение $(VENV) ($(PYTHON))"
@@ -64,7 +64,7 @@ bench: setup
 
 ## make test: lint and types, then every test on SQLite and again on PostgreSQL. The
 ## PostgreSQL leg runs even when the SQLite leg failed; the command fails if either did.
-test: setup lint browser-deps
+test: setup lint browser-deps proxy-deps
 	@sqlite=0; postgres=0; \
 	$(MAKE) --no-print-directory unit-sqlite || sqlite=1; \
 	$(MAKE) --no-print-directory unit-postgres || postgres=1; \
@@ -78,6 +78,8 @@ lint: setup
 	@$(BIN)/ruff check .
 	@$(BIN)/mypy
 	@$(BIN)/lint-imports --no-cache
+	@echo "==> bandit (cabinet/, средний и высокий уровень)"
+	@$(BIN)/bandit -q -r cabinet -ll
 
 unit-sqlite: setup
 	@echo "==> Тесты на SQLite"
@@ -103,6 +105,25 @@ browser-deps:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null) \
 			|| echo "!! Chromium не установлен: браузерные тесты будут пропущены"; \
 	fi
+
+# The two-server test puts nginx from Debian in front of two cabinets; as root we install it,
+# otherwise that test is skipped with a notice.
+proxy-deps:
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "==> Установка nginx из пакетов Debian"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null) \
+			|| echo "!! nginx не установлен: тест двух серверов будет пропущен"; \
+	fi
+
+## make reliability: the attack suite and the fault tests on SQLite and PostgreSQL, then
+## docs/reliability.md written from the figures they record.
+reliability: setup proxy-deps
+	@rm -f test-output/reliability-*.json
+	@$(BIN)/pytest -q tests/security tests/invitations/test_outage.py tests/load
+	@if $(POSTGRES_REACHABLE); then \
+		TEST_DATABASE_URL='$(TEST_POSTGRES_URL)' $(BIN)/pytest -q tests/security tests/invitations/test_outage.py tests/load; \
+	fi
+	@$(BIN)/python -m tests.reliability_report test-output docs/reliability.md
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache test-output

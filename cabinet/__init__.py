@@ -8,15 +8,14 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-from cabinet import config, htmx, passwords
+from cabinet import config, guard, htmx, limits, passwords
 from cabinet.clock import Clock, Program, SystemClock
-from cabinet.db import db, init_engine
+from cabinet.db import db, engine_options, init_engine
 from cabinet.demo_clock import DemoClock
 from cabinet.extensions import migrate
+from cabinet.guard import InsecureConfiguration
 
-
-class InsecureConfiguration(RuntimeError):
-    pass
+__all__ = ["InsecureConfiguration", "create_app"]
 
 
 def create_app(
@@ -32,7 +31,10 @@ def create_app(
     app.config["SQLALCHEMY_DATABASE_URI"] = config.normalise_database_url(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
-    _refuse_default_secret_in_production(app)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
+    guard.settle_secret_key(app)
+    guard.refuse_unshared_limits(app)
+    guard.install_converters(app)
     _refuse_cheap_password_hashes_outside_tests(app)
 
     if clock is None:
@@ -56,7 +58,6 @@ def create_app(
     from cabinet.clients.cli import clients_cli
     from cabinet.demo import demo_cli
     from cabinet.events import models as _events  # noqa: F401
-    from cabinet.extensions import limiter
     from cabinet.invitations import models as _invitations  # noqa: F401
     from cabinet.invitations.cli import invitations_cli
     from cabinet.invitations.settings import InvitationSettings
@@ -70,12 +71,13 @@ def create_app(
     from cabinet.web.referrals import bp as referrals_bp
 
     htmx.init_app(app)
+    guard.init_app(app)  # before the shell: its input check runs before CSRF reads the form
     shell.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(referrals_bp)
     api_views.init_app(app)
     app.extensions["invitations"] = InvitationSettings.from_config(app.config)
-    limiter.init_app(app)
+    limits.configure(app)
     app.register_blueprint(invitations_bp)
     app.register_blueprint(manage_bp)
     app.register_blueprint(health.bp)
@@ -88,18 +90,6 @@ def create_app(
     app.cli.add_command(referral_cli)
     app.cli.add_command(demo_cli)
     return app
-
-
-def _refuse_default_secret_in_production(app: Flask) -> None:
-    if app.config["CABINET_ENV"] == "production" and (
-        app.config["SECRET_KEY"] in ("", config.DEFAULT_SECRET_KEY)
-        or len(app.config["SECRET_KEY"]) < 32
-    ):
-        raise InsecureConfiguration(
-            "В production нужен собственный SECRET_KEY (не короче 32 символов): "
-            "задайте его в переменной окружения SECRET_KEY."
-        )
-
 
 def _refuse_cheap_password_hashes_outside_tests(app: Flask) -> None:
     method = app.config["PASSWORD_HASH_METHOD"]

@@ -10,8 +10,22 @@ from zoneinfo import ZoneInfo
 
 from cabinet.passwords import PRODUCTION_METHOD
 
-# Development-only fallback; production refuses to start with it (see create_app).
+# The development key this project once published. It is never used again, and production
+# refuses it; without SECRET_KEY, development makes a random key per instance.
 DEFAULT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105
+
+# Request limits (cabinet/limits.py, docs/security.md); each can be set from the environment.
+LIMIT_DEFAULTS = {
+    "APPLY_CODE_FAILURE_LIMIT": "10 per hour",
+    "APPLY_CODE_IP_FAILURE_LIMIT": "30 per hour",
+    # Stacked windows, so the wait grows: 5 tries, then a minute; 10, a quarter of an hour;
+    # 20, an hour; 50, a day.
+    "LOGIN_ACCOUNT_FAILURE_LIMIT": "5 per minute;10 per 15 minutes;20 per hour;50 per day",
+    "LOGIN_IP_FAILURE_LIMIT": "20 per minute;60 per hour;300 per day",
+    "INVITE_RATE_LIMIT": "10 per minute;100 per day",
+    "INVITE_MEMBER_RATE_LIMIT": "5 per minute;40 per day",
+    "INVITE_RECIPIENT_RATE_LIMIT": "3 per hour;5 per day",
+}
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_PATH = PROJECT_ROOT / "instance" / "cabinet.sqlite3"
@@ -32,7 +46,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
             env.get("DATABASE_URL") or default_database_url()
         ),
-        "SECRET_KEY": env.get("SECRET_KEY", DEFAULT_SECRET_KEY),
+        # Empty when unset: create_app() makes a random one (development) or refuses (production).
+        "SECRET_KEY": env.get("SECRET_KEY", ""),
         "CABINET_ENV": env.get("CABINET_ENV", "development"),
         "CABINET_TIMEZONE": timezone,
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", "30000")),
@@ -41,7 +56,6 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "DEMO_MODE": env.get("DEMO_MODE", "0") == "1",
         "CABINET_BASE_URL": env.get("CABINET_BASE_URL", "http://127.0.0.1:5000"),
         # Serving (docs/deploy.md)
-        "TRUSTED_PROXY_HOPS": int(env.get("TRUSTED_PROXY_HOPS", "0")),
         "STATIC_BUILD_DIR": env.get("STATIC_BUILD_DIR") or str(DEFAULT_STATIC_BUILD_DIR),
         # Invitations (docs/invitations.md)
         "SMS_GATEWAY_URL": env.get("SMS_GATEWAY_URL") or None,
@@ -62,10 +76,23 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "INVITE_RECIPIENT_COOLDOWN_DAYS": int(env.get("INVITE_RECIPIENT_COOLDOWN_DAYS", "7")),
         "SMS_DAILY_BUDGET": int(env.get("SMS_DAILY_BUDGET", "500")),
         "SMS_COUNTRIES": env.get("SMS_COUNTRIES", "RU"),
-        "INVITE_RATE_LIMIT": env.get("INVITE_RATE_LIMIT", "10 per minute;100 per day"),
+        "SMS_MEMBER_DAILY_CAP": int(env.get("SMS_MEMBER_DAILY_CAP", "5")),
+        "SMS_NEW_MEMBER_DAILY_CAP": int(env.get("SMS_NEW_MEMBER_DAILY_CAP", "2")),
+        "SMS_NEW_MEMBER_DAYS": int(env.get("SMS_NEW_MEMBER_DAYS", "7")),
+        "SMS_RESERVE": int(env.get("SMS_RESERVE", "100")),
+        **{name: env.get(name, default) for name, default in LIMIT_DEFAULTS.items()},
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         # Not read from the environment: only a test run may pick another (cabinet/passwords.py).
         "PASSWORD_HASH_METHOD": PRODUCTION_METHOD,
+        "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "cabinet"),
+        # Reverse proxies in front of the cabinet whose X-Forwarded-For/-Proto/-Host to trust
+        # (nginx on the same host: 1). 0: the peer's address is the client's.
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
+        # The database must answer quickly or not at all: a hung server costs one request a few
+        # seconds, not a worker (cabinet/db.py).
+        "DB_CONNECT_TIMEOUT_SECONDS": int(env.get("DB_CONNECT_TIMEOUT_SECONDS", "3")),
+        "DB_STATEMENT_TIMEOUT_MS": int(env.get("DB_STATEMENT_TIMEOUT_MS", "10000")),
+        "DB_POOL_TIMEOUT_SECONDS": int(env.get("DB_POOL_TIMEOUT_SECONDS", "5")),
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -47,12 +47,40 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+def engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """PostgreSQL: a server that accepts TCP but never answers costs a request
+    DB_CONNECT_TIMEOUT_SECONDS, not a worker; a dead pooled connection is replaced before use
+    (so the cabinet recovers without a restart); waiting for a free connection is bounded."""
+    options: dict[str, Any] = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if str(config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+        options.setdefault("pool_pre_ping", True)
+        options.setdefault("pool_timeout", config["DB_POOL_TIMEOUT_SECONDS"])
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args.setdefault("connect_timeout", config["DB_CONNECT_TIMEOUT_SECONDS"])
+        options["connect_args"] = connect_args
+    return options
+
+
 def init_engine(app: Flask) -> None:
-    """Tune the engine once it exists: SQLite gets WAL, a busy timeout and explicit BEGINs."""
+    """Tune the engine once it exists: SQLite gets WAL, a busy timeout and explicit BEGINs;
+    PostgreSQL a statement timeout on every connection."""
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
             _make_sqlite_concurrent(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        elif engine.dialect.name == "postgresql":
+            _bound_statements(engine, app.config["DB_STATEMENT_TIMEOUT_MS"])
+
+
+def _bound_statements(engine: Engine, timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # A session setting, not a connection option: the URL's own `options` stay as they are.
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET statement_timeout = {int(timeout_ms)}")
+        dbapi_connection.autocommit = autocommit
 
 
 def _make_sqlite_concurrent(engine: Engine, busy_timeout_ms: int) -> None:

@@ -74,11 +74,18 @@ def app(database_url: str, clock: SettableClock) -> Iterator[Flask]:
             "SQLALCHEMY_DATABASE_URI": database_url,
             "SECRET_KEY": "test-secret-key-that-is-long-enough-000",
             "CABINET_TIMEZONE": "Europe/Moscow",
-            # One app serves every test: its per-IP limit must not trip across them.
+            # One app serves every test: its limits must not trip across them (the limits have
+            # their own tests, each with an app of its own: tests/security/test_limits.py).
             "INVITE_RATE_LIMIT": "10000 per minute",
             # Hundreds of accounts are made and signed in: scrypt would cost ~0.1 s each.
             # Production is always scrypt (tests/unit/test_config.py proves it).
             "PASSWORD_HASH_METHOD": FAST_PASSWORD_HASHING,
+            "INVITE_MEMBER_RATE_LIMIT": "10000 per minute",
+            "INVITE_RECIPIENT_RATE_LIMIT": "10000 per minute",
+            "APPLY_CODE_FAILURE_LIMIT": "10000 per minute",
+            "APPLY_CODE_IP_FAILURE_LIMIT": "10000 per minute",
+            "LOGIN_ACCOUNT_FAILURE_LIMIT": "10000 per minute",
+            "LOGIN_IP_FAILURE_LIMIT": "10000 per minute",
         },
         clock=clock,
     )
@@ -157,3 +164,15 @@ def output_dir() -> Path:
     path = Path(os.environ.get("TEST_OUTPUT_DIR", "test-output"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def reliability_figures() -> Iterator[None]:
+    """The figures the attack and fault tests record, for docs/reliability.md
+    (`make reliability` renders them)."""
+    yield
+    from tests.security import figures
+
+    if figures.FIGURES["attack"]["requests"] or figures.FIGURES["faults"]:
+        url = os.environ.get("TEST_DATABASE_URL", "")
+        figures.write("postgresql" if url.startswith("postgres") else "sqlite")

@@ -13,6 +13,7 @@ from typing import Any, cast
 
 from flask import request
 
+from cabinet import inputs as safe
 from cabinet.api.problems import (
     INVALID_PARAMETERS,
     MALFORMED_JSON,
@@ -25,7 +26,7 @@ from cabinet.billing.rules import LINE_KINDS, Line, LineKind, Period
 from cabinet.clients.models import CLIENT_STATUSES
 from cabinet.clients.services import NewClient
 
-MAX_ID = 2_147_483_647  # the columns are 32-bit integers
+MAX_ID = safe.MAX_ID  # the columns are 32-bit integers
 NAME_MAX = 200
 EMAIL_MAX = 254
 PHONE_MAX = 32
@@ -70,6 +71,14 @@ def body_object() -> dict[str, Any]:
         raise ApiProblem(MALFORMED_JSON, "Тело запроса не разобрано как JSON.") from exc
     if not isinstance(value, dict):
         raise _invalid([FieldError("Тело запроса — объект JSON.", pointer="")])
+    # NUL, control characters, line breaks and lone surrogates are refused in every string
+    # (keys too) before any field is read: they can be neither stored nor put in a header.
+    unsafe = [
+        FieldError(found[-1], pointer=_pointer(*found[:-1]))
+        for found in safe.unsafe_strings(value)
+    ]
+    if unsafe:
+        raise _invalid(unsafe)
     return value
 
 

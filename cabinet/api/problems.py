@@ -34,6 +34,7 @@ UNSUPPORTED_MEDIA_TYPE = Kind("unsupported-media-type", 415, "Нужен JSON")
 VALIDATION_FAILED = Kind("validation-failed", 422, "Данные не прошли проверку")
 HTTP_ERROR = Kind("http-error", 400, "Запрос не выполнен")
 INTERNAL_ERROR = Kind("internal-error", 500, "Внутренняя ошибка")
+SERVICE_UNAVAILABLE = Kind("service-unavailable", 503, "Сервис временно недоступен")
 
 KINDS: tuple[Kind, ...] = (
     UNAUTHORIZED,
@@ -47,6 +48,7 @@ KINDS: tuple[Kind, ...] = (
     VALIDATION_FAILED,
     HTTP_ERROR,
     INTERNAL_ERROR,
+    SERVICE_UNAVAILABLE,
 )
 
 

@@ -8,6 +8,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request, url
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import RequestRedirect
 
+from cabinet import guard
 from cabinet.api import inputs, openapi, present, problems, tokens
 from cabinet.api.problems import ApiProblem
 from cabinet.billing.queries import invoice_preview
@@ -143,12 +144,35 @@ def _http_error(error: HTTPException) -> Response:
 
 @bp.errorhandler(Exception)
 def _unexpected(error: Exception) -> Response:
-    db.session.rollback()
+    if guard.database_is_down(error):
+        return _database_down(error)
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - a dead connection; the answer matters more
+        guard.mark_database_down()
     current_app.logger.exception("unexpected error in the API")
     return problems.response(
         ApiProblem(
             problems.INTERNAL_ERROR,
             "Внутренняя ошибка кабинета; ничего не изменилось. Повторите запрос позже.",
+        )
+    )
+
+
+def _database_down(error: Exception) -> Response:
+    """The database does not answer: 503 with Retry-After; the next request tries again."""
+    current_app.logger.error("database unavailable: %s", type(error).__name__)
+    guard.mark_database_down()
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone; the session is discarded anyway
+        current_app.logger.debug("rollback failed on a dead connection")
+    return problems.response(
+        ApiProblem(
+            problems.SERVICE_UNAVAILABLE,
+            "База данных кабинета временно недоступна; ничего не изменилось. "
+            "Повторите запрос позже.",
+            headers={"Retry-After": str(guard.DATABASE_RETRY_AFTER_SECONDS)},
         )
     )
 

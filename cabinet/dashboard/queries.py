@@ -11,12 +11,13 @@ from cabinet.clients.models import Client
 from cabinet.dashboard import rules
 from cabinet.db import db
 from cabinet.invitations.models import Invitation
+from cabinet.invitations.rules import Limits, day_start
 from cabinet.referrals.models import Grant, Member, Referral, SmsPack
 
 TOP_REFERRERS = 10
 
 
-def build(now: datetime, zone: tzinfo) -> rules.Dashboard:
+def build(now: datetime, zone: tzinfo, limits: Limits | None = None) -> rules.Dashboard:
     mondays = rules.week_mondays(now, zone)
     since = datetime.combine(mondays[0], time.min, zone)
     held = Referral.revoked_at.is_(None)
@@ -71,6 +72,21 @@ def build(now: datetime, zone: tzinfo) -> rules.Dashboard:
                 .order_by(SmsPack.size)
             )
         ),
+        sms_budget=None if limits is None else _sms_budget(now, zone, limits),
+    )
+
+
+def _sms_budget(now: datetime, zone: tzinfo, limits: Limits) -> rules.SmsBudget:
+    per_member = db.session.execute(
+        select(func.count(), func.max(Member.joined_at), func.max(Client.registered_at))
+        .select_from(Invitation)
+        .join(Member, Member.client_id == Invitation.member_id)
+        .join(Client, Client.id == Invitation.member_id)
+        .where(Invitation.channel == "sms", Invitation.created_at >= day_start(now, zone))
+        .group_by(Invitation.member_id)
+    ).all()
+    return rules.sms_budget(
+        ((count, max(joined, registered)) for count, joined, registered in per_member), now, limits
     )
 
 

@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
+from cabinet.invitations.rules import Limits, is_new_member
+
 WEEKS = 12
 DAYS_PER_MONTH = 30  # «процент-месяцы» count months of 30 days
 CHANNELS = ("sms", "email")
@@ -57,6 +59,35 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class SmsBudget:
+    """Today's SMS invitations against the day's budget (docs/invitations.md, «SMS per
+    member»)."""
+
+    used: int
+    budget: int
+    reserve: int
+    by_new_members: int
+    members_at_cap: int
+
+    @property
+    def percent(self) -> float:
+        return round(100 * self.used / self.budget, 1) if self.budget else 100.0
+
+
+def sms_budget(
+    sent_today: Iterable[tuple[int, datetime]], now: datetime, limits: Limits
+) -> SmsBudget:
+    """From (SMS sent today, member since) per member."""
+    used = by_new = at_cap = 0
+    for count, member_since in sent_today:
+        new = is_new_member(member_since, now, limits)
+        used += count
+        by_new += count if new else 0
+        at_cap += count >= limits.sms_allowance(new)
+    return SmsBudget(used, limits.sms_daily_budget, limits.sms_reserve, by_new, at_cap)
+
+
+@dataclass(frozen=True)
 class Dashboard:
     now: datetime
     clients: int
@@ -70,6 +101,7 @@ class Dashboard:
     liability_in_force: float
     liability_coming: float
     sms_packs: tuple[tuple[int, int], ...]  # (size, how many given)
+    sms_budget: SmsBudget | None = None
 
     @property
     def conversion_percent(self) -> float:

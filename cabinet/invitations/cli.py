@@ -54,6 +54,19 @@ def deliver(loop: bool, batch: int, idle: float) -> None:
         click.echo("Отправка приглашений остановлена.")
 
 
+@invitations_cli.command("requeue")
+@click.option("--id", "ids", type=click.IntRange(1, 2_147_483_647), multiple=True)
+@click.option("--all", "everything", is_flag=True, help="Все «не доставлено».")
+def requeue(ids: tuple[int, ...], everything: bool) -> None:
+    """Put undelivered invitations back in the queue (after a gateway outage)."""
+    if not ids and not everything:
+        refuse("Укажите --id N (можно несколько раз) или --all.")
+    done = services.requeue_failed(
+        current_app.extensions["program"], None if everything else list(ids)
+    )
+    click.echo(f"Снова в очереди: {len(done)}.")
+
+
 @invitations_cli.group("stop-list")
 def stop_list() -> None:
     """Recipients who asked not to receive invitations."""

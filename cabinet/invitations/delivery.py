@@ -33,7 +33,11 @@ class Gateway(Protocol):
 
 @dataclass
 class CircuitBreaker:
-    """Stop calling a gateway that keeps failing; try one message again after a cool-down."""
+    """Stop calling a gateway that keeps failing; try one message again after a cool-down.
+
+    That one message is a probe of the gateway, not an attempt of the message: a failed probe
+    gives the attempt back, so an outage of any length delays messages and never uses up
+    their attempts."""
 
     threshold: int
     cooldown: timedelta
@@ -42,6 +46,10 @@ class CircuitBreaker:
 
     def allows(self, now: datetime) -> bool:
         return self.opened_at is None or now - self.opened_at >= self.cooldown
+
+    def probing(self) -> bool:
+        """Open, with the cool-down over: the next send tests the gateway."""
+        return self.opened_at is not None
 
     def succeeded(self) -> None:
         self.failures, self.opened_at = 0, None
@@ -121,9 +129,13 @@ class Worker:
                     item, Outcome("retry", "шлюз временно недоступен"), report, paused=True
                 )
                 continue
+            probe = breaker.probing()
             outcome = self.gateways[item.channel].send(item.payload, item.key)
             if outcome.verdict == "retry":
                 breaker.failed(self.program.clock.now())
+                if probe:  # the gateway is still down: the message keeps its attempt
+                    self._record(item, outcome, report, paused=True)
+                    continue
             else:
                 breaker.succeeded()
             self._record(item, outcome, report)
@@ -153,18 +165,11 @@ class Worker:
             if not open_channels:
                 db.session.rollback()
                 return []
-            rows = db.session.scalars(
-                select(Invitation)
-                .where(
-                    Invitation.status.in_(("queued", "sending")),
-                    Invitation.channel.in_(open_channels),
-                    Invitation.next_attempt_at <= now,
-                    or_(Invitation.lease_until.is_(None), Invitation.lease_until <= now),
-                )
-                .order_by(Invitation.next_attempt_at, Invitation.id)
-                .limit(batch)
-                .with_for_update(skip_locked=True)
-            ).all()
+            rows = []
+            for channel in open_channels:
+                # A gateway being probed gets one message, not a batch held for nothing.
+                size = 1 if self.breakers[channel].probing() else batch
+                rows.extend(self._due(channel, now, size))
             claimed: list[Claimed] = []
             lease = timedelta(seconds=self.settings.lease_seconds)
             for row in rows:
@@ -190,11 +195,28 @@ class Worker:
                 )
         return claimed
 
+    def _due(self, channel: str, now: datetime, size: int) -> list[Invitation]:
+        return list(
+            db.session.scalars(
+                select(Invitation)
+                .where(
+                    Invitation.status.in_(("queued", "sending")),
+                    Invitation.channel == channel,
+                    Invitation.next_attempt_at <= now,
+                    or_(Invitation.lease_until.is_(None), Invitation.lease_until <= now),
+                )
+                .order_by(Invitation.next_attempt_at, Invitation.id)
+                .limit(size)
+                .with_for_update(skip_locked=True)
+            )
+        )
+
     def _record(
         self, item: Claimed, outcome: Outcome, report: PassReport, paused: bool = False
     ) -> None:
         """Store the outcome, unless the lease was lost. A message held back by an open
-        circuit breaker gets its attempt back."""
+        circuit breaker, or sent as its probe while the gateway is still down, gets its
+        attempt back."""
         with transaction():
             row = db.session.scalars(
                 select(Invitation)
@@ -209,6 +231,8 @@ class Worker:
             if paused:
                 row.attempts -= 1
                 row.status = "queued"
+                if outcome.detail != "шлюз временно недоступен":
+                    row.last_error = outcome.detail[:300]
                 row.next_attempt_at = now + timedelta(
                     seconds=self.settings.breaker_cooldown_seconds
                 )

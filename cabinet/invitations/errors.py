@@ -60,6 +60,16 @@ class DailyCapReached(InvitationRefusal):
         )
 
 
+class SmsMemberCapReached(InvitationRefusal):
+    field = ""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__(
+            f"Сегодня вы уже отправили SMS-приглашений: {cap} — это максимум на день. "
+            "Отправьте приглашение по email или скопируйте код."
+        )
+
+
 class SmsBudgetExhausted(InvitationRefusal):
     field = ""
     message = (

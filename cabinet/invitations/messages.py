@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP
 from html import escape
 from typing import Any
 
+from cabinet.inputs import display_safe
 from cabinet.referrals.rules import APPLY_WINDOW_MONTHS, REFEREE_MONTHS, REFEREE_PERCENT
 from cabinet.texts import months
 
@@ -36,7 +39,10 @@ class Email:
     html: str
 
 
-def email(member_name: str, code: str, unsubscribe_url: str) -> Email:
+def email(raw_member_name: str, code: str, unsubscribe_url: str) -> Email:
+    # A name stored before names were checked may still hold a line break: in a header it
+    # would start a new header. It goes everywhere as one clean line.
+    member_name = display_safe(raw_member_name)
     window = "месяца" if APPLY_WINDOW_MONTHS == 1 else months(APPLY_WINDOW_MONTHS)
     terms = (
         f"Зарегистрируйте код в личном кабинете Корпоративной АТС в течение {window} после "
@@ -71,5 +77,22 @@ def sms_payload(to: str, code: str) -> dict[str, Any]:
     return {"to": to, "text": sms_text(code)}
 
 
+def mime(to: str, message: Email) -> EmailMessage:
+    """The letter as the e-mail library builds it: headers set (and checked) by the library,
+    never by joining strings; a plain-text part and an HTML alternative."""
+    letter = EmailMessage(policy=SMTP)
+    letter["To"] = to  # the library refuses CR/LF in any header value
+    letter["Subject"] = message.subject
+    letter.set_content(message.text)
+    letter.add_alternative(message.html, subtype="html")
+    return letter
+
+
 def email_payload(to: str, message: Email) -> dict[str, Any]:
-    return {"to": to, "subject": message.subject, "text": message.text, "html": message.html}
+    letter = mime(to, message)
+    return {
+        "to": str(letter["To"]),
+        "subject": str(letter["Subject"]),
+        "text": message.text,
+        "html": message.html,
+    }

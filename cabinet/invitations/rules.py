@@ -26,6 +26,20 @@ class Limits:
     recipient_cooldown_days: int = 7  # one invitation per recipient, across all members
     sms_daily_budget: int = 500  # SMS invitations per calendar day, the whole cabinet
     sms_countries: tuple[str, ...] = ("RU",)
+    # A few accounts must not drain the day's SMS for everyone: each member has a daily
+    # allowance, a new one (first days in the program or as a client) a smaller one, and the
+    # last `sms_reserve` SMS of the day are kept for established members.
+    sms_member_daily: int = 5
+    sms_new_member_daily: int = 2
+    new_member_days: int = 7
+    sms_reserve: int = 100
+
+    def sms_allowance(self, new_member: bool) -> int:
+        return self.sms_new_member_daily if new_member else self.sms_member_daily
+
+    def sms_open_to(self, new_member: bool) -> int:
+        """How much of the day's budget this member may draw on."""
+        return max(0, self.sms_daily_budget - (self.sms_reserve if new_member else 0))
 
 
 def normalise_phone(raw: str, countries: Iterable[str]) -> str:
@@ -79,6 +93,14 @@ class Usage:
     last_to_recipient: datetime | None
     sms_today: int
     opted_out: bool
+    member_sms_today: int = 0
+    member_since: datetime | None = None  # the later of joining the program and registering
+
+
+def is_new_member(member_since: datetime | None, now: datetime, limits: Limits) -> bool:
+    return member_since is not None and now - member_since < timedelta(
+        days=limits.new_member_days
+    )
 
 
 def check_invitation(
@@ -93,8 +115,13 @@ def check_invitation(
     cooldown = timedelta(days=limits.recipient_cooldown_days)
     if usage.last_to_recipient is not None and now - usage.last_to_recipient < cooldown:
         raise errors.RecipientCoolingDown(limits.recipient_cooldown_days)
-    if channel == "sms" and usage.sms_today >= limits.sms_daily_budget:
-        raise errors.SmsBudgetExhausted()
+    if channel == "sms":
+        new = is_new_member(usage.member_since, now, limits)
+        allowance = limits.sms_allowance(new)
+        if usage.member_sms_today >= allowance:
+            raise errors.SmsMemberCapReached(allowance)
+        if usage.sms_today >= limits.sms_open_to(new):
+            raise errors.SmsBudgetExhausted()
 
 
 def day_start(now: datetime, zone: tzinfo) -> datetime:

@@ -49,17 +49,16 @@ def invite(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INVITATIONS_LOCK}
             )
         found = db.session.execute(
-            select(Member.code, Client.name)
+            select(Member.code, Client.name, Member.joined_at, Client.registered_at)
             .join(Client, Client.id == Member.client_id)
             .where(Member.client_id == member_id, Client.status == "active")
         ).first()
         if found is None:
             raise errors.NotAMember()
-        code, member_name = found
+        code, member_name, joined_at, registered_at = found
         now = program.clock.now()
-        rules.check_invitation(
-            channel, consent, _usage(member_id, recipient, now, program), now, settings.limits
-        )
+        usage = _usage(member_id, recipient, now, program, max(joined_at, registered_at))
+        rules.check_invitation(channel, consent, usage, now, settings.limits)
         if channel == "sms":
             payload = messages.sms_payload(recipient, code)
         else:
@@ -80,9 +79,22 @@ def invite(
     return Queued(invitation.id, channel, recipient, rules.show_recipient(channel, recipient), now)
 
 
-def _usage(member_id: int, recipient: str, now: datetime, program: Program) -> rules.Usage:
+def _usage(
+    member_id: int, recipient: str, now: datetime, program: Program, member_since: datetime
+) -> rules.Usage:
     today = rules.day_start(now, program.timezone)
     return rules.Usage(
+        member_since=member_since,
+        member_sms_today=db.session.scalar(
+            select(func.count())
+            .select_from(Invitation)
+            .where(
+                Invitation.member_id == member_id,
+                Invitation.channel == "sms",
+                Invitation.created_at >= today,
+            )
+        )
+        or 0,
         member_today=db.session.scalar(
             select(func.count())
             .select_from(Invitation)
@@ -121,3 +133,27 @@ def opt_in(recipient: str) -> bool:
             return False
         db.session.delete(entry)
     return True
+
+
+def requeue_failed(
+    program: Program,
+    ids: list[int] | None = None,
+    before_commit: Callable[[list[int]], None] | None = None,
+) -> list[int]:
+    """Put «не доставлено» messages back in the queue with fresh attempts (after an outage,
+    by a manager or `flask invitations requeue`). The same Idempotency-Key goes with them, so
+    a gateway that did keep a copy keeps one. Returns the ids requeued; `before_commit` adds
+    to the same transaction (a manager's audit entry)."""
+    with transaction():
+        query = select(Invitation).where(Invitation.status == "failed")
+        if ids is not None:
+            query = query.where(Invitation.id.in_(ids))
+        rows = db.session.scalars(query.order_by(Invitation.id).with_for_update()).all()
+        now = program.clock.now()
+        requeued = [row.id for row in rows]
+        for row in rows:
+            row.status, row.attempts, row.next_attempt_at = "queued", 0, now
+            row.lease_until, row.lease_token = None, None
+        if before_commit is not None and requeued:
+            before_commit(requeued)
+    return requeued

@@ -37,6 +37,10 @@ class InvitationSettings:
                 sms_countries=tuple(
                     c.strip().upper() for c in str(config["SMS_COUNTRIES"]).split(",") if c.strip()
                 ),
+                sms_member_daily=int(config["SMS_MEMBER_DAILY_CAP"]),
+                sms_new_member_daily=int(config["SMS_NEW_MEMBER_DAILY_CAP"]),
+                new_member_days=int(config["SMS_NEW_MEMBER_DAYS"]),
+                sms_reserve=int(config["SMS_RESERVE"]),
             ),
             backoff=Backoff(
                 base_seconds=float(config["INVITE_BACKOFF_BASE_SECONDS"]),

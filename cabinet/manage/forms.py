@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, StringField, TextAreaField
-from wtforms.validators import AnyOf, DataRequired, Length, Optional
+from wtforms.validators import AnyOf, DataRequired, Optional
 
 from cabinet.manage.time_machine import JUMPS
+from cabinet.validators import SafeText
 
 
 class ClockForm(FlaskForm):  # type: ignore[misc]
@@ -13,13 +14,18 @@ class ClockForm(FlaskForm):  # type: ignore[misc]
 
 
 class ApplyForClientForm(FlaskForm):  # type: ignore[misc]
-    code = StringField("Код приглашения", validators=[DataRequired("Введите код."), Length(max=64)])
+    code = StringField("Код приглашения", validators=[DataRequired("Введите код."), SafeText(64)])
     reason = TextAreaField(
-        "Причина", validators=[DataRequired("Укажите причину."), Length(max=500)]
+        "Причина", validators=[DataRequired("Укажите причину."), SafeText(500, single_line=False)]
     )
 
 
 class RevokeForm(FlaskForm):  # type: ignore[misc]
     reason = TextAreaField(
-        "Причина отмены", validators=[DataRequired("Укажите причину."), Length(max=500)]
+        "Причина отмены",
+        validators=[DataRequired("Укажите причину."), SafeText(500, single_line=False)],
     )
+
+
+class RequeueForm(FlaskForm):  # type: ignore[misc]
+    """«Отправить снова»: only the CSRF token."""

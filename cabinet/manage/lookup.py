@@ -10,11 +10,11 @@ from sqlalchemy import ColumnElement, func, or_, select
 from cabinet.addresses import phone_e164
 from cabinet.clients.models import Client
 from cabinet.db import db
+from cabinet.inputs import bounded_int
 from cabinet.referrals.models import Member
 from cabinet.referrals.rules import is_code, normalise_code
 
 MAX_RESULTS = 50
-_MAX_ID = 2**31 - 1  # client ids are INTEGER
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,9 @@ def find_clients(query: str) -> list[Found]:
 
 def _exact(text: str) -> ColumnElement[bool] | None:
     ids: list[int] = []
-    if text.isdigit() and int(text) <= _MAX_ID:
-        ids.append(int(text))
+    client_id = bounded_int(text)  # a number beyond the id column names no client
+    if client_id is not None:
+        ids.append(client_id)
     code = normalise_code(text)
     if is_code(code):
         owner = db.session.scalar(select(Member.client_id).where(Member.code == code))

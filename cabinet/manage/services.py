@@ -9,6 +9,7 @@ from cabinet.clock import Program
 from cabinet.db import transaction
 from cabinet.demo_clock import DemoClock
 from cabinet.errors import ProgramRefusal
+from cabinet.invitations import services as invitation_services
 from cabinet.manage import time_machine
 from cabinet.referrals import services as referral_services
 
@@ -61,3 +62,13 @@ def apply_code_for_client(
             details={"referrer_id": result.referrer_id, "code": code},
         ),
     )
+
+
+def requeue_invitations(program: Program, manager_id: int) -> int:
+    """«Отправить снова»: every undelivered invitation back in the queue, with an audit entry."""
+    now = program.clock.now()
+
+    def audited(ids: list[int]) -> None:
+        audit.record(now, manager_id, "requeue_invitations", details={"invitations": len(ids)})
+
+    return len(invitation_services.requeue_failed(program, before_commit=audited))

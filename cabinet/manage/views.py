@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     Response,
@@ -18,6 +16,7 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
+from cabinet import limits
 from cabinet.audit import services as audit
 from cabinet.auth.roles import manager_required
 from cabinet.clock import current_program
@@ -25,8 +24,11 @@ from cabinet.dashboard import queries as dashboard
 from cabinet.errors import ProgramRefusal
 from cabinet.fraud import queries as fraud
 from cabinet.fraud.rules import Signal
+from cabinet.inputs import path_of, same_host
+from cabinet.invitations.rules import Limits
+from cabinet.invitations.settings import InvitationSettings
 from cabinet.manage import export, lookup, services, time_machine
-from cabinet.manage.forms import ApplyForClientForm, ClockForm, RevokeForm
+from cabinet.manage.forms import ApplyForClientForm, ClockForm, RequeueForm, RevokeForm
 from cabinet.referrals import queries
 from cabinet.referrals.revocation import revoke_referral
 from cabinet.web import referral_page as page
@@ -38,11 +40,18 @@ ACTIONS = {
     "time_machine": "машина времени",
     "apply_code": "код применён за клиента",
     "revoke_referral": "реферал отменён",
+    "requeue_invitations": "приглашения снова в очереди",
 }
+
+
+def _limits() -> Limits:
+    settings: InvitationSettings = current_app.extensions["invitations"]
+    return settings.limits
 
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limits.login_limits
 def login() -> BaseResponse | tuple[str, int]:
     """Managers sign in here; clients have no account here."""
     return sign_in(MANAGERS)
@@ -65,11 +74,12 @@ def dashboard_page() -> BaseResponse:
 def dashboard_view() -> str:
     """The program at a glance."""
     program = current_program()
-    board = dashboard.build(program.clock.now(), program.timezone)
+    board = dashboard.build(program.clock.now(), program.timezone, _limits())
     return render_template(
         "manage/dashboard.html",
         board=board,
         clock_form=ClockForm(),
+        requeue_form=RequeueForm(),
         jump_buttons=time_machine.JUMP_BUTTONS,
         demo=current_app.config["DEMO_MODE"],
         audit_lines=audit.entries(limit=10),
@@ -81,7 +91,7 @@ def dashboard_view() -> str:
 @manager_required
 def dashboard_csv() -> Response:
     program = current_program()
-    board = dashboard.build(program.clock.now(), program.timezone)
+    board = dashboard.build(program.clock.now(), program.timezone, _limits())
     response = make_response("\ufeff" + export.dashboard_csv(board))  # BOM: Excel reads UTF-8
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = "attachment; filename=referral-dashboard.csv"
@@ -106,6 +116,17 @@ def clock() -> BaseResponse:
                 f"Время кабинета: {shown.astimezone(program.timezone):%d.%m.%Y %H:%M}", "success"
             )
     return redirect(safe_next(request.form.get("next"), url_for("manage.dashboard")))
+
+
+@bp.post("/invitations/requeue")
+@manager_required
+def requeue_invitations() -> BaseResponse:
+    """«Отправить снова»: undelivered invitations back in the queue (after a gateway outage)."""
+    form = RequeueForm()
+    if form.validate_on_submit():
+        count = services.requeue_invitations(current_program(), current_user.id)
+        flash(f"Снова в очереди: {count}; действие записано в журнал.", "success")
+    return redirect(url_for("manage.dashboard"), 303)
 
 
 @bp.get("/clients")
@@ -184,19 +205,23 @@ def audit_log() -> str:
 def revoke(referral_id: int) -> BaseResponse:
     """Revoke a fraudulent referral: its grants closed, the referrer's ladder recomputed."""
     form = RevokeForm()
-    back = request.referrer or url_for("manage.clients")
+    back = _back_from_referrer()
     if not form.validate_on_submit():
         flash("Укажите причину отмены реферала.", "error")
-        return redirect(safe_next(_path(back), url_for("manage.clients")))
+        return redirect(back)
     try:
         revoke_referral(current_program(), current_user.id, referral_id, form.reason.data)
     except ProgramRefusal as refusal:
         flash(refusal.message, "error")
     else:
         flash("Реферал отменён: скидки пересчитаны, действие записано в журнал.", "success")
-    return redirect(safe_next(_path(back), url_for("manage.clients")))
+    return redirect(back)
 
 
-def _path(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+def _back_from_referrer() -> str:
+    """The page the manager came from, if it is a page of this site; else the client search."""
+    default = url_for("manage.clients")
+    referrer = request.referrer
+    if not referrer or not same_host(referrer, request.host):
+        return default
+    return safe_next(path_of(referrer), default)

@@ -17,8 +17,9 @@ class CodeNotFound(ProgramRefusal):
     message = "Такого кода приглашения нет. Проверьте код и попробуйте ещё раз."
 
 
-class ReferrerClosed(ProgramRefusal):
-    message = "Этот код приглашения больше не действует: его владелец закрыл договор."
+class ReferrerClosed(CodeNotFound):
+    """The owner closed its contract. The client hears «код не найден»: it is not the
+    client's business whose contracts exist (and a guesser learns nothing)."""
 
 
 class OwnCode(ProgramRefusal):
@@ -29,8 +30,9 @@ class CodeAlreadyApplied(ProgramRefusal):
     message = "Вы уже применили код приглашения: применить код можно только один раз."
 
 
-class CodeCycle(ProgramRefusal):
-    message = "Этот клиент вступил в программу по вашему коду, поэтому его код применить нельзя."
+class CodeCycle(CodeNotFound):
+    """The owner joined through this client's code (no two-client cycles). Refused as
+    «код не найден», like any code that is not the client's to use."""
 
 
 class ApplyWindowClosed(ProgramRefusal):

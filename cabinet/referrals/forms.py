@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired
+
+from cabinet.validators import SafeText
 
 
 class ApplyCodeForm(FlaskForm):  # type: ignore[misc]
@@ -10,7 +12,7 @@ class ApplyCodeForm(FlaskForm):  # type: ignore[misc]
         "Код приглашения",
         validators=[
             DataRequired("Введите код приглашения."),
-            Length(max=64, message="Слишком длинный код."),
+            SafeText(64, too_long="Слишком длинный код."),
         ],
     )
 

@@ -128,23 +128,32 @@ def check_join(client: Party) -> None:
         raise errors.AlreadyMember()
 
 
-def check_application(referee: Party, referrer: Party, now: datetime, zone: tzinfo) -> None:
-    """The five conditions for `referee` applying `referrer`'s code at `now`, in order."""
+def check_can_apply(referee: Party, now: datetime, zone: tzinfo) -> None:
+    """What the referee alone decides (active, no code applied before, within the window),
+    checked before any code is looked at: a client who can apply no code learns nothing about
+    which codes exist."""
     if not referee.active:
         raise client_errors.ClientClosed()
-    if not referrer.is_member:
-        raise errors.CodeNotFound()
-    if not referrer.active:
-        raise errors.ReferrerClosed()
-    if referrer.client_id == referee.client_id:
-        raise errors.OwnCode()
     if referee.referred_by is not None:
         raise errors.CodeAlreadyApplied()
-    if referrer.referred_by == referee.client_id:
-        raise errors.CodeCycle()
     deadline = apply_deadline(referee.registered_at, zone)
     if now > deadline:
         raise errors.ApplyWindowClosed(show_moment(deadline, zone))
+
+
+def check_application(referee: Party, referrer: Party, now: datetime, zone: tzinfo) -> None:
+    """The five conditions for `referee` applying `referrer`'s code at `now`: first the
+    referee's own, then the code's. A code that is not the referee's to use is refused with
+    «код не найден» whatever the reason (its owner closed, or joined through the referee)."""
+    check_can_apply(referee, now, zone)
+    if not referrer.is_member:
+        raise errors.CodeNotFound()
+    if referrer.client_id == referee.client_id:
+        raise errors.OwnCode()
+    if not referrer.active:
+        raise errors.ReferrerClosed()
+    if referrer.referred_by == referee.client_id:
+        raise errors.CodeCycle()
 
 
 def can_still_apply(referee: Party, now: datetime, zone: tzinfo) -> bool:

@@ -74,10 +74,11 @@ def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
     referee_client = locked.get(client_id)
     if referee_client is None:
         raise client_errors.ClientNotFound(client_id)
-    if referrer_id is None:
-        raise errors.CodeNotFound()
     zone = program.timezone
     now = program.clock.now()
+    rules.check_can_apply(_party(referee_client), now, zone)  # before the code is looked at
+    if referrer_id is None:
+        raise errors.CodeNotFound()
     rules.check_application(_party(referee_client), _party(locked[referrer_id]), now, zone)
     last_activation = db.session.scalar(
         select(func.max(Referral.activated_at)).where(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask import session as cookie_session
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
+from cabinet import limits
 from cabinet.auth import services
 from cabinet.auth.forms import LoginForm
 from cabinet.auth.models import Manager
@@ -18,6 +18,7 @@ from cabinet.clients.models import Client
 from cabinet.db import db
 from cabinet.demo import DEMO_CLIENTS, DEMO_PASSWORD
 from cabinet.errors import ProgramRefusal
+from cabinet.inputs import safe_redirect_target
 
 bp = Blueprint("auth", __name__)
 
@@ -92,6 +93,7 @@ def sign_out(audience: Audience) -> BaseResponse:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limits.login_limits
 def login() -> BaseResponse | tuple[str, int]:
     """A client signs in to the cabinet."""
     if current_user.is_authenticated:
@@ -125,9 +127,5 @@ def start_session(user: Client | Manager) -> None:
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Only a path on this site: never an open redirect."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
-            return target
-    return default
+    """Only a path on this site: never an open redirect (cabinet/inputs.py decides)."""
+    return safe_redirect_target(target, default)

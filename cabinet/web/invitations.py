@@ -17,9 +17,9 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response as BaseResponse
 
+from cabinet import limits
 from cabinet.auth.roles import client_required
 from cabinet.clock import current_program
-from cabinet.extensions import limiter
 from cabinet.htmx import fragment_response, retarget, trigger, wants_fragment
 from cabinet.invitations import rules, services
 from cabinet.invitations.errors import InvitationRefusal, UnsubscribeLinkInvalid
@@ -77,7 +77,7 @@ def dialog() -> Response:
 
 
 @bp.post("/referral/invite")
-@limiter.limit(lambda: current_app.config["INVITE_RATE_LIMIT"])
+@limits.invite_limits
 @client_required
 def send() -> Response | BaseResponse:
     """«Пригласить»: validate, check the limits, queue the message."""

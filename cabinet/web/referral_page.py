@@ -9,6 +9,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from cabinet.clients.models import Client
+from cabinet.inputs import MAX_CURSOR_MICROS, MAX_ID, bounded_int
 from cabinet.invitations.queries import sent_by
 from cabinet.invitations.rules import show_recipient
 from cabinet.moments import show_date, show_moment
@@ -42,10 +43,14 @@ def encode_cursor(cursor: queries.Cursor) -> str:
 def decode_cursor(text: str | None) -> queries.Cursor | None:
     if not text:
         return None
-    micros, _, row_id = text.partition("-")
-    if not (micros.isdigit() and row_id.isdigit()) or len(micros) > 20:
+    raw_micros, _, raw_id = text.partition("-")
+    # Bounded before any arithmetic: a year past 2999 or an id past the column is no cursor
+    # of ours (it once overflowed the date or the database integer).
+    micros = bounded_int(raw_micros, 0, MAX_CURSOR_MICROS)
+    row_id = bounded_int(raw_id, 1, MAX_ID)
+    if micros is None or row_id is None:
         raise BadCursor(text)
-    return datetime.fromtimestamp(int(micros) / 1_000_000, UTC), int(row_id)
+    return datetime.fromtimestamp(micros / 1_000_000, UTC), row_id
 
 
 @dataclass(frozen=True)

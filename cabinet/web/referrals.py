@@ -6,6 +6,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, requ
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
+from cabinet import limits
 from cabinet.auth.roles import client_required
 from cabinet.clock import current_program
 from cabinet.errors import ProgramRefusal
@@ -73,6 +74,7 @@ def show() -> Response:
 
 @bp.post("/apply")
 @client_required
+@limits.apply_code_limits
 def apply_code() -> Response | BaseResponse:
     """«Применить»: apply a friend's code (joining the program if need be)."""
     form = ApplyCodeForm()

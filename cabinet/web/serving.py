@@ -46,7 +46,7 @@ class CabinetStatic(WhiteNoise):  # type: ignore[misc]
 
 def init_app(app: Flask) -> None:
     """Static files with hashed names, compressed responses, and X-Forwarded-* when a proxy
-    we trust sits in front (TRUSTED_PROXY_HOPS)."""
+    we trust sits in front (TRUSTED_PROXIES)."""
     static_folder = Path(app.static_folder or "")
     build_dir = Path(app.config["STATIC_BUILD_DIR"])
     manifest = build_static(static_folder, build_dir)
@@ -67,7 +67,7 @@ def init_app(app: Flask) -> None:
     static.add_files(str(build_dir), prefix="static/")
     static.add_files(str(static_folder), prefix="static/")
     wsgi: Any = static
-    hops = app.config["TRUSTED_PROXY_HOPS"]
+    hops = app.config["TRUSTED_PROXIES"]
     if hops:
         wsgi = ProxyFix(wsgi, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     app.wsgi_app = wsgi  # type: ignore[method-assign]

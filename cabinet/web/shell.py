@@ -11,21 +11,25 @@ from flask import (
     Response,
     current_app,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
     request,
     url_for,
 )
+from flask import session as cookie_session
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
+from cabinet import guard, limits
 from cabinet.auth.models import Manager
 from cabinet.auth.services import load_session_user
 from cabinet.clients.models import Client
 from cabinet.clock import current_program
+from cabinet.db import db
 from cabinet.demo_clock import DemoClock
 from cabinet.extensions import csrf, login_manager
 from cabinet.htmx import is_htmx, redirect_to, retarget, wants_fragment
@@ -71,6 +75,8 @@ def init_app(app: Flask) -> None:
     app.context_processor(_template_context)
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _csrf_error)
+    for error in guard.DATABASE_DOWN:
+        app.register_error_handler(error, _database_down)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     app.register_blueprint(bp)
@@ -84,11 +90,15 @@ def _unauthorized() -> BaseResponse:
 
 
 def _security_headers(response: Response) -> Response:
+    """On every response, error pages included. Reads no database: it must work when the
+    database is what failed."""
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
-    if current_user.is_authenticated:
+    if current_app.config["CABINET_ENV"] == "production":
+        response.headers.setdefault("Strict-Transport-Security", guard.HSTS)
+    if "_user_id" in cookie_session:
         response.headers.setdefault("Cache-Control", "no-store")
     return response
 
@@ -99,6 +109,7 @@ _TITLES = {
     404: "Страница не найдена",
     405: "Так нельзя",
     413: "Слишком большой запрос",
+    503: "Сервис временно недоступен",
     429: "Слишком много запросов",
 }
 
@@ -124,10 +135,55 @@ def _http_error(error: HTTPException) -> Response | HTTPException:
     status = error.code or 500
     if status < 400:
         return error
-    return _error_page(status, _TITLES.get(status, "Ошибка"), _TEXTS.get(status, ""))
+    if status == 429:
+        return _too_many_requests()
+    text = _TEXTS.get(status, "")
+    if isinstance(error, guard.UnsafeInput):
+        text = error.description or text
+    return _error_page(status, _TITLES.get(status, "Ошибка"), text)
+
+
+def _too_many_requests() -> Response:
+    """A limit refused the request: say when to try again (the same for htmx)."""
+    seconds = limits.retry_after_seconds()
+    response = _error_page(
+        429,
+        _TITLES[429],
+        f"Слишком много попыток подряд. Попробуйте снова {limits.wait_text(seconds)}.",
+    )
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def _database_down(error: Exception) -> Response:
+    """The database does not answer: a 503 that says so, rendered without touching it; the
+    next request tries again (dead pooled connections are replaced), so no restart is needed."""
+    current_app.logger.error("database unavailable: %s", type(error).__name__)
+    guard.mark_database_down()
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone; the session is discarded anyway  # noqa: BLE001
+        current_app.logger.debug("rollback failed on a dead connection")
+    try:
+        response = _error_page(
+            503,
+            "Сервис временно недоступен",
+            "Личный кабинет не может связаться с базой данных. Попробуйте ещё раз через "
+            "минуту; ваши данные не изменились.",
+        )
+    except Exception:  # even the page cannot be drawn: a plain answer  # noqa: BLE001
+        response = make_response(
+            "Сервис временно недоступен. Попробуйте ещё раз через минуту.", 503
+        )
+        response.mimetype = "text/plain"
+    response.headers["Retry-After"] = str(guard.DATABASE_RETRY_AFTER_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 _TEXTS = {
+    400: "Запрос не понят. Вернитесь на страницу и повторите действие.",
+    413: "Запрос слишком велик. Проверьте введённые данные.",
     404: "Такой страницы нет в личном кабинете. Вернитесь на главную.",
     405: "Это действие выполняется кнопкой на странице.",
 }
@@ -135,11 +191,20 @@ _TEXTS = {
 
 def _unexpected_error(error: Exception) -> Response:
     current_app.logger.exception("unexpected error")
-    return _error_page(
-        500,
-        "Что-то пошло не так",
-        "Мы уже знаем об ошибке. Попробуйте ещё раз через минуту; ваши данные не изменились.",
-    )
+    if guard.database_is_down(error) or guard.database_is_down(error.__cause__ or error):
+        return _database_down(error)
+    try:
+        db.session.rollback()
+        return _error_page(
+            500,
+            "Что-то пошло не так",
+            "Мы уже знаем об ошибке. Попробуйте ещё раз через минуту; ваши данные не изменились.",
+        )
+    except Exception:  # noqa: BLE001 - the page itself failed: still an answer with headers
+        guard.mark_database_down()
+        response = make_response("Что-то пошло не так. Попробуйте ещё раз через минуту.", 500)
+        response.mimetype = "text/plain"
+        return response
 
 
 def _template_context() -> dict[str, Any]:
@@ -151,7 +216,7 @@ def _template_context() -> dict[str, Any]:
         "demo_now": None,
         "demo_shifted": False,
     }
-    if current_app.config["DEMO_MODE"]:
+    if current_app.config["DEMO_MODE"] and not g.get("database_down"):
         program = current_program()
         context["demo_now"] = show_moment(program.clock.now(), program.timezone)
         clock = program.clock

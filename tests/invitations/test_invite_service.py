@@ -151,3 +151,23 @@ def test_stop_list_add_and_remove(ctx: Flask, program: Program) -> None:
     assert services.opt_out(program, "friend@example.ru", "test") is False
     assert services.opt_in("friend@example.ru") is True
     assert services.opt_in("friend@example.ru") is False
+
+
+def test_24_new_accounts_cannot_drain_the_days_sms_budget(ctx: Flask, program: Program) -> None:
+    """24 accounts once spent the whole 500/day budget in seconds. Now each new member has 2
+    SMS a day, and the reserve stays for established members."""
+    now = msk("2023-03-31 12:00")
+    config = settings(ctx, sms_daily_budget=60, sms_reserve=20, sms_new_member_daily=2)
+    established = make_member(program, 1, msk("2023-01-10 09:00"), registered_at=msk("2023-01-01"))
+    assert established
+    sent = 0
+    for member in range(100, 124):
+        make_member(program, member, now - timedelta(days=1), registered_at=now - timedelta(days=3))
+        for n in range(30):  # an attacker keeps trying
+            try:
+                invite(ctx, program, member, "sms", f"+7916{member:03d}{n:04d}", config=config)
+            except (errors.SmsMemberCapReached, errors.SmsBudgetExhausted):
+                break
+            sent += 1
+    assert sent <= 60 - 20
+    invite(ctx, program, 1, "sms", "+79161234567", config=config)  # a real member still can

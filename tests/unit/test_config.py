@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from flask import Flask
 
 from cabinet import InsecureConfiguration, create_app
 from cabinet.config import DEFAULT_SECRET_KEY, from_environment, normalise_database_url
+from cabinet.guard import settle_secret_key
 from cabinet.passwords import hash_password, password_matches
 from tests.conftest import FAST_PASSWORD_HASHING
 
@@ -13,7 +16,7 @@ def test_defaults_are_documented_values() -> None:
     settings = from_environment({})
     assert settings["CABINET_TIMEZONE"] == "Europe/Moscow"
     assert settings["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
-    assert settings["SECRET_KEY"] == DEFAULT_SECRET_KEY
+    assert settings["SECRET_KEY"] == ""  # no published default: create_app() makes one
 
 
 def test_postgres_urls_use_psycopg_3() -> None:
@@ -39,15 +42,71 @@ def test_production_refuses_a_default_or_weak_secret(secret: str) -> None:
         )
 
 
-def test_production_starts_with_a_real_secret() -> None:
+def test_production_starts_with_a_real_secret_and_redis() -> None:
     app = create_app(
         {
             "CABINET_ENV": "production",
             "SECRET_KEY": "s" * 48,
             "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
         }
     )
     assert app.config["CABINET_ENV"] == "production"
+
+
+def test_production_refuses_limits_counted_in_memory() -> None:
+    """Each gunicorn worker would count alone: the limits would be multiplied by the workers."""
+    with pytest.raises(InsecureConfiguration, match="Redis"):
+        create_app(
+            {
+                "CABINET_ENV": "production",
+                "SECRET_KEY": "s" * 48,
+                "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                "RATELIMIT_STORAGE_URI": "memory://",
+            }
+        )
+
+
+def test_development_without_a_secret_never_uses_a_published_one(tmp_path: Path) -> None:
+    """Two installations get two different random keys; one installation keeps its key
+    across restarts and workers (it lives in the instance folder, readable by its owner only)."""
+
+    def secret_in(folder: Path) -> str:
+        app = Flask("cabinet", instance_path=str(folder))
+        app.config.update(CABINET_ENV="development", SECRET_KEY="")
+        settle_secret_key(app)
+        return str(app.config["SECRET_KEY"])
+
+    first, again, other = (
+        secret_in(tmp_path / "a"),
+        secret_in(tmp_path / "a"),
+        secret_in(tmp_path / "b"),
+    )
+    assert first == again
+    assert first != other
+    assert DEFAULT_SECRET_KEY not in (first, other)
+    assert len(first) >= 48
+    assert (tmp_path / "a" / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_development_replaces_the_published_key_even_when_set_explicitly() -> None:
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": DEFAULT_SECRET_KEY})
+    assert app.config["SECRET_KEY"] != DEFAULT_SECRET_KEY
+
+
+def test_production_sends_hsts_and_development_does_not() -> None:
+    production = create_app(
+        {
+            "CABINET_ENV": "production",
+            "SECRET_KEY": "s" * 48,
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
+        }
+    )
+    response = production.test_client().get("/no-such-page")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    development = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "d" * 40})
+    assert "Strict-Transport-Security" not in development.test_client().get("/x").headers
 
 
 def test_production_hashes_passwords_with_scrypt() -> None:
@@ -57,6 +116,7 @@ def test_production_hashes_passwords_with_scrypt() -> None:
             "CABINET_ENV": "production",
             "SECRET_KEY": "s" * 48,
             "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
         }
     )
     assert app.config["PASSWORD_HASH_METHOD"] == "scrypt"
@@ -75,12 +135,13 @@ def test_the_environment_cannot_pick_the_hash_method() -> None:
 
 @pytest.mark.parametrize("env", ["production", "development"])
 def test_a_cheap_hash_method_is_refused_outside_tests(env: str) -> None:
-    with pytest.raises(InsecureConfiguration):
+    with pytest.raises(InsecureConfiguration, match="scrypt"):
         create_app(
             {
                 "CABINET_ENV": env,
                 "SECRET_KEY": "s" * 48,
                 "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
                 "PASSWORD_HASH_METHOD": FAST_PASSWORD_HASHING,
             }
         )

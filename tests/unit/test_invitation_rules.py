@@ -127,3 +127,88 @@ def test_retry_after_wins_when_longer_but_is_capped() -> None:
     backoff = Backoff(base_seconds=1, max_seconds=60, max_attempts=8)
     assert rules.retry_delay(1, backoff, random.Random(1), retry_after=30) == 30
     assert rules.retry_delay(1, backoff, random.Random(1), retry_after=3600) == 60
+
+
+# ---- the SMS budget: a few accounts cannot drain it for everyone --------------------------
+
+BUDGET = Limits(
+    daily_cap=20,
+    sms_daily_budget=500,
+    sms_member_daily=5,
+    sms_new_member_daily=2,
+    new_member_days=7,
+    sms_reserve=100,
+)
+ESTABLISHED = NOW - timedelta(days=30)
+NEW = NOW - timedelta(days=2)
+
+
+def sms_usage(member_sms: int, sms_today: int, since: datetime) -> Usage:
+    return Usage(
+        member_sms, None, sms_today, False, member_sms_today=member_sms, member_since=since
+    )
+
+
+def test_each_member_has_a_daily_sms_allowance_new_members_a_smaller_one() -> None:
+    rules.check_invitation("sms", True, sms_usage(4, 0, ESTABLISHED), NOW, BUDGET)
+    with pytest.raises(errors.SmsMemberCapReached):
+        rules.check_invitation("sms", True, sms_usage(5, 0, ESTABLISHED), NOW, BUDGET)
+    rules.check_invitation("sms", True, sms_usage(1, 0, NEW), NOW, BUDGET)
+    with pytest.raises(errors.SmsMemberCapReached):
+        rules.check_invitation("sms", True, sms_usage(2, 0, NEW), NOW, BUDGET)
+    rules.check_invitation("email", True, sms_usage(2, 0, NEW), NOW, BUDGET)  # e-mail still
+
+
+def test_the_last_of_the_days_budget_is_kept_for_established_members() -> None:
+    with pytest.raises(errors.SmsBudgetExhausted):
+        rules.check_invitation("sms", True, sms_usage(0, 400, NEW), NOW, BUDGET)
+    rules.check_invitation("sms", True, sms_usage(0, 400, ESTABLISHED), NOW, BUDGET)
+    with pytest.raises(errors.SmsBudgetExhausted):
+        rules.check_invitation("sms", True, sms_usage(0, 500, ESTABLISHED), NOW, BUDGET)
+
+
+@given(accounts=st.integers(1, 10_000))
+def test_new_accounts_never_reach_the_reserve(accounts: int) -> None:
+    """However many new accounts an attacker holds, established members keep the reserve."""
+    sent = 0
+    for _ in range(accounts):
+        mine = 0
+        while True:
+            try:
+                rules.check_invitation("sms", True, sms_usage(mine, sent, NEW), NOW, BUDGET)
+            except (errors.SmsMemberCapReached, errors.SmsBudgetExhausted):
+                break
+            mine, sent = mine + 1, sent + 1
+        if sent >= BUDGET.sms_open_to(True):
+            break
+    assert sent <= BUDGET.sms_daily_budget - BUDGET.sms_reserve
+    rules.check_invitation("sms", True, sms_usage(0, sent, ESTABLISHED), NOW, BUDGET)
+
+
+# ---- e-mail headers come from the e-mail library -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ТехСтрой\r\nBcc: everyone@example.ru",
+        "ТехСтрой\nX-Injected: 1",
+        "ТехСтрой\u2028Bcc: x@example.ru",
+        "Тех\u202eйортС",
+        "Тех\x00Строй",
+    ],
+)
+def test_no_header_injection_through_a_members_name(name: str) -> None:
+    letter = messages.email(name, "5e83e12b1", "http://cabinet.test/unsubscribe/t")
+    payload = messages.email_payload("friend@example.ru", letter)
+    for value in (payload["subject"], payload["to"]):
+        assert not any(ch in value for ch in "\r\n\u2028\u202e\x00")
+    mime = messages.mime("friend@example.ru", letter)
+    assert mime.get_all("Bcc") is None and mime.get_all("X-Injected") is None
+    assert "Bcc" not in mime.as_string().split("\n\n", 1)[0]
+
+
+def test_the_library_itself_refuses_a_line_break_in_a_header() -> None:
+    letter = messages.Email("Тема\r\nBcc: x@example.ru", "текст", "<p>текст</p>")
+    with pytest.raises(ValueError):
+        messages.mime("friend@example.ru", letter)

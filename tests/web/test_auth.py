@@ -90,7 +90,11 @@ def test_session_cookie_flags(app: Flask, client: FlaskClient, auth: Auth) -> No
 
 
 def test_production_cookies_are_secure(make_app: Callable[..., Flask]) -> None:
-    production = make_app(CABINET_ENV="production", SECRET_KEY="p" * 40)
+    production = make_app(
+        CABINET_ENV="production",
+        SECRET_KEY="p" * 40,
+        RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15",
+    )
     assert production.config["SESSION_COOKIE_SECURE"] is True
     assert production.config["SESSION_COOKIE_HTTPONLY"] is True
 

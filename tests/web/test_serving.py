@@ -118,11 +118,11 @@ def test_forwarded_headers_are_trusted_only_from_a_configured_proxy(
         "X-Forwarded-Proto": "https",
         "X-Forwarded-Host": "lk.example.ru",
     }
-    behind_proxy = make_app(TRUSTED_PROXY_HOPS=1)
+    behind_proxy = make_app(TRUSTED_PROXIES=1)
     _echo_route(behind_proxy)
     answer = behind_proxy.test_client().get("/_where", headers=forwarded)
     assert answer.text == "203.0.113.7 https lk.example.ru"
-    exposed = make_app(TRUSTED_PROXY_HOPS=0)
+    exposed = make_app(TRUSTED_PROXIES=0)
     _echo_route(exposed)
     assert exposed.test_client().get("/_where", headers=forwarded).text == (
         "127.0.0.1 http localhost"
