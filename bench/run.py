@@ -168,8 +168,20 @@ def app_env(url: str) -> dict[str, str]:
         # The load comes from one address and a handful of members: the per-IP and per-member
         # limits would refuse it by design, so they are raised for the benchmark.
         "INVITE_RATE_LIMIT": "100000000 per minute",
+        "INVITE_MEMBER_RATE_LIMIT": "100000000 per minute",
+        "INVITE_RECIPIENT_RATE_LIMIT": "100000000 per minute",
+        "APPLY_CODE_FAILURE_LIMIT": "100000000 per minute",
+        "APPLY_CODE_IP_FAILURE_LIMIT": "100000000 per minute",
+        "LOGIN_ACCOUNT_FAILURE_LIMIT": "100000000 per minute",
+        "LOGIN_IP_FAILURE_LIMIT": "100000000 per minute",
         "INVITE_DAILY_CAP": "100000000",
         "SMS_DAILY_BUDGET": "100000000",
+        "SMS_MEMBER_DAILY_CAP": "100000000",
+        "SMS_NEW_MEMBER_DAILY_CAP": "100000000",
+        "SMS_RESERVE": "0",
+        # Production counts limits in Redis, shared by the workers, as it does here.
+        "RATELIMIT_STORAGE_URI": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+        "RATELIMIT_KEY_PREFIX": "cabinet-bench",
     }
 
 

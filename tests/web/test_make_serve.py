@@ -36,6 +36,8 @@ def served(app: Flask, database: None, tmp_path: Path) -> Iterator[str]:
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "SECRET_KEY": "a-production-like-secret-key-for-this-test-only",
         "CABINET_ENV": "production",
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/13",  # production refuses memory://
+        "RATELIMIT_KEY_PREFIX": f"serve-test-{port}",
         "WEB_CONCURRENCY": "2",
     }
     with log.open("wb") as out:
