@@ -73,6 +73,7 @@ def served(app: Flask, database: None, tmp_path: Path) -> Iterator[str]:
     assert "Shutting down: Master" in text, text
 
 
+@pytest.mark.slow
 def test_make_serve_runs_gunicorn_and_serves_pages(served: str) -> None:
     page = requests.get(f"{served}/login", timeout=10)
     assert page.status_code == 200
