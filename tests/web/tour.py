@@ -291,6 +291,13 @@ STOPS = (
     ),
     Stop("audit log", "manage.audit_log", lambda c, w, t: c.get("/manage/audit"), _as_manager),
     Stop(
+        "send failed invitations again",
+        "manage.requeue_invitations",
+        lambda c, w, t: c.post("/manage/invitations/requeue", data={"csrf_token": t}),
+        _as_manager,
+        303,
+    ),
+    Stop(
         "revoke a referral",
         "manage.revoke",
         lambda c, w, t: c.post(
