@@ -12,7 +12,7 @@ POSTGRES_REACHABLE = $(BIN)/python -c "import psycopg; psycopg.connect('$(TEST_P
 
 SERVE_PORT ?= 8000
 
-.PHONY: run serve bench test lint unit-sqlite unit-postgres setup browser-deps proxy-deps reliability clean
+.PHONY: run serve bench test lint unit-sqlite unit-postgres setup browser-deps page-checks proxy-deps reliability clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	@echo "==> [1/4] Виртуальное окружение $(VENV) ($(PYTHON))"
@@ -64,7 +64,7 @@ bench: setup
 
 ## make test: lint and types, then every test on SQLite and again on PostgreSQL. The
 ## PostgreSQL leg runs even when the SQLite leg failed; the command fails if either did.
-test: setup lint browser-deps proxy-deps
+test: setup lint browser-deps page-checks proxy-deps
 	@sqlite=0; postgres=0; \
 	$(MAKE) --no-print-directory unit-sqlite || sqlite=1; \
 	$(MAKE) --no-print-directory unit-postgres || postgres=1; \
@@ -125,5 +125,23 @@ reliability: setup proxy-deps
 	fi
 	@$(BIN)/python -m tests.reliability_report test-output docs/reliability.md
 
+# The browser tests check every page with axe-core and the Nu Html Checker (vnu.jar, run by
+# Java): both from the npm registry, exact versions in package-lock.json, into node_modules/.
+# The package scripts are not run (vnu-jar's would fetch a Java runtime; Debian's is used).
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+		echo "==> axe-core и Nu Html Checker из npm (версии закреплены в package-lock.json)"; \
+		npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "!! npm не найден: проверки страниц (axe-core, vnu) будут пропущены"; \
+	fi
+
+page-checks: node_modules/.installed
+	@if ! command -v java >/dev/null && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "==> Java для Nu Html Checker из пакетов Debian"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null) \
+			|| echo "!! Java не установлена: проверка HTML (vnu) будет пропущена"; \
+	fi
+
 clean:
-	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache test-output
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache test-output node_modules

@@ -56,17 +56,20 @@
     next.click();
   });
 
-  // After htmx replaces the tabs, a keyboard user keeps focus on the selected tab.
-  var keyboardTabs = null;  // the id of the swapped block whose tabs the keyboard is using
+  // After htmx replaces the tabs because an arrow key chose a tab, focus stays on the chosen
+  // tab. Only that swap moves focus: the pending-invitations refresh must leave it where it is.
+  var TAB_KEYS = ["ArrowRight", "ArrowLeft", "Home", "End"];
+  var keyboardTabs = null;  // the id of the swapped block whose tab the keyboard has just chosen
   document.addEventListener("keydown", function (event) {
     var tab = event.target.closest && event.target.closest('[role="tab"]');
-    var block = tab && tab.closest("#tabs, #share-form");
+    var block = tab && TAB_KEYS.indexOf(event.key) >= 0 && tab.closest("#tabs, #share-form");
     keyboardTabs = block ? block.id : null;
   }, true);
   document.addEventListener("mousedown", function () { keyboardTabs = null; }, true);
-  document.addEventListener("htmx:afterSettle", function () {
-    if (!keyboardTabs) { return; }
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (!keyboardTabs || !event.detail.elt || event.detail.elt.id !== keyboardTabs) { return; }
     var selected = document.querySelector("#" + keyboardTabs + ' [role="tab"][aria-selected="true"]');
+    keyboardTabs = null;
     if (selected && document.activeElement !== selected) { selected.focus(); }
   });
 })();
@@ -87,7 +90,7 @@
         if (opener && opener.focus) { opener.focus(); }
       });
       dialog.showModal();
-      var field = dialog.querySelector("input:not([type=hidden])");
+      var field = dialog.querySelector("[autofocus]") || dialog.querySelector("input:not([type=hidden])");
       if (field) { field.focus(); }
     });
   }

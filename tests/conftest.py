@@ -21,6 +21,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
 from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
+from werkzeug.test import TestResponse
 
 from cabinet import create_app
 from cabinet.clock import Program, SettableClock, SystemClock
@@ -89,6 +90,7 @@ def app(database_url: str, clock: SettableClock) -> Iterator[Flask]:
         },
         clock=clock,
     )
+    app.test_client_class = ReadableClient
     with app.app_context():
         upgrade()
     yield app
@@ -109,6 +111,7 @@ def make_app(app: Flask) -> Iterator[Callable[..., Flask]]:
                 **settings,
             }
         )
+        other.test_client_class = ReadableClient
         made.append(other)
         return other
 
@@ -147,6 +150,22 @@ def live_program(app: Flask) -> Program:
 def program(app: Flask) -> Program:
     program: Program = app.extensions["program"]
     return program
+
+
+class ReadableResponse(TestResponse):
+    """A response whose text reads with plain spaces. The pages bind words with non-breaking
+    spaces (Russian typography, tests/web/test_typography.py checks them); other tests look for
+    words and phrases."""
+
+    def get_data(self, as_text: bool = False) -> Any:
+        data = super().get_data(as_text)
+        return data.replace("\u00a0", " ") if as_text else data
+
+
+class ReadableClient(FlaskClient):
+    def __init__(self, app: Flask, response_wrapper: Any = None, **kwargs: Any) -> None:
+        wrapper = type("Response", (ReadableResponse, app.response_class), {})
+        super().__init__(app, wrapper, **kwargs)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cabinet.errors import ProgramRefusal
+from cabinet.texts import plural
 
 
 class InvitationRefusal(ProgramRefusal):
@@ -44,9 +45,11 @@ class RecipientOptedOut(InvitationRefusal):
 
 
 class RecipientCoolingDown(InvitationRefusal):
-    def __init__(self, days: int) -> None:
+    def __init__(self, days: int, channel: str = "email") -> None:
+        where = "этот номер" if channel == "sms" else "этот адрес"
         super().__init__(
-            f"На этот адрес уже отправляли приглашение за последние {days} дней. "
+            f"На {where} уже отправляли приглашение за последние {days} "
+            f"{plural(days, 'день', 'дня', 'дней')}. "
             "Попробуйте позже или скопируйте код и отправьте его сами."
         )
 

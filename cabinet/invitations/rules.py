@@ -114,7 +114,7 @@ def check_invitation(
         raise errors.DailyCapReached(limits.daily_cap)
     cooldown = timedelta(days=limits.recipient_cooldown_days)
     if usage.last_to_recipient is not None and now - usage.last_to_recipient < cooldown:
-        raise errors.RecipientCoolingDown(limits.recipient_cooldown_days)
+        raise errors.RecipientCoolingDown(limits.recipient_cooldown_days, channel)
     if channel == "sms":
         new = is_new_member(usage.member_since, now, limits)
         allowance = limits.sms_allowance(new)

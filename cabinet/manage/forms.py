@@ -10,7 +10,8 @@ from cabinet.validators import SafeText
 
 class ClockForm(FlaskForm):  # type: ignore[misc]
     jump = HiddenField(validators=[AnyOf(JUMPS)])
-    day = DateField("Дата", validators=[Optional()])
+    # Typed as the cabinet shows dates (ДД.ММ.ГГГГ), not in the browser's locale; ISO accepted.
+    day = DateField("Дата", format=["%d.%m.%Y", "%Y-%m-%d"], validators=[Optional()])
 
 
 class ApplyForClientForm(FlaskForm):  # type: ignore[misc]

@@ -34,6 +34,7 @@ from cabinet.demo_clock import DemoClock
 from cabinet.extensions import csrf, login_manager
 from cabinet.htmx import is_htmx, redirect_to, retarget, wants_fragment
 from cabinet.moments import show_date, show_moment
+from cabinet.web import filters
 
 bp = Blueprint("shell", __name__)
 LOGIN_MESSAGE = "Войдите в личный кабинет, чтобы продолжить."
@@ -72,6 +73,7 @@ def init_app(app: Flask) -> None:
     zone = app.extensions["program"].timezone
     app.add_template_filter(lambda m: show_moment(m, zone), "moment")
     app.add_template_filter(lambda m: show_date(m, zone), "date")
+    filters.init_app(app)
     app.context_processor(_template_context)
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _csrf_error)

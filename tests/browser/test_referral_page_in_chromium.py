@@ -31,7 +31,7 @@ def test_sign_in_and_join_without_a_code(app: Flask, new_page: Any) -> None:
     expect(page.get_by_role("heading", name="Вступить в программу")).to_be_visible()
     page.get_by_role("button", name="У меня нет кода").click()
     expect(page.get_by_text("Вы участвуете в программе.")).to_be_visible()
-    expect(page.locator("#discount")).to_have_text("0%")
+    expect(page.locator("#discount")).to_have_text("0 %")
     expect(page.get_by_text("приглашенных пока нет")).to_be_visible()
     expect(page.locator("#code-value")).to_have_attribute("data-code", re.compile(r"^[0-9a-f]{9}$"))
 
@@ -54,7 +54,7 @@ def test_apply_an_invalid_then_a_valid_code(
     field.fill(f"{code[:4].upper()}-{code[4:]}")
     page.get_by_role("button", name="Применить").click()
     expect(page.get_by_text("Код применён")).to_be_visible()
-    expect(page.locator("#discount")).to_have_text("20%")
+    expect(page.locator("#discount")).to_have_text("20 %")
     history = page.get_by_role("tabpanel")
     expect(history).to_contain_text("31.03.2023 12:00")
     expect(history).to_contain_text("29.06.2023 12:00")
@@ -68,12 +68,12 @@ def test_discount_and_history_change_as_time_goes(
     clock.set(msk("2023-04-01 12:00"))
     page = new_page()
     sign_in(page, email)
-    expect(page.locator("#discount")).to_have_text("60%")
+    expect(page.locator("#discount")).to_have_text("60 %")
     expect(page.locator("#invited")).to_contain_text("3")
     expect(page.locator("#invited")).to_contain_text("пакет из 1200 SMS")
     clock.set(msk("2024-03-30 15:18"))  # the 60% grant has just ended
     page.reload()
-    expect(page.locator("#discount")).to_have_text("0%")
+    expect(page.locator("#discount")).to_have_text("0 %")
 
 
 def test_tabs_by_mouse_keyboard_history_and_deep_link(app: Flask, new_page: Any) -> None:
@@ -143,7 +143,7 @@ def test_the_core_flow_works_without_javascript(app: Flask, new_page: Any) -> No
     expect(page.locator("#code-error")).to_contain_text("9 символов")
     page.get_by_label("Код приглашения").fill(code)
     page.get_by_role("button", name="Применить").click()
-    expect(page.locator("#discount")).to_have_text("20%")
+    expect(page.locator("#discount")).to_have_text("20 %")
     page.get_by_role("tab", name="Приведенные клиенты").click()
     expect(page).to_have_url(re.compile(r"tab=clients"))
     expect(page.get_by_role("tabpanel")).to_contain_text("Приведенных клиентов пока нет")

@@ -71,7 +71,7 @@ def test_send_an_sms_with_htmx(app: Flask, client: FlaskClient, auth: Auth) -> N
     tab = client.get("/referral?tab=invitations").text
     assert "+7 910 123-45-67" in tab and "в очереди" in tab
     # The tabs refresh when a message is sent, and every 3 s while one is pending.
-    assert 'hx-trigger="invitation-sent from:body, every 3s"' in tab
+    assert 'data-hx-trigger="invitation-sent from:body, every 3s"' in tab
 
 
 def test_send_an_email_without_javascript(app: Flask, client: FlaskClient, auth: Auth) -> None:

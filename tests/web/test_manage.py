@@ -132,11 +132,12 @@ def test_dashboard_numbers_for_a_known_data_set(
     html = client.get("/manage/dashboard").text
     assert '<p class="stat__value" id="m-members">4</p>' in html
     assert '<p class="stat__value" id="m-referrals">3</p>' in html
-    assert '<p class="stat__value" id="m-sms">1200</p>' in html
+    assert '<p class="stat__value" id="m-sms">1 200</p>' in html  # ru-RU groups digits
     # 407 applied 400's code and had been invited by e-mail: 1 of 2 delivered invitations.
-    assert '<p class="stat__value" id="m-conversion">50.0%</p>' in html
-    assert "400 «АльфаТелеком»</a></td><td>3</td>" in html
-    rows = dict(csv.reader(io.StringIO(client.get("/manage/dashboard.csv").text.lstrip("\ufeff"))))
+    assert '<p class="stat__value" id="m-conversion">50,0 %</p>' in html
+    assert '400 «АльфаТелеком»</a></td><td data-label="Приведено">3</td>' in html
+    exported = client.get("/manage/dashboard.csv").text.lstrip("\ufeff")
+    rows = dict(csv.reader(io.StringIO(exported), delimiter=";"))
     assert rows["рефералов всего"] == "3"
     assert rows["приглашений sms: отправлено"] == "2"
     assert rows["приглашений sms: доставлено"] == "1"
@@ -144,7 +145,9 @@ def test_dashboard_numbers_for_a_known_data_set(
     assert rows["рефералов за неделю с 27.03.2023"] == "3"
     assert rows["топ: 400 АльфаТелеком"] == "3"
     # 60% for 30.03.2024 15:18 − 01.04.2023 12:00 (364.1 days) + three referees' 20% grants.
-    in_force = float(rows["скидка в силе, процент-месяцев"])
+    # As a Russian spreadsheet reads it: a decimal comma.
+    assert re.fullmatch(r"\d+,\d", rows["скидка в силе, процент-месяцев"])
+    in_force = float(rows["скидка в силе, процент-месяцев"].replace(",", "."))
     expected = 60 * (msk("2024-03-30 15:18") - now) / timedelta(days=30) + sum(
         20 * (msk(end) - now) / timedelta(days=30)
         for end in ("2023-06-29 10:03", "2023-06-29 10:30", "2023-06-29 15:18")
@@ -200,7 +203,7 @@ def test_apply_a_code_on_the_clients_behalf(app: Flask, client: FlaskClient, clo
         follow_redirects=True,
     )
     assert "Код применён за клиента" in done.text
-    assert '<p class="stat__value" id="client-discount">20%</p>' in done.text
+    assert '<p class="stat__value" id="client-discount">20 %</p>' in done.text
     with outside_requests(app):
         entry = db.session.scalars(select(AuditEntry)).one()
         assert (entry.action, entry.client_id, entry.reason) == (
@@ -240,7 +243,7 @@ def test_time_machine_across_the_help_pages_example(demo_app: Flask) -> None:
     auth.login("c407@example.ru")
     page = client.get("/referral").text
     assert "Демо-режим. Время кабинета:" in page
-    assert '<p class="stat__value" id="discount">0%</p>' in page  # the promo period runs
+    assert '<p class="stat__value" id="discount">0 %</p>' in page  # the promo period runs
     client.post("/logout", data={"csrf_token": csrf_token(page)})
 
     manager_login(client)
@@ -327,7 +330,7 @@ def test_revoke_a_fraudulent_referral_from_the_clients_page(
     make_manager(app)
     manager_login(client)
     page = client.get("/manage/clients/400").text
-    assert '<p class="stat__value" id="client-discount">60%</p>' in page
+    assert '<p class="stat__value" id="client-discount">60 %</p>' in page
     form = re.search(r'action="(/manage/referrals/(\d+)/revoke)"[^>]*>.*?reason-\2', page, re.S)
     assert form is not None
     token = csrf_token(page)
@@ -345,7 +348,7 @@ def test_revoke_a_fraudulent_referral_from_the_clients_page(
         follow_redirects=True,
     )
     assert "Реферал отменён" in done.text
-    assert '<p class="stat__value" id="client-discount">40%</p>' in done.text  # two referrals left
+    assert '<p class="stat__value" id="client-discount">40 %</p>' in done.text  # two referrals left
     assert "отменена" in done.text  # voided grants stay in the history
     assert "один владелец у обеих компаний" in done.text  # the audit trail
     again = client.post(

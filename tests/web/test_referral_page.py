@@ -78,7 +78,7 @@ def test_join_without_a_code(app: Flask, client: FlaskClient, auth: Auth) -> Non
     assert response.status_code == 303 and response.location == "/referral"
     html = client.get("/referral").get_data(as_text=True)
     assert "Вы участвуете в программе." in html
-    assert "Ваша скидка" in html and "0%" in html and "приглашенных пока нет" in html
+    assert "Ваша скидка" in html and "0 %" in html and "приглашенных пока нет" in html
     code = re.search(r'data-code="([0-9a-f]{9})"', html)
     assert code is not None
     assert "Есть код приглашения от друга?" in html  # still inside the one-month window
@@ -92,7 +92,7 @@ def test_apply_a_valid_code_without_javascript(app: Flask, client: FlaskClient, 
     assert response.status_code == 303
     html = client.get("/referral").get_data(as_text=True)
     assert "Код применён" in html
-    assert '<p class="stat__value" id="discount">20%</p>' in html
+    assert '<p class="stat__value" id="discount">20 %</p>' in html
     assert "31.03.2023 12:00" in html and "29.06.2023 12:00" in html
     assert "Есть код приглашения от друга?" not in html  # a code is applied once
 
@@ -107,7 +107,7 @@ def test_apply_with_htmx_swaps_the_program_in_place(
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert html.lstrip().startswith('<section id="program"')
-    assert "<html" not in html and "Код применён" in html and "20%" in html
+    assert "<html" not in html and "Код применён" in html and "20 %" in html
 
 
 def test_a_refused_code_is_explained_inline_with_the_value_kept(
@@ -152,8 +152,8 @@ def test_promo_period_reads_starts_later(app: Flask, client: FlaskClient, auth: 
     )
     auth.post("/referral/apply", {"code": code})
     html = client.get("/referral").get_data(as_text=True)
-    assert '<p class="stat__value" id="discount">0%</p>' in html
-    assert "20% начнёт действовать 20.04.2023" in html
+    assert '<p class="stat__value" id="discount">0 %</p>' in html
+    assert "20 % начнет действовать 20.04.2023" in html
 
 
 def test_the_worked_example_as_the_referrer_sees_it(
@@ -163,7 +163,7 @@ def test_the_worked_example_as_the_referrer_sees_it(
     clock.set(msk("2023-04-01 12:00"))
     auth.login(email)
     html = client.get("/referral").get_data(as_text=True)
-    assert '<p class="stat__value" id="discount">60%</p>' in html
+    assert '<p class="stat__value" id="discount">60 %</p>' in html
     assert '<p class="stat__label">приглашенных</p>' in html
     assert "пакет из 1200 SMS, 31.03.2023" in html
     assert html.index("31.03.2023 15:18") < html.index("31.03.2023 10:30")  # newest first

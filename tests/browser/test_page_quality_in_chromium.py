@@ -1,0 +1,157 @@
+"""Every page state a person meets, at 1280 and at 320 px: axe-core finds nothing, the page is
+no wider than its viewport, the console stays clean and the HTML is valid (vnu)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Page, expect
+
+from cabinet.manage.services import create_manager
+from tests.browser.checks import ConsoleLog, HtmlChecker, PageChecks
+from tests.browser.checks import html_checker as html_checker  # noqa: F401 - the fixture
+from tests.browser.test_referral_page_in_chromium import referrer_with_referees, sign_in
+from tests.conftest import msk
+from tests.web.conftest import PASSWORD, outside_requests, web_client
+
+WIDTHS = (1280, 320)
+Open = Callable[[], tuple[Page, PageChecks]]
+
+
+@pytest.fixture(params=WIDTHS, ids=lambda width: f"{width}px")
+def open_checked(request: pytest.FixtureRequest, new_page: Any, html_checker: HtmlChecker) -> Open:
+    width: int = request.param
+
+    def open_() -> tuple[Page, PageChecks]:
+        page: Page = new_page({"width": width, "height": 800})
+        log = ConsoleLog()
+        log.watch(page)
+        return page, PageChecks(html_checker, log)
+
+    return open_
+
+
+def open_dialog(page: Page) -> Any:
+    with page.expect_response(lambda r: "/referral/invite" in r.url):
+        page.get_by_role("button", name="Пригласить").click()
+    dialog = page.get_by_role("dialog", name="Поделиться кодом")
+    expect(dialog).to_be_visible()
+    return dialog
+
+
+def submit_dialog(page: Page, dialog: Any) -> None:
+    with page.expect_response(lambda r: r.request.method == "POST"):
+        dialog.get_by_role("button", name="Пригласить").click()
+
+
+def choose_tab(page: Page, name: str) -> None:
+    with page.expect_response(lambda r: "tab=" in r.url):
+        page.get_by_role("tab", name=name).click()
+    expect(page.get_by_role("tab", name=name)).to_have_attribute("aria-selected", "true")
+
+
+def test_signed_out(app: Flask, open_checked: Open) -> None:
+    page, check = open_checked()
+    page.goto("/login")
+    check(page, "/login")
+    page.get_by_role("button", name="Войти").click()
+    expect(page.get_by_label("Email")).to_have_attribute("aria-invalid", "true")
+    check(page, "/login, empty")
+    page.get_by_label("Email").fill("nobody@example.ru")
+    page.get_by_label("Пароль").fill("wrong-password")
+    page.get_by_role("button", name="Войти").click()
+    expect(page.get_by_role("alert")).to_contain_text("Неверный")
+    check(page, "/login, wrong password")
+    page.goto("/manage/login")
+    check(page, "/manage/login")
+    page.get_by_role("button", name="Войти").click()
+    expect(page.get_by_label("Email")).to_have_attribute("aria-invalid", "true")
+    check(page, "/manage/login, empty")
+    page.goto("/no-such-page")
+    check(page, "404")
+
+
+def test_a_new_client_refused_then_joining(app: Flask, open_checked: Open) -> None:
+    page, check = open_checked()
+    sign_in(page, web_client(app, 409, "НовыйОфис", registered_at=msk("2023-03-20 09:00")))
+    check(page, "non-member")
+    page.get_by_label("Код приглашения").fill("abcdefabc")
+    with page.expect_response(lambda r: r.url.endswith("/referral/apply")):
+        page.get_by_role("button", name="Применить").click()
+    expect(page.locator("#code-error")).to_be_visible()
+    check(page, "refused code")
+    with page.expect_response(lambda r: r.url.endswith("/referral/join")):
+        page.get_by_role("button", name="У меня нет кода").click()
+    expect(page.locator("#discount")).to_be_visible()
+    check(page, "member without referred clients, history")
+    for tab in ("Приведенные клиенты", "Приглашения"):
+        choose_tab(page, tab)
+        check(page, f"member without referred clients, {tab}")
+    dialog = open_dialog(page)
+    check(page, "share dialog, SMS")
+    submit_dialog(page, dialog)
+    expect(dialog.locator("[aria-invalid=true]")).to_have_count(2)
+    check(page, "share dialog, SMS, errors")
+    with page.expect_response(lambda r: "part=form" in r.url):
+        dialog.get_by_role("tab", name="Отправить email").click()
+    expect(dialog.get_by_label("Email получателя")).to_be_visible()
+    check(page, "share dialog, email")
+    dialog.get_by_label("Email получателя").fill("friend@")
+    submit_dialog(page, dialog)
+    expect(dialog.locator("[aria-invalid=true]")).to_have_count(2)
+    check(page, "share dialog, email, errors")
+    page.keyboard.press("Escape")
+    expect(page.locator("dialog")).to_have_count(0)
+    page.goto("/referral/invite")
+    check(page, "share page without JavaScript's dialog")
+
+
+def test_a_client_past_the_window(app: Flask, open_checked: Open) -> None:
+    page, check = open_checked()
+    sign_in(page, web_client(app, 411, "ПоздноПришел", registered_at=msk("2022-01-10 09:00")))
+    expect(page.get_by_role("button", name="Вступить в программу")).to_be_visible()
+    check(page, "non-member past the window")
+
+
+def test_a_member_with_referred_clients(app: Flask, open_checked: Open) -> None:
+    email, _ = referrer_with_referees(app)
+    page, check = open_checked()
+    sign_in(page, email)
+    check(page, "member with referred clients, history")
+    choose_tab(page, "Приведенные клиенты")
+    check(page, "member with referred clients, clients")
+    dialog = open_dialog(page)
+    dialog.get_by_label("Номер телефона получателя").fill("+7 910 123-45-67")
+    dialog.get_by_label("Друг согласен получить сообщение с приглашением").check()
+    submit_dialog(page, dialog)
+    expect(page.locator("dialog")).to_have_count(0)
+    expect(page.get_by_role("tabpanel")).to_contain_text("+7 910 123-45-67")
+    check(page, "member with referred clients, invitations, just sent")
+
+
+def test_the_managers_pages(app: Flask, open_checked: Open) -> None:
+    email, _ = referrer_with_referees(app)
+    with outside_requests(app):
+        create_manager("pm@example.ru", PASSWORD, "Анна", datetime.now(UTC))
+    page, check = open_checked()
+    page.goto("/manage/login")
+    page.get_by_label("Email").fill("pm@example.ru")
+    page.get_by_label("Пароль").fill(PASSWORD)
+    page.get_by_role("button", name="Войти").click()
+    expect(page.get_by_role("heading", name="Обзор программы")).to_be_visible()
+    check(page, "dashboard")
+    page.goto("/manage/clients?q=Комплект")
+    expect(page.get_by_role("link", name="ТехКомплект")).to_be_visible()
+    check(page, "client search")
+    page.goto("/manage/clients?q=400")
+    page.get_by_role("link", name="АльфаТелеком").click()
+    expect(page.get_by_role("heading", name="400 «АльфаТелеком»")).to_be_visible()
+    check(page, "client 400")
+    page.goto("/manage/clients?q=409")  # nobody
+    check(page, "client search, nothing found")
+    page.goto("/manage/audit")
+    check(page, "audit log")
