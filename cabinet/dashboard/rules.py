@@ -38,24 +38,12 @@ class TopReferrer:
 
 @dataclass(frozen=True)
 class Bar:
-    """One week's bar of the chart, laid out in the SVG's own units."""
+    """One week of the chart: a row of a table (its text reads at any width), with a bar as
+    long as `share` percent of the busiest week's."""
 
-    x: float
-    y: float
-    width: float
-    height: float
-    middle: float  # where the labels above and below the bar are centred
-    value_y: float  # the number above the bar
-    label: str
+    starts: date
     value: int
-
-
-@dataclass(frozen=True)
-class Chart:
-    width: float
-    height: float
-    label_y: float
-    bars: tuple[Bar, ...]
+    share: float  # 0..100
 
 
 @dataclass(frozen=True)
@@ -104,7 +92,7 @@ class Dashboard:
     sms_budget: SmsBudget | None = None
 
     @property
-    def conversion_percent(self) -> float:
+    def conversion_percent(self) -> float | None:
         return conversion_percent(self.invitations_delivered, self.invitations_converted)
 
     @property
@@ -112,7 +100,7 @@ class Dashboard:
         return sum(size * count for size, count in self.sms_packs)
 
     @property
-    def chart(self) -> Chart:
+    def chart(self) -> tuple[Bar, ...]:
         return chart(self.weeks)
 
 
@@ -166,19 +154,12 @@ def liability(
     return round(in_force, 1), round(coming, 1)
 
 
-def conversion_percent(delivered: int, converted: int) -> float:
-    return round(100 * converted / delivered, 1) if delivered else 0.0
+def conversion_percent(delivered: int, converted: int) -> float | None:
+    """None while nothing was delivered: 0 of 0 is no rate at all."""
+    return round(100 * converted / delivered, 1) if delivered else None
 
 
-def chart(weeks: tuple[Week, ...], width: float = 640, height: float = 180) -> Chart:
-    """The weekly chart's bars for an SVG of `width` × `height`, with room for labels."""
+def chart(weeks: tuple[Week, ...]) -> tuple[Bar, ...]:
+    """The weekly chart: each week's bar as a share of the busiest week."""
     top = max((w.referrals for w in weeks), default=0) or 1
-    slot = width / max(len(weeks), 1)
-    bars = []
-    for n, week in enumerate(weeks):
-        h = height * week.referrals / top
-        x = n * slot + slot * 0.15
-        y = height - h + 20
-        label = f"{week.starts:%d.%m}"
-        bars.append(Bar(x, y, slot * 0.7, h, x + slot * 0.35, y - 5, label, week.referrals))
-    return Chart(width, height + 50, height + 42, tuple(bars))
+    return tuple(Bar(w.starts, w.referrals, round(100 * w.referrals / top, 1)) for w in weeks)

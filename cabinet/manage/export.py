@@ -6,11 +6,21 @@ import csv
 import io
 
 from cabinet.dashboard.rules import Dashboard
+from cabinet.russian import NBSP, number
+
+
+def _value(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return number(value, 1).replace(NBSP, "")
+    return value
 
 
 def dashboard_csv(board: Dashboard) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
+    # As a Russian spreadsheet reads it: «;» between columns, a decimal comma (ru-RU, Babel).
+    writer = csv.writer(out, delimiter=";")
     writer.writerow(["показатель", "значение"])
     rows: list[tuple[str, object]] = [
         ("клиентов", board.clients),
@@ -29,5 +39,5 @@ def dashboard_csv(board: Dashboard) -> str:
     rows += [(f"рефералов за неделю с {w.starts:%d.%m.%Y}", w.referrals) for w in board.weeks]
     rows += [(f"топ: {t.id} {t.name}", t.referrals) for t in board.top]
     rows += [(f"пакетов по {size} SMS", n) for size, n in board.sms_packs]
-    writer.writerows(rows)
+    writer.writerows((name, _value(value)) for name, value in rows)
     return out.getvalue()

@@ -22,6 +22,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from zoneinfo import ZoneInfo
+
+SHOWN_ZONE = ZoneInfo("Europe/Moscow")
 
 
 @dataclass
@@ -207,7 +210,8 @@ class Handler(BaseHTTPRequestHandler):
             subject = f"<b>{html.escape(m.subject)}</b><br>" if m.subject else ""
             rows.append(
                 f"<article><header><span class='tag'>{icon}</span> "
-                f"<b>{html.escape(m.to)}</b> <time>{html.escape(m.received_at[:19])} UTC</time>"
+                f"<b>{html.escape(m.to)}</b> <time datetime='{html.escape(m.received_at)}'>"
+                f"{_shown(m.received_at)}</time>"
                 f"</header><p>{subject}{html.escape(m.text).replace(chr(10), '<br>')}</p></article>"
             )
         body = "".join(rows) or "<p class='empty'>Сообщений пока нет.</p>"
@@ -219,7 +223,8 @@ class Handler(BaseHTTPRequestHandler):
             "background:#f3f5f9;color:#1b2433}article{background:#fff;border-radius:10px;"
             "padding:1rem;margin:.75rem 0;box-shadow:0 1px 3px #0002}.tag{background:#0b4fbf;"
             "color:#fff;border-radius:6px;padding:0 .4rem;font-size:.8rem}time{color:#56627a;"
-            "font-size:.85rem;margin-left:.5rem}.empty{color:#56627a}</style></head><body>"
+            "font-size:.85rem;margin-left:.5rem}.empty{color:#56627a}"
+            "article p{overflow-wrap:anywhere}</style></head><body>"
             f"<h1>Входящие: телефоны и почтовые ящики</h1><p>Сообщений: {len(messages)}. "
             "Страница обновляется каждые 3 секунды.</p>"
             f"{body}</body></html>"
@@ -246,6 +251,12 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+
+def _shown(received_at: str) -> str:
+    """«31.03.2023 15:18:04 МСК»: read by the same people, in the same zone, as the cabinet."""
+    moment = datetime.fromisoformat(received_at).astimezone(SHOWN_ZONE)
+    return f"{moment:%d.%m.%Y %H:%M:%S} МСК"
 
 
 class SimulatorServer(ThreadingHTTPServer):

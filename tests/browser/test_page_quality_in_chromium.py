@@ -155,3 +155,47 @@ def test_the_managers_pages(app: Flask, open_checked: Open) -> None:
     check(page, "client search, nothing found")
     page.goto("/manage/audit")
     check(page, "audit log")
+
+
+# Empty space a card may keep below its content (its padding and a little air).
+CARD_SLACK = """card => { const kids = [...card.children];
+  const content = kids[kids.length - 1].getBoundingClientRect().bottom - kids[0].getBoundingClientRect().top;
+  return card.getBoundingClientRect().height - content; }"""
+
+
+def test_cards_fit_their_content_on_a_desktop(app: Flask, new_page: Any) -> None:
+    email, _ = referrer_with_referees(app)
+    page = new_page({"width": 1280, "height": 900})
+    sign_in(page, email)
+    for card in page.locator(".summary .card").all():
+        assert card.evaluate(CARD_SLACK) < 60, card.inner_text()
+
+
+def test_the_managers_pages_on_a_phone_and_zoomed(
+    app: Flask, new_page: Any, html_checker: HtmlChecker
+) -> None:
+    referrer_with_referees(app)
+    with outside_requests(app):
+        create_manager("pm@example.ru", PASSWORD, "Анна", datetime.now(UTC))
+    page = new_page({"width": 375, "height": 812})
+    log = ConsoleLog()
+    log.watch(page)
+    check = PageChecks(html_checker, log)
+    page.goto("/manage/login")
+    page.get_by_label("Email").fill("pm@example.ru")
+    page.get_by_label("Пароль").fill(PASSWORD)
+    page.get_by_role("button", name="Войти").click()
+    expect(page.get_by_role("heading", name="Обзор программы")).to_be_visible()
+    # The menu is a row of links, not a column filling the phone's first screen.
+    menu = page.get_by_role("navigation", name="Меню менеджера").bounding_box()
+    assert menu is not None and menu["height"] < 812 / 4
+    # The chart's dates and numbers are text at the page's size, not a shrunken drawing.
+    sizes = page.locator(".chart tbody th, .chart__value").evaluate_all(
+        "cells => cells.map(c => parseFloat(getComputedStyle(c).fontSize))"
+    )
+    assert sizes and min(sizes) >= 14
+    # 1280 px at 200% zoom is 640 CSS px: the search results still fit.
+    page.set_viewport_size({"width": 640, "height": 450})
+    page.goto("/manage/clients?q=Комплект")
+    expect(page.get_by_role("link", name="ТехКомплект")).to_be_visible()
+    check(page, "client search at 200% zoom")

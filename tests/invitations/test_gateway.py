@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -109,3 +111,16 @@ def test_redirects_are_not_followed(session: requests.Session) -> None:
         outcome = gateway(f"http://127.0.0.1:{server.server_port}/sms", session).send(SMS, "k")
     assert outcome.verdict == "reject" and "307" in outcome.detail
     assert _Redirect.hits == ["/sms"]
+
+
+def test_the_inbox_shows_moscow_time_and_wraps_long_links(
+    simulator: Simulator, session: requests.Session
+) -> None:
+    letter = {"to": "a@example.ru", "subject": "S", "text": "https://example.ru/" + "x" * 200}
+    assert gateway(simulator.url + "/email", session).send(letter, "e-1").verdict == "accepted"
+    (kept,) = simulator.messages()
+    received = datetime.fromisoformat(kept["received_at"]).astimezone(ZoneInfo("Europe/Moscow"))
+    inbox = session.get(simulator.url + "/", timeout=5).text
+    assert f"{received:%d.%m.%Y %H:%M:%S} МСК" in inbox
+    assert " UTC" not in inbox
+    assert "overflow-wrap:anywhere" in inbox

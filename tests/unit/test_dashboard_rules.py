@@ -60,23 +60,22 @@ def test_channel_stats_count_every_status_of_each_channel() -> None:
     ]
 
 
-def test_conversion_of_nothing_is_zero() -> None:
-    assert rules.conversion_percent(0, 0) == 0.0
+def test_conversion_of_nothing_is_no_rate() -> None:
+    assert rules.conversion_percent(0, 0) is None  # shown as «—», not «0,0 %»
     assert rules.conversion_percent(3, 1) == 33.3
 
 
 @given(st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=20))
-def test_chart_bars_stay_inside_the_picture_and_keep_the_order_of_sizes(counts: list[int]) -> None:
+def test_chart_bars_are_shares_of_the_busiest_week_in_the_order_of_sizes(counts: list[int]) -> None:
     weeks = tuple(
         rules.Week(date(2023, 1, 2) + timedelta(weeks=n), c) for n, c in enumerate(counts)
     )
-    chart = rules.chart(weeks, width=640, height=180)
-    assert len(chart.bars) == len(counts)
-    for bar in chart.bars:
-        assert 0 <= bar.x and bar.x + bar.width <= chart.width
-        assert bar.y >= 0 and bar.y + bar.height <= chart.label_y
-        assert bar.x < bar.middle < bar.x + bar.width
-    heights = [bar.height for bar in chart.bars]
+    bars = rules.chart(weeks)
+    assert [(bar.starts, bar.value) for bar in bars] == [(w.starts, w.referrals) for w in weeks]
+    assert all(0 <= bar.share <= 100 for bar in bars)
+    if max(counts):
+        assert max(bar.share for bar in bars) == 100
+    shares = [bar.share for bar in bars]
     assert sorted(range(len(counts)), key=lambda i: (counts[i], i)) == sorted(
-        range(len(counts)), key=lambda i: (heights[i], i)
+        range(len(counts)), key=lambda i: (shares[i], i)
     )

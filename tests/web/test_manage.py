@@ -153,7 +153,9 @@ def test_dashboard_numbers_for_a_known_data_set(
         for end in ("2023-06-29 10:03", "2023-06-29 10:30", "2023-06-29 15:18")
     )
     assert in_force == round(expected, 1)
-    assert "<svg" in html and "<desc" in html  # the chart, with its numbers written on it
+    # The chart is a table of weeks: each row its date, its number and a bar of its share.
+    assert '<th scope="row" class="chart__week">27.03.2023</th>' in html
+    assert '<rect width="100.0" height="10"></rect>' in html
 
 
 def test_client_lookup(app: Flask, client: FlaskClient) -> None:
