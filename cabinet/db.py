@@ -30,6 +30,11 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
+def sql_values(values: tuple[str, ...]) -> str:
+    """`('a', 'b')` → `'a', 'b'`: a CHECK constraint's list, from the constant that names them."""
+    return ", ".join("'" + value.replace("'", "''") + "'" for value in values)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A moment: stored as naive UTC on every engine, always returned aware in UTC."""
 

@@ -42,7 +42,7 @@ DEMO_CLIENTS = (
     DemoClient(REFERRER_ID, "АльфаТелеком", "alfa@example.ru", 120),
     DemoClient(408, "ТехКомплект", "tehkomplekt@example.ru", 11, applies_at=time(10, 3)),
     DemoClient(401, "СтройКомплект", "stroykomplekt@example.ru", 11, applies_at=time(10, 30)),
-    # Its promo period is still running: its 20% «начнёт действовать» later.
+    # Its promo period is still running: its 20% «начнет действовать» later.
     DemoClient(407, "ТехСтрой", "tehstroy@example.ru", 11, promo_days=20, applies_at=time(15, 18)),
     # New clients who may still apply a code: with them the ladder climbs to 100% by clicking.
     DemoClient(409, "НовыйОфис", "novyofis@example.ru", 3, promo_days=14),

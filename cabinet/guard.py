@@ -34,7 +34,7 @@ class UnsafeInput(BadRequest):
 
     description = (
         "В запросе есть недопустимые символы (управляющие или непарные суррогаты). "
-        "Исправьте введённые данные и повторите."
+        "Исправьте введенные данные и повторите."
     )
 
 
@@ -128,6 +128,6 @@ def refuse_unshared_limits(app: Flask) -> None:
         str(app.config["RATELIMIT_STORAGE_URI"])
     ):
         raise InsecureConfiguration(
-            "В production счётчики ограничений хранятся в Redis: задайте "
+            "В production счетчики ограничений хранятся в Redis: задайте "
             "RATELIMIT_STORAGE_URI=redis://… (в памяти каждый процесс считал бы отдельно)."
         )

@@ -1,6 +1,19 @@
-"""Russian words that depend on a number (one place for them)."""
+"""Russian as the cabinet writes it, one place: words that depend on a number, numbers and
+percents for ru-RU (Babel, CLDR), and non-breaking spaces.
+
+Spelling: the cabinet writes «е» for «ё» everywhere, as the operator's help page does
+(«приведенных», «начнет», «своем»); see docs/typography.md.
+"""
 
 from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from babel.numbers import format_decimal, format_percent
+
+LOCALE = "ru_RU"
+NBSP = "\u00a0"
 
 
 def plural(n: int, one: str, few: str, many: str) -> str:
@@ -22,3 +35,74 @@ def invited_word(n: int) -> str:
 
 def months(n: int) -> str:
     return f"{n} {plural(n, 'месяц', 'месяца', 'месяцев')}"
+
+
+_MONTHS_FOR = {1: "месяц", 2: "два месяца", 3: "три месяца", 4: "четыре месяца",
+               6: "шесть месяцев", 12: "двенадцать месяцев"}
+_MONTHS_WITHIN = {1: "месяца", 2: "двух месяцев", 3: "трех месяцев", 4: "четырех месяцев",
+                  6: "шести месяцев", 12: "двенадцати месяцев"}
+
+
+def months_for(n: int) -> str:
+    """How long, in words (accusative): «на три месяца», «на месяц»."""
+    return _MONTHS_FOR.get(n, months(n))
+
+
+def months_within(n: int) -> str:
+    """Within how long, in words (genitive): «в течение месяца», «в течение трех месяцев»."""
+    return _MONTHS_WITHIN.get(n, f"{n} {plural(n, 'месяца', 'месяцев', 'месяцев')}")
+
+
+# ---- numbers -------------------------------------------------------------------------------
+
+
+def number(value: int | float | Decimal, digits: int = 0) -> str:
+    """`1200` → «1 200», `844.8` → «844,8» (ru-RU grouping with a non-breaking space)."""
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=pattern, locale=LOCALE)
+
+
+def percent(value: int | float | Decimal, digits: int = 0) -> str:
+    """Whole percents in, ru-RU out: `20` → «20 %», `12.5, digits=1` → «12,5 %»."""
+    pattern = "#,##0" + ("." + "0" * digits if digits else "") + " %"
+    return format_percent(Decimal(str(value)) / 100, format=pattern, locale=LOCALE).replace(
+        " ", NBSP
+    )
+
+
+# ---- non-breaking spaces -------------------------------------------------------------------
+
+# A short word (a preposition, a conjunction, a particle: «в», «с», «на», «до», «не») stays with
+# the word after it; a number stays with its unit or noun («1200 SMS», «3 месяца», «20 %»);
+# a dash stays with the word before it.
+_SHORT_WORD = re.compile(r"(?<![\w\-])([А-Яа-яЁёA-Za-z]{1,2}|\d+[%‰]?|№|§) (?=\S|$)")
+_DASH = re.compile(r" (—|–)")
+_TAG = re.compile(r"(<[^>]*>)")
+_RAW = re.compile(r"<(textarea|script|style|pre)\b", re.IGNORECASE)
+
+
+def nbsp(text: str) -> str:
+    """`text` with non-breaking spaces where Russian typography needs them; idempotent."""
+    text = _SHORT_WORD.sub(lambda m: m.group(1) + NBSP, text)
+    text = _SHORT_WORD.sub(lambda m: m.group(1) + NBSP, text)  # «и в …»: overlapping pairs
+    return _DASH.sub(NBSP + r"\1", text)
+
+
+def nbsp_html(html: str) -> str:
+    """`nbsp` applied to the text between tags of an HTML fragment (attributes untouched;
+    the contents of textarea, script, style and pre untouched)."""
+    parts = _TAG.split(html)
+    out: list[str] = []
+    raw_until: str | None = None
+    for part in parts:
+        if part.startswith("<") and part.endswith(">"):
+            out.append(part)
+            if raw_until is None:
+                opened = _RAW.match(part)
+                if opened:
+                    raw_until = "</" + opened.group(1).lower()
+            elif part.lower().startswith(raw_until):
+                raw_until = None
+        else:
+            out.append(part if raw_until else nbsp(part))
+    return "".join(out)

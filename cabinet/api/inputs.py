@@ -293,7 +293,7 @@ def invoice_body(body: Mapping[str, Any], zone: tzinfo) -> InvoiceRequest:
     lines: list[Line] = []
     if present:
         if not isinstance(raw_lines, list):
-            read.fail("lines", "нужен массив строк счёта")
+            read.fail("lines", "нужен массив строк счета")
         elif not 1 <= len(raw_lines) <= LINES_MAX:
             read.fail("lines", f"от 1 до {LINES_MAX} строк")
         else:

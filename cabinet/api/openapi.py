@@ -13,6 +13,7 @@ from cabinet.api.problems import KINDS, PROBLEM_JSON, TYPE_PREFIX
 from cabinet.billing.rules import EXCLUDED_KINDS, LINE_KINDS, ROUNDING
 from cabinet.clients.models import CLIENT_STATUSES
 from cabinet.events.models import EVENT_KINDS
+from cabinet.referrals.rules import GRANT_REASONS, MAX_DISCOUNT_PERCENT, TOP_LEVEL
 
 JSON = "application/json"
 
@@ -48,18 +49,18 @@ MOMENT_OUT = {
 }
 DAY = {"type": "string", "format": "date", "pattern": f"^{inputs.DATE_PATTERN}$"}
 KOPECKS = {"type": "integer", "minimum": 0, "description": "Копейки."}
-PERCENT = {"type": "integer", "minimum": 0, "maximum": 100}
+PERCENT = {"type": "integer", "minimum": 0, "maximum": MAX_DISCOUNT_PERCENT}
 
 
 def _schemas() -> dict[str, Any]:
     grant = _closed(
         {
             "id": {"type": "integer"},
-            "percent": {"type": "integer", "minimum": 1, "maximum": 100},
+            "percent": {"type": "integer", "minimum": 1, "maximum": MAX_DISCOUNT_PERCENT},
             "starts_at": MOMENT_OUT,
             "ends_at": MOMENT_OUT,
-            "reason": {"enum": ["referee", "referrer"]},
-            "level": _nullable({"type": "integer", "minimum": 1, "maximum": 5}),
+            "reason": {"enum": list(GRANT_REASONS)},
+            "level": _nullable({"type": "integer", "minimum": 1, "maximum": TOP_LEVEL}),
         }
     )
     period_out = _closed(
@@ -275,7 +276,7 @@ def document() -> dict[str, Any]:
             "version": "1.0.0",
             "description": (
                 "Подключение клиентов, скидка реферальной программы для биллинга, предпросмотр "
-                "счёта и лента событий. Подробно — docs/api.md."
+                "счета и лента событий. Подробно — docs/api.md."
             ),
         },
         "servers": [{"url": "/api/v1"}],
@@ -311,7 +312,7 @@ def document() -> dict[str, Any]:
                     "requestBody": _body("ClientInput"),
                     "responses": _responses(
                         {
-                            "200": _ok("Client", "Клиент изменён или уже был таким"),
+                            "200": _ok("Client", "Клиент изменен или уже был таким"),
                             "201": _ok("Client", "Клиент создан")
                             | {
                                 "headers": {
@@ -350,7 +351,7 @@ def document() -> dict[str, Any]:
                 "parameters": [CLIENT_ID],
                 "post": {
                     "operationId": "previewInvoice",
-                    "summary": "Строки счёта со скидкой (пакеты SMS — без скидки)",
+                    "summary": "Строки счета со скидкой (пакеты SMS — без скидки)",
                     "requestBody": _body("InvoiceRequest"),
                     "responses": _responses(
                         _ok("Invoice", "Строки со скидкой, итоги, правило округления"),

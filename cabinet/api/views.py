@@ -52,7 +52,7 @@ def authenticate() -> None:
     if tokens.authenticate(credentials.strip()) is None:
         raise ApiProblem(
             problems.UNAUTHORIZED,
-            "Токен не подошёл: он неверен или отозван.",
+            "Токен не подошел: он неверен или отозван.",
             headers={"WWW-Authenticate": f'{WWW_AUTHENTICATE}, error="invalid_token"'},
         )
 

@@ -1,19 +1,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 from sqlalchemy import CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from cabinet.addresses import phone_e164
-from cabinet.db import UTCDateTime, db
+from cabinet.db import UTCDateTime, db, sql_values
 
 if TYPE_CHECKING:
     from cabinet.referrals.models import Member
 
 ClientStatus = Literal["active", "closed"]
-CLIENT_STATUSES: tuple[ClientStatus, ...] = ("active", "closed")
+CLIENT_STATUSES: tuple[ClientStatus, ...] = get_args(ClientStatus)
 
 
 class Client(db.Model):  # type: ignore[name-defined,misc]
@@ -21,7 +21,7 @@ class Client(db.Model):  # type: ignore[name-defined,misc]
 
     __tablename__ = "clients"
     __table_args__ = (
-        CheckConstraint("status IN ('active', 'closed')", name="status_known"),
+        CheckConstraint(f"status IN ({sql_values(CLIENT_STATUSES)})", name="status_known"),
         CheckConstraint("length(name) > 0", name="name_not_empty"),
     )
 

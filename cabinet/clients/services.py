@@ -104,7 +104,7 @@ def provision_client(program: Program, wanted: NewClient) -> Provisioned:
     The password (the cabinet's sign-in) is not provisioned: `wanted.password` must be None.
     Closing a client is `status="closed"`; grants already given are not recomputed."""
     if wanted.password is not None:
-        raise InvalidClient("Пароль не передаётся при подключении клиента.")
+        raise InvalidClient("Пароль не передается при подключении клиента.")
     name, email = _checked(wanted)
     values = {
         "name": name,

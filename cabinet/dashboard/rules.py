@@ -100,6 +100,10 @@ class Dashboard:
         return sum(size * count for size, count in self.sms_packs)
 
     @property
+    def days_per_month(self) -> int:
+        return DAYS_PER_MONTH
+
+    @property
     def chart(self) -> tuple[Bar, ...]:
         return chart(self.weeks)
 

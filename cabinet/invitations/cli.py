@@ -96,4 +96,4 @@ def stop_list_remove(recipient: str) -> None:
     """Remove a phone number or an e-mail address (at the recipient's request)."""
     normalised = _recipient(recipient)
     removed = services.opt_in(normalised)
-    click.echo(f"{normalised}: {'удалён из стоп-листа' if removed else 'не было в стоп-листе'}.")
+    click.echo(f"{normalised}: {'удален из стоп-листа' if removed else 'не было в стоп-листе'}.")

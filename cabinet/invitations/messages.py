@@ -5,12 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
-from html import escape
 from typing import Any
 
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from cabinet.config import PROJECT_ROOT
 from cabinet.inputs import display_safe
-from cabinet.referrals.rules import APPLY_WINDOW_MONTHS, REFEREE_MONTHS, REFEREE_PERCENT
-from cabinet.texts import months
+from cabinet.referrals.terms import TERMS
+from cabinet.texts import nbsp_html
+
+# The texts are templates (templates/messages/): the terms come from rules.py through TERMS;
+# the HTML part is escaped and gets the same non-breaking spaces as the pages.
+_TEMPLATES = Environment(
+    loader=FileSystemLoader(PROJECT_ROOT / "templates" / "messages"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+)
+_TEMPLATES.filters["typo"] = lambda html: Markup(nbsp_html(str(html)))  # noqa: S704 - own HTML
 
 # Cyrillic text travels as UCS-2: 70 characters in one SMS, 67 in each part of a longer one.
 UCS2_SINGLE = 70
@@ -26,10 +38,7 @@ def sms_parts(text: str) -> int:
 
 
 def sms_text(code: str) -> str:
-    return (
-        f"Код-приглашение в Корпоративную АТС: {code}. Скидка {REFEREE_PERCENT}% на "
-        f"{months(REFEREE_MONTHS)}: введите код в личном кабинете за месяц после регистрации АТС"
-    )
+    return _render("invitation_sms.txt", code=code)
 
 
 @dataclass(frozen=True)
@@ -40,37 +49,16 @@ class Email:
 
 
 def email(raw_member_name: str, code: str, unsubscribe_url: str) -> Email:
+    """An invitation letter: a subject line, a plain-text part and an HTML part."""
     # A name stored before names were checked may still hold a line break: in a header it
     # would start a new header. It goes everywhere as one clean line.
     member_name = display_safe(raw_member_name)
-    window = "месяца" if APPLY_WINDOW_MONTHS == 1 else months(APPLY_WINDOW_MONTHS)
-    terms = (
-        f"Зарегистрируйте код в личном кабинете Корпоративной АТС в течение {window} после "
-        f"регистрации вашей АТС и получите скидку {REFEREE_PERCENT}% на первые "
-        f"{months(REFEREE_MONTHS)} пользования. Скидка начнёт действовать после окончания "
-        "промо-периода и распространяется на все услуги Корпоративной АТС, кроме пакетов SMS."
+    context = {"member_name": member_name, "code": code, "unsubscribe_url": unsubscribe_url}
+    return Email(
+        " ".join(_render("invitation_subject.txt", **context).split()),
+        _render("invitation.txt", **context) + "\n",
+        _render("invitation.html", **context) + "\n",
     )
-    steps = (
-        "В личном кабинете выберите «Дополнительно» → «Реферальная программа», введите код "
-        "и нажмите «Применить»."
-    )
-    subject = f"{member_name} приглашает вас в Корпоративную АТС: скидка {REFEREE_PERCENT}%"
-    text = (
-        f"Здравствуйте!\n\n{member_name} приглашает вас в реферальную программу "
-        f"Корпоративной АТС.\n\nВаш код приглашения: {code}\n\n{terms}\n\n{steps}\n\n"
-        f"Чтобы больше не получать приглашения, перейдите по ссылке: {unsubscribe_url}\n"
-    )
-    html = (
-        '<!doctype html><html lang="ru"><body style="font-family:Arial,sans-serif">'
-        f"<p>Здравствуйте!</p><p>{escape(member_name)} приглашает вас в реферальную программу "
-        "Корпоративной АТС.</p>"
-        "<p>Ваш код приглашения: "
-        f'<b style="font-size:20px;letter-spacing:2px">{escape(code)}</b></p>'
-        f"<p>{escape(terms)}</p><p>{escape(steps)}</p>"
-        f'<p style="color:#666;font-size:12px">Чтобы больше не получать приглашения, '
-        f'<a href="{escape(unsubscribe_url)}">откажитесь от рассылки</a>.</p></body></html>'
-    )
-    return Email(subject, text, html)
 
 
 def sms_payload(to: str, code: str) -> dict[str, Any]:

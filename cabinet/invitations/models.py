@@ -7,9 +7,10 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cabinet.db import UTCDateTime, db
+from cabinet.db import UTCDateTime, db, sql_values
+from cabinet.invitations.rules import CHANNELS
 
-STATUSES = ("queued", "sending", "sent", "failed")
+STATUSES: tuple[str, ...] = ("queued", "sending", "sent", "failed")
 
 
 class Invitation(db.Model):  # type: ignore[name-defined,misc]
@@ -17,8 +18,8 @@ class Invitation(db.Model):  # type: ignore[name-defined,misc]
 
     __tablename__ = "invitations"
     __table_args__ = (
-        CheckConstraint("channel IN ('sms', 'email')", name="channel_known"),
-        CheckConstraint("status IN ('queued', 'sending', 'sent', 'failed')", name="status_known"),
+        CheckConstraint(f"channel IN ({sql_values(CHANNELS)})", name="channel_known"),
+        CheckConstraint(f"status IN ({sql_values(STATUSES)})", name="status_known"),
         CheckConstraint("attempts >= 0", name="attempts_non_negative"),
         # The worker's claim: due messages in order.
         Index("ix_invitations_due", "status", "next_attempt_at"),

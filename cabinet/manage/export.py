@@ -6,7 +6,7 @@ import csv
 import io
 
 from cabinet.dashboard.rules import Dashboard
-from cabinet.russian import NBSP, number
+from cabinet.texts import NBSP, number
 
 
 def _value(value: object) -> object:

@@ -19,7 +19,7 @@ class NotInDemoMode(ProgramRefusal):
 
 
 class ReasonRequired(ProgramRefusal):
-    message = "Укажите причину: она попадёт в журнал действий."
+    message = "Укажите причину: она попадет в журнал действий."
 
 
 def move_clock(

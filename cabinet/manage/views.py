@@ -38,8 +38,8 @@ bp = Blueprint("manage", __name__, url_prefix="/manage")
 
 ACTIONS = {
     "time_machine": "машина времени",
-    "apply_code": "код применён за клиента",
-    "revoke_referral": "реферал отменён",
+    "apply_code": "код применен за клиента",
+    "revoke_referral": "реферал отменен",
     "requeue_invitations": "приглашения снова в очереди",
 }
 
@@ -187,7 +187,7 @@ def apply_for_client(client_id: int) -> BaseResponse | tuple[str, int]:
         except ProgramRefusal as refusal:
             form.code.errors = [refusal.message]
         else:
-            flash("Код применён за клиента; действие записано в журнал.", "success")
+            flash("Код применен за клиента; действие записано в журнал.", "success")
             return redirect(url_for("manage.client", client_id=client_id), 303)
     return _client_page(client_id, form, 422)
 
@@ -214,7 +214,7 @@ def revoke(referral_id: int) -> BaseResponse:
     except ProgramRefusal as refusal:
         flash(refusal.message, "error")
     else:
-        flash("Реферал отменён: скидки пересчитаны, действие записано в журнал.", "success")
+        flash("Реферал отменен: скидки пересчитаны, действие записано в журнал.", "success")
     return redirect(back)
 
 

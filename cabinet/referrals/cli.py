@@ -39,7 +39,7 @@ def join(client_id: int, code: str | None, at: datetime | None) -> None:
             )
         else:
             click.echo(
-                f"Код клиента {result.referrer_id} применён. "
+                f"Код клиента {result.referrer_id} применен. "
                 f"Клиент {client_id} участвует в программе, код для приглашения: {result.code}"
             )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cabinet.errors import ProgramRefusal
+from cabinet.texts import months_within
 
 
 class AlreadyMember(ProgramRefusal):
@@ -14,7 +15,7 @@ class CodeMalformed(ProgramRefusal):
 
 
 class CodeNotFound(ProgramRefusal):
-    message = "Такого кода приглашения нет. Проверьте код и попробуйте ещё раз."
+    message = "Такого кода приглашения нет. Проверьте код и попробуйте еще раз."
 
 
 class ReferrerClosed(CodeNotFound):
@@ -36,10 +37,10 @@ class CodeCycle(CodeNotFound):
 
 
 class ApplyWindowClosed(ProgramRefusal):
-    def __init__(self, deadline: str) -> None:
+    def __init__(self, deadline: str, window_months: int) -> None:
         super().__init__(
-            "Срок применения кода истёк: код можно применить в течение месяца после "
-            f"регистрации АТС, до {deadline}."
+            "Срок применения кода истек: код можно применить в течение "
+            f"{months_within(window_months)} после регистрации АТС, до {deadline}."
         )
 
 
@@ -55,7 +56,7 @@ class ActivationOutOfOrder(ProgramRefusal):
 
 
 class RevocationReasonRequired(ProgramRefusal):
-    message = "Укажите причину отмены реферала: она попадёт в журнал действий."
+    message = "Укажите причину отмены реферала: она попадет в журнал действий."
 
 
 class ReferralNotFound(ProgramRefusal):
@@ -65,7 +66,7 @@ class ReferralNotFound(ProgramRefusal):
 
 class ReferralAlreadyRevoked(ProgramRefusal):
     def __init__(self, revoked_at: str) -> None:
-        super().__init__(f"Этот реферал уже отменён {revoked_at}.")
+        super().__init__(f"Этот реферал уже отменен {revoked_at}.")
 
 
 class RevocationBeforeActivation(ProgramRefusal):

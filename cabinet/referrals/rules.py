@@ -12,13 +12,14 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Literal, Protocol
+from typing import Literal, Protocol, get_args
 
 from cabinet.clients import errors as client_errors
 from cabinet.moments import show_moment
 from cabinet.referrals import errors
 
 GrantReason = Literal["referee", "referrer"]
+GRANT_REASONS: tuple[GrantReason, ...] = get_args(GrantReason)
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ def check_can_apply(referee: Party, now: datetime, zone: tzinfo) -> None:
         raise errors.CodeAlreadyApplied()
     deadline = apply_deadline(referee.registered_at, zone)
     if now > deadline:
-        raise errors.ApplyWindowClosed(show_moment(deadline, zone))
+        raise errors.ApplyWindowClosed(show_moment(deadline, zone), APPLY_WINDOW_MONTHS)
 
 
 def check_application(referee: Party, referrer: Party, now: datetime, zone: tzinfo) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cabinet.referrals import rules
-from cabinet.russian import months, months_for, months_within, number, percent
+from cabinet.texts import months, months_for, months_within, number, percent
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class Terms:
     referee_months: str  # «3 месяца»
     step_percent: str  # what each referred client adds: «20 %»
     apply_within: str  # «месяца» (в течение месяца после регистрации АТС)
+    apply_for: str  # «месяц» (за месяц после регистрации АТС)
     max_percent: str  # «100 %»
     top_level: int
     sms_packs: tuple[tuple[int, str], ...]  # (clients, «пакет из 1 200 SMS»)
@@ -35,6 +36,7 @@ def terms() -> Terms:
         referee_months=months(rules.REFEREE_MONTHS),
         step_percent=percent(rules.LADDER[0].percent),
         apply_within=months_within(rules.APPLY_WINDOW_MONTHS),
+        apply_for=months_for(rules.APPLY_WINDOW_MONTHS),
         max_percent=percent(rules.MAX_DISCOUNT_PERCENT),
         top_level=rules.TOP_LEVEL,
         sms_packs=tuple(

@@ -7,7 +7,7 @@ from flask import Flask
 from markupsafe import Markup
 
 from cabinet.referrals.terms import TERMS
-from cabinet.russian import nbsp_html, number, percent
+from cabinet.texts import nbsp_html, number, percent
 
 
 def typo(html: str) -> Markup:

@@ -14,6 +14,7 @@ from cabinet.invitations.queries import sent_by
 from cabinet.invitations.rules import show_recipient
 from cabinet.moments import show_date, show_moment
 from cabinet.referrals import queries, rules
+from cabinet.referrals.terms import sms_pack
 from cabinet.texts import invited_word, months
 
 Tab = Literal["history", "clients", "invitations"]
@@ -59,7 +60,7 @@ class HistoryLine:
     starts: str
     ends: str
     reason: str
-    state: str  # «действует», «начнёт действовать 20.04.2023», «завершена», «отменена»
+    state: str  # «действует», «начнет действовать 20.04.2023», «завершена», «отменена»
     in_force: bool
 
 
@@ -142,7 +143,7 @@ def ladder_lines() -> tuple[LadderLine, ...]:
             step.level,
             step.percent,
             months(step.months),
-            "" if step.sms_pack is None else f"пакет из {step.sms_pack} SMS",
+            "" if step.sms_pack is None else sms_pack(step.sms_pack),
         )
         for step in rules.LADDER
     )
@@ -179,7 +180,7 @@ def build(
         referred_count=standing.referred_count,
         invited_word=invited_word(standing.referred_count),
         sms_packs=tuple(
-            f"пакет из {p.size} SMS, {show_date(p.granted_at, zone)}"
+            f"{sms_pack(p.size)}, {show_date(p.granted_at, zone)}"
             for p in (queries.sms_packs(client_id) if standing.referred_count else ())
         ),
         code=standing.code,
@@ -254,7 +255,7 @@ def _history_line(grant: queries.HistoryRow, now: datetime, zone: ZoneInfo) -> H
     elif in_force:
         state = "действует"
     elif grant.starts_at > now:
-        state = f"начнёт действовать {show_date(grant.starts_at, zone)}"
+        state = f"начнет действовать {show_date(grant.starts_at, zone)}"
     else:
         state = "завершена"
     reason = _REASONS.get(grant.reason, grant.reason)

@@ -13,6 +13,7 @@ from cabinet.errors import ProgramRefusal
 from cabinet.htmx import render, retarget, wants_fragment
 from cabinet.referrals import queries, services
 from cabinet.referrals.forms import ApplyCodeForm, JoinForm
+from cabinet.referrals.terms import TERMS
 from cabinet.web import referral_page as page
 
 bp = Blueprint("referrals", __name__, url_prefix="/referral")
@@ -85,7 +86,8 @@ def apply_code() -> Response | BaseResponse:
             form.code.errors = [refusal.message]
         else:
             flash(
-                f"Код применён: вы получили скидку 20% на три месяца. "
+                f"Код применен: вы получили скидку {TERMS.referee_percent} на "
+                f"{TERMS.referee_for}. "
                 f"Ваш код для приглашения: {result.code}",
                 "success",
             )

@@ -107,7 +107,7 @@ def _security_headers(response: Response) -> Response:
 
 _TITLES = {
     400: "Запрос не понят",
-    403: "Доступ запрещён",
+    403: "Доступ запрещен",
     404: "Страница не найдена",
     405: "Так нельзя",
     413: "Слишком большой запрос",
@@ -170,12 +170,12 @@ def _database_down(error: Exception) -> Response:
         response = _error_page(
             503,
             "Сервис временно недоступен",
-            "Личный кабинет не может связаться с базой данных. Попробуйте ещё раз через "
+            "Личный кабинет не может связаться с базой данных. Попробуйте еще раз через "
             "минуту; ваши данные не изменились.",
         )
     except Exception:  # even the page cannot be drawn: a plain answer  # noqa: BLE001
         response = make_response(
-            "Сервис временно недоступен. Попробуйте ещё раз через минуту.", 503
+            "Сервис временно недоступен. Попробуйте еще раз через минуту.", 503
         )
         response.mimetype = "text/plain"
     response.headers["Retry-After"] = str(guard.DATABASE_RETRY_AFTER_SECONDS)
@@ -185,7 +185,7 @@ def _database_down(error: Exception) -> Response:
 
 _TEXTS = {
     400: "Запрос не понят. Вернитесь на страницу и повторите действие.",
-    413: "Запрос слишком велик. Проверьте введённые данные.",
+    413: "Запрос слишком велик. Проверьте введенные данные.",
     404: "Такой страницы нет в личном кабинете. Вернитесь на главную.",
     405: "Это действие выполняется кнопкой на странице.",
 }
@@ -200,11 +200,11 @@ def _unexpected_error(error: Exception) -> Response:
         return _error_page(
             500,
             "Что-то пошло не так",
-            "Мы уже знаем об ошибке. Попробуйте ещё раз через минуту; ваши данные не изменились.",
+            "Мы уже знаем об ошибке. Попробуйте еще раз через минуту; ваши данные не изменились.",
         )
     except Exception:  # noqa: BLE001 - the page itself failed: still an answer with headers
         guard.mark_database_down()
-        response = make_response("Что-то пошло не так. Попробуйте ещё раз через минуту.", 500)
+        response = make_response("Что-то пошло не так. Попробуйте еще раз через минуту.", 500)
         response.mimetype = "text/plain"
         return response
 

@@ -159,8 +159,9 @@ def test_the_managers_pages(app: Flask, open_checked: Open) -> None:
 
 # Empty space a card may keep below its content (its padding and a little air).
 CARD_SLACK = """card => { const kids = [...card.children];
-  const content = kids[kids.length - 1].getBoundingClientRect().bottom - kids[0].getBoundingClientRect().top;
-  return card.getBoundingClientRect().height - content; }"""
+  const top = kids[0].getBoundingClientRect().top;
+  const bottom = kids[kids.length - 1].getBoundingClientRect().bottom;
+  return card.getBoundingClientRect().height - (bottom - top); }"""
 
 
 def test_cards_fit_their_content_on_a_desktop(app: Flask, new_page: Any) -> None:

@@ -169,7 +169,7 @@ def test_offsets_are_respected_and_moments_shown_in_moscow(runner: FlaskCliRunne
         (["referral", "join", "--client", "2", "--code", "abcabcabc"], "Такого кода"),
         (
             ["referral", "join", "--client", "2", "--code", "{code}", "--at", "2023-04-21"],
-            "Срок применения кода истёк",
+            "Срок применения кода истек",
         ),
         (["referral", "show", "--client", "999"], "Клиент с ID 999 не найден."),
         (

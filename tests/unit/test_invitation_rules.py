@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from cabinet.invitations import errors, messages, rules
 from cabinet.invitations.rules import Backoff, Limits, Usage
+from cabinet.referrals.terms import TERMS
 from tests.conftest import MOSCOW, msk
 
 LIMITS = Limits(daily_cap=3, recipient_cooldown_days=7, sms_daily_budget=5)
@@ -98,7 +99,7 @@ def test_today_is_the_moscow_calendar_day() -> None:
 
 def test_sms_text_carries_terms_and_code_in_two_ucs2_segments() -> None:
     text = messages.sms_text("5e83e12b1")
-    assert "5e83e12b1" in text and "20%" in text and "3 месяца" in text
+    assert "5e83e12b1" in text and TERMS.referee_percent in text and TERMS.referee_months in text
     assert len(text) <= messages.SMS_MAX_CHARS == 134
     assert messages.sms_parts(text) <= 2
     assert messages.sms_parts("я" * 70) == 1 and messages.sms_parts("я" * 71) == 2
@@ -108,7 +109,8 @@ def test_sms_text_carries_terms_and_code_in_two_ucs2_segments() -> None:
 def test_email_has_subject_text_html_and_an_escaped_unsubscribe_link() -> None:
     letter = messages.email("Рога & <Копыта>", "5e83e12b1", "http://x/unsubscribe/t?a=1&b=2")
     assert "5e83e12b1" in letter.text and "5e83e12b1" in letter.html
-    assert "20%" in letter.subject and "\n" not in letter.subject
+    assert TERMS.referee_percent.replace("\u00a0", " ") in letter.subject
+    assert "\n" not in letter.subject
     assert "Рога &amp; &lt;Копыта&gt;" in letter.html and "<Копыта>" not in letter.html
     assert 'href="http://x/unsubscribe/t?a=1&amp;b=2"' in letter.html
     assert "http://x/unsubscribe/t?a=1&b=2" in letter.text

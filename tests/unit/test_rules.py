@@ -219,7 +219,7 @@ def test_every_refusal_speaks_russian() -> None:
         errors.OwnCode(),
         errors.CodeAlreadyApplied(),
         errors.CodeCycle(),
-        errors.ApplyWindowClosed("01.01.2024"),
+        errors.ApplyWindowClosed("01.01.2024", 1),
         ClientNotFound(5),
         errors.ActivationOutOfOrder("01.01.2024 10:00"),
     ]

@@ -69,7 +69,7 @@ def test_a_new_client_sees_the_join_view(app: Flask, client: FlaskClient, auth: 
     assert '<label class="field__label" for="code">Код приглашения</label>' in html
     assert ">Применить</button>" in html and ">У меня нет кода</button>" in html
     assert "Ваша скидка" not in html
-    assert "Таблица скидок" in html and "пакет из 3200 SMS" in html and "6 месяцев" in html
+    assert "Таблица скидок" in html and "пакет из 3 200 SMS" in html and "6 месяцев" in html
 
 
 def test_join_without_a_code(app: Flask, client: FlaskClient, auth: Auth) -> None:
@@ -91,7 +91,7 @@ def test_apply_a_valid_code_without_javascript(app: Flask, client: FlaskClient, 
     response = auth.post("/referral/apply", {"code": f" {code.upper()} "})
     assert response.status_code == 303
     html = client.get("/referral").get_data(as_text=True)
-    assert "Код применён" in html
+    assert "Код применен" in html
     assert '<p class="stat__value" id="discount">20 %</p>' in html
     assert "31.03.2023 12:00" in html and "29.06.2023 12:00" in html
     assert "Есть код приглашения от друга?" not in html  # a code is applied once
@@ -107,7 +107,7 @@ def test_apply_with_htmx_swaps_the_program_in_place(
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert html.lstrip().startswith('<section id="program"')
-    assert "<html" not in html and "Код применён" in html and "20 %" in html
+    assert "<html" not in html and "Код применен" in html and "20 %" in html
 
 
 def test_a_refused_code_is_explained_inline_with_the_value_kept(
@@ -165,7 +165,7 @@ def test_the_worked_example_as_the_referrer_sees_it(
     html = client.get("/referral").get_data(as_text=True)
     assert '<p class="stat__value" id="discount">60 %</p>' in html
     assert '<p class="stat__label">приглашенных</p>' in html
-    assert "пакет из 1200 SMS, 31.03.2023" in html
+    assert "пакет из 1 200 SMS, 31.03.2023" in html
     assert html.index("31.03.2023 15:18") < html.index("31.03.2023 10:30")  # newest first
     clients = client.get("/referral?tab=clients").get_data(as_text=True)
     rows = re.findall(r'<td data-label="ID клиента">(\d+)</td>', clients)

@@ -1,0 +1,96 @@
+"""Russian as the cabinet writes it: ru-RU numbers (Babel), non-breaking spaces, one spelling
+of «е», and no rule number typed into a template or a view."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cabinet.referrals import rules
+from cabinet.referrals.terms import TERMS
+from cabinet.texts import NBSP, months_for, months_within, nbsp, nbsp_html, number, percent
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_numbers_and_percents_for_ru_ru() -> None:
+    assert percent(20) == f"20{NBSP}%"
+    assert percent(12.5, 1) == f"12,5{NBSP}%"  # a decimal comma, never «12.5%»
+    assert number(844.8, 1) == "844,8"
+    assert number(1200) == f"1{NBSP}200"
+
+
+def test_terms_come_from_the_rules() -> None:
+    assert TERMS.referee_percent == percent(rules.REFEREE_PERCENT)
+    assert TERMS.referee_for == months_for(rules.REFEREE_MONTHS) == "три месяца"
+    assert TERMS.apply_within == months_within(rules.APPLY_WINDOW_MONTHS) == "месяца"
+    assert TERMS.max_percent == percent(rules.MAX_DISCOUNT_PERCENT)
+    assert [clients for clients, _ in TERMS.sms_packs] == [
+        s.level for s in rules.LADDER if s.sms_pack
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "bound"),
+    [
+        ("скидка распространяется на все услуги", f"на{NBSP}все"),
+        ("приведя трех клиентов, и пакет 3200 SMS", f"3200{NBSP}SMS"),
+        ("Войдите в личный кабинет", f"в{NBSP}личный"),
+        ("оплата — с кодом", f"оплата{NBSP}— с{NBSP}кодом"),
+        ("и в течение месяца", f"и{NBSP}в{NBSP}течение"),
+    ],
+)
+def test_short_words_numbers_and_dashes_hold_on(text: str, bound: str) -> None:
+    assert bound in nbsp(text)
+
+
+@given(st.text(alphabet="ав сиSMS12—<>b/=\"'", max_size=60))
+def test_nbsp_is_idempotent_and_keeps_the_markup(text: str) -> None:
+    once = nbsp_html(text)
+    assert nbsp_html(once) == once
+    assert once.replace(NBSP, " ") == text
+
+
+def test_nbsp_leaves_attributes_and_typed_text_alone() -> None:
+    html = '<a title="в дом">в дом</a><textarea>в дом</textarea>'
+    assert nbsp_html(html) == f'<a title="в дом">в{NBSP}дом</a><textarea>в дом</textarea>'
+
+
+def _product_files() -> list[Path]:
+    return sorted(ROOT.glob("templates/**/*.*")) + sorted(ROOT.glob("cabinet/**/*.py"))
+
+
+def test_one_spelling_of_e_everywhere() -> None:
+    """docs/typography.md: «е», never «ё», as on the operator's help page."""
+    found = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in _product_files()
+        if path.name != "texts.py"  # it names the letter to describe the rule
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "ё" in line or "Ё" in line
+    ]
+    assert not found
+
+
+# A rule's number or phrase typed by hand: a percent, the referee's three months, an SMS pack.
+TYPED_RULE = re.compile(r"\b\d+\s?%|три месяца|\b(1200|3200)\b|в течение месяца")
+
+
+def test_no_rule_number_typed_into_a_template_or_a_view() -> None:
+    places = (
+        sorted(ROOT.glob("templates/**/*.*"))
+        + sorted(ROOT.glob("cabinet/web/*.py"))
+        + sorted(ROOT.glob("cabinet/manage/views.py"))
+        + [ROOT / "cabinet/api/openapi.py", ROOT / "cabinet/invitations/messages.py"]
+    )
+    found = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for path in places
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if TYPED_RULE.search(re.sub(r"%[dHMYmS]|\{%|%\}", "", line))
+    ]
+    assert not found
