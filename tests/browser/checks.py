@@ -146,6 +146,15 @@ def html_checker() -> Iterator[HtmlChecker]:
         process.wait(timeout=30)
 
 
+# The elements that reach past the viewport's right edge, innermost first (for the message).
+WIDEST = """width => [...document.querySelectorAll("body *")]
+  .filter(e => e.getBoundingClientRect().right > width + 0.5)
+  .filter(e => ![...e.children].some(c => c.getBoundingClientRect().right > width + 0.5))
+  .slice(0, 5).map(e => e.tagName.toLowerCase() + "." + [...e.classList].join(".") +
+    " «" + (e.textContent || "").trim().slice(0, 30) + "» " +
+    Math.round(e.getBoundingClientRect().right))"""
+
+
 @dataclass
 class PageChecks:
     """Runs every check on a page state and names the state in the failure."""
@@ -156,9 +165,16 @@ class PageChecks:
 
     def __call__(self, page: Page, state: str) -> None:
         self.seen.append(state)
+        # Check the settled page, not one halfway through an htmx swap.
+        page.wait_for_function(
+            "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+        )
         width = page.viewport_size["width"] if page.viewport_size else 0
         scroll_width = page.evaluate("document.documentElement.scrollWidth")
-        assert scroll_width <= width, f"{state} at {width} px: the page is {scroll_width} px wide"
+        assert scroll_width <= width, (
+            f"{state} at {width} px: the page is {scroll_width} px wide; widest: "
+            + str(page.evaluate(WIDEST, width))
+        )
         violations = axe_violations(page)
         assert not violations, f"{state} at {width} px, axe-core:\n{describe(violations)}"
         assert not self.log.errors, f"{state} at {width} px, console: {self.log.errors}"

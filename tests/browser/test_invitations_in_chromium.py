@@ -89,6 +89,9 @@ def test_the_dialog_fits_a_phone(app: Flask, new_page: Any) -> None:
     page.get_by_role("button", name="Пригласить").click()
     dialog = page.get_by_role("dialog", name="Поделиться кодом")
     expect(dialog).to_be_visible()
+    with page.expect_response(lambda r: r.request.method == "POST"):
+        dialog.get_by_role("button", name="Пригласить").click()  # empty: both errors at once
+    expect(dialog.locator("[aria-invalid=true]")).to_have_count(2)
     box = dialog.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
     page.screenshot(path=str(output_dir() / "share-dialog-phone-360.png"))

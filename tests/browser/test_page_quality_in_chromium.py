@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from cabinet.manage.services import create_manager
+from cabinet.auth.services import create_manager
 from tests.browser.checks import ConsoleLog, HtmlChecker, PageChecks
 from tests.browser.checks import html_checker as html_checker  # noqa: F401 - the fixture
 from tests.browser.test_referral_page_in_chromium import referrer_with_referees, sign_in
@@ -124,6 +124,14 @@ def test_a_member_with_referred_clients(app: Flask, open_checked: Open) -> None:
     check(page, "member with referred clients, history")
     choose_tab(page, "Приведенные клиенты")
     check(page, "member with referred clients, clients")
+    page.go_back()  # htmx restores the history tab from its snapshot
+    history = page.get_by_role("tab", name="История скидок")
+    expect(history).to_have_attribute("aria-selected", "true")
+    check(page, "member with referred clients, history restored by Back")
+    page.go_forward()
+    expect(page.get_by_role("tab", name="Приведенные клиенты")).to_have_attribute(
+        "aria-selected", "true"
+    )
     dialog = open_dialog(page)
     dialog.get_by_label("Номер телефона получателя").fill("+7 910 123-45-67")
     dialog.get_by_label("Друг согласен получить сообщение с приглашением").check()
