@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import ConsoleMessage, Page
+from playwright.sync_api import ConsoleMessage, Page, expect
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -134,9 +134,9 @@ def html_checker() -> Iterator[HtmlChecker]:
         deadline = time.monotonic() + 120
         while True:  # the JVM loads its schemas before it listens: poll the port, bounded
             try:
-                requests.get(url, timeout=2).close()
+                requests.get(url, timeout=10).close()
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still loading its schemas
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the Nu Html Checker did not start") from None
                 time.sleep(0.2)
@@ -165,10 +165,9 @@ class PageChecks:
 
     def __call__(self, page: Page, state: str) -> None:
         self.seen.append(state)
-        # Check the settled page, not one halfway through an htmx swap.
-        page.wait_for_function(
-            "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
-        )
+        # Check the settled page, not one halfway through an htmx swap (a locator: the page's
+        # CSP forbids the eval that wait_for_function would use).
+        expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
         width = page.viewport_size["width"] if page.viewport_size else 0
         scroll_width = page.evaluate("document.documentElement.scrollWidth")
         assert scroll_width <= width, (
