@@ -89,7 +89,12 @@ def test_recipient_cooldown_is_seven_days() -> None:
     with pytest.raises(errors.RecipientCoolingDown) as refused:
         rules.check_invitation("sms", True, recent, NOW, LIMITS)
     assert "7 дней" in refused.value.message
+    assert refused.value.message.startswith("На этот номер")  # a phone is not «адрес»
     rules.check_invitation("sms", True, Usage(0, NOW - timedelta(days=7), 0, False), NOW, LIMITS)
+    with pytest.raises(errors.RecipientCoolingDown) as refused:
+        rules.check_invitation("email", True, recent, NOW, LIMITS)
+    assert refused.value.message.startswith("На этот адрес")
+    assert "за последние 1 день" in errors.RecipientCoolingDown(1, "email").message
 
 
 def test_today_is_the_moscow_calendar_day() -> None:

@@ -116,6 +116,25 @@ def test_errors_are_inline_and_nothing_is_queued(
     assert queued(app) == []
 
 
+def test_every_error_of_the_dialog_at_once(app: Flask, client: FlaskClient, auth: Auth) -> None:
+    member(app, client, auth)
+    token = csrf_token(client.get("/referral").text)
+    for recipient, recipient_error in (("", "Заполните поле."), ("+7 910 12", "мобильного")):
+        response = client.post(
+            "/referral/invite",
+            data={"channel": "sms", "recipient": recipient},
+            headers={**HX, "X-CSRFToken": token},
+        )
+        assert response.status_code == 422
+        html = response.text
+        # Both fields carry their error, tied to them, and one alert reads both out.
+        assert 'aria-invalid="true" aria-describedby="recipient-error"' in html
+        assert 'aria-invalid="true" aria-describedby="consent-error"' in html
+        alert = html.split('role="alert">', 1)[1].split("</div>", 1)[0]
+        assert recipient_error in alert and "Подтвердите, что друг согласен" in alert
+    assert queued(app) == []
+
+
 def test_the_typed_value_is_kept_and_tied_to_its_error(
     app: Flask, client: FlaskClient, auth: Auth
 ) -> None:
