@@ -88,6 +88,13 @@ def test_a_new_client_refused_then_joining(app: Flask, open_checked: Open) -> No
         page.get_by_role("button", name="У меня нет кода").click()
     expect(page.locator("#discount")).to_be_visible()
     check(page, "member without referred clients, history")
+    # Every tab is whole: the list wraps rather than hiding «Приглашения» past its edge.
+    tab_list = page.get_by_role("tablist").bounding_box()
+    assert tab_list is not None
+    for tab in page.get_by_role("tab").all():
+        box = tab.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= tab_list["x"] + tab_list["width"] + 1
+        assert tab.evaluate("t => t.scrollWidth <= t.clientWidth"), tab.inner_text()
     for tab in ("Приведенные клиенты", "Приглашения"):
         choose_tab(page, tab)
         check(page, f"member without referred clients, {tab}")
