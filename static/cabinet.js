@@ -57,7 +57,8 @@
   });
 
   // After htmx replaces the tabs because an arrow key chose a tab, focus stays on the chosen
-  // tab. Only that swap moves focus: the pending-invitations refresh must leave it where it is.
+  // tab. Any other key (Tab into the panel) or a click ends that, so the pending-invitations
+  // refresh leaves focus where the person put it.
   var TAB_KEYS = ["ArrowRight", "ArrowLeft", "Home", "End"];
   var keyboardTabs = null;  // the id of the swapped block whose tab the keyboard has just chosen
   document.addEventListener("keydown", function (event) {
@@ -69,7 +70,6 @@
   document.addEventListener("htmx:afterSettle", function (event) {
     if (!keyboardTabs || !event.detail.elt || event.detail.elt.id !== keyboardTabs) { return; }
     var selected = document.querySelector("#" + keyboardTabs + ' [role="tab"][aria-selected="true"]');
-    keyboardTabs = null;
     if (selected && document.activeElement !== selected) { selected.focus(); }
   });
 })();
