@@ -84,3 +84,7 @@ def email_payload(to: str, message: Email) -> dict[str, Any]:
         "text": message.text,
         "html": message.html,
     }
+
+
+def _render(name: str, **context: Any) -> str:
+    return _TEMPLATES.get_template(name).render(terms=TERMS, **context).strip()
