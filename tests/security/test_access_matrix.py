@@ -64,7 +64,7 @@ def leaked(world: World, role: Role, route: Route, response: TestResponse) -> li
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_access_matrix(app: Flask, database: None, fast_passwords: None, role: Role) -> None:
+def test_access_matrix(app: Flask, database: None, role: Role) -> None:
     world = build_world(app)
     actor = Actor(app, role, world)
     problems = []

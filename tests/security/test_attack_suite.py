@@ -171,7 +171,7 @@ def _short(payload: Any) -> str:
 
 @pytest.mark.parametrize("endpoint, method", ALL_ROUTES, ids=[f"{m} {e}" for e, m in ALL_ROUTES])
 def test_the_corpus_against_every_route(
-    app: Flask, database: None, fast_passwords: None, endpoint: str, method: str
+    app: Flask, database: None, endpoint: str, method: str
 ) -> None:
     world = build_world(app)
     route = route_for(app, endpoint, method)

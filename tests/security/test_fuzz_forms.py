@@ -23,7 +23,7 @@ ANY_TEXT = st.one_of(
 
 @pytest.mark.parametrize("endpoint, method", FORMS, ids=[e for e, _ in FORMS])
 def test_forms_hold_against_any_text(
-    app: Flask, database: None, fast_passwords: None, endpoint: str, method: str
+    app: Flask, database: None, endpoint: str, method: str
 ) -> None:
     world = build_world(app)
     route = ROUTES[(endpoint, method)]
