@@ -33,8 +33,8 @@ BUDGET = {
     "clients, next page": 2,
     "invitations tab": 2,
     "share dialog": 2,  # the client, its code
-    "send an invitation": 9,
-    "apply a code": 38,
+    "send an invitation": 10,  # with the member's SMS allowance
+    "apply a code": 39,
     "join without a code": 14,
     "sign out": 3,
     "API: client": 3,
