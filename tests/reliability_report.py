@@ -34,9 +34,10 @@ def render(figures: dict[str, dict[str, Any]]) -> str:
     lines = [
         "# Надёжность: цифры прогона",
         "",
-        "Produced by `make reliability` (the attack suite, the access matrix, the form fuzzing "
-        "and the fault tests on SQLite and on PostgreSQL, then "
-        "`python -m tests.reliability_report test-output docs/reliability.md`). "
+        "Written by `python -m tests.reliability_report test-output docs/reliability.md` from the "
+        "figures the attack suite, the access matrix, the form fuzzing and the fault tests "
+        "record in `test-output/` on SQLite and on PostgreSQL. `make reliability` runs those "
+        "tests and then this command; `make test` records the same figures. "
         "Do not edit by hand; run the command again.",
         "",
         f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.system()} "

@@ -30,5 +30,12 @@ def record_fault(name: str, **values: Any) -> None:
 
 
 def write(database: str) -> None:
+    """Merged into what earlier runs on this database recorded: a run of some of the tests
+    replaces only the figures it made."""
     path = output_dir() / f"reliability-{database}.json"
-    path.write_text(json.dumps(FIGURES, ensure_ascii=False, indent=1, default=dict))
+    merged: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    for part in ("attack", "matrix", "fuzz"):
+        if FIGURES[part]["requests"] or part not in merged:
+            merged[part] = FIGURES[part]
+    merged["faults"] = {**merged.get("faults", {}), **FIGURES["faults"]}
+    path.write_text(json.dumps(merged, ensure_ascii=False, indent=1, default=dict))

@@ -92,7 +92,7 @@ class Attack:
 
     def _run(self) -> None:
         route = self.route
-        for name in [*route.form, "unexpected_field"]:
+        for name in [*route.form, "unexpected_field"] if route.method != "GET" else []:
             payloads = corpus.STRINGS if name in route.form else corpus.SAMPLE
             for payload in payloads:
                 pairs = [(k, v) for k, v in route.form.items() if k != name] + [(name, payload)]
