@@ -46,6 +46,11 @@ _VERSION_1 = {
 
 
 def upgrade():
+    with op.batch_alter_table('managers', schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column('edits_program_terms', sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+
     terms = op.create_table('program_terms',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('title', sa.String(length=120), nullable=False),
@@ -132,3 +137,6 @@ def downgrade():
     with op.batch_alter_table('program_terms', schema=None) as batch_op:
         batch_op.drop_index('ix_program_terms_status_from')
     op.drop_table('program_terms')
+
+    with op.batch_alter_table('managers', schema=None) as batch_op:
+        batch_op.drop_column('edits_program_terms')
