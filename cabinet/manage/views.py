@@ -77,10 +77,12 @@ def dashboard_page() -> BaseResponse:
 def dashboard_view() -> str:
     """The program at a glance."""
     program = current_program()
-    board = dashboard.build(program.clock.now(), program.timezone, _limits())
+    now = program.clock.now()
+    board = dashboard.build(now, program.timezone, _limits())
     return render_template(
         "manage/dashboard.html",
         board=board,
+        in_force=queries.schedule().version_at(now),
         clock_form=ClockForm(),
         requeue_form=RequeueForm(),
         jump_buttons=time_machine.JUMP_BUTTONS,

@@ -133,6 +133,10 @@ def test_preview_then_publish_with_confirmation_then_clients_and_the_api_read_th
     assert published.status_code == 303
     listing = client.get("/manage/terms")
     assert "Апрельская акция" in listing.text and "предстоит" in listing.text
+    clock.set(msk("2023-04-10 12:00"))
+    assert "версия 2 «Апрельская акция»</a>, акция до 01.05.2023 00:00" in (
+        client.get("/manage/dashboard").text
+    )
     with outside_requests(app):
         actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
     assert actions == ["terms_draft_saved", "terms_published"]
