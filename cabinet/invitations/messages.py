@@ -42,7 +42,12 @@ def sms_parts(text: str) -> int:
 
 
 def sms_text(code: str, terms: Terms) -> str:
-    return _render("invitation_sms.txt", terms, code=code)
+    """The help page's wording when it fits two SMS parts; terms with longer numbers (months
+    in two or three digits, a window of several months) get the shorter wording."""
+    text = _render("invitation_sms.txt", terms, code=code)
+    if len(text) <= SMS_MAX_CHARS:
+        return text
+    return _render("invitation_sms_short.txt", terms, code=code)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ change of terms (docs/rules.md, «Версии условий»). No app, no dat
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,6 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cabinet.invitations import messages
+from cabinet.program.rules import MAX_MONTHS
 from cabinet.referrals import rules
 from cabinet.referrals.rules import (
     BEGINNING,
@@ -230,3 +233,17 @@ def test_revoking_under_several_versions_leaves_the_ladder_of_what_remains(
     after = kept + [g for _, g in plan.issue]
     assert tuple(after) == rules.ladder([m for _, m in remaining], MOSCOW, schedule.at).grants
     assert all(h.grant_id not in plan.void for h in held[: max(gone - 1, 0)])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 100), st.integers(1, 120), st.integers(1, 120))
+def test_the_invitation_sms_fits_two_parts_under_any_valid_terms(
+    percent: int, lasts: int, window: int
+) -> None:
+    assert lasts <= MAX_MONTHS and window <= MAX_MONTHS  # the editor's bounds
+    terms_ = replace(
+        HELP_PAGE_TERMS, referee_percent=percent, referee_months=lasts, apply_window_months=window
+    )
+    text = messages.sms_text("5e83e12b1", terms_)
+    assert len(text) <= messages.SMS_MAX_CHARS
+    assert f"{percent}%" in text and "5e83e12b1" in text
