@@ -35,6 +35,7 @@ def versions(now: datetime) -> Versions:
     published = Schedule(tuple(r.as_version() for r in rows if r.status == "published"))
     current = published.version_at(now)
     upcoming = {v.terms.version for v in published.upcoming(now)}
+    then = None if current.ends_at is None else published.version_at(current.ends_at)
 
     def line(row: ProgramTerms, state: str) -> VersionLine:
         return VersionLine(row.as_version(), row.status, state)
@@ -46,12 +47,20 @@ def versions(now: datetime) -> Versions:
         ),
         drafts=tuple(line(r, "черновик") for r in rows if r.status == "draft"),
         past=tuple(
-            line(r, "в силе" if r.as_version().covers(now) else "завершена")
+            line(r, _past_state(r.as_version(), then, now))
             for r in reversed(rows)
             if r.status == "published" and r.id not in upcoming and r.id != current.terms.version
         ),
         withdrawn=tuple(line(r, "отозвана") for r in rows if r.status == "withdrawn"),
     )
+
+
+def _past_state(version: Version, then: Version | None, now: datetime) -> str:
+    if then is not None and then.terms.version == version.terms.version:
+        return "снова в силе после акции"
+    if version.covers(now):
+        return "заменена более новой версией"
+    return "завершена"
 
 
 def db_rows() -> list[ProgramTerms]:

@@ -137,6 +137,7 @@ def test_preview_then_publish_with_confirmation_then_clients_and_the_api_read_th
     assert "версия 2 «Апрельская акция»</a>, акция до 01.05.2023 00:00" in (
         client.get("/manage/dashboard").text
     )
+    assert "снова в силе после акции" in client.get("/manage/terms").text  # version 1
     with outside_requests(app):
         actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
     assert actions == ["terms_draft_saved", "terms_published"]
