@@ -92,7 +92,9 @@ def test_a_referral_during_a_campaign_gets_its_terms_and_one_after_it_the_previo
     assert show_moment(grants[0].ends_at, MOSCOW) == "09.02.2024 10:00"  # the campaign's 2 months
     # «Ваша скидка» at each moment, and the events name the version.
     assert queries.standing(1, msk("2023-12-20 12:00")).discount_percent == 40
-    issued = db.session.scalars(select(Event).where(Event.kind == "grant_issued")).all()
+    issued = db.session.scalars(
+        select(Event).where(Event.kind == "grant_issued").order_by(Event.id)
+    ).all()
     assert [e.data["terms_version"] for e in issued] == [version, version, 1, 1]
 
 
