@@ -16,6 +16,7 @@ from cabinet.moments import show_date, show_moment
 from cabinet.referrals import queries, rules
 from cabinet.referrals.terms import sms_pack
 from cabinet.texts import invited_word, months
+from cabinet.web import filters
 
 Tab = Literal["history", "clients", "invitations"]
 TABS: dict[Tab, str] = {
@@ -166,7 +167,7 @@ def build(
     client is not loaded again), the SMS packs of a referrer, and one page of one tab for a
     member. A client id (a manager looking a client up) costs the same two statements and
     raises ClientNotFound."""
-    terms = queries.terms_at(now)
+    terms = filters.schedule().at(now)  # read once per request, shared with the templates
     if isinstance(client, int):
         standing = queries.standing(client, now, terms)
     else:

@@ -150,6 +150,10 @@ def test_preview_then_publish_with_confirmation_then_clients_and_the_api_read_th
     page = client.get("/referral")
     assert '<td data-label="Скидка">45%</td>' in page.text  # «Таблица скидок» of the campaign
     assert '<td data-label="Скидка">100%</td>' not in page.text
+    assert "Вы получаете скидку 45% за каждого нового клиента" in page.text
+    assert "увеличена до следующего уровня «Таблицы скидок» и продлена" in page.text
+    dialog = client.get("/referral/invite?channel=sms", headers={"HX-Request": "true"})
+    assert "с условиями программы (скидка 35% на два месяца)" in dialog.text
     friend = web_client(app, 2, "ТехСтрой", registered_at=msk("2023-04-05 09:00"))
     client.post("/logout", data={"csrf_token": csrf_token(page.text)})
     auth.login(friend)
@@ -190,3 +194,19 @@ def test_a_version_can_be_withdrawn_before_it_starts_only(
     clock.set(msk("2023-03-31 23:00"))
     assert _post(client, f"{url}/withdraw", url, {"confirm": "yes"}).status_code == 303
     assert "Сейчас действует: версия 1" in client.get("/manage/terms").text
+
+
+def test_under_version_1_the_page_keeps_the_help_pages_wording(
+    app: Flask, client: FlaskClient, auth: Auth
+) -> None:
+    program: Program = app.extensions["program"]
+    member = web_client(app, 1, "АльфаТелеком", registered_at=msk("2023-03-25 09:00"))
+    with outside_requests(app):
+        services.join(program.at(msk("2023-03-26 10:00")), 1)
+    auth.login(member)
+    page = client.get("/referral").text
+    assert "получите скидку 20% на три месяца" in page
+    assert "скидка будет увеличена на 20% и продлена" in page
+    assert "в течение месяца после регистрации АТС" in page
+    dialog = client.get("/referral/invite?channel=sms", headers={"HX-Request": "true"}).text
+    assert "с условиями программы (скидка 20% на три месяца)" in dialog

@@ -32,7 +32,7 @@ BUDGET = {
     "clients tab": 2,
     "clients, next page": 2,
     "invitations tab": 2,
-    "share dialog": 2,  # the client, its code
+    "share dialog": 3,  # the client, its code, the terms in force
     "send an invitation": 11,  # with the member's SMS allowance, and the terms in force
     "apply a code": 39,
     "join without a code": 14,
