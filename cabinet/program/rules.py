@@ -6,6 +6,7 @@ Pure functions over plain values, like cabinet/referrals/rules.py (whose `referr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -20,6 +21,7 @@ MAX_SMS_PACK = 100_000
 MAX_TITLE = 120
 HORIZON_MONTHS = 12  # the preview's liability looks this far ahead
 DAYS_PER_MONTH = 30  # percent-months count months of 30 days, as the dashboard does
+_DIGITS = re.compile(r"[0-9]{1,9}")
 
 
 @dataclass(frozen=True)
@@ -53,12 +55,12 @@ def _whole(
     if not raw:
         errors[field] = f"Укажите {what}."
         return low
-    if not raw.isdigit():
-        errors[field] = f"{what.capitalize()} — целое число от {low} до {high}."
+    if not _DIGITS.fullmatch(raw):  # ASCII digits only, and never a number of a thousand digits
+        errors[field] = f"{what[:1].upper()}{what[1:]} — целое число от {low} до {high}."
         return low
     number = int(raw)
     if not low <= number <= high:
-        errors[field] = f"{what.capitalize()} — целое число от {low} до {high}."
+        errors[field] = f"{what[:1].upper()}{what[1:]} — целое число от {low} до {high}."
     return number
 
 

@@ -130,3 +130,12 @@ def test_percent_months_are_clipped_to_the_horizon() -> None:
     grant = Grant(60, AT, period_end(AT, 12, MOSCOW), "referrer", 3, 1)
     assert rules.percent_months(grant, AT, AT + timedelta(days=30)) == 60
     assert rules.percent_months(grant, AT - timedelta(days=90), AT) == 0
+
+
+@pytest.mark.parametrize("typed", ["9" * 5000, "²", "٣", "1e3", "-5", " 2 0 "])
+def test_a_number_field_takes_ascii_digits_only(typed: str) -> None:
+    with pytest.raises(TermsInvalid) as refused:
+        rules.validate(_values(**{"level-3-sms_pack": typed}), NOW, MOSCOW)
+    assert refused.value.errors == {
+        "level-3-sms_pack": "Пакет SMS уровня 3 — целое число от 1 до 100000."
+    }
