@@ -30,7 +30,7 @@ from flask import Flask
 from sqlalchemy import Connection, Table, text
 
 from cabinet.db import db
-from cabinet.referrals import rules
+from cabinet.referrals import queries, rules
 
 FIRST_ID = 1_000_000
 BATCH = 5_000
@@ -134,6 +134,10 @@ def generate(
     rng = random.Random(seed)  # noqa: S311 - test data
     zone = ZoneInfo(app.config["CABINET_TIMEZONE"])
     progress = Progress(quiet)
+    with app.app_context():
+        # Each activation under the terms in force at its moment, as the services judge it.
+        schedule = queries.schedule()
+        db.session.remove()
     referrers = range(FIRST_ID, FIRST_ID + scale.referrers)
     referees = range(referrers.stop, referrers.stop + scale.referees)
     plain = range(referees.stop, FIRST_ID + scale.clients)
@@ -216,9 +220,9 @@ def generate(
 
         def grants() -> Iterator[dict[str, Any]]:
             for referrer, referred in by_referrer.items():
-                result = rules.ladder([m for _, m in referred], zone)
+                result = rules.ladder([m for _, m in referred], zone, schedule.at)
                 for (referee, moment), grant in zip(referred, result.grants, strict=True):
-                    welcome = rules.referee_grant(moment, None, zone)
+                    welcome = rules.referee_grant(moment, None, zone, schedule.at(moment))
                     yield _grant_row(referee, referral_id[referee], welcome)
                     yield _grant_row(referrer, referral_id[referee], grant)
                 when = {moment: referee for referee, moment in referred}
@@ -230,6 +234,7 @@ def generate(
                             "size": size,
                             "granted_at": moment,
                             "revoked_at": None,
+                            "terms_version": schedule.at(moment).version,
                         }
                     )
 
@@ -275,6 +280,7 @@ def _grant_row(client_id: int, referral: int, grant: rules.Grant) -> dict[str, A
         "starts_at": grant.starts_at,
         "ends_at": grant.ends_at,
         "revoked_at": None,
+        "terms_version": grant.terms_version,
     }
 
 

@@ -62,6 +62,7 @@ def create_app(
     from cabinet.invitations.cli import invitations_cli
     from cabinet.invitations.settings import InvitationSettings
     from cabinet.manage.cli import managers_cli
+    from cabinet.manage.terms import bp as terms_bp
     from cabinet.manage.views import bp as manage_bp
     from cabinet.referrals import models as _referrals  # noqa: F401
     from cabinet.referrals.cli import referral_cli
@@ -80,6 +81,7 @@ def create_app(
     limits.configure(app)
     app.register_blueprint(invitations_bp)
     app.register_blueprint(manage_bp)
+    app.register_blueprint(terms_bp)
     app.register_blueprint(health.bp)
     serving.init_app(app)
     app.cli.add_command(managers_cli)

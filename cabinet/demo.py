@@ -58,7 +58,13 @@ def seed(program: Program, report: Callable[[str], None] = lambda _line: None) -
     """Create the demo clients, referrals and manager, reporting each step; False when the
     clients were already there."""
     if db.session.scalar(select(Manager.id).where(Manager.email == DEMO_MANAGER_EMAIL)) is None:
-        create_manager(DEMO_MANAGER_EMAIL, DEMO_PASSWORD, "Демо-менеджер", program.clock.now())
+        create_manager(
+            DEMO_MANAGER_EMAIL,
+            DEMO_PASSWORD,
+            "Демо-менеджер",
+            program.clock.now(),
+            edits_program_terms=True,
+        )
         report(f"менеджер {DEMO_MANAGER_EMAIL} (панель /manage)")
     if db.session.get(Client, REFERRER_ID) is not None:
         return False

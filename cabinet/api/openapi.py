@@ -13,7 +13,7 @@ from cabinet.api.problems import KINDS, PROBLEM_JSON, TYPE_PREFIX
 from cabinet.billing.rules import EXCLUDED_KINDS, LINE_KINDS, ROUNDING
 from cabinet.clients.models import CLIENT_STATUSES
 from cabinet.events.models import EVENT_KINDS
-from cabinet.referrals.rules import GRANT_REASONS, MAX_DISCOUNT_PERCENT, TOP_LEVEL
+from cabinet.referrals.rules import GRANT_REASONS
 
 JSON = "application/json"
 
@@ -49,18 +49,54 @@ MOMENT_OUT = {
 }
 DAY = {"type": "string", "format": "date", "pattern": f"^{inputs.DATE_PATTERN}$"}
 KOPECKS = {"type": "integer", "minimum": 0, "description": "Копейки."}
-PERCENT = {"type": "integer", "minimum": 0, "maximum": MAX_DISCOUNT_PERCENT}
+PERCENT_MAX = 100  # a percent of a price, whatever the terms
+PERCENT = {"type": "integer", "minimum": 0, "maximum": PERCENT_MAX}
 
 
 def _schemas() -> dict[str, Any]:
     grant = _closed(
         {
             "id": {"type": "integer"},
-            "percent": {"type": "integer", "minimum": 1, "maximum": MAX_DISCOUNT_PERCENT},
+            "percent": {"type": "integer", "minimum": 1, "maximum": PERCENT_MAX},
             "starts_at": MOMENT_OUT,
             "ends_at": MOMENT_OUT,
             "reason": {"enum": list(GRANT_REASONS)},
-            "level": _nullable({"type": "integer", "minimum": 1, "maximum": TOP_LEVEL}),
+            "level": _nullable({"type": "integer", "minimum": 1}),
+            "terms_version": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "Версия условий программы, по которой выдана скидка.",
+            },
+        }
+    )
+    terms = _closed(
+        {
+            "version": {"type": "integer", "minimum": 1},
+            "title": {"type": "string"},
+            "effective_from": MOMENT_OUT,
+            "ends_at": _nullable(
+                MOMENT_OUT | {"description": "Конец акции: дальше — прежние условия."}
+            ),
+            "referee": _closed(
+                {
+                    "percent": {"type": "integer", "minimum": 1, "maximum": 100},
+                    "months": {"type": "integer", "minimum": 1},
+                }
+            ),
+            "apply_window_months": {"type": "integer", "minimum": 1},
+            "max_discount_percent": {"type": "integer", "minimum": 1, "maximum": 100},
+            "ladder": {
+                "type": "array",
+                "minItems": 1,
+                "items": _closed(
+                    {
+                        "level": {"type": "integer", "minimum": 1},
+                        "percent": {"type": "integer", "minimum": 1, "maximum": 100},
+                        "months": {"type": "integer", "minimum": 1},
+                        "sms_pack": _nullable({"type": "integer", "minimum": 1}),
+                    }
+                ),
+            },
         }
     )
     period_out = _closed(
@@ -117,11 +153,23 @@ def _schemas() -> dict[str, Any]:
             }
         ),
         "Grant": grant,
+        "Terms": terms,
+        "Program": _closed(
+            {
+                "at": MOMENT_OUT,
+                "current": _ref("Terms"),
+                "then": _nullable(_ref("Terms"))
+                | {"description": "Условия после конца текущей акции (null — акции нет)."},
+                "upcoming": {"type": "array", "items": _ref("Terms")},
+            }
+        ),
         "Discount": _closed(
             {
                 "client_id": {"type": "integer"},
                 "at": MOMENT_OUT,
                 "percent": PERCENT,
+                "terms_version": {"type": "integer", "minimum": 1},
+                "max_percent": {"type": "integer", "minimum": 1, "maximum": 100},
                 "grants": {"type": "array", "items": _ref("Grant")},
                 "upcoming": {"type": "array", "items": _ref("Grant")},
                 "excluded_service_kinds": {
@@ -293,6 +341,24 @@ def document() -> dict[str, Any]:
                             "content": {JSON: {"schema": {"type": "object"}}},
                         }
                     },
+                }
+            },
+            "/program": {
+                "get": {
+                    "operationId": "getProgram",
+                    "summary": "Условия программы: в силе на момент at и предстоящие",
+                    "parameters": [
+                        {
+                            "name": "at",
+                            "in": "query",
+                            "required": False,
+                            "description": "Момент; по умолчанию — сейчас",
+                            "schema": MOMENT,
+                        }
+                    ],
+                    "responses": _responses(
+                        _ok("Program", "Версия условий в силе и предстоящие версии"), "400", "401"
+                    ),
                 }
             },
             "/clients/{client_id}": {

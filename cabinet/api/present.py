@@ -11,6 +11,7 @@ from cabinet.events.models import Event
 from cabinet.events.queries import FeedPage
 from cabinet.moments import iso_moment
 from cabinet.referrals.queries import HistoryRow, Standing
+from cabinet.referrals.rules import Schedule, Terms, Version
 
 ROUNDING = {
     "mode": billing.ROUNDING,
@@ -53,14 +54,45 @@ def grant(row: HistoryRow, zone: tzinfo) -> dict[str, Any]:
         "ends_at": iso_moment(row.ends_at, zone),
         "reason": row.reason,
         "level": row.level,
+        "terms_version": row.terms_version,
     }
 
 
-def discount(standing: Standing, at: datetime, zone: tzinfo) -> dict[str, Any]:
+def terms(version: Version, zone: tzinfo) -> dict[str, Any]:
+    t = version.terms
+    return {
+        "version": t.version,
+        "title": version.title,
+        "effective_from": iso_moment(version.effective_from, zone),
+        "ends_at": _moment(version.ends_at, zone),
+        "referee": {"percent": t.referee_percent, "months": t.referee_months},
+        "apply_window_months": t.apply_window_months,
+        "max_discount_percent": t.max_discount_percent,
+        "ladder": [
+            {"level": s.level, "percent": s.percent, "months": s.months, "sms_pack": s.sms_pack}
+            for s in t.ladder
+        ],
+    }
+
+
+def program(schedule: Schedule, at: datetime, zone: tzinfo) -> dict[str, Any]:
+    current = schedule.version_at(at)
+    then = None if current.ends_at is None else schedule.version_at(current.ends_at)
+    return {
+        "at": iso_moment(at, zone),
+        "current": terms(current, zone),
+        "then": None if then is None else terms(then, zone),
+        "upcoming": [terms(v, zone) for v in schedule.upcoming(at)],
+    }
+
+
+def discount(standing: Standing, at: datetime, terms: Terms, zone: tzinfo) -> dict[str, Any]:
     return {
         "client_id": standing.client_id,
         "at": iso_moment(at, zone),
         "percent": standing.discount_percent,
+        "terms_version": terms.version,
+        "max_percent": terms.max_discount_percent,
         "grants": [grant(g, zone) for g in standing.in_force],
         "upcoming": [grant(g, zone) for g in standing.upcoming],
         "excluded_service_kinds": list(billing.EXCLUDED_KINDS),

@@ -66,6 +66,15 @@ def openapi_document() -> Response:
     return jsonify(openapi.document())
 
 
+@bp.get("/program")
+def program_terms() -> Response:
+    """The terms in force at `at` (default: now), those after a running campaign, and the
+    versions published to start later."""
+    program = current_program()
+    at = inputs.query_moment("at", program.timezone) or program.clock.now()
+    return _json(present.program(queries.schedule(), at, program.timezone))
+
+
 @bp.get("/clients/<client_id>")
 def get_client(client_id: str) -> Response:
     """A client as provisioned."""
@@ -94,8 +103,9 @@ def discount(client_id: str) -> Response:
     cid = inputs.client_id(client_id)
     program = current_program()
     at = inputs.query_moment("at", program.timezone) or program.clock.now()
-    standing = queries.standing(cid, at)
-    return _json(present.discount(standing, at, program.timezone))
+    terms = queries.terms_at(at)
+    standing = queries.standing(cid, at, terms)
+    return _json(present.discount(standing, at, terms, program.timezone))
 
 
 @bp.post("/clients/<client_id>/invoice-preview")

@@ -66,7 +66,10 @@ def load_session_user(session_id: str) -> Client | Manager | None:
     return user
 
 
-def create_manager(email: str, password: str, name: str, now: datetime) -> Manager:
+def create_manager(
+    email: str, password: str, name: str, now: datetime, *, edits_program_terms: bool = False
+) -> Manager:
+    """A manager account; `edits_program_terms`: the right to change the program's terms."""
     try:
         address = addresses.normalise_email(email)
     except addresses.BadEmail as exc:
@@ -81,6 +84,7 @@ def create_manager(email: str, password: str, name: str, now: datetime) -> Manag
             name=name.strip() or address,
             created_at=now,
             password_hash=hash_password(password),
+            edits_program_terms=edits_program_terms,
         )
         db.session.add(manager)
     return manager

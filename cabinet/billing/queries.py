@@ -18,4 +18,5 @@ def invoice_preview(
     find_client(client_id)
     moment = at or program.clock.now()
     grants = queries.in_effect(queries.history(client_id))
-    return moment, rules.price(lines, grants, moment, program.timezone)
+    schedule = queries.schedule()
+    return moment, rules.price(lines, grants, moment, program.timezone, schedule.at)

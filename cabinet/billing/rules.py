@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal, get_args
 
-from cabinet.referrals.rules import MAX_DISCOUNT_PERCENT, Grant, discount_at
+from cabinet.referrals.rules import Grant, TermsAt, discount_at
 
 LineKind = Literal["service", "sms_package"]
 LINE_KINDS: tuple[str, ...] = get_args(LineKind)
@@ -113,18 +113,21 @@ def midnight(day: date, zone: tzinfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
-def day_percent(grants: Iterable[Grant], day: date, zone: tzinfo) -> int:
-    """The discount a calendar day carries: the grants in force when the day ends."""
+def day_percent(grants: Iterable[Grant], day: date, zone: tzinfo, terms_at: TermsAt) -> int:
+    """The discount a calendar day carries: the grants in force when the day ends, at most the
+    cap of the terms in force then."""
     boundary = midnight(day + timedelta(days=1), zone)
     percent = sum(g.percent for g in grants if g.starts_at < boundary <= g.ends_at)
-    return min(MAX_DISCOUNT_PERCENT, percent)
+    return min(terms_at(boundary).max_discount_percent, percent)
 
 
-def split(period: Period, grants: Sequence[Grant], zone: tzinfo) -> list[tuple[Period, int]]:
+def split(
+    period: Period, grants: Sequence[Grant], zone: tzinfo, terms_at: TermsAt
+) -> list[tuple[Period, int]]:
     """The period's runs of consecutive days at one percent, in order."""
     runs: list[tuple[Period, int]] = []
     for day in period.each_day():
-        percent = day_percent(grants, day, zone)
+        percent = day_percent(grants, day, zone, terms_at)
         if runs and runs[-1][1] == percent:
             runs[-1] = (Period(runs[-1][0].first, day), percent)
         else:
@@ -132,16 +135,19 @@ def split(period: Period, grants: Sequence[Grant], zone: tzinfo) -> list[tuple[P
     return runs
 
 
-def price_line(line: Line, grants: Sequence[Grant], at: datetime, zone: tzinfo) -> PricedLine:
-    """One line of the invoice: split by days (or at `at` without a period), discounted."""
+def price_line(
+    line: Line, grants: Sequence[Grant], at: datetime, zone: tzinfo, terms_at: TermsAt
+) -> PricedLine:
+    """One line of the invoice: split by days (or at `at` without a period), discounted;
+    `terms_at` gives the terms in force at a moment (their cap bounds the discount)."""
     if line.amount < 0:
         raise ValueError("an amount is a non-negative number of kopecks")
     excluded = line.kind in EXCLUDED_KINDS
     if line.period is None:
-        percent = 0 if excluded else discount_at(grants, at)
+        percent = 0 if excluded else discount_at(grants, at, terms_at(at))
         segment = Segment(None, percent, line.amount, half_up(line.amount * percent, 100))
         return PricedLine(line, excluded, (segment,))
-    runs = [(line.period, 0)] if excluded else split(line.period, grants, zone)
+    runs = [(line.period, 0)] if excluded else split(line.period, grants, zone, terms_at)
     total_days = line.period.days
     segments: list[Segment] = []
     days_so_far = 0
@@ -155,6 +161,8 @@ def price_line(line: Line, grants: Sequence[Grant], at: datetime, zone: tzinfo) 
     return PricedLine(line, excluded, tuple(segments))
 
 
-def price(lines: Iterable[Line], grants: Sequence[Grant], at: datetime, zone: tzinfo) -> Invoice:
+def price(
+    lines: Iterable[Line], grants: Sequence[Grant], at: datetime, zone: tzinfo, terms_at: TermsAt
+) -> Invoice:
     """The invoice preview: every line priced against the same grants."""
-    return Invoice(tuple(price_line(line, grants, at, zone) for line in lines))
+    return Invoice(tuple(price_line(line, grants, at, zone, terms_at) for line in lines))

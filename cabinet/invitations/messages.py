@@ -1,4 +1,5 @@
-"""The invitation texts, one place. The member chooses the recipient, never the words."""
+"""The invitation texts, one place. The member chooses the recipient, never the words; the
+numbers are those of the terms in force when the invitation is queued."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from markupsafe import Markup
 
 from cabinet.config import PROJECT_ROOT
 from cabinet.inputs import display_safe
-from cabinet.referrals.terms import TERMS
+from cabinet.referrals.rules import Terms
+from cabinet.referrals.terms import words
 from cabinet.texts import nbsp_html
 
-# The texts are templates (templates/messages/): the terms come from rules.py through TERMS;
-# the HTML part is escaped and gets the same non-breaking spaces as the pages.
+# The texts are templates (templates/messages/): the numbers are those of the terms in force
+# when the invitation is queued (`terms`, through `words`); the HTML part is escaped and gets
+# the same non-breaking spaces as the pages.
 _TEMPLATES = Environment(
     loader=FileSystemLoader(PROJECT_ROOT / "templates" / "messages"),
     autoescape=select_autoescape(["html"]),
@@ -38,8 +41,13 @@ def sms_parts(text: str) -> int:
     return -(-len(text) // UCS2_PART)
 
 
-def sms_text(code: str) -> str:
-    return _render("invitation_sms.txt", code=code)
+def sms_text(code: str, terms: Terms) -> str:
+    """The help page's wording when it fits two SMS parts; terms with longer numbers (months
+    in two or three digits, a window of several months) get the shorter wording."""
+    text = _render("invitation_sms.txt", terms, code=code)
+    if len(text) <= SMS_MAX_CHARS:
+        return text
+    return _render("invitation_sms_short.txt", terms, code=code)
 
 
 @dataclass(frozen=True)
@@ -49,21 +57,21 @@ class Email:
     html: str
 
 
-def email(raw_member_name: str, code: str, unsubscribe_url: str) -> Email:
+def email(raw_member_name: str, code: str, unsubscribe_url: str, terms: Terms) -> Email:
     """An invitation letter: a subject line, a plain-text part and an HTML part."""
     # A name stored before names were checked may still hold a line break: in a header it
     # would start a new header. It goes everywhere as one clean line.
     member_name = display_safe(raw_member_name)
     context = {"member_name": member_name, "code": code, "unsubscribe_url": unsubscribe_url}
     return Email(
-        " ".join(_render("invitation_subject.txt", **context).split()),
-        _render("invitation.txt", **context) + "\n",
-        _render("invitation.html", **context) + "\n",
+        " ".join(_render("invitation_subject.txt", terms, **context).split()),
+        _render("invitation.txt", terms, **context) + "\n",
+        _render("invitation.html", terms, **context) + "\n",
     )
 
 
-def sms_payload(to: str, code: str) -> dict[str, Any]:
-    return {"to": to, "text": sms_text(code)}
+def sms_payload(to: str, code: str, terms: Terms) -> dict[str, Any]:
+    return {"to": to, "text": sms_text(code, terms)}
 
 
 def mime(to: str, message: Email) -> EmailMessage:
@@ -87,5 +95,5 @@ def email_payload(to: str, message: Email) -> dict[str, Any]:
     }
 
 
-def _render(name: str, **context: Any) -> str:
-    return _TEMPLATES.get_template(name).render(terms=TERMS, **context).strip()
+def _render(name: str, terms: Terms, **context: Any) -> str:
+    return _TEMPLATES.get_template(name).render(terms=words(terms), **context).strip()

@@ -15,6 +15,7 @@ from cabinet.db import db, is_postgresql, transaction
 from cabinet.invitations import errors, messages, rules
 from cabinet.invitations.models import Invitation, StopListEntry
 from cabinet.invitations.settings import InvitationSettings
+from cabinet.referrals import queries as referral_queries
 from cabinet.referrals.models import Member
 
 # Limits span members (cool-down per recipient, the SMS budget): invitation writes take one
@@ -59,10 +60,11 @@ def invite(
         now = program.clock.now()
         usage = _usage(member_id, recipient, now, program, max(joined_at, registered_at))
         rules.check_invitation(channel, consent, usage, now, settings.limits)
+        terms = referral_queries.terms_at(now)
         if channel == "sms":
-            payload = messages.sms_payload(recipient, code)
+            payload = messages.sms_payload(recipient, code, terms)
         else:
-            letter = messages.email(member_name, code, unsubscribe_url(recipient))
+            letter = messages.email(member_name, code, unsubscribe_url(recipient), terms)
             payload = messages.email_payload(recipient, letter)
         invitation = Invitation(
             key=program.new_key(),

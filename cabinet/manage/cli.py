@@ -17,11 +17,14 @@ managers_cli = AppGroup("managers", help="Менеджеры программы 
 @click.option("--email", required=True)
 @click.option("--password", required=True, help="Не короче 8 символов.")
 @click.option("--name", default="", help="Как показывать в журнале действий.")
-def create(email: str, password: str, name: str) -> None:
+@click.option(
+    "--edits-terms", is_flag=True, help="Право изменять условия программы («Условия программы»)."
+)
+def create(email: str, password: str, name: str, edits_terms: bool) -> None:
     """Create a manager account."""
     try:
         manager = create_manager(
-            email, password, name, current_program().clock.now()
+            email, password, name, current_program().clock.now(), edits_program_terms=edits_terms
         )
     except ProgramRefusal as refusal:
         refuse(refusal.message)

@@ -41,6 +41,9 @@ ACTIONS = {
     "apply_code": "код применен за клиента",
     "revoke_referral": "реферал отменен",
     "requeue_invitations": "приглашения снова в очереди",
+    "terms_draft_saved": "черновик условий сохранён",
+    "terms_published": "условия опубликованы",
+    "terms_withdrawn": "версия условий отозвана",
 }
 
 
@@ -74,10 +77,12 @@ def dashboard_page() -> BaseResponse:
 def dashboard_view() -> str:
     """The program at a glance."""
     program = current_program()
-    board = dashboard.build(program.clock.now(), program.timezone, _limits())
+    now = program.clock.now()
+    board = dashboard.build(now, program.timezone, _limits())
     return render_template(
         "manage/dashboard.html",
         board=board,
+        in_force=queries.schedule().version_at(now),
         clock_form=ClockForm(),
         requeue_form=RequeueForm(),
         jump_buttons=time_machine.JUMP_BUTTONS,

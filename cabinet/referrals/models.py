@@ -3,13 +3,76 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cabinet.clients.models import Client
 from cabinet.db import UTCDateTime, db
-from cabinet.referrals.rules import CODE_LENGTH, MAX_DISCOUNT_PERCENT, SMS_PACK_SIZES, TOP_LEVEL
+from cabinet.referrals.rules import CODE_LENGTH, Step, Terms, Version
+
+# A percent is a share of a price: whatever the terms, a grant is 1–100% of it.
+PERCENT_BOUNDS = "BETWEEN 1 AND 100"
+TERMS_STATES = ("draft", "published", "withdrawn")
+
+
+class ProgramTerms(db.Model):  # type: ignore[name-defined,misc]
+    """One version of the program's terms (docs/rules.md, «Версии условий»); `id` is its number.
+
+    A draft is edited freely; a published version never changes again (grants and SMS packs
+    name it), except that it may be withdrawn before it starts. Version 1, the help page's
+    terms, is written by the migration that creates the table."""
+
+    __tablename__ = "program_terms"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in TERMS_STATES) + ")", name="status_known"
+        ),
+        CheckConstraint(f"referee_percent {PERCENT_BOUNDS}", name="referee_percent_valid"),
+        CheckConstraint(f"max_discount_percent {PERCENT_BOUNDS}", name="cap_valid"),
+        CheckConstraint("referee_months >= 1 AND apply_window_months >= 1", name="months_valid"),
+        CheckConstraint("ends_at IS NULL OR ends_at > effective_from", name="ends_after_start"),
+        Index("ix_program_terms_status_from", "status", "effective_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(10))
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    referee_percent: Mapped[int]
+    referee_months: Mapped[int]
+    apply_window_months: Mapped[int]
+    max_discount_percent: Mapped[int]
+    # [{"percent": 20, "months": 3, "sms_pack": null}, …]: level 1 first
+    ladder: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("managers.id"))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_by: Mapped[int | None] = mapped_column(ForeignKey("managers.id"))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by: Mapped[int | None] = mapped_column(ForeignKey("managers.id"))
+
+    def as_terms(self) -> Terms:
+        return Terms(
+            version=self.id,
+            referee_percent=self.referee_percent,
+            referee_months=self.referee_months,
+            ladder=tuple(
+                Step(level, int(s["percent"]), int(s["months"]), s.get("sms_pack"))
+                for level, s in enumerate(self.ladder, start=1)
+            ),
+            apply_window_months=self.apply_window_months,
+            max_discount_percent=self.max_discount_percent,
+        )
+
+    def as_version(self) -> Version:
+        return Version(self.as_terms(), self.effective_from, self.ends_at, self.title)
+
+
+def ladder_json(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
+    return [{"percent": s.percent, "months": s.months, "sms_pack": s.sms_pack} for s in steps]
 
 
 class Member(db.Model):  # type: ignore[name-defined,misc]
@@ -69,11 +132,10 @@ class Grant(db.Model):  # type: ignore[name-defined,misc]
 
     __tablename__ = "grants"
     __table_args__ = (
-        CheckConstraint(f"percent > 0 AND percent <= {MAX_DISCOUNT_PERCENT}", name="percent_valid"),
+        CheckConstraint("percent > 0 AND percent <= 100", name="percent_valid"),
         CheckConstraint("ends_at >= starts_at", name="ends_after_start"),
         CheckConstraint(
-            "(reason = 'referee' AND level IS NULL) OR "
-            f"(reason = 'referrer' AND level BETWEEN 1 AND {TOP_LEVEL})",
+            "(reason = 'referee' AND level IS NULL) OR (reason = 'referrer' AND level >= 1)",
             name="reason_level",
         ),
         Index("ix_grants_client_starts", "client_id", "starts_at", "id"),
@@ -90,6 +152,8 @@ class Grant(db.Model):  # type: ignore[name-defined,misc]
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The terms that made it: a later change of terms never touches a grant already given.
+    terms_version: Mapped[int] = mapped_column(ForeignKey("program_terms.id"))
 
 
 class SmsPack(db.Model):  # type: ignore[name-defined,misc]
@@ -108,9 +172,7 @@ class SmsPack(db.Model):  # type: ignore[name-defined,misc]
             sqlite_where=text("revoked_at IS NULL"),
             postgresql_where=text("revoked_at IS NULL"),
         ),
-        CheckConstraint(
-            f"size IN ({', '.join(str(size) for size in SMS_PACK_SIZES)})", name="size_known"
-        ),
+        CheckConstraint("size > 0", name="size_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -119,3 +181,4 @@ class SmsPack(db.Model):  # type: ignore[name-defined,misc]
     size: Mapped[int]
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    terms_version: Mapped[int] = mapped_column(ForeignKey("program_terms.id"))

@@ -15,7 +15,7 @@ from cabinet.clients import errors as client_errors
 from cabinet.clients.models import Client
 from cabinet.db import UTCDateTime, db
 from cabinet.referrals import rules
-from cabinet.referrals.models import Grant, Member, Referral, SmsPack
+from cabinet.referrals.models import Grant, Member, ProgramTerms, Referral, SmsPack
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class HistoryRow:
     reason: str
     level: int | None
     revoked_at: datetime | None = None  # voided by a revocation: shown «отменена», never counts
+    terms_version: int | None = None  # the version of the terms that made it
 
     @property
     def cursor(self) -> tuple[datetime, int]:
@@ -89,23 +90,46 @@ class Standing:
         )
 
 
-def standing(client_id: int, at: datetime) -> Standing:
+def schedule() -> rules.Schedule:
+    """Every published version of the terms (one statement); `.at(moment)` gives the terms in
+    force at a moment."""
+    rows = db.session.scalars(_published_terms())
+    return rules.Schedule(tuple(row.as_version() for row in rows))
+
+
+def terms_at(at: datetime) -> rules.Terms:
+    """The terms in force at `at`."""
+    return schedule().at(at)
+
+
+@cache
+def _published_terms() -> Select[tuple[ProgramTerms]]:
+    return (
+        select(ProgramTerms)
+        .where(ProgramTerms.status == "published")
+        .order_by(ProgramTerms.effective_from, ProgramTerms.id)
+    )
+
+
+def standing(client_id: int, at: datetime, terms: rules.Terms | None = None) -> Standing:
     """Two statements: the client with its code, referrer and count; its current grants.
-    (The signed-in client is already loaded: `standing_of` does not load it again.)"""
+    (The signed-in client is already loaded: `standing_of` does not load it again.)
+    `terms` are the terms in force at `at` (their cap bounds «Ваша скидка»): a caller that has
+    them passes them, otherwise they are read (one more statement)."""
     row = db.session.execute(_client_and_program(), {"client_id": client_id}).first()
     if row is None:
         raise client_errors.ClientNotFound(client_id)
     client, code, referred_by, referred_count = row
-    return _standing(client, code, referred_by, referred_count, at)
+    return _standing(client, code, referred_by, referred_count, at, terms)
 
 
-def standing_of(client: Client, at: datetime) -> Standing:
+def standing_of(client: Client, at: datetime, terms: rules.Terms | None = None) -> Standing:
     """Two indexed statements, however long the history: the code, referrer and count of
-    referred clients; the grants not yet ended."""
+    referred clients; the grants not yet ended (and the terms, unless the caller has them)."""
     code, referred_by, referred_count = db.session.execute(
         _program_of(), {"client_id": client.id}
     ).one()
-    return _standing(client, code, referred_by, referred_count, at)
+    return _standing(client, code, referred_by, referred_count, at, terms)
 
 
 def member_code(client_id: int) -> str | None:
@@ -119,6 +143,7 @@ def _standing(
     referred_by: int | None,
     referred_count: int | None,
     at: datetime,
+    terms: rules.Terms | None,
 ) -> Standing:
     current = [
         HistoryRow(*row)
@@ -133,7 +158,9 @@ def _standing(
         promo_until=client.promo_until,
         code=code,
         referred_by=referred_by,
-        discount_percent=rules.discount_at((g.as_rule() for g in in_force), at),
+        discount_percent=rules.discount_at(
+            (g.as_rule() for g in in_force), at, terms_at(at) if terms is None else terms
+        ),
         referred_count=referred_count or 0,
         in_force=in_force,
         upcoming=tuple(g for g in current if g.starts_at > at),
@@ -194,6 +221,7 @@ _GRANT_COLUMNS = (
     Grant.reason,
     Grant.level,
     Grant.revoked_at,
+    Grant.terms_version,
 )
 
 

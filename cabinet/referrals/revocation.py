@@ -29,7 +29,7 @@ from cabinet.auth.models import Manager
 from cabinet.clock import Program
 from cabinet.db import db, transaction
 from cabinet.moments import show_moment
-from cabinet.referrals import errors, rules
+from cabinet.referrals import errors, queries, rules
 from cabinet.referrals.models import Grant, Referral, SmsPack
 from cabinet.referrals.services import (
     grant_data,
@@ -126,6 +126,9 @@ def _revoke(program: Program, manager_id: int, referral_id: int, reason: str) ->
         (p.size for p in packs),
         ((row_id, moment) for row_id, moment in remaining),
         zone,
+        # Each remaining activation is replayed under the terms that were in force at its moment,
+        # so the grants it already has are kept as they are.
+        queries.schedule().at,
     )
     to_void, to_reverse = set(plan.void), set(plan.reverse_packs)
     voided = [g for g in held if g.id in to_void]

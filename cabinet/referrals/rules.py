@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal, Protocol, get_args
 
@@ -32,28 +32,101 @@ class Step:
     sms_pack: int | None  # given once, when the lifetime count of referred clients reaches `level`
 
 
-# «Таблица скидок», the one source for the ladder, its durations and its SMS packs.
-LADDER: tuple[Step, ...] = (
-    Step(level=1, percent=20, months=3, sms_pack=None),
-    Step(level=2, percent=40, months=6, sms_pack=None),
-    Step(level=3, percent=60, months=12, sms_pack=1200),
-    Step(level=4, percent=80, months=12, sms_pack=None),
-    Step(level=5, percent=100, months=12, sms_pack=3200),
-)
-TOP_LEVEL = LADDER[-1].level
-SMS_PACK_SIZES: tuple[int, ...] = tuple(s.sms_pack for s in LADDER if s.sms_pack is not None)
+@dataclass(frozen=True)
+class Terms:
+    """Every number of the program's terms, as one version holds them (docs/rules.md,
+    «Версии условий»). Grants and SMS packs record the `version` that made them."""
 
-REFEREE_PERCENT = 20
-REFEREE_MONTHS = 3
-APPLY_WINDOW_MONTHS = 1
-MAX_DISCOUNT_PERCENT = 100
+    version: int
+    referee_percent: int
+    referee_months: int
+    ladder: tuple[Step, ...]  # «Таблица скидок», levels 1, 2, … in order
+    apply_window_months: int  # a new client applies a code within this many months
+    max_discount_percent: int  # «Ваша скидка» is the sum of the grants in force, at most this
+
+    @property
+    def top_level(self) -> int:
+        return self.ladder[-1].level
+
+    @property
+    def sms_pack_sizes(self) -> tuple[int, ...]:
+        return tuple(s.sms_pack for s in self.ladder if s.sms_pack is not None)
+
+    def step(self, level: int) -> Step:
+        return self.ladder[min(level, self.top_level) - 1]
+
+
+# Version 1: the terms of the operator's help page. The migration that creates the table of
+# versions writes these numbers as version 1 (a test checks the two agree); everything else
+# reads the version in force from the database.
+HELP_PAGE_TERMS = Terms(
+    version=1,
+    referee_percent=20,
+    referee_months=3,
+    ladder=(
+        Step(level=1, percent=20, months=3, sms_pack=None),
+        Step(level=2, percent=40, months=6, sms_pack=None),
+        Step(level=3, percent=60, months=12, sms_pack=1200),
+        Step(level=4, percent=80, months=12, sms_pack=None),
+        Step(level=5, percent=100, months=12, sms_pack=3200),
+    ),
+    apply_window_months=1,
+    max_discount_percent=100,
+)
+# Version 1 is in force from the start of time: every activation has a version.
+BEGINNING = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Version:
+    """Published terms and when they are in force. A campaign has an end: from it on, the
+    terms that were in force before apply again."""
+
+    terms: Terms
+    effective_from: datetime
+    ends_at: datetime | None = None
+    title: str = ""
+
+    def covers(self, at: datetime) -> bool:
+        return self.effective_from <= at and (self.ends_at is None or at < self.ends_at)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Every published (not withdrawn) version. The terms in force at a moment are those of
+    the version that started last among the versions covering it: a campaign over regular
+    terms, and when the campaign ends, the regular terms again."""
+
+    versions: tuple[Version, ...]
+
+    def version_at(self, at: datetime) -> Version:
+        covering = [v for v in self.versions if v.covers(at)]
+        if not covering:
+            raise ValueError(f"no terms in force at {at.isoformat()}")
+        return max(covering, key=lambda v: (v.effective_from, v.terms.version))
+
+    def at(self, at: datetime) -> Terms:
+        return self.version_at(at).terms
+
+    def upcoming(self, now: datetime) -> tuple[Version, ...]:
+        """Versions that start after `now`, soonest first."""
+        later = (v for v in self.versions if v.effective_from > now)
+        return tuple(sorted(later, key=lambda v: (v.effective_from, v.terms.version)))
+
+    def changes_after(self, now: datetime) -> datetime | None:
+        """The next moment the terms in force may change: a start or an end after `now`."""
+        moments = [v.effective_from for v in self.versions if v.effective_from > now] + [
+            v.ends_at for v in self.versions if v.ends_at is not None and v.ends_at > now
+        ]
+        return min(moments, default=None)
+
+
+HELP_PAGE_SCHEDULE = Schedule((Version(HELP_PAGE_TERMS, BEGINNING, None, "Условия из справки"),))
+TermsAt = Callable[[datetime], Terms]
+
 CODE_LENGTH = 9
 _CODE_PATTERN = re.compile(rf"[0-9a-f]{{{CODE_LENGTH}}}")
 _CODE_NOISE = re.compile(r"[\s\-‐‑‒–—]+")
-
-
-def step(level: int) -> Step:
-    return LADDER[level - 1]
 
 
 # ---- calendar ------------------------------------------------------------------------------
@@ -76,9 +149,10 @@ def period_end(start: datetime, months: int, zone: tzinfo) -> datetime:
     return (shifted - timedelta(days=1)).astimezone(UTC)
 
 
-def apply_deadline(registered_at: datetime, zone: tzinfo) -> datetime:
-    """The last moment a new client may apply a code: PBX registration + 1 calendar month."""
-    return add_months(registered_at, APPLY_WINDOW_MONTHS, zone)
+def apply_deadline(registered_at: datetime, zone: tzinfo, terms: Terms) -> datetime:
+    """The last moment a new client may apply a code: PBX registration + the window
+    (1 calendar month in the help page's terms)."""
+    return add_months(registered_at, terms.apply_window_months, zone)
 
 
 # ---- codes ---------------------------------------------------------------------------------
@@ -129,24 +203,27 @@ def check_join(client: Party) -> None:
         raise errors.AlreadyMember()
 
 
-def check_can_apply(referee: Party, now: datetime, zone: tzinfo) -> None:
-    """What the referee alone decides (active, no code applied before, within the window),
-    checked before any code is looked at: a client who can apply no code learns nothing about
-    which codes exist."""
+def check_can_apply(referee: Party, now: datetime, zone: tzinfo, terms: Terms) -> None:
+    """What the referee alone decides (active, no code applied before, within the window of
+    `terms`, the terms in force at `now`), checked before any code is looked at: a client who
+    can apply no code learns nothing about which codes exist."""
     if not referee.active:
         raise client_errors.ClientClosed()
     if referee.referred_by is not None:
         raise errors.CodeAlreadyApplied()
-    deadline = apply_deadline(referee.registered_at, zone)
+    deadline = apply_deadline(referee.registered_at, zone, terms)
     if now > deadline:
-        raise errors.ApplyWindowClosed(show_moment(deadline, zone), APPLY_WINDOW_MONTHS)
+        raise errors.ApplyWindowClosed(show_moment(deadline, zone), terms.apply_window_months)
 
 
-def check_application(referee: Party, referrer: Party, now: datetime, zone: tzinfo) -> None:
-    """The five conditions for `referee` applying `referrer`'s code at `now`: first the
-    referee's own, then the code's. A code that is not the referee's to use is refused with
-    «код не найден» whatever the reason (its owner closed, or joined through the referee)."""
-    check_can_apply(referee, now, zone)
+def check_application(
+    referee: Party, referrer: Party, now: datetime, zone: tzinfo, terms: Terms
+) -> None:
+    """The five conditions for `referee` applying `referrer`'s code at `now` (under `terms`,
+    the terms in force at `now`): first the referee's own, then the code's. A code that is not
+    the referee's to use is refused with «код не найден» whatever the reason (its owner closed,
+    or joined through the referee)."""
+    check_can_apply(referee, now, zone, terms)
     if not referrer.is_member:
         raise errors.CodeNotFound()
     if referrer.client_id == referee.client_id:
@@ -157,12 +234,12 @@ def check_application(referee: Party, referrer: Party, now: datetime, zone: tzin
         raise errors.CodeCycle()
 
 
-def can_still_apply(referee: Party, now: datetime, zone: tzinfo) -> bool:
+def can_still_apply(referee: Party, now: datetime, zone: tzinfo, terms: Terms) -> bool:
     """Whether the page should still offer the code field to this client."""
     return (
         referee.active
         and referee.referred_by is None
-        and now <= apply_deadline(referee.registered_at, zone)
+        and now <= apply_deadline(referee.registered_at, zone, terms)
     )
 
 
@@ -176,6 +253,7 @@ class Grant:
     ends_at: datetime
     reason: GrantReason
     level: int | None = None
+    terms_version: int | None = None  # the version of the terms that made it
 
     def in_force(self, at: datetime) -> bool:
         return self.starts_at <= at < self.ends_at
@@ -194,17 +272,28 @@ class StoredGrant(Protocol):
     def reason(self) -> str: ...
     @property
     def level(self) -> int | None: ...
+    @property
+    def terms_version(self) -> int | None: ...
 
 
 def grant_of(stored: StoredGrant) -> Grant:
     reason: GrantReason = "referee" if stored.reason == "referee" else "referrer"
-    return Grant(stored.percent, stored.starts_at, stored.ends_at, reason, stored.level)
+    return Grant(
+        stored.percent,
+        stored.starts_at,
+        stored.ends_at,
+        reason,
+        stored.level,
+        stored.terms_version,
+    )
 
 
-def referee_grant(now: datetime, promo_until: datetime | None, zone: tzinfo) -> Grant:
-    """20% for 3 months, starting once the promo period is over."""
+def referee_grant(now: datetime, promo_until: datetime | None, zone: tzinfo, terms: Terms) -> Grant:
+    """The referee's percent for its months (20% for 3 in the help page's terms), starting
+    once the promo period is over; `terms` are those in force at the activation `now`."""
     start = now if promo_until is None else max(now, promo_until)
-    return Grant(REFEREE_PERCENT, start, period_end(start, REFEREE_MONTHS, zone), "referee")
+    end = period_end(start, terms.referee_months, zone)
+    return Grant(terms.referee_percent, start, end, "referee", None, terms.version)
 
 
 @dataclass(frozen=True)
@@ -222,21 +311,26 @@ def referrer_reward(
     packs_held: Iterable[int],
     now: datetime,
     zone: tzinfo,
+    terms: Terms,
 ) -> Reward:
-    """The ladder: one level up (at most 5) while a referrer grant is in force, else level 1.
+    """The ladder: one level up (at most the top level) while a referrer grant is in force,
+    else level 1; `terms` are those in force at the activation `now`.
 
     `running` is the referrer's latest referrer grant (or None); only if it is in force at `now`
-    does it count, and then it is closed at `now` so that referrer grants never overlap.
+    does it count, and then it is closed at `now` so that referrer grants never overlap. The
+    level continues across a change of terms: the running grant's level + 1 of the new terms.
+    A pack size the referrer already holds is never given again, whatever the terms say.
     """
     active = running if running is not None and running.in_force(now) else None
-    level = 1 if active is None else min(TOP_LEVEL, (active.level or 0) + 1)
-    reached = step(level)
-    grant = Grant(reached.percent, now, period_end(now, reached.months, zone), "referrer", level)
+    level = 1 if active is None else min(terms.top_level, (active.level or 0) + 1)
+    reached = terms.step(level)
+    end = period_end(now, reached.months, zone)
+    grant = Grant(reached.percent, now, end, "referrer", level, terms.version)
     count = referred_before + 1
     held = set(packs_held)
     packs = tuple(
         s.sms_pack
-        for s in LADDER
+        for s in terms.ladder
         if s.sms_pack is not None and s.level == count and s.sms_pack not in held
     )
     return Reward(None if active is None else now, grant, packs)
@@ -248,8 +342,9 @@ class LadderResult:
     sms_packs: tuple[tuple[int, datetime], ...]
 
 
-def ladder(activations: Sequence[datetime], zone: tzinfo) -> LadderResult:
-    """A referrer's grants and packs from its activations, replayed in order.
+def ladder(activations: Sequence[datetime], zone: tzinfo, terms_at: TermsAt) -> LadderResult:
+    """A referrer's grants and packs from its activations, replayed in order, each activation
+    under the terms in force at its moment (`terms_at`, e.g. `Schedule.at`).
 
     The services apply `referrer_reward` one activation at a time; this fold is the same rule
     run over a whole history, for checking and for recomputing.
@@ -258,21 +353,24 @@ def ladder(activations: Sequence[datetime], zone: tzinfo) -> LadderResult:
     packs: list[tuple[int, datetime]] = []
     for count, moment in enumerate(sorted(activations)):
         reward = referrer_reward(
-            grants[-1] if grants else None, count, (size for size, _ in packs), moment, zone
+            grants[-1] if grants else None,
+            count,
+            (size for size, _ in packs),
+            moment,
+            zone,
+            terms_at(moment),
         )
         if reward.close_at is not None:
-            last = grants[-1]
-            grants[-1] = Grant(
-                last.percent, last.starts_at, reward.close_at, last.reason, last.level
-            )
+            grants[-1] = replace(grants[-1], ends_at=reward.close_at)
         grants.append(reward.grant)
         packs.extend((size, moment) for size in reward.sms_packs)
     return LadderResult(tuple(grants), tuple(packs))
 
 
-def discount_at(grants: Iterable[Grant], at: datetime) -> int:
-    """«Ваша скидка»: the sum of the grants in force at `at`, at most 100%."""
-    return min(MAX_DISCOUNT_PERCENT, sum(g.percent for g in grants if g.in_force(at)))
+def discount_at(grants: Iterable[Grant], at: datetime, terms: Terms) -> int:
+    """«Ваша скидка»: the sum of the grants in force at `at`, at most the cap of `terms`, the
+    terms in force at `at` (100% in the help page's terms)."""
+    return min(terms.max_discount_percent, sum(g.percent for g in grants if g.in_force(at)))
 
 
 # ---- revoking a referral -------------------------------------------------------------------
@@ -301,6 +399,7 @@ def recompute_ladder(
     packs_held: Iterable[int],
     activations: Iterable[tuple[int, datetime]],
     zone: tzinfo,
+    terms_at: TermsAt,
 ) -> Recomputed:
     """Replay the ladder over `activations` ((referral id, moment), the revoked referral left
     out) and compare it with what is held, in activation order.
@@ -316,7 +415,7 @@ def recompute_ladder(
     is reversed; a size still reached is kept as it was granted.
     """
     ordered = sorted(activations, key=lambda a: (a[1], a[0]))
-    replay = ladder([moment for _, moment in ordered], zone)
+    replay = ladder([moment for _, moment in ordered], zone, terms_at)
     by_referral: dict[int, list[HeldGrant]] = {}
     for h in held:
         by_referral.setdefault(h.referral_id, []).append(h)

@@ -22,7 +22,7 @@ from cabinet.clients.models import Client
 from cabinet.clock import Program
 from cabinet.db import db, transaction
 from cabinet.moments import show_moment
-from cabinet.referrals import errors, rules
+from cabinet.referrals import errors, queries, rules
 from cabinet.referrals.models import Grant, Member, Referral, SmsPack
 
 _CODE_ATTEMPTS = 8
@@ -34,6 +34,7 @@ class JoinResult:
     code: str
     referrer_id: int | None
     activated_at: datetime | None
+    terms: rules.Terms | None = None  # the terms the activation was judged by
 
 
 def join(
@@ -76,10 +77,12 @@ def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
         raise client_errors.ClientNotFound(client_id)
     zone = program.timezone
     now = program.clock.now()
-    rules.check_can_apply(_party(referee_client), now, zone)  # before the code is looked at
+    # The activation is judged by the terms in force at its moment, and its rows name them.
+    terms = queries.schedule().at(now)
+    rules.check_can_apply(_party(referee_client), now, zone, terms)  # before the code is looked at
     if referrer_id is None:
         raise errors.CodeNotFound()
-    rules.check_application(_party(referee_client), _party(locked[referrer_id]), now, zone)
+    rules.check_application(_party(referee_client), _party(locked[referrer_id]), now, zone, terms)
     last_activation = db.session.scalar(
         select(func.max(Referral.activated_at)).where(
             Referral.referrer_id == referrer_id, Referral.revoked_at.is_(None)
@@ -99,7 +102,7 @@ def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
     except IntegrityError as exc:  # the row lock makes this unreachable; the constraint backs it
         raise errors.CodeAlreadyApplied() from exc
 
-    welcome = rules.referee_grant(now, referee_client.promo_until, zone)
+    welcome = rules.referee_grant(now, referee_client.promo_until, zone, terms)
     welcome_row = grant_row(client_id, referral.id, welcome)
     db.session.add(welcome_row)
 
@@ -117,7 +120,12 @@ def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
         select(SmsPack.size).where(SmsPack.client_id == referrer_id, SmsPack.revoked_at.is_(None))
     )
     reward = rules.referrer_reward(
-        None if running is None else rules.grant_of(running), referred_before, packs_held, now, zone
+        None if running is None else rules.grant_of(running),
+        referred_before,
+        packs_held,
+        now,
+        zone,
+        terms,
     )
     closed = None
     if reward.close_at is not None and running is not None:
@@ -126,13 +134,19 @@ def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
     reward_row = grant_row(referrer_id, referral.id, reward.grant)
     db.session.add(reward_row)
     packs = [
-        SmsPack(client_id=referrer_id, referral_id=referral.id, size=size, granted_at=now)
+        SmsPack(
+            client_id=referrer_id,
+            referral_id=referral.id,
+            size=size,
+            granted_at=now,
+            terms_version=terms.version,
+        )
         for size in reward.sms_packs
     ]
     db.session.add_all(packs)
     db.session.flush()
     _record_activation(program, referral, joined_now, welcome_row, closed, reward_row, packs)
-    return JoinResult(client_id, _code_of(client_id), referrer_id, now)
+    return JoinResult(client_id, _code_of(client_id), referrer_id, now, terms)
 
 
 def _record_activation(
@@ -193,6 +207,7 @@ def pack_data(pack: SmsPack) -> dict[str, object]:
         "size": pack.size,
         "granted_at": pack.granted_at,
         "referral_id": pack.referral_id,
+        "terms_version": pack.terms_version,
     }
 
 
@@ -205,6 +220,7 @@ def grant_data(grant: Grant) -> dict[str, object]:
         "reason": grant.reason,
         "level": grant.level,
         "referral_id": grant.referral_id,
+        "terms_version": grant.terms_version,
     }
 
 
@@ -271,7 +287,10 @@ def _code_of(client_id: int) -> str:
 
 
 def grant_row(client_id: int, referral_id: int, grant: rules.Grant) -> Grant:
+    if grant.terms_version is None:  # pragma: no cover - every rule that issues a grant sets it
+        raise ValueError("a grant must name the terms that made it")
     return Grant(
+        terms_version=grant.terms_version,
         client_id=client_id,
         referral_id=referral_id,
         reason=grant.reason,

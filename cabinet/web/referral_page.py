@@ -16,6 +16,7 @@ from cabinet.moments import show_date, show_moment
 from cabinet.referrals import queries, rules
 from cabinet.referrals.terms import sms_pack
 from cabinet.texts import invited_word, months
+from cabinet.web import filters
 
 Tab = Literal["history", "clients", "invitations"]
 TABS: dict[Tab, str] = {
@@ -136,8 +137,9 @@ class ReferralPage(TabPanel):
 
 
 @cache
-def ladder_lines() -> tuple[LadderLine, ...]:
-    """«Таблица скидок»: the same for everyone, computed once."""
+def ladder_lines(terms: rules.Terms) -> tuple[LadderLine, ...]:
+    """«Таблица скидок» of the terms in force: the same for everyone, computed once per
+    version."""
     return tuple(
         LadderLine(
             step.level,
@@ -145,7 +147,7 @@ def ladder_lines() -> tuple[LadderLine, ...]:
             months(step.months),
             "" if step.sms_pack is None else sms_pack(step.sms_pack),
         )
-        for step in rules.LADDER
+        for step in terms.ladder
     )
 
 
@@ -161,13 +163,15 @@ def build(
     after: queries.Cursor | None,
     page_size: int,
 ) -> ReferralPage:
-    """The full page: the standing (two statements; the signed-in client is not loaded again),
-    the SMS packs of a referrer, and one page of one tab for a member. A client id (a manager
-    looking a client up) costs the same two statements and raises ClientNotFound."""
+    """The full page: the terms in force (one statement), the standing (two; the signed-in
+    client is not loaded again), the SMS packs of a referrer, and one page of one tab for a
+    member. A client id (a manager looking a client up) costs the same two statements and
+    raises ClientNotFound."""
+    terms = filters.schedule().at(now)  # read once per request, shared with the templates
     if isinstance(client, int):
-        standing = queries.standing(client, now)
+        standing = queries.standing(client, now, terms)
     else:
-        standing = queries.standing_of(client, now)
+        standing = queries.standing_of(client, now, terms)
     client_id = standing.client_id
     panel = build_tab(client_id, now, zone, tab, after, page_size) if standing.member else _NO_TAB
     party = standing.party()
@@ -187,9 +191,9 @@ def build(
         upcoming=tuple(
             Upcoming(g.percent, show_date(g.starts_at, zone)) for g in standing.upcoming
         ),
-        can_apply=rules.can_still_apply(party, now, zone),
-        apply_deadline=show_moment(rules.apply_deadline(standing.registered_at, zone), zone),
-        ladder=ladder_lines(),
+        can_apply=rules.can_still_apply(party, now, zone, terms),
+        apply_deadline=show_moment(rules.apply_deadline(standing.registered_at, zone, terms), zone),
+        ladder=ladder_lines(terms),
     )
 
 

@@ -13,7 +13,7 @@ from cabinet.errors import ProgramRefusal
 from cabinet.htmx import render, retarget, wants_fragment
 from cabinet.referrals import queries, services
 from cabinet.referrals.forms import ApplyCodeForm, JoinForm
-from cabinet.referrals.terms import TERMS
+from cabinet.referrals.terms import words
 from cabinet.web import referral_page as page
 
 bp = Blueprint("referrals", __name__, url_prefix="/referral")
@@ -85,9 +85,11 @@ def apply_code() -> Response | BaseResponse:
         except ProgramRefusal as refusal:
             form.code.errors = [refusal.message]
         else:
+            terms = result.terms
+            assert terms is not None  # noqa: S101 - applying a code always names its terms
             flash(
-                f"Код применен: вы получили скидку {TERMS.referee_percent} на "
-                f"{TERMS.referee_for}. "
+                f"Код применен: вы получили скидку {words(terms).referee_percent} на "
+                f"{words(terms).referee_for}. "
                 f"Ваш код для приглашения: {result.code}",
                 "success",
             )

@@ -21,6 +21,8 @@ def test_discount_of_the_worked_example(api: Api, worked_example: str) -> None:
         "client_id": 400,
         "at": "2023-04-01T12:00:00+03:00",
         "percent": 60,
+        "terms_version": 1,
+        "max_percent": 100,
         "grants": [
             {
                 "id": body["grants"][0]["id"],
@@ -29,6 +31,7 @@ def test_discount_of_the_worked_example(api: Api, worked_example: str) -> None:
                 "ends_at": "2024-03-30T15:18:00+03:00",
                 "reason": "referrer",
                 "level": 3,
+                "terms_version": 1,
             }
         ],
         "upcoming": [],

@@ -24,8 +24,11 @@ from cabinet.api import tokens
 from cabinet.auth.services import create_manager
 from cabinet.clock import Program
 from cabinet.db import db
+from cabinet.program.rules import values_of
+from cabinet.program.services import save_draft
 from cabinet.referrals import services
 from cabinet.referrals.models import Referral
+from cabinet.referrals.rules import HELP_PAGE_TERMS
 from tests.conftest import msk
 from tests.factories import make_client
 from tests.web.conftest import PASSWORD
@@ -50,6 +53,9 @@ class Route:
     path: dict[str, str] = field(default_factory=dict)
     changes_data: bool = False  # a valid request may change the database
 
+
+# A draft of the terms as the editor posts it: the help page's numbers, as a week's campaign.
+_CAMPAIGN = values_of(HELP_PAGE_TERMS, "Акция", "2023-04-10T00:00", "2023-04-17T00:00")
 
 # Path values are filled from the world when the request is made ({referral}, {client}).
 ROUTES: dict[tuple[str, str], Route] = {
@@ -112,6 +118,20 @@ ROUTES: dict[tuple[str, str], Route] = {
         path={"referral_id": "{referral}"},
         changes_data=True,
     ),
+    ("terms.index", "GET"): Route("manager", "GET"),
+    ("terms.new", "GET"): Route("manager", "GET"),
+    ("terms.new", "POST"): Route("manager", "POST", form=_CAMPAIGN, changes_data=True),
+    ("terms.edit", "GET"): Route("manager", "GET", path={"version": "{draft}"}),
+    ("terms.edit", "POST"): Route(
+        "manager", "POST", form=_CAMPAIGN, path={"version": "{draft}"}, changes_data=True
+    ),
+    ("terms.publish", "POST"): Route(
+        "manager", "POST", form={"confirm": "yes"}, path={"version": "{draft}"}, changes_data=True
+    ),
+    ("terms.withdraw", "POST"): Route(
+        "manager", "POST", form={"confirm": "yes"}, path={"version": "{draft}"}, changes_data=True
+    ),
+    ("api.program_terms", "GET"): Route("api", "GET", query={"at": "2023-03-31T12:00"}),
     ("api.openapi_document", "GET"): Route("anonymous", "GET"),
     ("api.get_client", "GET"): Route("api", "GET", path={"client_id": "{client}"}),
     ("api.put_client", "PUT"): Route(
@@ -175,6 +195,7 @@ class World:
     code_a: str
     referral_id: int
     token: str
+    draft: int  # a draft of the terms («Условия программы»)
     secrets: tuple[str, ...]  # what client B must never see of client A
 
     def fill(self, value: str) -> str:
@@ -182,6 +203,7 @@ class World:
             value.replace("{client}", str(CLIENT_A))
             .replace("{other_client}", str(CLIENT_B))
             .replace("{referral}", str(self.referral_id))
+            .replace("{draft}", str(self.draft))
         )
 
 
@@ -206,10 +228,13 @@ def build_world(app: Flask) -> World:
         code = services.join(program.at(msk("2023-03-02 10:00")), CLIENT_A).code
         services.join(program.at(msk("2023-03-30 10:00")), REFEREE, code)
         referral_id = db.session.scalars(select(Referral.id)).one()
-        create_manager(MANAGER_EMAIL, PASSWORD, "Безопасность", datetime.now(UTC))
+        manager = create_manager(
+            MANAGER_EMAIL, PASSWORD, "Безопасность", datetime.now(UTC), edits_program_terms=True
+        )
         token = tokens.issue(program, "attack-suite").token
+        draft = save_draft(program, manager.id, None, _CAMPAIGN)
         db.session.remove()
-    return World(code, referral_id, token, (code, "ГаммаТест", "c501@example.ru"))
+    return World(code, referral_id, token, draft, (code, "ГаммаТест", "c501@example.ru"))
 
 
 _CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')

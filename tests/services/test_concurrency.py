@@ -19,10 +19,12 @@ from cabinet.db import db
 from cabinet.errors import ProgramRefusal
 from cabinet.referrals import queries, services
 from cabinet.referrals.errors import CodeAlreadyApplied, CodeCycle
-from cabinet.referrals.rules import LADDER
+from cabinet.referrals.rules import HELP_PAGE_TERMS
 from tests.conftest import live_program
 from tests.factories import make_client
 from tests.services import workers
+
+LADDER = HELP_PAGE_TERMS.ladder  # version 1: the help page's terms
 
 ROUNDS = int(os.environ.get("CONCURRENCY_ROUNDS", "2"))
 REFEREES = 10

@@ -183,9 +183,16 @@ def test_the_database_enforces_one_referral_per_referee(ctx: Flask, program: Pro
         "UPDATE grants SET percent = 120",
         "UPDATE grants SET percent = 0",
         "UPDATE grants SET ends_at = '2000-01-01'",
-        "UPDATE grants SET level = 6 WHERE reason = 'referrer'",
+        "UPDATE grants SET level = 0 WHERE reason = 'referrer'",
+        "UPDATE grants SET terms_version = 99",  # no such version of the terms
+        "INSERT INTO sms_packs (client_id, referral_id, size, granted_at, terms_version) "
+        "SELECT referrer_id, id, 0, activated_at, 1 FROM referrals",
         "INSERT INTO sms_packs (client_id, referral_id, size, granted_at) "
-        "SELECT referrer_id, id, 1000, activated_at FROM referrals",
+        "SELECT referrer_id, id, 1000, activated_at FROM referrals",  # names no version
+        "UPDATE program_terms SET referee_percent = 0",
+        "UPDATE program_terms SET max_discount_percent = 101",
+        "UPDATE program_terms SET ends_at = effective_from",
+        "UPDATE program_terms SET status = 'maybe'",
         "INSERT INTO referrals (referrer_id, referee_id, activated_at) "
         "VALUES (77, 1, '2023-01-01')",
         "UPDATE clients SET status = 'frozen'",

@@ -29,8 +29,10 @@ from cabinet.referrals import errors, queries, rules, services
 from cabinet.referrals.models import Grant, Member, Referral, SmsPack
 from cabinet.referrals.revocation import revoke_referral
 from cabinet.web import referral_page as page
-from tests.conftest import MOSCOW, msk
+from tests.conftest import MOSCOW, empty_tables, msk
 from tests.factories import make_client, make_member, seed_worked_example
+
+V1_AT = rules.HELP_PAGE_SCHEDULE.at  # version 1: the help page's terms
 
 REASON = "Один владелец у обеих компаний"
 
@@ -93,7 +95,7 @@ def test_revoking_the_middle_referral_of_the_worked_example(ctx: Flask, program:
     )
     # The referrer's ladder is the ladder of 408 and 407 alone; the old rows stay, voided.
     assert _in_effect(1) == list(
-        rules.ladder([msk("2023-03-31 10:03"), msk("2023-03-31 15:18")], MOSCOW).grants
+        rules.ladder([msk("2023-03-31 10:03"), msk("2023-03-31 15:18")], MOSCOW, V1_AT).grants
     )
     assert sorted(_grants(1)) == sorted(
         [
@@ -203,7 +205,9 @@ def test_the_sms_pack_comes_back_when_the_count_climbs_again(ctx: Flask, program
     assert queries.standing(1, msk("2023-04-02 12:00")).discount_percent == 60
     assert _in_effect(1) == list(
         rules.ladder(
-            [msk("2023-03-31 10:03"), msk("2023-03-31 15:18"), msk("2023-04-02 10:00")], MOSCOW
+            [msk("2023-03-31 10:03"), msk("2023-03-31 15:18"), msk("2023-04-02 10:00")],
+            MOSCOW,
+            V1_AT,
         ).grants
     )
 
@@ -239,7 +243,7 @@ def test_an_activation_after_a_revoked_later_one_is_in_order(ctx: Flask, program
     revoke_referral(program.at(msk("2023-03-31 16:00")), _manager(), _referral_ids()[2], REASON)
     services.join(program.at(msk("2023-03-31 14:00")), 3, code)  # before 2's, which is revoked
     assert queries.standing(1, msk("2023-03-31 16:00")).referred_count == 1
-    assert _in_effect(1) == list(rules.ladder([msk("2023-03-31 14:00")], MOSCOW).grants)
+    assert _in_effect(1) == list(rules.ladder([msk("2023-03-31 14:00")], MOSCOW, V1_AT).grants)
 
 
 Refusal = tuple[Callable[[Program, int, dict[int, int]], Any], type[ProgramRefusal]]
@@ -297,13 +301,6 @@ def test_a_closed_client_can_still_be_revoked(ctx: Flask, program: Program) -> N
 START = msk("2023-01-01 00:00")
 
 
-def _empty_database() -> None:
-    db.session.rollback()
-    for table in reversed(db.metadata.sorted_tables):
-        db.session.execute(table.delete())
-    db.session.commit()
-
-
 @settings(
     max_examples=12,
     deadline=None,
@@ -322,7 +319,7 @@ def test_revoking_then_replaying_equals_never_having_the_referral(
 ) -> None:
     """For any activations and any one revoked, the referrer's grants that count are the ladder
     of the others, and its packs are the ladder's; a later activation continues that ladder."""
-    _empty_database()
+    empty_tables()
     manager = _manager()
     code = make_member(program, 1, START - timedelta(days=1))
     moments: list[datetime] = []
@@ -337,7 +334,7 @@ def test_revoking_then_replaying_equals_never_having_the_referral(
     revoke_referral(program.at(at + timedelta(minutes=1)), manager, referral, REASON)
 
     remaining = moments[:index] + moments[index + 1 :]
-    expected = rules.ladder(remaining, MOSCOW)
+    expected = rules.ladder(remaining, MOSCOW, V1_AT)
     assert _in_effect(1) == list(expected.grants)
     assert [p.size for p in queries.sms_packs(1)] == [size for size, _ in expected.sms_packs]
     assert queries.standing(1, at + timedelta(minutes=1)).referred_count == len(remaining)
@@ -345,7 +342,7 @@ def test_revoking_then_replaying_equals_never_having_the_referral(
     later = at + timedelta(minutes=2)
     make_client(99, registered_at=later - timedelta(hours=1))
     services.join(program.at(later), 99, code)
-    continued = rules.ladder([*remaining, later], MOSCOW)
+    continued = rules.ladder([*remaining, later], MOSCOW, V1_AT)
     assert _in_effect(1) == list(continued.grants)
     assert sorted(p.size for p in queries.sms_packs(1)) == sorted(
         size for size, _ in continued.sms_packs

@@ -11,7 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cabinet.billing.rules import Line, Period, day_percent, half_up, price, price_line, split
-from cabinet.referrals.rules import Grant, ladder
+from cabinet.referrals.rules import HELP_PAGE_SCHEDULE, Grant, ladder
+
+V1_AT = HELP_PAGE_SCHEDULE.at  # version 1: the help page's terms
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 
@@ -23,7 +25,7 @@ def msk(text: str) -> datetime:
 def worked_example_grants() -> tuple[Grant, ...]:
     """The referrer of the help page's example: 20%, 40%, then 60% from 31.03.2023 15:18."""
     activations = [msk("2023-03-31 10:03"), msk("2023-03-31 10:30"), msk("2023-03-31 15:18")]
-    return ladder(activations, MOSCOW).grants
+    return ladder(activations, MOSCOW, V1_AT).grants
 
 
 def referee_grant() -> Grant:
@@ -51,6 +53,7 @@ def test_done_when_a_month_of_service_and_an_sms_package_for_the_worked_example(
         grants,
         msk("2023-05-01 00:00"),
         MOSCOW,
+        V1_AT,
     )
     service, sms = invoice.lines
     assert [(s.percent, s.amount, s.discount) for s in service.segments] == [
@@ -69,6 +72,7 @@ def test_the_activation_day_carries_the_new_discount() -> None:
         grants,
         msk("2023-04-01 00:00"),
         MOSCOW,
+        V1_AT,
     )
     assert [(s.period, s.percent, s.amount, s.discount) for s in priced.segments] == [
         (Period(date(2023, 3, 1), date(2023, 3, 30)), 0, 967_742, 0),  # 1 000 000 × 30/31
@@ -84,6 +88,7 @@ def test_the_day_a_grant_ends_is_not_discounted() -> None:
         [referee_grant()],
         msk("2023-07-01 00:00"),
         MOSCOW,
+        V1_AT,
     )
     assert [
         (s.period.days if s.period else None, s.percent, s.amount, s.discount)
@@ -98,15 +103,15 @@ def test_the_day_a_grant_ends_is_not_discounted() -> None:
 def test_a_grant_covers_as_many_days_as_it_lasts() -> None:
     grant = referee_grant()  # 31.03 15:18 … 29.06 15:18: 90 days
     year = Period(date(2023, 1, 1), date(2023, 12, 31))
-    covered = [d for d in year.each_day() if day_percent([grant], d, MOSCOW) == 20]
+    covered = [d for d in year.each_day() if day_percent([grant], d, MOSCOW, V1_AT) == 20]
     assert len(covered) == (grant.ends_at - grant.starts_at).days == 90
     assert (covered[0], covered[-1]) == (date(2023, 3, 31), date(2023, 6, 28))
 
 
 def test_a_closed_grant_and_its_successor_never_add_up_on_one_day() -> None:
     grants = worked_example_grants()
-    assert day_percent(grants, date(2023, 3, 31), MOSCOW) == 60  # not 20 + 40 + 60
-    assert split(Period(date(2023, 3, 30), date(2023, 4, 1)), grants, MOSCOW) == [
+    assert day_percent(grants, date(2023, 3, 31), MOSCOW, V1_AT) == 60  # not 20 + 40 + 60
+    assert split(Period(date(2023, 3, 30), date(2023, 4, 1)), grants, MOSCOW, V1_AT) == [
         (Period(date(2023, 3, 30), date(2023, 3, 30)), 0),
         (Period(date(2023, 3, 31), date(2023, 4, 1)), 60),
     ]
@@ -114,16 +119,18 @@ def test_a_closed_grant_and_its_successor_never_add_up_on_one_day() -> None:
 
 def test_a_line_without_a_period_takes_the_discount_at_the_moment() -> None:
     grants = worked_example_grants()
-    at_1015 = price_line(Line("service", 10_001), grants, msk("2023-03-31 10:15"), MOSCOW)
+    at_1015 = price_line(Line("service", 10_001), grants, msk("2023-03-31 10:15"), MOSCOW, V1_AT)
     assert (at_1015.segments[0].percent, at_1015.discount) == (20, 2_000)  # 2000.2 → 2000
-    at_1015_sms = price_line(Line("sms_package", 10_001), grants, msk("2023-03-31 10:15"), MOSCOW)
+    at_1015_sms = price_line(
+        Line("sms_package", 10_001), grants, msk("2023-03-31 10:15"), MOSCOW, V1_AT
+    )
     assert (at_1015_sms.segments[0].percent, at_1015_sms.discount) == (0, 0)
 
 
 def test_the_discount_is_capped_at_100_percent() -> None:
     start, end = msk("2023-04-01 00:00"), msk("2024-04-01 00:00")
     grants = [Grant(100, start, end, "referrer", 5), Grant(20, start, end, "referee")]
-    priced = price_line(Line("service", 12_345, APRIL), grants, start, MOSCOW)
+    priced = price_line(Line("service", 12_345, APRIL), grants, start, MOSCOW, V1_AT)
     assert (priced.discount, priced.total) == (12_345, 0)
 
 
@@ -154,7 +161,7 @@ def test_split_lines_add_up_and_stay_within_a_kopeck_per_segment(
 ) -> None:
     start = date(2023, 1, 1) + timedelta(days=first)
     period = Period(start, start + timedelta(days=days - 1))
-    priced = price_line(Line(kind, amount, period), grants, msk("2023-01-01 00:00"), MOSCOW)  # type: ignore[arg-type]
+    priced = price_line(Line(kind, amount, period), grants, msk("2023-01-01 00:00"), MOSCOW, V1_AT)  # type: ignore[arg-type]
     assert sum(s.amount for s in priced.segments) == amount
     assert sum(s.period.days for s in priced.segments if s.period) == days
     assert 0 <= priced.discount <= amount
@@ -162,7 +169,8 @@ def test_split_lines_add_up_and_stay_within_a_kopeck_per_segment(
         assert priced.discount == 0 and priced.total == amount
         return
     exact = sum(
-        Fraction(amount * day_percent(grants, d, MOSCOW), 100 * days) for d in period.each_day()
+        Fraction(amount * day_percent(grants, d, MOSCOW, V1_AT), 100 * days)
+        for d in period.each_day()
     )
     assert abs(priced.discount - exact) <= Fraction(3, 2) * len(priced.segments)
     for segment in priced.segments:

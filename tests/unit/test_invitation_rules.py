@@ -11,8 +11,11 @@ from hypothesis import strategies as st
 
 from cabinet.invitations import errors, messages, rules
 from cabinet.invitations.rules import Backoff, Limits, Usage
-from cabinet.referrals.terms import TERMS
+from cabinet.referrals.rules import HELP_PAGE_TERMS
+from cabinet.referrals.terms import words
 from tests.conftest import MOSCOW, msk
+
+TERMS = words(HELP_PAGE_TERMS)  # version 1: the help page's terms
 
 LIMITS = Limits(daily_cap=3, recipient_cooldown_days=7, sms_daily_budget=5)
 NOW = msk("2023-03-31 12:00")
@@ -103,7 +106,7 @@ def test_today_is_the_moscow_calendar_day() -> None:
 
 
 def test_sms_text_carries_terms_and_code_in_two_ucs2_segments() -> None:
-    text = messages.sms_text("5e83e12b1")
+    text = messages.sms_text("5e83e12b1", HELP_PAGE_TERMS)
     assert "5e83e12b1" in text and TERMS.referee_percent in text and TERMS.referee_months in text
     assert len(text) <= messages.SMS_MAX_CHARS == 134
     assert messages.sms_parts(text) <= 2
@@ -112,7 +115,9 @@ def test_sms_text_carries_terms_and_code_in_two_ucs2_segments() -> None:
 
 
 def test_email_has_subject_text_html_and_an_escaped_unsubscribe_link() -> None:
-    letter = messages.email("Рога & <Копыта>", "5e83e12b1", "http://x/unsubscribe/t?a=1&b=2")
+    letter = messages.email(
+        "Рога & <Копыта>", "5e83e12b1", "http://x/unsubscribe/t?a=1&b=2", HELP_PAGE_TERMS
+    )
     assert "5e83e12b1" in letter.text and "5e83e12b1" in letter.html
     assert TERMS.referee_percent.replace("\u00a0", " ") in letter.subject
     assert "\n" not in letter.subject
@@ -206,7 +211,9 @@ def test_new_accounts_never_reach_the_reserve(accounts: int) -> None:
     ],
 )
 def test_no_header_injection_through_a_members_name(name: str) -> None:
-    letter = messages.email(name, "5e83e12b1", "http://cabinet.test/unsubscribe/t")
+    letter = messages.email(
+        name, "5e83e12b1", "http://cabinet.test/unsubscribe/t", HELP_PAGE_TERMS
+    )
     payload = messages.email_payload("friend@example.ru", letter)
     for value in (payload["subject"], payload["to"]):
         assert not any(ch in value for ch in "\r\n\u2028\u202e\x00")

@@ -11,7 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cabinet.referrals import rules
-from cabinet.referrals.rules import Grant, HeldGrant
+from cabinet.referrals.rules import HELP_PAGE_SCHEDULE, HELP_PAGE_TERMS, Grant, HeldGrant
+
+V1 = HELP_PAGE_TERMS
+V1_AT = HELP_PAGE_SCHEDULE.at
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 
@@ -51,13 +54,18 @@ class Ledger:
         held = self.held()
         running = held[-1] if held else None
         reward = rules.referrer_reward(
-            None if running is None else running[2], len(self.remaining()), self.packs, at, MOSCOW
+            None if running is None else running[2],
+            len(self.remaining()),
+            self.packs,
+            at,
+            MOSCOW,
+            V1,
         )
         if reward.close_at is not None and running is not None:
             gid, rid, g = running
             self.grants[gid] = (
                 rid,
-                Grant(g.percent, g.starts_at, reward.close_at, g.reason, g.level),
+                Grant(g.percent, g.starts_at, reward.close_at, g.reason, g.level, g.terms_version),
             )
         self.activations[referral_id] = at
         self._new_grant(referral_id, reward.grant)
@@ -70,6 +78,7 @@ class Ledger:
             self.packs,
             ((rid, m) for rid, m in self.activations.items() if rid not in self.revoked),
             MOSCOW,
+            V1_AT,
         )
         self.voided |= set(plan.void)
         for rid, grant in plan.issue:
@@ -87,7 +96,7 @@ def _moments(minutes_apart: list[int]) -> list[datetime]:
 
 
 def _assert_is_the_ladder(ledger: Ledger) -> None:
-    expected = rules.ladder(ledger.remaining(), MOSCOW)
+    expected = rules.ladder(ledger.remaining(), MOSCOW, V1_AT)
     assert tuple(g for _, _, g in ledger.held()) == expected.grants
     assert ledger.packs == {size for size, _ in expected.sms_packs}
 

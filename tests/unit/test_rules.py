@@ -12,7 +12,11 @@ from hypothesis import strategies as st
 from cabinet.clients.errors import ClientClosed, ClientNotFound
 from cabinet.moments import parse_moment, show_moment
 from cabinet.referrals import errors, rules
-from cabinet.referrals.rules import LADDER, Grant, Party
+from cabinet.referrals.rules import HELP_PAGE_SCHEDULE, HELP_PAGE_TERMS, Grant, Party
+
+V1 = HELP_PAGE_TERMS  # version 1: the help page's terms
+V1_AT = HELP_PAGE_SCHEDULE.at
+LADDER = V1.ladder
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 NEW_YORK = ZoneInfo("America/New_York")  # a zone with daylight saving, for contrast
@@ -89,8 +93,8 @@ def test_a_daylight_saving_zone_keeps_wall_time_not_elapsed_hours() -> None:
 
 
 def test_apply_deadline_is_registration_plus_one_calendar_month() -> None:
-    assert rules.apply_deadline(msk("2023-03-20 09:00"), MOSCOW) == msk("2023-04-20 09:00")
-    assert rules.apply_deadline(msk("2023-01-31 09:00"), MOSCOW) == msk("2023-02-28 09:00")
+    assert rules.apply_deadline(msk("2023-03-20 09:00"), MOSCOW, V1) == msk("2023-04-20 09:00")
+    assert rules.apply_deadline(msk("2023-01-31 09:00"), MOSCOW, V1) == msk("2023-02-28 09:00")
 
 
 def test_iso_moment_without_offset_is_in_the_cabinet_zone() -> None:
@@ -157,56 +161,56 @@ def test_a_member_cannot_join_twice() -> None:
 
 
 def test_a_valid_application_passes() -> None:
-    rules.check_application(party(), REFERRER, NOW, MOSCOW)
+    rules.check_application(party(), REFERRER, NOW, MOSCOW, V1)
 
 
 def test_rule_1_code_of_a_non_member_is_not_found() -> None:
     with pytest.raises(errors.CodeNotFound):
-        rules.check_application(party(), party(1, is_member=False), NOW, MOSCOW)
+        rules.check_application(party(), party(1, is_member=False), NOW, MOSCOW, V1)
 
 
 def test_rule_1_code_of_a_closed_member_is_refused() -> None:
     with pytest.raises(errors.ReferrerClosed):
-        rules.check_application(party(), party(1, is_member=True, active=False), NOW, MOSCOW)
+        rules.check_application(party(), party(1, is_member=True, active=False), NOW, MOSCOW, V1)
 
 
 def test_rule_2_own_code_is_refused() -> None:
     me = party(1, is_member=True)
     with pytest.raises(errors.OwnCode):
-        rules.check_application(me, me, NOW, MOSCOW)
+        rules.check_application(me, me, NOW, MOSCOW, V1)
 
 
 def test_rule_3_a_code_is_applied_once_in_a_life() -> None:
     with pytest.raises(errors.CodeAlreadyApplied):
-        rules.check_application(party(is_member=True, referred_by=9), REFERRER, NOW, MOSCOW)
+        rules.check_application(party(is_member=True, referred_by=9), REFERRER, NOW, MOSCOW, V1)
 
 
 def test_rule_4_no_two_client_cycle() -> None:
     referrer_via_me = party(1, is_member=True, referred_by=2)
     with pytest.raises(errors.CodeCycle):
-        rules.check_application(party(2, is_member=True), referrer_via_me, NOW, MOSCOW)
+        rules.check_application(party(2, is_member=True), referrer_via_me, NOW, MOSCOW, V1)
 
 
 def test_rule_5_window_is_inclusive_of_registration_plus_one_month() -> None:
     referee = party(registered_at=msk("2023-03-20 09:00"))
-    rules.check_application(referee, REFERRER, msk("2023-04-20 09:00"), MOSCOW)
+    rules.check_application(referee, REFERRER, msk("2023-04-20 09:00"), MOSCOW, V1)
     with pytest.raises(errors.ApplyWindowClosed) as refused:
         rules.check_application(
-            referee, REFERRER, msk("2023-04-20 09:00") + timedelta(seconds=1), MOSCOW
+            referee, REFERRER, msk("2023-04-20 09:00") + timedelta(seconds=1), MOSCOW, V1
         )
     assert "20.04.2023 09:00" in refused.value.message
 
 
 def test_a_closed_client_cannot_apply_a_code() -> None:
     with pytest.raises(ClientClosed):
-        rules.check_application(party(active=False), REFERRER, NOW, MOSCOW)
+        rules.check_application(party(active=False), REFERRER, NOW, MOSCOW, V1)
 
 
 def test_a_member_may_still_apply_within_the_window() -> None:
-    rules.check_application(party(is_member=True), REFERRER, NOW, MOSCOW)
-    assert rules.can_still_apply(party(is_member=True), NOW, MOSCOW)
-    assert not rules.can_still_apply(party(referred_by=1), NOW, MOSCOW)
-    assert not rules.can_still_apply(party(), msk("2023-05-01 00:00"), MOSCOW)
+    rules.check_application(party(is_member=True), REFERRER, NOW, MOSCOW, V1)
+    assert rules.can_still_apply(party(is_member=True), NOW, MOSCOW, V1)
+    assert not rules.can_still_apply(party(referred_by=1), NOW, MOSCOW, V1)
+    assert not rules.can_still_apply(party(), msk("2023-05-01 00:00"), MOSCOW, V1)
 
 
 def test_every_refusal_speaks_russian() -> None:
@@ -232,20 +236,20 @@ def test_every_refusal_speaks_russian() -> None:
 
 
 def test_referee_grant_without_promo_starts_at_activation() -> None:
-    grant = rules.referee_grant(msk("2023-03-30 15:47"), None, MOSCOW)
+    grant = rules.referee_grant(msk("2023-03-30 15:47"), None, MOSCOW, V1)
     assert (grant.percent, grant.reason, grant.level) == (20, "referee", None)
     assert grant.starts_at == msk("2023-03-30 15:47")
     assert show_moment(grant.ends_at, MOSCOW) == "29.06.2023 15:47"
 
 
 def test_referee_grant_starts_after_the_promo_period() -> None:
-    grant = rules.referee_grant(NOW, msk("2023-04-15 00:00"), MOSCOW)
+    grant = rules.referee_grant(NOW, msk("2023-04-15 00:00"), MOSCOW, V1)
     assert grant.starts_at == msk("2023-04-15 00:00")
     assert show_moment(grant.ends_at, MOSCOW) == "14.07.2023 00:00"
 
 
 def test_a_promo_period_already_over_does_not_delay_the_grant() -> None:
-    assert rules.referee_grant(NOW, msk("2023-03-25 00:00"), MOSCOW).starts_at == NOW
+    assert rules.referee_grant(NOW, msk("2023-03-25 00:00"), MOSCOW, V1).starts_at == NOW
 
 
 def test_ladder_table_is_the_help_pages() -> None:
@@ -259,7 +263,7 @@ def test_ladder_table_is_the_help_pages() -> None:
 
 
 def test_first_referral_gives_level_one() -> None:
-    reward = rules.referrer_reward(None, 0, [], NOW, MOSCOW)
+    reward = rules.referrer_reward(None, 0, [], NOW, MOSCOW, V1)
     assert reward.close_at is None
     assert (reward.grant.level, reward.grant.percent, reward.grant.starts_at) == (1, 20, NOW)
     assert reward.sms_packs == ()
@@ -268,7 +272,7 @@ def test_first_referral_gives_level_one() -> None:
 def test_level_up_while_a_grant_is_in_force_closes_it_at_the_new_activation() -> None:
     running = Grant(20, NOW, rules.period_end(NOW, 3, MOSCOW), "referrer", 1)
     later = msk("2023-03-31 10:30")
-    reward = rules.referrer_reward(running, 1, [], later, MOSCOW)
+    reward = rules.referrer_reward(running, 1, [], later, MOSCOW, V1)
     assert reward.close_at == later
     assert (reward.grant.level, reward.grant.percent) == (2, 40)
     # 31.03 + 6 months clamps to 30.09; minus one day
@@ -277,26 +281,28 @@ def test_level_up_while_a_grant_is_in_force_closes_it_at_the_new_activation() ->
 
 def test_an_expired_grant_restarts_the_ladder_at_level_one() -> None:
     running = Grant(20, NOW, rules.period_end(NOW, 3, MOSCOW), "referrer", 1)
-    reward = rules.referrer_reward(running, 1, [], running.ends_at, MOSCOW)  # end is exclusive
+    reward = rules.referrer_reward(running, 1, [], running.ends_at, MOSCOW, V1)  # end is exclusive
     assert reward.close_at is None
     assert reward.grant.level == 1
 
 
 def test_level_five_is_the_top() -> None:
     running = Grant(100, NOW, rules.period_end(NOW, 12, MOSCOW), "referrer", 5)
-    reward = rules.referrer_reward(running, 7, [1200, 3200], msk("2023-04-01 10:00"), MOSCOW)
+    reward = rules.referrer_reward(running, 7, [1200, 3200], msk("2023-04-01 10:00"), MOSCOW, V1)
     assert (reward.grant.level, reward.grant.percent, reward.sms_packs) == (5, 100, ())
 
 
 def test_sms_packs_at_three_and_five_referred_clients_once_each() -> None:
-    packs = [rules.referrer_reward(None, before, [], NOW, MOSCOW).sms_packs for before in range(7)]
+    packs = [
+        rules.referrer_reward(None, before, [], NOW, MOSCOW, V1).sms_packs for before in range(7)
+    ]
     assert packs == [(), (), (1200,), (), (3200,), (), ()]
-    assert rules.referrer_reward(None, 2, [1200], NOW, MOSCOW).sms_packs == ()
+    assert rules.referrer_reward(None, 2, [1200], NOW, MOSCOW, V1).sms_packs == ()
 
 
 def test_worked_example_of_the_rules() -> None:
     result = rules.ladder(
-        [msk("2023-03-31 10:03"), msk("2023-03-31 10:30"), msk("2023-03-31 15:18")], MOSCOW
+        [msk("2023-03-31 10:03"), msk("2023-03-31 10:30"), msk("2023-03-31 15:18")], MOSCOW, V1_AT
     )
     shown = [
         (g.percent, show_moment(g.starts_at, MOSCOW), show_moment(g.ends_at, MOSCOW))
@@ -308,17 +314,17 @@ def test_worked_example_of_the_rules() -> None:
         (60, "31.03.2023 15:18", "30.03.2024 15:18"),
     ]
     assert result.sms_packs == ((1200, msk("2023-03-31 15:18")),)
-    assert rules.discount_at(result.grants, msk("2023-04-01 12:00")) == 60
+    assert rules.discount_at(result.grants, msk("2023-04-01 12:00"), V1) == 60
 
 
 def test_discount_is_the_sum_in_force_capped_at_100() -> None:
     start, end = msk("2023-04-01 00:00"), msk("2023-05-01 00:00")
     grants = [Grant(100, start, end, "referrer", 5), Grant(20, start, end, "referee")]
-    assert rules.discount_at(grants, start) == 100
-    assert rules.discount_at(grants[1:], start) == 20
-    assert rules.discount_at(grants, start - timedelta(seconds=1)) == 0  # not started yet
-    assert rules.discount_at(grants, end) == 0  # end is exclusive
-    assert rules.discount_at([], start) == 0
+    assert rules.discount_at(grants, start, V1) == 100
+    assert rules.discount_at(grants[1:], start, V1) == 20
+    assert rules.discount_at(grants, start - timedelta(seconds=1), V1) == 0  # not started yet
+    assert rules.discount_at(grants, end, V1) == 0  # end is exclusive
+    assert rules.discount_at([], start, V1) == 0
 
 
 # ---- properties ----------------------------------------------------------------------------
@@ -339,7 +345,7 @@ def _activations(minutes_apart: list[int]) -> list[datetime]:
 @given(gaps, st.integers(min_value=0, max_value=600 * 24 * 60))
 def test_ladder_invariants(minutes_apart: list[int], probe_minutes: int) -> None:
     activations = _activations(minutes_apart)
-    result = rules.ladder(activations, MOSCOW)
+    result = rules.ladder(activations, MOSCOW, V1_AT)
     grants = result.grants
     assert len(grants) == len(activations)
     for earlier, later in zip(grants, grants[1:], strict=False):
@@ -354,7 +360,7 @@ def test_ladder_invariants(minutes_apart: list[int], probe_minutes: int) -> None
     assert (3200 in sizes) == (len(activations) >= 5)
     probe = EPOCH + timedelta(minutes=probe_minutes)
     assert sum(g.in_force(probe) for g in grants) <= 1
-    assert 0 <= rules.discount_at(grants, probe) <= 100
+    assert 0 <= rules.discount_at(grants, probe, V1) <= 100
 
 
 @settings(max_examples=200, deadline=None)
@@ -371,7 +377,7 @@ def test_unrelated_referrals_give_the_same_result_in_any_order(
         moments: dict[str, list[datetime]] = {}
         for who, minute in order:
             moments.setdefault(who, []).append(EPOCH + timedelta(minutes=minute))
-        return {who: rules.ladder(ms, MOSCOW) for who, ms in moments.items()}
+        return {who: rules.ladder(ms, MOSCOW, V1_AT) for who, ms in moments.items()}
 
     shuffled = list(events)
     shuffler.shuffle(shuffled)  # type: ignore[attr-defined]
@@ -386,10 +392,14 @@ def test_fold_matches_step_by_step_rewards(minutes_apart: list[int]) -> None:
     grants: list[Grant] = []
     packs: list[int] = []
     for count, moment in enumerate(activations):
-        reward = rules.referrer_reward(grants[-1] if grants else None, count, packs, moment, MOSCOW)
+        reward = rules.referrer_reward(
+            grants[-1] if grants else None, count, packs, moment, MOSCOW, V1
+        )
         if reward.close_at is not None:
             g = grants[-1]
-            grants[-1] = Grant(g.percent, g.starts_at, reward.close_at, g.reason, g.level)
+            grants[-1] = Grant(
+                g.percent, g.starts_at, reward.close_at, g.reason, g.level, g.terms_version
+            )
         grants.append(reward.grant)
         packs.extend(reward.sms_packs)
-    assert tuple(grants) == rules.ladder(activations, MOSCOW).grants
+    assert tuple(grants) == rules.ladder(activations, MOSCOW, V1_AT).grants

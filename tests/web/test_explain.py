@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from bench.generate import SCALES, generate
 from cabinet.db import db
+from tests.conftest import empty_tables
 from tests.web.tour import STOPS, Stop, World, make_world, take
 
 BIG_TABLES = {"clients", "members", "referrals", "grants", "invitations"}
@@ -35,18 +36,14 @@ def world(app: Flask) -> Iterator[World]:
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         pytest.skip("EXPLAIN plans are PostgreSQL's: run with TEST_DATABASE_URL=postgresql://…")
     with app.app_context():
-        for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(table.delete())
-        db.session.commit()
+        empty_tables()
     generate(app, SCALES["ci"], app.extensions["program"].clock.now(), quiet=True)
     made = make_world(app, 1000, 8)
     with app.app_context(), db.engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
     yield made
     with app.app_context():
-        for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(table.delete())
-        db.session.commit()
+        empty_tables()
 
 
 def _sequential_scans(plan: dict[str, Any]) -> Iterator[str]:

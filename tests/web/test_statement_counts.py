@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from cabinet.db import db
+from tests.conftest import empty_tables
 from tests.web.tour import NOT_TOURED, STOPS, Stop, World, make_world, take
 
 TRANSACTION_CONTROL = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}
@@ -26,31 +26,39 @@ BUDGET = {
     "sign in": 1,
     "liveness": 0,
     "readiness": 1,
-    "referral page": 5,  # the client, its standing (2), its SMS packs, one page of one tab
+    "referral page": 6,  # the client, the terms in force, its standing (2), its SMS packs, a tab
     "history tab": 2,  # the client, one page: a fragment builds only its block
     "history, next page": 2,
     "clients tab": 2,
     "clients, next page": 2,
     "invitations tab": 2,
-    "share dialog": 2,  # the client, its code
-    "send an invitation": 10,  # with the member's SMS allowance
+    "share dialog": 3,  # the client, its code, the terms in force
+    "send an invitation": 11,  # with the member's SMS allowance, and the terms in force
     "apply a code": 39,
     "join without a code": 14,
     "sign out": 3,
     "API: client": 3,
     "API: provision": 8,
-    "API: discount": 3,
-    "API: invoice preview": 3,
+    "API: discount": 4,  # the terms in force (their version and cap)
+    "API: invoice preview": 4,  # the versions of the terms (each day's cap)
     "API: events": 2,
+    "API: program": 2,  # the token, the published versions
     "API: OpenAPI": 0,
     "manager sign-in form": 0,
     "manager home": 1,
-    "dashboard": 13,  # with today's SMS budget use
+    "dashboard": 14,  # with today's SMS budget use, and the version of the terms in force
     "dashboard CSV": 12,
     "client lookup by id": 2,
     "client lookup by code": 3,  # the code's owner, then the client
-    "client card": 10,
+    "client card": 11,  # … and the terms in force
     "audit log": 2,
+    "terms": 2,  # the manager, every version
+    "new terms form": 2,
+    "save new terms": 4,  # the manager (twice: session, right), the insert, the audit entry
+    "terms draft with its preview": 7,  # the draft, the versions, the members' ladders (4)
+    "save a draft": 6,
+    "publish terms": 5,
+    "withdraw terms": 5,
     "revoke a referral": 41,
     "send failed invitations again": 3,
     "manager signs out": 3,
@@ -68,9 +76,7 @@ def test_the_tour_covers_every_endpoint(app: Flask) -> None:
 def worlds(app: Flask) -> Iterator[tuple[World, World]]:
     """Made once for the module: each call of the tour is taken once in each world."""
     with app.app_context():
-        for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(table.delete())
-        db.session.commit()
+        empty_tables()
     yield make_world(app, 1000, 8), make_world(app, 2000, 40)
 
 

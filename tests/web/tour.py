@@ -19,7 +19,10 @@ from cabinet.auth.services import create_manager
 from cabinet.clock import Program
 from cabinet.db import db
 from cabinet.invitations.models import Invitation
+from cabinet.program import rules as terms_rules
+from cabinet.program import services as terms_services
 from cabinet.referrals import queries, services
+from cabinet.referrals.rules import HELP_PAGE_TERMS
 from cabinet.web.referral_page import encode_cursor
 from tests.conftest import msk
 from tests.factories import make_client
@@ -42,6 +45,7 @@ class World:
     clients_after: str
     manager: str
     token: str
+    draft: int  # a draft of the terms, for the manager's «Условия программы»
 
 
 def make_world(app: Flask, base: int, size: int) -> World:
@@ -79,8 +83,11 @@ def make_world(app: Flask, base: int, size: int) -> World:
         history = queries.history(referrer, limit=2, newest_first=True)
         referred = queries.referred_clients(referrer, limit=2, newest_first=True)
         manager = f"m{base}@example.ru"
-        create_manager(manager, PASSWORD, f"Менеджер {base}", now)
+        manager_id = create_manager(
+            manager, PASSWORD, f"Менеджер {base}", now, edits_program_terms=True
+        ).id
         token = tokens.issue(program, f"tour-{base}").token
+        draft = terms_services.save_draft(program, manager_id, None, _campaign(f"Акция {base}"))
     return World(
         referrer=referrer,
         email=email,
@@ -92,7 +99,12 @@ def make_world(app: Flask, base: int, size: int) -> World:
         clients_after=encode_cursor(referred[-1].cursor),
         manager=manager,
         token=token,
+        draft=draft,
     )
+
+
+def _campaign(title: str) -> dict[str, str]:
+    return terms_rules.values_of(HELP_PAGE_TERMS, title, "2023-04-10T00:00", "2023-04-20T00:00")
 
 
 Step = Callable[[FlaskClient, World, str], TestResponse]
@@ -259,6 +271,11 @@ STOPS = (
         "api.events",
         lambda c, w, t: c.get("/api/v1/events?limit=50", headers=_api(w)),
     ),
+    Stop(
+        "API: program",
+        "api.program_terms",
+        lambda c, w, t: c.get("/api/v1/program", headers=_api(w)),
+    ),
     Stop("API: OpenAPI", "api.openapi_document", lambda c, w, t: c.get("/api/v1/openapi.json")),
     Stop("manager sign-in form", "manage.login", lambda c, w, t: c.get("/manage/login")),
     Stop(
@@ -290,6 +307,50 @@ STOPS = (
         _as_manager,
     ),
     Stop("audit log", "manage.audit_log", lambda c, w, t: c.get("/manage/audit"), _as_manager),
+    Stop("terms", "terms.index", lambda c, w, t: c.get("/manage/terms"), _as_manager),
+    Stop("new terms form", "terms.new", lambda c, w, t: c.get("/manage/terms/new"), _as_manager),
+    Stop(
+        "save new terms",
+        "terms.new",
+        lambda c, w, t: c.post(
+            "/manage/terms/new", data={**_campaign("Новая акция"), "csrf_token": t}
+        ),
+        _as_manager,
+        303,
+    ),
+    Stop(
+        "terms draft with its preview",
+        "terms.edit",
+        lambda c, w, t: c.get(f"/manage/terms/{w.draft}"),
+        _as_manager,
+    ),
+    Stop(
+        "save a draft",
+        "terms.edit",
+        lambda c, w, t: c.post(
+            f"/manage/terms/{w.draft}", data={**_campaign("Акция"), "csrf_token": t}
+        ),
+        _as_manager,
+        303,
+    ),
+    Stop(
+        "publish terms",
+        "terms.publish",
+        lambda c, w, t: c.post(
+            f"/manage/terms/{w.draft}/publish", data={"confirm": "yes", "csrf_token": t}
+        ),
+        _as_manager,
+        303,
+    ),
+    Stop(
+        "withdraw terms",
+        "terms.withdraw",
+        lambda c, w, t: c.post(
+            f"/manage/terms/{w.draft}/withdraw", data={"confirm": "yes", "csrf_token": t}
+        ),
+        _as_manager,
+        303,
+    ),
     Stop(
         "send failed invitations again",
         "manage.requeue_invitations",

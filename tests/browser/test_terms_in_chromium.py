@@ -1,0 +1,102 @@
+"""«Условия программы» in Chromium: a manager publishes a campaign from the panel, a referral
+made during it gets the campaign's terms, and the page reads the previous terms after it ends
+(the demo's time machine moves the clock)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask import Flask
+from playwright.sync_api import expect
+
+from cabinet.demo import seed
+from tests.browser.conftest import serving
+from tests.conftest import output_dir
+from tests.web.conftest import outside_requests
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+
+
+@pytest.fixture
+def demo_server(make_app: Callable[..., Flask], database: None) -> Iterator[str]:
+    demo = make_app(DEMO_MODE=True)
+    with outside_requests(demo):
+        seed(demo.extensions["program"])
+    with serving(demo) as url:
+        yield url
+
+
+def test_a_campaign_published_in_the_panel_applies_while_it_runs(
+    browser: Any, demo_server: str
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=demo_server)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    tomorrow = (datetime.now(UTC).astimezone(MOSCOW) + timedelta(days=1)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    ends = tomorrow + timedelta(days=10)
+    try:
+        page.goto("/login")
+        page.get_by_role("button", name="Войти как 400 «АльфаТелеком»").click()
+        code = page.locator("#code-value").get_attribute("data-code")
+        assert code
+        page.get_by_role("button", name="Выйти").click()
+
+        page.goto("/manage/login")
+        page.get_by_label("Email").fill("manager@example.ru")
+        page.get_by_label("Пароль").fill("demo12345")
+        page.get_by_role("button", name="Войти").click()
+        page.get_by_role("link", name="Условия программы").click()
+        expect(page.get_by_role("heading", name="Сейчас действует: версия 1")).to_be_visible()
+        page.get_by_role("link", name="Новая версия условий").click()
+        page.get_by_label("Название").fill("Сезонная акция")
+        page.get_by_label("Конец акции").fill(ends.strftime("%Y-%m-%dT%H:%M"))
+        page.get_by_label("Скидка новому клиенту по коду, %").fill("35")
+        page.get_by_label("Срок скидки новому клиенту, месяцев").fill("2")
+        page.get_by_label("Скидка, уровень 1", exact=True).fill("0")
+        page.get_by_role("button", name="Сохранить черновик").click()
+        expect(page.get_by_text("Скидку уровня 1 — целое число от 1 до 100.")).to_be_visible()
+        page.get_by_label("Скидка, уровень 1", exact=True).fill("40")  # «40% за первого друга»
+        page.get_by_role("button", name="Сохранить черновик").click()
+        expect(page.get_by_role("heading", name="Предпросмотр на текущих данных")).to_be_visible()
+        expect(page.locator("#preview-liability")).to_contain_text("процент-месяцев")
+        page.screenshot(path=str(output_dir() / "manage-terms-preview.png"), full_page=True)
+        page.get_by_label("Я проверил предпросмотр").check()
+        page.get_by_role("button", name="Опубликовать").click()
+        expect(page.get_by_text("опубликована: действует с")).to_be_visible()
+        expect(page.locator("#terms-upcoming")).to_contain_text("Сезонная акция")
+
+        # The next day the campaign is in force: a new client applies 400's code.
+        page.goto("/manage/dashboard")
+        page.get_by_role("button", name="+1 день").click()
+        page.goto("/manage/terms")
+        expect(page.locator("#terms-in-force h2")).to_contain_text("«Сезонная акция»")
+        page.get_by_role("button", name="Выйти").click()
+        page.goto("/login")
+        page.get_by_role("button", name="Войти как 409 «НовыйОфис»").click()
+        page.get_by_label("Код приглашения").fill(code)
+        page.get_by_role("button", name="Применить").click()
+        expect(page.get_by_text("вы получили скидку 35% на 2 месяца")).to_be_visible()
+        expect(page.locator(".table--ladder tbody tr").first).to_contain_text("40%")
+        page.get_by_role("button", name="Выйти").click()
+
+        # A month later the campaign is over: the help page's terms again.
+        page.goto("/manage/login")
+        page.get_by_label("Email").fill("manager@example.ru")
+        page.get_by_label("Пароль").fill("demo12345")
+        page.get_by_role("button", name="Войти").click()
+        page.goto("/manage/dashboard")
+        page.get_by_role("button", name="+1 месяц").click()
+        page.goto("/manage/terms")
+        expect(page.locator("#terms-in-force h2")).to_contain_text("версия 1")
+        page.get_by_role("button", name="Выйти").click()
+        page.goto("/login")
+        page.get_by_role("button", name="Войти как 400 «АльфаТелеком»").click()
+        expect(page.locator(".table--ladder tbody tr").first).to_contain_text("20%")
+    finally:
+        context.close()

@@ -1,0 +1,212 @@
+"""«Условия программы» in the panel with the Flask client, and what clients and the API read
+while a campaign is in force and after it ends."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from cabinet.api import tokens
+from cabinet.audit.models import AuditEntry
+from cabinet.auth.services import create_manager
+from cabinet.clock import Program, SettableClock
+from cabinet.db import db
+from cabinet.invitations.models import Invitation
+from cabinet.referrals import services
+from tests.conftest import msk
+from tests.web.conftest import PASSWORD, Auth, csrf_token, outside_requests, web_client
+
+EDITOR, SUPPORT = "pm@example.ru", "support@example.ru"
+APRIL_CAMPAIGN = {
+    "title": "Апрельская акция",
+    "effective_from": "2023-04-01T00:00",
+    "ends_at": "2023-05-01T00:00",
+    "referee_percent": "35",
+    "referee_months": "2",
+    "apply_window_months": "1",
+    "max_discount_percent": "100",
+    "level-1-percent": "45",
+    "level-1-months": "3",
+    "level-2-percent": "65",
+    "level-2-months": "6",
+}
+
+
+def _managers(app: Flask) -> None:
+    with outside_requests(app):
+        now = datetime.now(UTC)
+        create_manager(EDITOR, PASSWORD, "Продакт", now, edits_program_terms=True)
+        create_manager(SUPPORT, PASSWORD, "Поддержка", now)
+
+
+def _login(client: FlaskClient, email: str) -> None:
+    token = csrf_token(client.get("/manage/login").text)
+    response = client.post(
+        "/manage/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 302, response.text
+
+
+def _post(client: FlaskClient, url: str, form_url: str, data: dict[str, str]):  # type: ignore[no-untyped-def]
+    token = csrf_token(client.get(form_url).text)
+    return client.post(url, data={**data, "csrf_token": token})
+
+
+def _publish_campaign(client: FlaskClient) -> int:
+    saved = _post(client, "/manage/terms/new", "/manage/terms/new", APRIL_CAMPAIGN)
+    assert saved.status_code == 303
+    version = int(saved.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    url = f"/manage/terms/{version}"
+    published = _post(client, f"{url}/publish", url, {"confirm": "yes"})
+    assert published.status_code == 303
+    return version
+
+
+def test_the_list_shows_version_1_in_force_to_every_manager(
+    app: Flask, client: FlaskClient
+) -> None:
+    _managers(app)
+    _login(client, SUPPORT)
+    page = client.get("/manage/terms")
+    assert page.status_code == 200
+    assert "Сейчас действует: версия 1 «Условия из справки»" in page.text
+    assert "пакет из 3200 SMS" in page.text
+    assert "Новая версия условий" not in page.text  # no right, no button
+    assert "доступны для просмотра" in page.text
+
+
+def test_a_manager_without_the_right_is_refused_and_nothing_changes(
+    app: Flask, client: FlaskClient
+) -> None:
+    _managers(app)
+    _login(client, SUPPORT)
+    refused = _post(client, "/manage/terms/new", "/manage/terms", APRIL_CAMPAIGN)
+    assert refused.status_code == 403
+    assert "только менеджер с правом «Условия программы»" in refused.text
+    with outside_requests(app):
+        assert db.session.scalars(select(AuditEntry)).all() == []
+
+
+def test_the_editor_explains_every_bad_field_in_russian_and_keeps_what_was_typed(
+    app: Flask, client: FlaskClient
+) -> None:
+    _managers(app)
+    _login(client, EDITOR)
+    new = client.get("/manage/terms/new")
+    assert new.status_code == 200
+    assert 'name="level-5-sms_pack" id="f-level-5-sms_pack"' in new.text  # from version 1
+    bad = {**APRIL_CAMPAIGN, "effective_from": "2023-03-01T00:00", "level-2-months": "полгода"}
+    response = _post(client, "/manage/terms/new", "/manage/terms/new", bad)
+    assert response.status_code == 422
+    assert "Начало не может быть в прошлом: сейчас 31.03.2023 12:00." in response.text
+    assert "Срок уровня 2 — целое число от 1 до 120." in response.text
+    assert 'value="полгода"' in response.text
+    assert 'aria-describedby="f-level-2-months-error"' in response.text
+
+
+def test_preview_then_publish_with_confirmation_then_clients_and_the_api_read_the_campaign(
+    app: Flask, client: FlaskClient, auth: Auth, clock: SettableClock
+) -> None:
+    _managers(app)
+    program: Program = app.extensions["program"]
+    with outside_requests(app):
+        api_token = tokens.issue(program, "billing").token
+    member = web_client(app, 1, "АльфаТелеком", registered_at=msk("2023-03-01 09:00"))
+    with outside_requests(app):
+        code = services.join(program.at(msk("2023-03-01 10:00")), 1).code
+    _login(client, EDITOR)
+    saved = _post(client, "/manage/terms/new", "/manage/terms/new", APRIL_CAMPAIGN)
+    url = saved.headers["Location"]
+    version = int(url.rstrip("/").rsplit("/", 1)[1])
+    draft = client.get(url)
+    assert "скидка за этого клиента изменилась бы у <b>1</b> из 1 участников" in draft.text
+    assert "процент-месяцев" in draft.text
+    # Without the confirmation nothing is published.
+    unconfirmed = _post(client, f"{url}/publish", url, {})
+    assert unconfirmed.status_code == 303
+    assert "Подтвердите действие" in client.get(url).text
+    assert "Сейчас действует: версия 1" in client.get("/manage/terms").text
+    published = _post(client, f"{url}/publish", url, {"confirm": "yes"})
+    assert published.status_code == 303
+    listing = client.get("/manage/terms")
+    assert "Апрельская акция" in listing.text and "предстоит" in listing.text
+    clock.set(msk("2023-04-10 12:00"))
+    assert f"версия {version} «Апрельская акция»</a>, акция до 01.05.2023 00:00" in (
+        client.get("/manage/dashboard").text
+    )
+    assert "снова в силе после акции" in client.get("/manage/terms").text  # version 1
+    with outside_requests(app):
+        actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert actions == ["terms_draft_saved", "terms_published"]
+    client.post("/manage/logout", data={"csrf_token": csrf_token(listing.text)})
+
+    # During the campaign: the member's page, a friend's code, the SMS text, the API.
+    clock.set(msk("2023-04-10 12:00"))
+    auth.login(member)
+    page = client.get("/referral")
+    assert '<td data-label="Скидка">45%</td>' in page.text  # «Таблица скидок» of the campaign
+    assert '<td data-label="Скидка">100%</td>' not in page.text
+    assert "Вы получаете скидку 45% за каждого нового клиента" in page.text
+    assert "увеличена до следующего уровня «Таблицы скидок» и продлена" in page.text
+    dialog = client.get("/referral/invite?channel=sms", headers={"HX-Request": "true"})
+    assert "с условиями программы (скидка 35% на два месяца)" in dialog.text
+    friend = web_client(app, 2, "ТехСтрой", registered_at=msk("2023-04-05 09:00"))
+    client.post("/logout", data={"csrf_token": csrf_token(page.text)})
+    auth.login(friend)
+    applied = auth.post("/referral/apply", {"code": code}, follow_redirects=True)
+    assert "вы получили скидку 35% на 2 месяца" in applied.text
+    auth.post(
+        "/referral/invite", {"channel": "sms", "recipient": "+7 910 123-45-67", "consent": "y"}
+    )
+    with outside_requests(app):
+        sent = db.session.scalars(select(Invitation.payload)).all()
+    assert sent and "Скидка 35% на 2 месяца" in json.loads(sent[-1])["text"]
+    headers = {"Authorization": f"Bearer {api_token}"}
+    body = client.get("/api/v1/program", headers=headers).get_json()
+    assert (body["current"]["version"], body["current"]["referee"]["percent"]) == (version, 35)
+    assert body["then"]["version"] == 1
+    discount = client.get("/api/v1/clients/2/discount", headers=headers).get_json()
+    assert (discount["percent"], discount["terms_version"]) == (35, version)
+
+    # After the campaign: version 1 again, for the page and the API.
+    clock.set(msk("2023-05-02 12:00"))
+    body = client.get("/api/v1/program", headers=headers).get_json()
+    assert (body["current"]["version"], body["then"]) == (1, None)
+
+
+def test_a_version_can_be_withdrawn_before_it_starts_only(
+    app: Flask, client: FlaskClient, clock: SettableClock
+) -> None:
+    _managers(app)
+    _login(client, EDITOR)
+    version = _publish_campaign(client)
+    url = f"/manage/terms/{version}"
+    assert "Отозвать версию" in client.get(url).text
+    clock.set(msk("2023-04-01 00:00"))
+    assert "Отозвать версию" not in client.get(url).text
+    refused = _post(client, f"{url}/withdraw", "/manage/terms", {"confirm": "yes"})
+    assert refused.status_code == 409
+    assert "действует с 01.04.2023 00:00" in refused.text
+    clock.set(msk("2023-03-31 23:00"))
+    assert _post(client, f"{url}/withdraw", url, {"confirm": "yes"}).status_code == 303
+    assert "Сейчас действует: версия 1" in client.get("/manage/terms").text
+
+
+def test_under_version_1_the_page_keeps_the_help_pages_wording(
+    app: Flask, client: FlaskClient, auth: Auth
+) -> None:
+    program: Program = app.extensions["program"]
+    member = web_client(app, 1, "АльфаТелеком", registered_at=msk("2023-03-25 09:00"))
+    with outside_requests(app):
+        services.join(program.at(msk("2023-03-26 10:00")), 1)
+    auth.login(member)
+    page = client.get("/referral").text
+    assert "получите скидку 20% на три месяца" in page
+    assert "скидка будет увеличена на 20% и продлена" in page
+    assert "в течение месяца после регистрации АТС" in page
+    dialog = client.get("/referral/invite?channel=sms", headers={"HX-Request": "true"}).text
+    assert "с условиями программы (скидка 20% на три месяца)" in dialog
