@@ -18,7 +18,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-_CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 
 def free_port() -> int:
@@ -166,7 +166,7 @@ class Browser:
 
     def sign_in(self, email: str, password: str, login: str = "/login") -> None:
         page = self.request("GET", login)
-        token = _CSRF.search(page.text)
+        token = CSRF.search(page.text)
         assert token, page.status_code
         response = self.request(
             "POST", login, data={"email": email, "password": password, "csrf_token": token[1]}
@@ -175,7 +175,7 @@ class Browser:
         self.refresh_token()
 
     def refresh_token(self, page: str = "/referral") -> None:
-        found = _CSRF.search(self.request("GET", page).text)
+        found = CSRF.search(self.request("GET", page).text)
         if found:
             self.csrf = found[1]
 

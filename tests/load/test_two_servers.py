@@ -24,7 +24,7 @@ from flask import Flask
 from cabinet.auth.services import create_manager
 from cabinet.db import db
 from tests.factories import make_client
-from tests.load.harness import Browser, Gunicorn, Tally, free_port, wait_for
+from tests.load.harness import CSRF, Browser, Gunicorn, Tally, free_port, wait_for
 from tests.security.figures import record_fault
 from tests.web.conftest import PASSWORD
 
@@ -154,7 +154,9 @@ def test_two_servers_behind_nginx_share_sessions_limits_and_the_clock(
     for n in range(6):
         guesser = Browser(servers[n % 2].url, tally)
         page = guesser.request("GET", "/login")
-        token = page.text.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        found = CSRF.search(page.text)
+        assert found, page.status_code
+        token = found[1]
         statuses.append(
             guesser.request(
                 "POST",
