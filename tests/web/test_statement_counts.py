@@ -34,8 +34,8 @@ BUDGET = {
     "invitations tab": 2,
     "share dialog": 3,  # the client, its code, the terms in force
     "send an invitation": 11,  # with the member's SMS allowance, and the terms in force
-    "apply a code": 39,
-    "join without a code": 14,
+    "apply a code": 41,  # … and the terms of each activation
+    "join without a code": 15,
     "sign out": 3,
     "API: client": 3,
     "API: provision": 8,
@@ -59,7 +59,7 @@ BUDGET = {
     "save a draft": 6,
     "publish terms": 5,
     "withdraw terms": 5,
-    "revoke a referral": 41,
+    "revoke a referral": 42,
     "send failed invitations again": 3,
     "manager signs out": 3,
 }
