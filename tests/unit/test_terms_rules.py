@@ -246,4 +246,4 @@ def test_the_invitation_sms_fits_two_parts_under_any_valid_terms(
     )
     text = messages.sms_text("5e83e12b1", terms_)
     assert len(text) <= messages.SMS_MAX_CHARS
-    assert f"{percent}%" in text and "5e83e12b1" in text
+    assert f"{percent}\u00a0%" in text and "5e83e12b1" in text  # ru-RU, by Babel
