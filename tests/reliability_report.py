@@ -32,7 +32,7 @@ def load(folder: Path) -> dict[str, dict[str, Any]]:
 
 def render(figures: dict[str, dict[str, Any]]) -> str:
     lines = [
-        "# Надёжность: цифры прогона",
+        "# Надежность: цифры прогона",
         "",
         "Written by `python -m tests.reliability_report test-output docs/reliability.md` from the "
         "figures the attack suite, the access matrix, the form fuzzing and the fault tests "

@@ -41,7 +41,7 @@ ACTIONS = {
     "apply_code": "код применен за клиента",
     "revoke_referral": "реферал отменен",
     "requeue_invitations": "приглашения снова в очереди",
-    "terms_draft_saved": "черновик условий сохранён",
+    "terms_draft_saved": "черновик условий сохранен",
     "terms_published": "условия опубликованы",
     "terms_withdrawn": "версия условий отозвана",
 }

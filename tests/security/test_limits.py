@@ -195,7 +195,7 @@ def redis_or_skip() -> None:
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
     except redis.RedisError:
-        pytest.skip("Redis на 127.0.0.1:6379 недоступен: общие счётчики ПРОПУЩЕНЫ")
+        pytest.skip("Redis на 127.0.0.1:6379 недоступен: общие счетчики ПРОПУЩЕНЫ")
 
 
 def test_two_servers_share_the_counters_through_redis(
