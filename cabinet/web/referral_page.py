@@ -15,6 +15,7 @@ from cabinet.invitations.rules import show_recipient
 from cabinet.moments import show_date, show_moment
 from cabinet.referrals import queries, rules
 from cabinet.texts import invited_word, months
+from cabinet.web import way_forward
 
 Tab = Literal["history", "clients", "invitations"]
 TABS: dict[Tab, str] = {
@@ -125,6 +126,8 @@ class ReferralPage(TabPanel):
     upcoming: tuple[Upcoming, ...]
     can_apply: bool
     apply_deadline: str
+    offer: tuple[str, ...]  # what applying a code gives, and until when (while it may)
+    next_step: str | None  # «Ещё 1 клиент — и скидка станет …» (members)
     ladder: tuple[LadderLine, ...]
 
     @property
@@ -170,6 +173,20 @@ def build(
     client_id = standing.client_id
     panel = build_tab(client_id, now, zone, tab, after, page_size) if standing.member else _NO_TAB
     party = standing.party()
+    packs = queries.sms_packs(client_id) if standing.referred_count else []
+    can_apply = rules.can_still_apply(party, now, zone)
+    next_step = None
+    if standing.member:
+        next_step = way_forward.next_referral_sentence(
+            rules.next_referral(
+                queries.in_effect(standing.in_force),
+                standing.referred_count,
+                (p.size for p in packs),
+                now,
+                zone,
+            ),
+            zone,
+        )
     return ReferralPage(
         **{f.name: getattr(panel, f.name) for f in fields(TabPanel)},
         client_id=standing.client_id,
@@ -180,14 +197,20 @@ def build(
         invited_word=invited_word(standing.referred_count),
         sms_packs=tuple(
             f"пакет из {p.size} SMS, {show_date(p.granted_at, zone)}"
-            for p in (queries.sms_packs(client_id) if standing.referred_count else ())
+            for p in packs
         ),
         code=standing.code,
         upcoming=tuple(
             Upcoming(g.percent, show_date(g.starts_at, zone)) for g in standing.upcoming
         ),
-        can_apply=rules.can_still_apply(party, now, zone),
+        can_apply=can_apply,
         apply_deadline=show_moment(rules.apply_deadline(standing.registered_at, zone), zone),
+        offer=(
+            way_forward.referee_offer_lines(rules.referee_offer(party, now, zone), zone)
+            if can_apply
+            else ()
+        ),
+        next_step=next_step,
         ladder=ladder_lines(),
     )
 
@@ -208,7 +231,13 @@ def build_tab(
     next_cursor = None
     if tab == "history":
         grants = queries.history(client_id, after=after, limit=page_size + 1, newest_first=True)
-        history = tuple(_history_line(g, now, zone) for g in grants[:page_size])
+        # A grant closed in the minute it started is not a row of its own here (it stays in
+        # the data and the API): the next row's level shows the jump.
+        history = tuple(
+            _history_line(g, now, zone)
+            for g in grants[:page_size]
+            if not rules.lasted_no_time(g.as_rule())
+        )
         if len(grants) > page_size:
             next_cursor = encode_cursor(grants[page_size - 1].cursor)
     elif tab == "invitations":
