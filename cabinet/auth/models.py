@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cabinet.db import UTCDateTime, db
@@ -21,6 +21,9 @@ class Manager(db.Model):  # type: ignore[name-defined,misc]
     password_hash: Mapped[str] = mapped_column(String(256))
     session_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The right to open a client's cabinet («Открыть как клиент»): support sees what the client
+    # sees; acting there is allowed in demo mode only (cabinet/auth/roles.py).
+    opens_client_cabinets: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     # Flask-Login's user interface; the «m» keeps manager and client sessions apart.
     is_authenticated = True

@@ -66,7 +66,9 @@ def load_session_user(session_id: str) -> Client | Manager | None:
     return user
 
 
-def create_manager(email: str, password: str, name: str, now: datetime) -> Manager:
+def create_manager(
+    email: str, password: str, name: str, now: datetime, *, opens_client_cabinets: bool = False
+) -> Manager:
     try:
         address = addresses.normalise_email(email)
     except addresses.BadEmail as exc:
@@ -81,6 +83,7 @@ def create_manager(email: str, password: str, name: str, now: datetime) -> Manag
             name=name.strip() or address,
             created_at=now,
             password_hash=hash_password(password),
+            opens_client_cabinets=opens_client_cabinets,
         )
         db.session.add(manager)
     return manager

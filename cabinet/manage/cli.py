@@ -17,11 +17,20 @@ managers_cli = AppGroup("managers", help="Менеджеры программы 
 @click.option("--email", required=True)
 @click.option("--password", required=True, help="Не короче 8 символов.")
 @click.option("--name", default="", help="Как показывать в журнале действий.")
-def create(email: str, password: str, name: str) -> None:
+@click.option(
+    "--opens-client-cabinets",
+    is_flag=True,
+    help="Право «Открыть как клиент»: видеть кабинет клиента (действовать — только в демо).",
+)
+def create(email: str, password: str, name: str, opens_client_cabinets: bool) -> None:
     """Create a manager account."""
     try:
         manager = create_manager(
-            email, password, name, current_program().clock.now()
+            email,
+            password,
+            name,
+            current_program().clock.now(),
+            opens_client_cabinets=opens_client_cabinets,
         )
     except ProgramRefusal as refusal:
         refuse(refusal.message)
