@@ -326,6 +326,8 @@ def scenario_step(key: str, index: int) -> BaseResponse:
 def demo_reset() -> BaseResponse:
     """«Сбросить демо»: the demo data and clock as `make run` leaves them."""
     _demo_only()
+    cookie_session.pop(ACTING_FOR, None)  # the demo's clients are made anew: none is open
+    cookie_session.pop(RETURN_TO, None)
     try:
         services.reset_demo(current_program(), current_user.id)
     except ProgramRefusal as refusal:
