@@ -116,8 +116,8 @@ def story_ladder(page: Page, click: Clicks) -> None:
         page.locator("#invited").get_by_role("link", name="Подробнее об SMS опциях")
     ).to_have_attribute("href", SMS_OPTIONS_URL)
     expect(page.locator("#next-step")).to_contain_text("Ещё 1 клиент — и скидка 100% продлится до")
-    # Two codes in the same minute: the 20% that lasted no time is not a row of its own.
-    expect(page.locator("#tab-panel")).not_to_contain_text("уровень 1")
+    # (Whether A's 20% is a row of its own depends on B's code landing in the same minute: the
+    # rule is checked with a fixed clock in tests/web/test_demo_panel.py.)
     expect(page.locator("#tab-panel")).to_contain_text("уровень 5")
     _back(page, click)
 

@@ -139,8 +139,22 @@ def test_in_demo_mode_the_manager_acts_for_the_client_and_it_is_audited(
             select(AuditEntry).where(AuditEntry.action == "cabinet_apply_code")
         ).one()
         assert entry.client_id == 409 and entry.reason == "в кабинете клиента"
+    invited = client.post(
+        "/referral/invite",
+        data={
+            "channel": "sms",
+            "recipient": "+7 910 123-45-67",
+            "consent": "y",
+            "csrf_token": csrf_token(page.text),
+        },
+    )
+    assert invited.status_code == 303
+    with outside_requests(demo):
+        actions = [e.action for e in db.session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        assert actions == ["open_cabinet", "cabinet_apply_code", "cabinet_invite"]
     log = client.get("/manage/audit").text
     assert "код применён в кабинете клиента" in log and "открыт кабинет клиента" in log
+    assert "приглашение из кабинета клиента" in log
 
 
 # ---- demo data, scenarios, reset -----------------------------------------------------------
