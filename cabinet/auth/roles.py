@@ -57,10 +57,6 @@ class Visitor:
     def client_name(self) -> str:
         return self.client.name
 
-    @property
-    def manager_id(self) -> int | None:
-        return None if self.manager is None else self.manager.id
-
 
 def may_open_cabinets(manager: Manager) -> bool:
     return bool(manager.opens_client_cabinets)
