@@ -142,7 +142,7 @@ def new() -> BaseResponse | tuple[str, int]:
             return _editor(None, values, invalid.errors, 422)
         except ProgramRefusal as refusal:
             return _refused(refusal)
-        flash(f"Черновик версии {number} сохранён. Проверьте предпросмотр.", "success")
+        flash(f"Черновик версии {number} сохранен. Проверьте предпросмотр.", "success")
         return redirect(url_for("terms.edit", version=number), 303)
     now = program.clock.now()
     tomorrow = (now.astimezone(program.timezone) + timedelta(days=1)).replace(
@@ -169,7 +169,7 @@ def edit(version: int) -> BaseResponse | tuple[str, int]:
             return _editor(row, values, invalid.errors, 422)
         except ProgramRefusal as refusal:
             return _refused(refusal)
-        flash("Черновик сохранён. Предпросмотр пересчитан.", "success")
+        flash("Черновик сохранен. Предпросмотр пересчитан.", "success")
         return redirect(url_for("terms.edit", version=version), 303)
     return _editor(row, _values(row))
 

@@ -22,7 +22,7 @@ class TermsNotFound(ProgramRefusal):
 
 class NotADraft(ProgramRefusal):
     def __init__(self, version: int) -> None:
-        super().__init__(f"Версия {version} уже не черновик: её нельзя изменить или опубликовать.")
+        super().__init__(f"Версия {version} уже не черновик: ее нельзя изменить или опубликовать.")
 
 
 class CannotWithdraw(ProgramRefusal):

@@ -102,7 +102,7 @@ def validate(values: Mapping[str, str], now: datetime, zone: tzinfo) -> Draft:
     if raw_end and ends is None:
         errors["ends_at"] = "Укажите дату и время конца акции или оставьте поле пустым."
     elif ends is not None and starts is not None and ends <= starts:
-        errors["ends_at"] = "Конец акции должен быть позже её начала."
+        errors["ends_at"] = "Конец акции должен быть позже ее начала."
 
     referee_percent = _whole(errors, values, "referee_percent", 1, 100, "скидку новому клиенту")
     referee_months = _whole(errors, values, "referee_months", 1, MAX_MONTHS, "срок в месяцах")

@@ -36,7 +36,7 @@ def test_a_campaign_has_an_end_after_its_start() -> None:
     assert draft.ends_at == datetime(2023, 12, 31, 21, 0, tzinfo=UTC)
     with pytest.raises(TermsInvalid) as refused:
         rules.validate(_values(ends_at="2023-12-01T00:00"), NOW, MOSCOW)
-    assert refused.value.errors == {"ends_at": "Конец акции должен быть позже её начала."}
+    assert refused.value.errors == {"ends_at": "Конец акции должен быть позже ее начала."}
 
 
 def test_empty_rows_at_the_end_are_not_levels_and_a_shorter_ladder_is_fine() -> None:

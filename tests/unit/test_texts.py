@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cabinet.referrals import rules
-from cabinet.referrals.terms import TERMS
+from cabinet.referrals.terms import words
 from cabinet.texts import NBSP, months_for, months_within, nbsp, nbsp_html, number, percent
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,13 +25,13 @@ def test_numbers_and_percents_for_ru_ru() -> None:
 
 
 def test_terms_come_from_the_rules() -> None:
-    assert TERMS.referee_percent == percent(rules.REFEREE_PERCENT)
-    assert TERMS.referee_for == months_for(rules.REFEREE_MONTHS) == "три месяца"
-    assert TERMS.apply_within == months_within(rules.APPLY_WINDOW_MONTHS) == "месяца"
-    assert TERMS.max_percent == percent(rules.MAX_DISCOUNT_PERCENT)
-    assert [clients for clients, _ in TERMS.sms_packs] == [
-        s.level for s in rules.LADDER if s.sms_pack
-    ]
+    v1 = rules.HELP_PAGE_TERMS
+    terms = words(v1)
+    assert terms.referee_percent == percent(v1.referee_percent)
+    assert terms.referee_for == months_for(v1.referee_months) == "три месяца"
+    assert terms.apply_within == months_within(v1.apply_window_months) == "месяца"
+    assert terms.max_percent == percent(v1.max_discount_percent)
+    assert [clients for clients, _ in terms.sms_packs] == [s.level for s in v1.ladder if s.sms_pack]
 
 
 @pytest.mark.parametrize(
