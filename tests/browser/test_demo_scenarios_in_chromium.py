@@ -117,10 +117,10 @@ def story_ladder(page: Page, click: Clicks) -> None:
             expect(_now(page, "ladder")).to_contain_text(text)
     _do(page, click, "ladder", 6)
     expect(_now(page, "ladder")).to_contain_text(f"скидка {percent(100)}")
-    expect(_now(page, "ladder")).to_contain_text("пакет из 3200 SMS")
+    expect(_now(page, "ladder")).to_contain_text(sms_pack(3200))
     _open(page, click, "ladder", 7)
     expect(page.locator("#discount")).to_have_text(percent(100))
-    expect(page.locator("#invited")).to_contain_text("пакет из 3200 SMS")
+    expect(page.locator("#invited")).to_contain_text(sms_pack(3200))
     expect(
         page.locator("#invited").get_by_role("link", name="Подробнее об SMS опциях")
     ).to_have_attribute("href", SMS_OPTIONS_URL)
