@@ -40,7 +40,8 @@ run: setup
 	$(BIN)/flask invitations deliver --loop & worker=$$!; \
 	trap 'kill $$sim $$worker 2>/dev/null; wait' EXIT INT TERM; \
 	echo; \
-	echo "    Кабинет:            http://$(HOST):$(PORT)/   (вход: alfa@example.ru / demo12345)"; \
+	echo "    Демо (панель):      http://$(HOST):$(PORT)/manage/login   (manager@example.ru / demo12345, затем «Сценарии»)"; \
+	echo "    Кабинет:            http://$(HOST):$(PORT)/   (вход: info@alfatelecom.ru / demo12345)"; \
 	echo "    Входящие симулятора: http://127.0.0.1:$(SIMULATOR_PORT)/   (SMS и письма приглашений)"; \
 	echo; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)

@@ -93,6 +93,7 @@ def create_app(
     app.cli.add_command(demo_cli)
     return app
 
+
 def _refuse_cheap_password_hashes_outside_tests(app: Flask) -> None:
     method = app.config["PASSWORD_HASH_METHOD"]
     if method != passwords.PRODUCTION_METHOD and not app.config["TESTING"]:

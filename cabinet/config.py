@@ -57,6 +57,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "CABINET_BASE_URL": env.get("CABINET_BASE_URL", "http://127.0.0.1:5000"),
         # Serving (docs/deploy.md)
         "STATIC_BUILD_DIR": env.get("STATIC_BUILD_DIR") or str(DEFAULT_STATIC_BUILD_DIR),
+        # «Подробнее об SMS опциях»: the operator's page about SMS packs; unset, no link.
+        "SMS_OPTIONS_URL": _web_address(env.get("SMS_OPTIONS_URL", "").strip(), "SMS_OPTIONS_URL"),
         # Invitations (docs/invitations.md)
         "SMS_GATEWAY_URL": env.get("SMS_GATEWAY_URL") or None,
         "EMAIL_GATEWAY_URL": env.get("EMAIL_GATEWAY_URL") or None,
@@ -94,6 +96,15 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "DB_STATEMENT_TIMEOUT_MS": int(env.get("DB_STATEMENT_TIMEOUT_MS", "10000")),
         "DB_POOL_TIMEOUT_SECONDS": int(env.get("DB_POOL_TIMEOUT_SECONDS", "5")),
     }
+
+
+def _web_address(value: str, name: str) -> str | None:
+    """An http(s) address or nothing; anything else is refused at start-up (it becomes a link)."""
+    if not value:
+        return None
+    if not value.startswith(("https://", "http://")):
+        raise ValueError(f"{name}: нужен адрес http:// или https://, а не {value!r}")
+    return value
 
 
 def normalise_database_url(url: str) -> str:

@@ -1,26 +1,38 @@
-"""`flask demo seed`: the help page's clients, so a newcomer sees a living program.
+"""`flask demo seed [--reset]`: the help page's clients, so a newcomer sees a living program.
 
 The referrals happen «вчера» at the help page's times (10:03, 10:30, 15:18), so the discounts are
-in force today; client 409 registered three days ago and may still apply a code.
+in force today; client 409 registered three days ago and may still apply a code. Every demo
+client has a company domain and a phone of its own, so no fraud signal fires on the seed.
+
+The demo scenarios (cabinet/manage/scenarios.py) add clients of their own; `DemoRun` remembers
+which, so `reset` removes exactly the demo's clients and nothing else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
+from sqlalchemy import JSON, Index, String, delete, or_, select, update
+from sqlalchemy.orm import Mapped, mapped_column
 
+from cabinet.audit.models import AuditEntry
 from cabinet.auth.models import Manager
 from cabinet.auth.services import create_manager
+from cabinet.cli_types import refuse
 from cabinet.clients.models import Client
 from cabinet.clients.services import NewClient, create_client
 from cabinet.clock import Program, current_program
-from cabinet.db import db
+from cabinet.db import UTCDateTime, db, transaction
+from cabinet.demo_clock import DemoClock, DemoClockSetting
+from cabinet.invitations.models import Invitation
 from cabinet.referrals import services
+from cabinet.referrals.models import Grant, Member, Referral, SmsPack
 
 demo_cli = AppGroup("demo", help="Демонстрационные данные.")
 
@@ -33,39 +45,62 @@ class DemoClient:
     id: int
     name: str
     email: str
+    phone: str
     registered_days_ago: int
     promo_days: int | None = None
     applies_at: time | None = None  # applies the referrer's code yesterday at this Moscow time
 
 
 DEMO_CLIENTS = (
-    DemoClient(REFERRER_ID, "АльфаТелеком", "alfa@example.ru", 120),
-    DemoClient(408, "ТехКомплект", "tehkomplekt@example.ru", 11, applies_at=time(10, 3)),
-    DemoClient(401, "СтройКомплект", "stroykomplekt@example.ru", 11, applies_at=time(10, 30)),
+    DemoClient(REFERRER_ID, "АльфаТелеком", "info@alfatelecom.ru", "+7 495 120-40-00", 120),
+    DemoClient(
+        408, "ТехКомплект", "office@tehkomplekt.ru", "+7 812 334-08-08", 11, applies_at=time(10, 3)
+    ),
+    DemoClient(
+        401,
+        "СтройКомплект",
+        "zakaz@stroykomplekt.ru",
+        "+7 343 226-14-01",
+        11,
+        applies_at=time(10, 30),
+    ),
     # Its promo period is still running: its 20% «начнет действовать» later.
-    DemoClient(407, "ТехСтрой", "tehstroy@example.ru", 11, promo_days=20, applies_at=time(15, 18)),
+    DemoClient(
+        407,
+        "ТехСтрой",
+        "info@tehstroy-group.ru",
+        "+7 495 781-07-07",
+        11,
+        promo_days=20,
+        applies_at=time(15, 18),
+    ),
     # New clients who may still apply a code: with them the ladder climbs to 100% by clicking.
-    DemoClient(409, "НовыйОфис", "novyofis@example.ru", 3, promo_days=14),
-    DemoClient(410, "СвязьПлюс", "svyazplus@example.ru", 2),
-    DemoClient(411, "ОфисЛайн", "ofisline@example.ru", 1),
+    DemoClient(409, "НовыйОфис", "hello@novyofis.ru", "+7 383 209-40-90", 3, promo_days=14),
+    DemoClient(410, "СвязьПлюс", "info@svyazplus.ru", "+7 846 277-41-00", 2),
+    DemoClient(411, "ОфисЛайн", "sales@ofisline.ru", "+7 861 244-11-11", 1),
 )
 
 
 DEMO_MANAGER_EMAIL = "manager@example.ru"
 
 
+class DemoRun(db.Model):  # type: ignore[name-defined,misc]
+    """One start of a demo scenario: its fresh clients (role → client id) and the steps done."""
+
+    __tablename__ = "demo_runs"
+    __table_args__ = (Index("ix_demo_runs_story", "story", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    clients: Mapped[dict[str, Any]] = mapped_column(JSON)
+    steps_done: Mapped[list[Any]] = mapped_column(JSON)
+
+
 def seed(program: Program, report: Callable[[str], None] = lambda _line: None) -> bool:
     """Create the demo clients, referrals and manager, reporting each step; False when the
     clients were already there."""
-    if db.session.scalar(select(Manager.id).where(Manager.email == DEMO_MANAGER_EMAIL)) is None:
-        create_manager(
-            DEMO_MANAGER_EMAIL,
-            DEMO_PASSWORD,
-            "Демо-менеджер",
-            program.clock.now(),
-            edits_program_terms=True,
-        )
-        report(f"менеджер {DEMO_MANAGER_EMAIL} (панель /manage)")
+    _ensure_manager(program, report)
     if db.session.get(Client, REFERRER_ID) is not None:
         return False
     zone = program.timezone
@@ -75,7 +110,7 @@ def seed(program: Program, report: Callable[[str], None] = lambda _line: None) -
         registered = now - timedelta(days=demo.registered_days_ago)
         promo = None if demo.promo_days is None else registered + timedelta(days=demo.promo_days)
         create_client(
-            NewClient(demo.id, demo.name, registered, promo, demo.email, None, DEMO_PASSWORD)
+            NewClient(demo.id, demo.name, registered, promo, demo.email, demo.phone, DEMO_PASSWORD)
         )
         report(f"клиент {demo.id} «{demo.name}», вход: {demo.email}")
     referrer = services.join(program.at(now - timedelta(days=30)), REFERRER_ID)
@@ -87,10 +122,99 @@ def seed(program: Program, report: Callable[[str], None] = lambda _line: None) -
     return True
 
 
+def _ensure_manager(program: Program, report: Callable[[str], None]) -> None:
+    """The demo manager, with the right to open clients' cabinets («Открыть как клиент»)."""
+    if db.session.scalar(select(Manager.id).where(Manager.email == DEMO_MANAGER_EMAIL)) is None:
+        create_manager(
+            DEMO_MANAGER_EMAIL,
+            DEMO_PASSWORD,
+            "Демо-менеджер",
+            program.clock.now(),
+            edits_program_terms=True,
+            opens_client_cabinets=True,
+        )
+        report(f"менеджер {DEMO_MANAGER_EMAIL} (панель /manage)")
+        return
+    with transaction():  # a demo manager from before the right existed gets it
+        db.session.execute(
+            update(Manager)
+            .where(Manager.email == DEMO_MANAGER_EMAIL, Manager.opens_client_cabinets.is_(False))
+            .values(opens_client_cabinets=True)
+        )
+
+
+def demo_client_ids() -> set[int]:
+    """The seed's clients and every client a scenario made."""
+    ids = {demo.id for demo in DEMO_CLIENTS}
+    for clients in db.session.scalars(select(DemoRun.clients)):
+        ids.update(int(client_id) for client_id in (clients or {}).values())
+    return ids
+
+
+def clear() -> set[int]:
+    """Remove the demo's clients with everything they have (referrals, grants, packs,
+    invitations, their audit entries), the scenarios' runs and the time machine's moves, and
+    put the clock back to the real time; one transaction. Other clients are not touched.
+    The events feed keeps its history: it is append-only for its consumers."""
+    with transaction():
+        ids = demo_client_ids()
+        referral_ids = select(Referral.id).where(
+            or_(Referral.referrer_id.in_(ids), Referral.referee_id.in_(ids))
+        )
+        db.session.execute(delete(AuditEntry).where(_demo_audit(ids)))
+        db.session.execute(delete(Invitation).where(Invitation.member_id.in_(ids)))
+        db.session.execute(
+            delete(SmsPack).where(
+                or_(SmsPack.client_id.in_(ids), SmsPack.referral_id.in_(referral_ids))
+            )
+        )
+        db.session.execute(
+            delete(Grant).where(or_(Grant.client_id.in_(ids), Grant.referral_id.in_(referral_ids)))
+        )
+        db.session.execute(
+            delete(Referral).where(or_(Referral.referrer_id.in_(ids), Referral.referee_id.in_(ids)))
+        )
+        db.session.execute(delete(Member).where(Member.client_id.in_(ids)))
+        db.session.execute(delete(Client).where(Client.id.in_(ids)))
+        db.session.execute(delete(DemoRun))
+        db.session.execute(update(DemoClockSetting).values(offset_seconds=0.0))
+    db.session.expire_all()
+    return ids
+
+
+def _demo_audit(ids: Iterable[int]) -> Any:
+    return or_(
+        AuditEntry.client_id.in_(list(ids)),
+        AuditEntry.action.in_(("time_machine", "scenario_start", "scenario_step", "demo_reset")),
+    )
+
+
+def reset(program: Program, report: Callable[[str], None] = lambda _line: None) -> None:
+    """The demo back to the README's starting state: the demo's data and the clock."""
+    removed = clear()
+    if isinstance(program.clock, DemoClock):
+        program.clock.forget()
+    report(f"удалены демо-клиенты ({len(removed)}), сценарии и сдвиги машины времени")
+    seed(program, report)
+
+
 @demo_cli.command("seed")
-def seed_command() -> None:
-    """Create the help page's demo clients (once)."""
-    if seed(current_program(), lambda line: click.echo(f"  демо: {line}")):
+@click.option(
+    "--reset",
+    "reset_first",
+    is_flag=True,
+    help="Сначала удалить демо-клиентов, сценарии и сдвиг машины времени.",
+)
+def seed_command(reset_first: bool) -> None:
+    """Create the help page's demo clients (once); with --reset, afresh."""
+    program = current_program()
+    report: Callable[[str], None] = lambda line: click.echo(f"  демо: {line}")  # noqa: E731
+    if reset_first:
+        if current_app.config["CABINET_ENV"] == "production":
+            refuse("Сброс демо-данных в production запрещен.")
+        reset(program, report)
+        click.echo(f"Демо сброшено. Пароль всех демо-клиентов: {DEMO_PASSWORD}")
+    elif seed(program, report):
         click.echo(f"Демонстрационные данные созданы. Пароль всех демо-клиентов: {DEMO_PASSWORD}")
     else:
         click.echo("Демонстрационные данные уже есть.")

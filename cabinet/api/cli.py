@@ -14,7 +14,6 @@ from cabinet.moments import iso_moment
 api_tokens_cli = AppGroup("api-tokens", help="Токены доступа к API /api/v1.")
 
 
-
 @api_tokens_cli.command("create")
 @click.argument("name")
 def create(name: str) -> None:

@@ -74,8 +74,7 @@ def body_object() -> dict[str, Any]:
     # NUL, control characters, line breaks and lone surrogates are refused in every string
     # (keys too) before any field is read: they can be neither stored nor put in a header.
     unsafe = [
-        FieldError(found[-1], pointer=_pointer(*found[:-1]))
-        for found in safe.unsafe_strings(value)
+        FieldError(found[-1], pointer=_pointer(*found[:-1])) for found in safe.unsafe_strings(value)
     ]
     if unsafe:
         raise _invalid(unsafe)

@@ -25,7 +25,6 @@ PREFIX = "/api/"
 WWW_AUTHENTICATE = 'Bearer realm="cabinet-api"'
 
 
-
 def _json(body: Any, status: int = 200) -> Response:
     response = jsonify(body)
     response.status_code = status

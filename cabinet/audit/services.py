@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -21,11 +21,17 @@ def record(
     client_id: int | None = None,
     reason: str = "",
     details: dict[str, Any] | None = None,
+    recorded_at: datetime | None = None,
 ) -> None:
-    """Add an entry to the caller's transaction (the caller commits)."""
+    """Add an entry to the caller's transaction (the caller commits).
+
+    `at` is the cabinet's clock (the demo time in a demo); `recorded_at` the real moment of
+    writing (the system time unless given), which orders the log: after the time machine has
+    moved back, the latest action is still listed first."""
     db.session.add(
         AuditEntry(
             at=at,
+            recorded_at=recorded_at or datetime.now(UTC),
             manager_id=manager_id,
             action=action,
             client_id=client_id,
@@ -37,7 +43,8 @@ def record(
 
 @dataclass(frozen=True)
 class AuditLine:
-    at: datetime
+    at: datetime  # the cabinet's clock
+    recorded_at: datetime  # real time
     manager: str
     action: str
     client_id: int | None
@@ -49,12 +56,12 @@ def entries(client_id: int | None = None, limit: int = 50) -> list[AuditLine]:
     stmt = (
         select(AuditEntry, Manager.name)
         .join(Manager, Manager.id == AuditEntry.manager_id)
-        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .order_by(AuditEntry.recorded_at.desc(), AuditEntry.id.desc())
         .limit(limit)
     )
     if client_id is not None:
         stmt = stmt.where(AuditEntry.client_id == client_id)
     return [
-        AuditLine(e.at, name, e.action, e.client_id, e.reason, dict(e.details or {}))
+        AuditLine(e.at, e.recorded_at, name, e.action, e.client_id, e.reason, dict(e.details or {}))
         for e, name in db.session.execute(stmt)
     ]

@@ -20,3 +20,14 @@ class ManagerRefused(ProgramRefusal):
 class ManagerNotFound(ProgramRefusal):
     def __init__(self, manager_id: int) -> None:
         super().__init__(f"Менеджер с ID {manager_id} не найден.")
+
+
+class ReadOnlyCabinet(ProgramRefusal):
+    message = (
+        "Кабинет клиента открыт только для просмотра: поддержка видит то же, что клиент, но "
+        "действовать за клиента можно только в демо-режиме."
+    )
+
+
+class CabinetNotAllowed(ProgramRefusal):
+    message = "У вас нет права открывать кабинеты клиентов."

@@ -23,6 +23,9 @@ class Manager(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # «Условия программы»: may edit, publish and withdraw versions of the terms.
     edits_program_terms: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The right to open a client's cabinet («Открыть как клиент»): support sees what the client
+    # sees; acting there is allowed in demo mode only (cabinet/auth/roles.py).
+    opens_client_cabinets: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     # Flask-Login's user interface; the «m» keeps manager and client sessions apart.
     is_authenticated = True

@@ -67,9 +67,16 @@ def load_session_user(session_id: str) -> Client | Manager | None:
 
 
 def create_manager(
-    email: str, password: str, name: str, now: datetime, *, edits_program_terms: bool = False
+    email: str,
+    password: str,
+    name: str,
+    now: datetime,
+    *,
+    edits_program_terms: bool = False,
+    opens_client_cabinets: bool = False,
 ) -> Manager:
-    """A manager account; `edits_program_terms`: the right to change the program's terms."""
+    """A manager account; `edits_program_terms`: the right to change the program's terms;
+    `opens_client_cabinets`: the right to «Открыть как клиент»."""
     try:
         address = addresses.normalise_email(email)
     except addresses.BadEmail as exc:
@@ -85,6 +92,7 @@ def create_manager(
             created_at=now,
             password_hash=hash_password(password),
             edits_program_terms=edits_program_terms,
+            opens_client_cabinets=opens_client_cabinets,
         )
         db.session.add(manager)
     return manager

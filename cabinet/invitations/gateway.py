@@ -66,13 +66,10 @@ class HttpGateway:
         if status == 429:
             return Outcome("retry", "HTTP 429", self._retry_after(response.headers))
         if status >= 500:
-            return Outcome(
-                "retry", f"HTTP {status}", self._retry_after(response.headers)
-            )
+            return Outcome("retry", f"HTTP {status}", self._retry_after(response.headers))
         if 300 <= status < 400:
             return Outcome("reject", f"HTTP {status}: шлюз перенаправляет запрос")
         return Outcome("reject", f"HTTP {status}: шлюз отклонил сообщение")
-
 
     def _retry_after(self, headers: Mapping[str, str]) -> float | None:
         return retry_after_seconds(headers.get("Retry-After"), self.clock)

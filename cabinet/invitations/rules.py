@@ -98,9 +98,7 @@ class Usage:
 
 
 def is_new_member(member_since: datetime | None, now: datetime, limits: Limits) -> bool:
-    return member_since is not None and now - member_since < timedelta(
-        days=limits.new_member_days
-    )
+    return member_since is not None and now - member_since < timedelta(days=limits.new_member_days)
 
 
 def check_invitation(

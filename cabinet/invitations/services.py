@@ -41,8 +41,12 @@ def invite(
     raw_recipient: str,
     consent: bool,
     unsubscribe_url: Callable[[str], str],
+    before_commit: Callable[[], None] | None = None,
 ) -> Queued:
-    """Validate, check the limits, and store the message; the worker sends it later."""
+    """Validate, check the limits, and store the message; the worker sends it later.
+
+    `before_commit` adds to the same transaction (the audit entry of a manager acting in the
+    member's cabinet)."""
     recipient = rules.normalise_recipient(channel, raw_recipient, settings.limits)
     with transaction():
         if is_postgresql():
@@ -78,6 +82,8 @@ def invite(
             next_attempt_at=now,
         )
         db.session.add(invitation)
+        if before_commit is not None:
+            before_commit()
     return Queued(invitation.id, channel, recipient, rules.show_recipient(channel, recipient), now)
 
 

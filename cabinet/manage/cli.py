@@ -20,11 +20,23 @@ managers_cli = AppGroup("managers", help="Менеджеры программы 
 @click.option(
     "--edits-terms", is_flag=True, help="Право изменять условия программы («Условия программы»)."
 )
-def create(email: str, password: str, name: str, edits_terms: bool) -> None:
+@click.option(
+    "--opens-client-cabinets",
+    is_flag=True,
+    help="Право «Открыть как клиент»: видеть кабинет клиента (действовать — только в демо).",
+)
+def create(
+    email: str, password: str, name: str, edits_terms: bool, opens_client_cabinets: bool
+) -> None:
     """Create a manager account."""
     try:
         manager = create_manager(
-            email, password, name, current_program().clock.now(), edits_program_terms=edits_terms
+            email,
+            password,
+            name,
+            current_program().clock.now(),
+            edits_program_terms=edits_terms,
+            opens_client_cabinets=opens_client_cabinets,
         )
     except ProgramRefusal as refusal:
         refuse(refusal.message)

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from cabinet import demo
 from cabinet.audit import services as audit
+from cabinet.auth.errors import CabinetNotAllowed
+from cabinet.auth.models import Manager
+from cabinet.auth.roles import may_act_for_clients, may_open_cabinets
+from cabinet.clients.errors import ClientNotFound
+from cabinet.clients.models import Client
 from cabinet.clock import Program
-from cabinet.db import transaction
+from cabinet.db import db, transaction
 from cabinet.demo_clock import DemoClock
 from cabinet.errors import ProgramRefusal
 from cabinet.invitations import services as invitation_services
@@ -15,7 +21,7 @@ from cabinet.referrals import services as referral_services
 
 
 class NotInDemoMode(ProgramRefusal):
-    message = "Машина времени работает только в демо-режиме (DEMO_MODE=1)."
+    message = "Машина времени и сценарии работают только в демо-режиме (DEMO_MODE=1)."
 
 
 class ReasonRequired(ProgramRefusal):
@@ -72,3 +78,31 @@ def requeue_invitations(program: Program, manager_id: int) -> int:
         audit.record(now, manager_id, "requeue_invitations", details={"invitations": len(ids)})
 
     return len(invitation_services.requeue_failed(program, before_commit=audited))
+
+
+def open_cabinet(program: Program, manager: Manager, client_id: int) -> Client:
+    """«Открыть как клиент»: allowed to managers with the right; the audit log keeps who looked."""
+    if not may_open_cabinets(manager):
+        raise CabinetNotAllowed()
+    with transaction():
+        client = db.session.get(Client, client_id)
+        if client is None:
+            raise ClientNotFound(client_id)
+        audit.record(
+            program.clock.now(),
+            manager.id,
+            "open_cabinet",
+            client_id=client_id,
+            details={"may_act": may_act_for_clients(manager)},
+        )
+    return client
+
+
+def reset_demo(program: Program, manager_id: int) -> None:
+    """«Сбросить демо»: the demo's data and clock as `make run` leaves them; the reset itself
+    is the first entry of the new log."""
+    if not isinstance(program.clock, DemoClock):
+        raise NotInDemoMode()
+    demo.reset(program)
+    with transaction():
+        audit.record(program.clock.now(), manager_id, "demo_reset")

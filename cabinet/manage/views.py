@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     flash,
     make_response,
@@ -13,12 +14,13 @@ from flask import (
     request,
     url_for,
 )
+from flask import session as cookie_session
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from cabinet import limits
 from cabinet.audit import services as audit
-from cabinet.auth.roles import manager_required
+from cabinet.auth.roles import ACTING_FOR, RETURN_TO, manager_required, may_open_cabinets
 from cabinet.clock import current_program
 from cabinet.dashboard import queries as dashboard
 from cabinet.errors import ProgramRefusal
@@ -27,7 +29,7 @@ from cabinet.fraud.rules import Signal
 from cabinet.inputs import path_of, same_host
 from cabinet.invitations.rules import Limits
 from cabinet.invitations.settings import InvitationSettings
-from cabinet.manage import export, lookup, services, time_machine
+from cabinet.manage import audit_lines, export, lookup, scenarios, services, time_machine
 from cabinet.manage.forms import ApplyForClientForm, ClockForm, RequeueForm, RevokeForm
 from cabinet.referrals import queries
 from cabinet.referrals.revocation import revoke_referral
@@ -44,13 +46,18 @@ ACTIONS = {
     "terms_draft_saved": "черновик условий сохранен",
     "terms_published": "условия опубликованы",
     "terms_withdrawn": "версия условий отозвана",
+    "open_cabinet": "открыт кабинет клиента",
+    "cabinet_apply_code": "код применен в кабинете клиента",
+    "cabinet_join": "вступление в программу в кабинете клиента",
+    "cabinet_invite": "приглашение из кабинета клиента",
+    "scenario_start": "демо-сценарий начат",
+    "demo_reset": "демо сброшено",
 }
 
 
 def _limits() -> Limits:
     settings: InvitationSettings = current_app.extensions["invitations"]
     return settings.limits
-
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -87,8 +94,7 @@ def dashboard_view() -> str:
         requeue_form=RequeueForm(),
         jump_buttons=time_machine.JUMP_BUTTONS,
         demo=current_app.config["DEMO_MODE"],
-        audit_lines=audit.entries(limit=10),
-        actions=ACTIONS,
+        audit_lines=audit_lines.lines(audit.entries(limit=10), ACTIONS, program.timezone),
     )
 
 
@@ -117,9 +123,7 @@ def clock() -> BaseResponse:
         except ProgramRefusal as refusal:
             flash(refusal.message, "error")
         else:
-            flash(
-                f"Время кабинета: {shown.astimezone(program.timezone):%d.%m.%Y %H:%M}", "success"
-            )
+            flash(f"Время кабинета: {shown.astimezone(program.timezone):%d.%m.%Y %H:%M}", "success")
     return redirect(safe_next(request.form.get("next"), url_for("manage.dashboard")))
 
 
@@ -167,8 +171,10 @@ def _client_page(
         view=view,
         referred=referred,
         invitations=invited,
-        audit_lines=audit.entries(client_id=client_id),
-        actions=ACTIONS,
+        audit_lines=audit_lines.lines(
+            audit.entries(client_id=client_id), ACTIONS, program.timezone
+        ),
+        may_open_cabinet=may_open_cabinets(current_user._get_current_object()),
         apply_form=apply_form,
         revoke_form=RevokeForm(formdata=None),
         signals=_signals(client_id),
@@ -200,9 +206,8 @@ def apply_for_client(client_id: int) -> BaseResponse | tuple[str, int]:
 @bp.get("/audit")
 @manager_required
 def audit_log() -> str:
-    return render_template(
-        "manage/audit.html", audit_lines=audit.entries(limit=200), actions=ACTIONS
-    )
+    lines = audit_lines.lines(audit.entries(limit=200), ACTIONS, current_program().timezone)
+    return render_template("manage/audit.html", audit_lines=lines)
 
 
 @bp.post("/referrals/<int:referral_id>/revoke")
@@ -230,3 +235,103 @@ def _back_from_referrer() -> str:
     if not referrer or not same_host(referrer, request.host):
         return default
     return safe_next(path_of(referrer), default)
+
+
+# ---- «Открыть как клиент» ------------------------------------------------------------------
+
+
+@bp.post("/clients/<int:client_id>/open")
+@manager_required
+def open_cabinet(client_id: int) -> BaseResponse:
+    """Open the client's cabinet in this browser (the banner leads back)."""
+    back = safe_next(request.form.get("next"), url_for("manage.client", client_id=client_id))
+    return _open_cabinet(client_id, back)
+
+
+def _open_cabinet(client_id: int, back: str) -> BaseResponse:
+    try:
+        services.open_cabinet(current_program(), current_user._get_current_object(), client_id)
+    except ProgramRefusal as refusal:
+        flash(refusal.message, "error")
+        return redirect(back, 303)
+    cookie_session[ACTING_FOR] = client_id
+    cookie_session[RETURN_TO] = back
+    return redirect(url_for("referrals.show"), 303)
+
+
+@bp.post("/cabinet/close")
+@manager_required
+def close_cabinet() -> BaseResponse:
+    """«Вернуться в панель»: to the page the cabinet was opened from."""
+    cookie_session.pop(ACTING_FOR, None)
+    back = cookie_session.pop(RETURN_TO, None)
+    return redirect(safe_next(back, url_for("manage.dashboard")), 303)
+
+
+# ---- demo scenarios (demo mode only) ---------------------------------------------------------
+
+
+def _demo_only() -> None:
+    if not current_app.config["DEMO_MODE"]:
+        abort(404)
+
+
+def _story_anchor(key: str) -> str:
+    return url_for("manage.scenarios_page") + f"#story-{key}"
+
+
+@bp.get("/scenarios")
+@manager_required
+def scenarios_page() -> str:
+    """«Сценарии»: every demo story, its fresh clients and its checklist."""
+    _demo_only()
+    return render_template("manage/scenarios.html", stories=scenarios.board(current_program()))
+
+
+@bp.post("/scenarios/<key>/start")
+@manager_required
+def scenario_start(key: str) -> BaseResponse:
+    """«Начать»: fresh clients for the story at the cabinet's time."""
+    _demo_only()
+    try:
+        scenarios.start(current_program(), current_user.id, key)
+    except ProgramRefusal as refusal:
+        flash(refusal.message, "error")
+    else:
+        flash(f"Сценарий «{scenarios.story(key).title}» начат с новыми клиентами.", "success")
+    return redirect(_story_anchor(key), 303)
+
+
+@bp.post("/scenarios/<key>/steps/<int:index>")
+@manager_required
+def scenario_step(key: str, index: int) -> BaseResponse:
+    """One step of a story, through the real services."""
+    _demo_only()
+    run_id = request.form.get("run", type=int) or 0
+    try:
+        outcome = scenarios.perform(current_program(), current_user.id, key, run_id, index)
+    except ProgramRefusal as refusal:
+        flash(refusal.message, "error")
+        return redirect(_story_anchor(key), 303)
+    if outcome.open_client is not None:
+        return _open_cabinet(outcome.open_client, _story_anchor(key))
+    if outcome.show_client is not None:
+        return redirect(url_for("manage.client", client_id=outcome.show_client), 303)
+    flash(outcome.message, "success" if outcome.ok else "error")
+    return redirect(_story_anchor(key), 303)
+
+
+@bp.post("/demo/reset")
+@manager_required
+def demo_reset() -> BaseResponse:
+    """«Сбросить демо»: the demo data and clock as `make run` leaves them."""
+    _demo_only()
+    cookie_session.pop(ACTING_FOR, None)  # the demo's clients are made anew: none is open
+    cookie_session.pop(RETURN_TO, None)
+    try:
+        services.reset_demo(current_program(), current_user.id)
+    except ProgramRefusal as refusal:
+        flash(refusal.message, "error")
+    else:
+        flash("Демо сброшено: демо-клиенты как после запуска, время — настоящее.", "success")
+    return redirect(url_for("manage.scenarios_page"), 303)

@@ -430,3 +430,76 @@ def recompute_ladder(
     reached = {size for size, _ in replay.sms_packs}
     reverse = tuple(sorted(size for size in set(packs_held) if size not in reached))
     return Recomputed(void, tuple(issue), reverse)
+
+
+# ---- the way forward, as the page tells it ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NextReferral:
+    """What one more referred client would give a member at `now` («Еще 1 клиент — и …»)."""
+
+    grant: Grant  # the referrer grant it would issue (its percent, level and end)
+    discount_percent: int  # «Ваша скидка» right after it: the grants in force, that one included
+    extends: bool  # a referrer grant is in force: one level up (or the top level, extended)
+    level_before: int | None  # the level of the referrer grant in force, if any
+    restarts: bool  # the member had a ladder and it has ended: it starts again at level 1
+    sms_pack: int | None  # the pack the new lifetime count reaches, if any
+
+
+def next_referral(
+    in_force: Iterable[Grant],
+    referred_count: int,
+    packs_held: Iterable[int],
+    now: datetime,
+    zone: tzinfo,
+    terms: Terms,
+) -> NextReferral:
+    """The referrer reward a new activation at `now` would bring (`referrer_reward`, the same
+    rule the services apply), and the discount the member would then have.
+
+    `in_force` are the member's grants in force at `now` (voided ones left out); `terms` are
+    those in force at `now`."""
+    current = [g for g in in_force if g.in_force(now)]
+    ladder_grants = [g for g in current if g.reason == "referrer"]
+    running = max(ladder_grants, key=lambda g: g.starts_at) if ladder_grants else None
+    reward = referrer_reward(running, referred_count, packs_held, now, zone, terms)
+    kept = [g for g in current if g is not running]
+    return NextReferral(
+        grant=reward.grant,
+        discount_percent=discount_at([*kept, reward.grant], now, terms),
+        extends=running is not None,
+        level_before=None if running is None else running.level,
+        restarts=running is None and referred_count > 0,
+        sms_pack=reward.sms_packs[0] if reward.sms_packs else None,
+    )
+
+
+@dataclass(frozen=True)
+class RefereeOffer:
+    """What a client that may still apply a code gets from it, before applying."""
+
+    grant: Grant  # the referee grant applying now would give
+    months: int
+    waits_for_promo: bool  # it starts when the promo period ends, not now
+    deadline: datetime  # the last moment a code may be applied
+
+
+def referee_offer(client: Party, now: datetime, zone: tzinfo, terms: Terms) -> RefereeOffer:
+    """`terms` are those in force at `now`: the ones applying a code now would be under."""
+    grant = referee_grant(now, client.promo_until, zone, terms)
+    return RefereeOffer(
+        grant=grant,
+        months=terms.referee_months,
+        waits_for_promo=grant.starts_at > now,
+        deadline=apply_deadline(client.registered_at, zone, terms),
+    )
+
+
+def lasted_no_time(grant: Grant) -> bool:
+    """A grant closed within the minute it started (two activations in one minute): shown, it
+    would read «22:04 – 22:04», like a duplicate of the next one. Moments are shown to the
+    minute, so «no time» is «the same minute»."""
+    return grant.ends_at.replace(second=0, microsecond=0) <= grant.starts_at.replace(
+        second=0, microsecond=0
+    )

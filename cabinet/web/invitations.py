@@ -13,12 +13,11 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response as BaseResponse
 
 from cabinet import limits
-from cabinet.auth.roles import client_required
+from cabinet.auth.roles import client_action, client_required, current_client_id
 from cabinet.clock import current_program
 from cabinet.htmx import fragment_response, retarget, trigger, wants_fragment
 from cabinet.invitations import rules, services
@@ -26,6 +25,7 @@ from cabinet.invitations.errors import InvitationRefusal, UnsubscribeLinkInvalid
 from cabinet.invitations.forms import InviteForm
 from cabinet.invitations.settings import InvitationSettings
 from cabinet.referrals import queries
+from cabinet.web.acting import audit_hook
 
 bp = Blueprint("invitations", __name__)
 
@@ -45,12 +45,11 @@ def _channel(value: str | None) -> rules.Channel:
 
 
 def _dialog_context(form: InviteForm, channel: rules.Channel) -> dict[str, object]:
-    code = queries.member_code(current_user.id)
+    code = queries.member_code(current_client_id())
     return {"form": form, "channel": channel, "code": code, "channels": CHANNEL_LABELS}
 
 
 CHANNEL_LABELS = (("email", "Отправить email"), ("sms", "Отправить SMS"))
-
 
 
 def _render(form: InviteForm, channel: rules.Channel, status: int = 200) -> Response:
@@ -79,6 +78,7 @@ def dialog() -> Response:
 @bp.post("/referral/invite")
 @limits.invite_limits
 @client_required
+@client_action
 def send() -> Response | BaseResponse:
     """«Пригласить»: validate, check the limits, queue the message."""
     form = InviteForm()
@@ -89,11 +89,12 @@ def send() -> Response | BaseResponse:
             queued = services.invite(
                 current_program(),
                 settings,
-                current_user.id,
+                current_client_id(),
                 channel,
                 form.recipient.data,
                 bool(form.consent.data),
                 unsubscribe_url,
+                before_commit=audit_hook("cabinet_invite", channel=channel),
             )
         except InvitationRefusal as refusal:
             field = getattr(form, refusal.field, None) if refusal.field else None

@@ -16,7 +16,7 @@ from cabinet.moments import show_date, show_moment
 from cabinet.referrals import queries, rules
 from cabinet.referrals.terms import sms_pack
 from cabinet.texts import invited_word, months
-from cabinet.web import filters
+from cabinet.web import filters, way_forward
 
 Tab = Literal["history", "clients", "invitations"]
 TABS: dict[Tab, str] = {
@@ -127,6 +127,8 @@ class ReferralPage(TabPanel):
     upcoming: tuple[Upcoming, ...]
     can_apply: bool
     apply_deadline: str
+    offer: tuple[str, ...]  # what applying a code gives, and until when (while it may)
+    next_step: str | None  # «Еще 1 клиент — и скидка станет …» (members)
     ladder: tuple[LadderLine, ...]
 
     @property
@@ -175,6 +177,21 @@ def build(
     client_id = standing.client_id
     panel = build_tab(client_id, now, zone, tab, after, page_size) if standing.member else _NO_TAB
     party = standing.party()
+    packs = queries.sms_packs(client_id) if standing.referred_count else []
+    can_apply = rules.can_still_apply(party, now, zone, terms)
+    next_step = None
+    if standing.member:
+        next_step = way_forward.next_referral_sentence(
+            rules.next_referral(
+                queries.in_effect(standing.in_force),
+                standing.referred_count,
+                (p.size for p in packs),
+                now,
+                zone,
+                terms,
+            ),
+            zone,
+        )
     return ReferralPage(
         **{f.name: getattr(panel, f.name) for f in fields(TabPanel)},
         client_id=standing.client_id,
@@ -183,16 +200,19 @@ def build(
         discount_percent=standing.discount_percent,
         referred_count=standing.referred_count,
         invited_word=invited_word(standing.referred_count),
-        sms_packs=tuple(
-            f"{sms_pack(p.size)}, {show_date(p.granted_at, zone)}"
-            for p in (queries.sms_packs(client_id) if standing.referred_count else ())
-        ),
+        sms_packs=tuple(f"{sms_pack(p.size)}, {show_date(p.granted_at, zone)}" for p in packs),
         code=standing.code,
         upcoming=tuple(
             Upcoming(g.percent, show_date(g.starts_at, zone)) for g in standing.upcoming
         ),
-        can_apply=rules.can_still_apply(party, now, zone, terms),
+        can_apply=can_apply,
         apply_deadline=show_moment(rules.apply_deadline(standing.registered_at, zone, terms), zone),
+        offer=(
+            way_forward.referee_offer_lines(rules.referee_offer(party, now, zone, terms), zone)
+            if can_apply
+            else ()
+        ),
+        next_step=next_step,
         ladder=ladder_lines(terms),
     )
 
@@ -213,7 +233,13 @@ def build_tab(
     next_cursor = None
     if tab == "history":
         grants = queries.history(client_id, after=after, limit=page_size + 1, newest_first=True)
-        history = tuple(_history_line(g, now, zone) for g in grants[:page_size])
+        # A grant closed in the minute it started is not a row of its own here (it stays in
+        # the data and the API): the next row's level shows the jump.
+        history = tuple(
+            _history_line(g, now, zone)
+            for g in grants[:page_size]
+            if not rules.lasted_no_time(g.as_rule())
+        )
         if len(grants) > page_size:
             next_cursor = encode_cursor(grants[page_size - 1].cursor)
     elif tab == "invitations":

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
-from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from cabinet import limits
-from cabinet.auth.roles import client_required
+from cabinet.auth.roles import client_action, client_required, current_client, current_client_id
 from cabinet.clock import current_program
 from cabinet.errors import ProgramRefusal
 from cabinet.htmx import render, retarget, wants_fragment
@@ -15,6 +14,7 @@ from cabinet.referrals import queries, services
 from cabinet.referrals.forms import ApplyCodeForm, JoinForm
 from cabinet.referrals.terms import words
 from cabinet.web import referral_page as page
+from cabinet.web.acting import audit_hook
 
 bp = Blueprint("referrals", __name__, url_prefix="/referral")
 TEMPLATE = "referrals/page.html"
@@ -31,7 +31,7 @@ def _page(tab: page.Tab = "history", after: str | None = None) -> page.ReferralP
     """The whole page, for the client already loaded by the sign-in check."""
     program = current_program()
     return page.build(
-        current_user._get_current_object(),
+        current_client(),
         program.clock.now(),
         program.timezone,
         tab,
@@ -44,7 +44,7 @@ def _tab(tab: page.Tab, after: str | None) -> page.TabPanel:
     """Only the tab a fragment swaps in: nothing is computed for blocks it does not show."""
     program = current_program()
     return page.build_tab(
-        current_user.id,
+        current_client_id(),
         program.clock.now(),
         program.timezone,
         tab,
@@ -76,12 +76,18 @@ def show() -> Response:
 @bp.post("/apply")
 @client_required
 @limits.apply_code_limits
+@client_action
 def apply_code() -> Response | BaseResponse:
     """«Применить»: apply a friend's code (joining the program if need be)."""
     form = ApplyCodeForm()
     if form.validate_on_submit():
         try:
-            result = services.join(current_program(), current_user.id, form.code.data)
+            result = services.join(
+                current_program(),
+                current_client_id(),
+                form.code.data,
+                before_commit=audit_hook("cabinet_apply_code", code=form.code.data),
+            )
         except ProgramRefusal as refusal:
             form.code.errors = [refusal.message]
         else:
@@ -102,12 +108,15 @@ def apply_code() -> Response | BaseResponse:
 
 @bp.post("/join")
 @client_required
+@client_action
 def join() -> Response | BaseResponse:
     """«У меня нет кода»: join without a code."""
     form = JoinForm()
     if form.validate_on_submit():
         try:
-            result = services.join(current_program(), current_user.id)
+            result = services.join(
+                current_program(), current_client_id(), before_commit=audit_hook("cabinet_join")
+            )
         except ProgramRefusal as refusal:
             flash(refusal.message, "error")
         else:

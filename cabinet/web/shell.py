@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from cabinet import guard, limits
 from cabinet.auth.models import Manager
+from cabinet.auth.roles import current_visitor
 from cabinet.auth.services import load_session_user
 from cabinet.clients.models import Client
 from cabinet.clock import current_program
@@ -209,16 +210,35 @@ def _unexpected_error(error: Exception) -> Response:
         return response
 
 
+# The client cabinet's pages (a manager acting there sees the client's menu).
+CABINET_BLUEPRINTS = frozenset({"referrals", "invitations"})
+MANAGER_MENU: tuple[tuple[str, str], ...] = (
+    ("manage.dashboard", "Обзор программы"),
+    ("manage.clients", "Клиенты"),
+    ("terms.index", "Условия программы"),
+    ("manage.audit_log", "Журнал действий"),
+)
+DEMO_MENU: tuple[tuple[str, str], ...] = (("manage.scenarios_page", "Сценарии"),)
+
+
 def _template_context() -> dict[str, Any]:
     """Values every page template may use: who is signed in, and the demo clock."""
     user = current_user._get_current_object() if current_user.is_authenticated else None
+    database_up = not g.get("database_down")
+    visitor = current_visitor() if isinstance(user, Manager) and database_up else None
+    demo = current_app.config["DEMO_MODE"]
     context: dict[str, Any] = {
         "signed_in": user if isinstance(user, Client) else None,
         "manager": user if isinstance(user, Manager) else None,
+        # A manager in a client's cabinet: the banner on every page, the client's menu there.
+        "acting": visitor,
+        "in_cabinet": visitor is not None and request.blueprint in CABINET_BLUEPRINTS,
+        "manager_menu": MANAGER_MENU + (DEMO_MENU if demo else ()),
+        "sms_options_url": current_app.config["SMS_OPTIONS_URL"],
         "demo_now": None,
         "demo_shifted": False,
     }
-    if current_app.config["DEMO_MODE"] and not g.get("database_down"):
+    if demo and database_up:
         program = current_program()
         context["demo_now"] = show_moment(program.clock.now(), program.timezone)
         clock = program.clock

@@ -57,9 +57,7 @@ def browser() -> Iterator[object]:
 def new_page(browser: Any, live_server: str, database: None) -> Iterator[Any]:
     contexts: list[Any] = []
 
-    def open_page(
-        viewport: dict[str, int] | None = None, javascript: bool = True
-    ) -> Page:
+    def open_page(viewport: dict[str, int] | None = None, javascript: bool = True) -> Page:
         context = browser.new_context(
             viewport=viewport or {"width": 1280, "height": 900},
             base_url=live_server,

@@ -153,3 +153,13 @@ def test_the_suite_hashes_cheaply_and_still_checks(app: Flask) -> None:
         assert hashed.startswith(FAST_PASSWORD_HASHING + "$")
         assert password_matches(hashed, "пароль-клиента")
         assert not password_matches(hashed, "другой-пароль")
+
+
+def test_the_sms_options_link_is_unset_by_default_and_only_http() -> None:
+    assert from_environment({})["SMS_OPTIONS_URL"] is None
+    assert from_environment({"SMS_OPTIONS_URL": " "})["SMS_OPTIONS_URL"] is None
+    url = "https://operator.example/sms"
+    assert from_environment({"SMS_OPTIONS_URL": url})["SMS_OPTIONS_URL"] == url
+    for bad in ("javascript:alert(1)", "operator.example/sms", "ftp://operator.example/sms"):
+        with pytest.raises(ValueError, match="SMS_OPTIONS_URL"):
+            from_environment({"SMS_OPTIONS_URL": bad})

@@ -211,9 +211,7 @@ def test_new_accounts_never_reach_the_reserve(accounts: int) -> None:
     ],
 )
 def test_no_header_injection_through_a_members_name(name: str) -> None:
-    letter = messages.email(
-        name, "5e83e12b1", "http://cabinet.test/unsubscribe/t", HELP_PAGE_TERMS
-    )
+    letter = messages.email(name, "5e83e12b1", "http://cabinet.test/unsubscribe/t", HELP_PAGE_TERMS)
     payload = messages.email_payload("friend@example.ru", letter)
     for value in (payload["subject"], payload["to"]):
         assert not any(ch in value for ch in "\r\n\u2028\u202e\x00")

@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cabinet.texts import NBSP, nbsp, nbsp_html, number, percent
+from cabinet.referrals import rules
+from cabinet.referrals.terms import words
+from cabinet.texts import NBSP, months_for, months_within, nbsp, nbsp_html, number, percent
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,6 +22,16 @@ def test_numbers_and_percents_for_ru_ru() -> None:
     assert percent(12.5, 1) == f"12,5{NBSP}%"  # a decimal comma, never «12.5%»
     assert number(844.8, 1) == "844,8"
     assert number(1200) == f"1{NBSP}200"
+
+
+def test_terms_come_from_the_rules() -> None:
+    v1 = rules.HELP_PAGE_TERMS
+    terms = words(v1)
+    assert terms.referee_percent == percent(v1.referee_percent)
+    assert terms.referee_for == months_for(v1.referee_months) == "три месяца"
+    assert terms.apply_within == months_within(v1.apply_window_months) == "месяца"
+    assert terms.max_percent == percent(v1.max_discount_percent)
+    assert [clients for clients, _ in terms.sms_packs] == [s.level for s in v1.ladder if s.sms_pack]
 
 
 @pytest.mark.parametrize(
@@ -53,13 +65,13 @@ def _product_files() -> list[Path]:
 
 
 def test_one_spelling_of_e_everywhere() -> None:
-    """docs/typography.md: «е», never «е», as on the operator's help page."""
+    """docs/typography.md: «е», never «ё», as on the operator's help page."""
     found = [
         f"{path.relative_to(ROOT)}:{n}"
         for path in _product_files()
         if path.name != "texts.py"  # it names the letter to describe the rule
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-        if "\u0451" in line or "\u0401" in line  # «ё», «Ё»
+        if "ё" in line or "Ё" in line
     ]
     assert not found
 

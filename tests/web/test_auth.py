@@ -153,7 +153,7 @@ def test_next_is_followed_only_within_the_site(app: Flask, client: FlaskClient) 
 def test_demo_accounts_are_listed_only_in_demo_mode(
     client: FlaskClient, make_app: Callable[..., Flask]
 ) -> None:
-    assert "alfa@example.ru" not in client.get("/login").get_data(as_text=True)
+    assert "info@alfatelecom.ru" not in client.get("/login").get_data(as_text=True)
     demo = make_app(DEMO_MODE=True)
     html = demo.test_client().get("/login").get_data(as_text=True)
-    assert "alfa@example.ru" in html and "demo12345" in html
+    assert "info@alfatelecom.ru" in html and "demo12345" in html

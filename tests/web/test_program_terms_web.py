@@ -17,8 +17,16 @@ from cabinet.clock import Program, SettableClock
 from cabinet.db import db
 from cabinet.invitations.models import Invitation
 from cabinet.referrals import services
+from cabinet.referrals.terms import sms_pack
+from cabinet.texts import NBSP, percent
 from tests.conftest import msk
 from tests.web.conftest import PASSWORD, Auth, csrf_token, outside_requests, web_client
+
+
+def shown(value: int) -> str:
+    """A percent as the test client reads a page (non-breaking spaces read as plain ones)."""
+    return percent(value).replace(NBSP, " ")
+
 
 EDITOR, SUPPORT = "pm@example.ru", "support@example.ru"
 APRIL_CAMPAIGN = {
@@ -74,7 +82,7 @@ def test_the_list_shows_version_1_in_force_to_every_manager(
     page = client.get("/manage/terms")
     assert page.status_code == 200
     assert "Сейчас действует: версия 1 «Условия из справки»" in page.text
-    assert "пакет из 3 200 SMS" in page.text
+    assert sms_pack(3200).replace(NBSP, " ") in page.text
     assert "Новая версия условий" not in page.text  # no right, no button
     assert "доступны для просмотра" in page.text
 
@@ -148,23 +156,25 @@ def test_preview_then_publish_with_confirmation_then_clients_and_the_api_read_th
     clock.set(msk("2023-04-10 12:00"))
     auth.login(member)
     page = client.get("/referral")
-    assert '<td data-label="Скидка">45 %</td>' in page.text  # «Таблица скидок» of the campaign
-    assert '<td data-label="Скидка">100 %</td>' not in page.text
-    assert "Вы получаете скидку 45 % за каждого нового клиента" in page.text
+    assert (
+        f'<td data-label="Скидка">{shown(45)}</td>' in page.text
+    )  # «Таблица скидок» of the campaign
+    assert f'<td data-label="Скидка">{shown(100)}</td>' not in page.text
+    assert f"Вы получаете скидку {shown(45)} за каждого нового клиента" in page.text
     assert "увеличена до следующего уровня «Таблицы скидок» и продлена" in page.text
     dialog = client.get("/referral/invite?channel=sms", headers={"HX-Request": "true"})
-    assert "с условиями программы (скидка 35 % на два месяца)" in dialog.text
+    assert f"с условиями программы (скидка {shown(35)} на два месяца)" in dialog.text
     friend = web_client(app, 2, "ТехСтрой", registered_at=msk("2023-04-05 09:00"))
     client.post("/logout", data={"csrf_token": csrf_token(page.text)})
     auth.login(friend)
     applied = auth.post("/referral/apply", {"code": code}, follow_redirects=True)
-    assert "вы получили скидку 35 % на два месяца" in applied.text
+    assert f"вы получили скидку {shown(35)} на два месяца" in applied.text
     auth.post(
         "/referral/invite", {"channel": "sms", "recipient": "+7 910 123-45-67", "consent": "y"}
     )
     with outside_requests(app):
         sent = db.session.scalars(select(Invitation.payload)).all()
-    assert sent and "Скидка 35 % на 2 месяца" in json.loads(sent[-1])["text"].replace("\u00a0", " ")
+    assert sent and f"Скидка {percent(35)} на 2 месяца" in json.loads(sent[-1])["text"]
     headers = {"Authorization": f"Bearer {api_token}"}
     body = client.get("/api/v1/program", headers=headers).get_json()
     assert (body["current"]["version"], body["current"]["referee"]["percent"]) == (version, 35)
@@ -205,8 +215,9 @@ def test_under_version_1_the_page_keeps_the_help_pages_wording(
         services.join(program.at(msk("2023-03-26 10:00")), 1)
     auth.login(member)
     page = client.get("/referral").text
-    assert "получите скидку 20 % на" in page and "первые три месяца пользования" in page
-    assert "на 20 % и продлена" in page
+    # Before applying a friend's code, the member reads the offer of the terms in force.
+    assert f"Скидка {shown(20)} на 3 месяца: с " in page
+    assert f"скидка будет увеличена на {shown(20)} и продлена" in " ".join(page.split())
     assert "в течение месяца после регистрации АТС" in page
     dialog = client.get("/referral/invite?channel=sms", headers={"HX-Request": "true"}).text
-    assert "с условиями программы (скидка 20 % на три месяца)" in dialog
+    assert f"с условиями программы (скидка {shown(20)} на три месяца)" in dialog

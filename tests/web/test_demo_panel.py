@@ -1,0 +1,336 @@
+"""The product manager's demo over HTTP: «Открыть как клиент» (read-only outside demo mode),
+«Сценарии», «Сбросить демо», demo data without fraud signals, the audit log's order, the
+history without phantom rows, and the SMS options link."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import func, select
+
+from cabinet.audit.models import AuditEntry
+from cabinet.auth.services import create_manager
+from cabinet.clients.models import Client
+from cabinet.clock import Program, SettableClock
+from cabinet.db import db
+from cabinet.demo import DEMO_CLIENTS, DEMO_MANAGER_EMAIL, DEMO_PASSWORD, DemoRun, seed
+from cabinet.demo_clock import DemoClock
+from cabinet.fraud import queries as fraud
+from cabinet.manage import scenarios
+from cabinet.referrals import queries, services
+from cabinet.referrals.models import Member
+from cabinet.referrals.terms import sms_pack
+from cabinet.texts import NBSP, percent
+from tests.conftest import msk
+from tests.factories import make_client
+from tests.web.conftest import PASSWORD, csrf_token, outside_requests, web_client
+
+SUPPORT = "support@example.ru"
+
+
+def make_manager(app: Flask, *, right: bool, email: str = SUPPORT) -> None:
+    with outside_requests(app):
+        create_manager(email, PASSWORD, "Ольга", datetime.now(UTC), opens_client_cabinets=right)
+
+
+def sign_in(client: FlaskClient, email: str = SUPPORT, password: str = PASSWORD) -> None:
+    token = csrf_token(client.get("/manage/login").text)
+    response = client.post(
+        "/manage/login", data={"email": email, "password": password, "csrf_token": token}
+    )
+    assert response.status_code == 302, response.text
+
+
+def open_cabinet(client: FlaskClient, client_id: int) -> str:
+    token = csrf_token(client.get(f"/manage/clients/{client_id}").text)
+    response = client.post(
+        f"/manage/clients/{client_id}/open",
+        data={"csrf_token": token, "next": f"/manage/clients/{client_id}"},
+    )
+    assert response.status_code == 303
+    return str(response.location)
+
+
+def audit_actions(app: Flask) -> list[tuple[str, int | None]]:
+    with outside_requests(app):
+        return [
+            (e.action, e.client_id)
+            for e in db.session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        ]
+
+
+# ---- «Открыть как клиент» ------------------------------------------------------------------
+
+
+def test_a_manager_without_the_right_cannot_open_a_cabinet(app: Flask, client: FlaskClient) -> None:
+    make_manager(app, right=False)
+    web_client(app, 407, "ТехСтрой")
+    sign_in(client)
+    assert "Открыть как клиент" not in client.get("/manage/clients/407").text
+    token = csrf_token(client.get("/manage/clients/407").text)
+    refused = client.post("/manage/clients/407/open", data={"csrf_token": token})
+    assert refused.status_code == 303 and refused.location == "/manage/clients/407"
+    assert "нет права открывать кабинеты" in client.get("/manage/clients/407").text
+    assert client.get("/referral").location == "/manage/dashboard"
+    assert audit_actions(app) == []
+
+
+def test_outside_demo_mode_support_only_looks(app: Flask, client: FlaskClient) -> None:
+    make_manager(app, right=True)
+    web_client(app, 407, "ТехСтрой", registered_at=msk("2023-03-20 09:00"))
+    with outside_requests(app):
+        code = services.join(app.extensions["program"], web_client_id(app, 400))
+    sign_in(client)
+    assert open_cabinet(client, 407) == "/referral"
+    page = client.get("/referral")
+    assert page.status_code == 200
+    assert "Вы в кабинете клиента <b>407 «ТехСтрой»</b> (только просмотр)" in page.text
+    assert "Вступить в программу" in page.text  # what the client sees
+    token = csrf_token(page.text)
+    for url, data in (
+        ("/referral/apply", {"code": code.code}),
+        ("/referral/join", {}),
+        ("/referral/invite", {"channel": "sms", "recipient": "+79101234567", "consent": "y"}),
+    ):
+        refused = client.post(url, data={**data, "csrf_token": token})
+        assert refused.status_code == 403, url
+        assert "только для просмотра" in refused.text
+        htmx = client.post(url, data={**data, "csrf_token": token}, headers={"HX-Request": "true"})
+        assert htmx.status_code == 403 and htmx.headers["HX-Retarget"] == "#alerts"
+    with outside_requests(app):
+        assert db.session.get(Member, 407) is None  # nothing changed
+    assert audit_actions(app) == [("open_cabinet", 407)]
+    # «Вернуться в панель»: back where the cabinet was opened; the client pages close again.
+    back = client.post("/manage/cabinet/close", data={"csrf_token": token})
+    assert back.status_code == 303 and back.location == "/manage/clients/407"
+    assert client.get("/referral").location == "/manage/dashboard"
+    assert "Вы в кабинете клиента" not in client.get("/manage/clients/407").text
+
+
+def web_client_id(app: Flask, client_id: int) -> int:
+    web_client(app, client_id, registered_at=msk("2023-01-01 00:00"))
+    return client_id
+
+
+def test_in_demo_mode_the_manager_acts_for_the_client_and_it_is_audited(
+    make_app: Callable[..., Flask], database: None
+) -> None:
+    demo = make_app(DEMO_MODE=True)
+    with outside_requests(demo):
+        seed(demo.extensions["program"])
+        code = db.session.scalar(select(Member.code).where(Member.client_id == 400))
+    client = demo.test_client()
+    sign_in(client, DEMO_MANAGER_EMAIL, DEMO_PASSWORD)
+    open_cabinet(client, 409)
+    page = client.get("/referral")
+    assert "Вы в кабинете клиента <b>409 «НовыйОфис»</b>" in page.text
+    assert "(только просмотр)" not in page.text
+    applied = client.post(
+        "/referral/apply",
+        data={"code": code, "csrf_token": csrf_token(page.text)},
+        headers={"HX-Request": "true"},
+    )
+    assert applied.status_code == 200 and "Код применен" in applied.text
+    with outside_requests(demo):
+        assert queries.standing(409, demo.extensions["program"].clock.now()).referred_by == 400
+        entry = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "cabinet_apply_code")
+        ).one()
+        assert entry.client_id == 409 and entry.reason == "в кабинете клиента"
+    invited = client.post(
+        "/referral/invite",
+        data={
+            "channel": "sms",
+            "recipient": "+7 910 123-45-67",
+            "consent": "y",
+            "csrf_token": csrf_token(page.text),
+        },
+    )
+    assert invited.status_code == 303
+    with outside_requests(demo):
+        actions = [e.action for e in db.session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        assert actions == ["open_cabinet", "cabinet_apply_code", "cabinet_invite"]
+    log = client.get("/manage/audit").text
+    assert "код применен в кабинете клиента" in log and "открыт кабинет клиента" in log
+    assert "приглашение из кабинета клиента" in log
+
+
+# ---- demo data, scenarios, reset -----------------------------------------------------------
+
+
+def test_the_demo_seed_raises_no_fraud_signal(
+    make_app: Callable[..., Flask], database: None
+) -> None:
+    demo = make_app(DEMO_MODE=True)
+    with demo.app_context():
+        seed(demo.extensions["program"])
+        zone = demo.extensions["program"].timezone
+        assert all(fraud.signals_for(d.id, zone) == [] for d in DEMO_CLIENTS)
+        domains = [d.email.rsplit("@", 1)[1] for d in DEMO_CLIENTS]
+        phones = [re.sub(r"\D", "", d.phone) for d in DEMO_CLIENTS]
+        assert len(set(domains)) == len(domains) and len(set(phones)) == len(phones)
+        db.session.remove()
+
+
+def test_scenarios_are_for_demo_mode_only(app: Flask, client: FlaskClient) -> None:
+    make_manager(app, right=True)
+    sign_in(client)
+    assert client.get("/manage/scenarios").status_code == 404
+    token = csrf_token(client.get("/manage/dashboard").text)
+    assert (
+        client.post("/manage/scenarios/promo/start", data={"csrf_token": token}).status_code == 404
+    )
+    assert client.post("/manage/demo/reset", data={"csrf_token": token}).status_code == 404
+    assert "Сценарии" not in client.get("/manage/dashboard").text
+
+
+def test_a_story_starts_afresh_and_touches_nothing_else(
+    make_app: Callable[..., Flask], database: None
+) -> None:
+    demo = make_app(DEMO_MODE=True)
+    program: Program = demo.extensions["program"]
+    with outside_requests(demo):
+        seed(program)
+        make_client(5000, "Не демо", registered_at=datetime.now(UTC))
+    client = demo.test_client()
+    sign_in(client, DEMO_MANAGER_EMAIL, DEMO_PASSWORD)
+    page = client.get("/manage/scenarios").text
+    with outside_requests(demo):
+        titles = [view.title for view in scenarios.board(program)]
+    assert len(titles) == len(scenarios.STORIES)
+    assert f"Лестница от {percent(0)} до {percent(100)} и пакеты SMS" in titles  # terms in force
+    for title in titles:
+        assert title.replace(NBSP, " ") in page
+    token = csrf_token(page)
+    ids = []
+    for _ in range(2):
+        started = client.post("/manage/scenarios/ladder/start", data={"csrf_token": token})
+        assert started.status_code == 303 and started.location.endswith("#story-ladder")
+        with outside_requests(demo):
+            run = scenarios.latest_run("ladder")
+            assert run is not None
+            ids.append(sorted(run.clients.values()))
+    assert ids[0][0] > 5000 and ids[1][0] > ids[0][-1]  # new ids every time
+    with outside_requests(demo):
+        run = scenarios.latest_run("ladder")
+        assert run is not None
+        run_id = run.id
+    first = client.post(
+        "/manage/scenarios/ladder/steps/0", data={"csrf_token": token, "run": str(run_id)}
+    )
+    assert first.status_code == 303
+    stale = client.post(
+        "/manage/scenarios/ladder/steps/1", data={"csrf_token": token, "run": str(run_id - 1)}
+    )
+    assert stale.status_code == 303
+    assert "Сценарий начат заново" in client.get("/manage/scenarios").text
+    with outside_requests(demo):
+        referrer = ids[1][0]
+        assert queries.standing(referrer, program.clock.now()).referred_count == 1
+        assert queries.standing(5000, program.clock.now()).member is False
+    # «Сбросить демо»: the demo as `make run` leaves it; the other client untouched.
+    client.post("/manage/clock", data={"jump": "month", "csrf_token": token})
+    reset = client.post("/manage/demo/reset", data={"csrf_token": token})
+    assert reset.status_code == 303
+    with outside_requests(demo):
+        remaining = set(db.session.scalars(select(Client.id)))
+        assert remaining == {d.id for d in DEMO_CLIENTS} | {5000}
+        assert db.session.scalar(select(func.count()).select_from(DemoRun)) == 0
+        assert isinstance(program.clock, DemoClock) and program.clock.offset() == 0
+        assert [e.action for e in db.session.scalars(select(AuditEntry))] == ["demo_reset"]
+        assert queries.standing(400, program.clock.now()).referred_count == 3
+
+
+def test_flask_demo_seed_reset(runner: FlaskCliRunner, app: Flask) -> None:
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    with outside_requests(app):
+        services.join(
+            app.extensions["program"], 409, queries.standing(400, msk("2023-03-31 12:00")).code
+        )
+    result = runner.invoke(args=["demo", "seed", "--reset"])
+    assert result.exit_code == 0, result.output
+    assert "Демо сброшено" in result.output
+    with outside_requests(app):
+        assert queries.standing(409, msk("2023-03-31 12:00")).member is False
+        assert queries.standing(400, msk("2023-03-31 12:00")).referred_count == 3
+
+
+# ---- the audit log -------------------------------------------------------------------------
+
+
+def test_the_audit_log_is_in_real_time_order_with_the_cabinets_time_beside(
+    make_app: Callable[..., Flask], database: None
+) -> None:
+    demo = make_app(DEMO_MODE=True)
+    with outside_requests(demo):
+        seed(demo.extensions["program"])
+    client = demo.test_client()
+    sign_in(client, DEMO_MANAGER_EMAIL, DEMO_PASSWORD)
+    token = csrf_token(client.get("/manage/dashboard").text)
+    client.post("/manage/clock", data={"jump": "month", "csrf_token": token})
+    client.post("/manage/clock", data={"jump": "now", "csrf_token": token})
+    rows = re.findall(
+        r"<tr>\s*<td data-label=\"Когда\">(.*?)</tr>", client.get("/manage/audit").text, re.S
+    )
+    assert len(rows) == 2
+    latest, earlier = rows
+    # The move back to now is listed first, though the cabinet's time it happened at is earlier.
+    assert "→" in latest and "→" in earlier
+    jump_back = re.search(
+        r"\((\d\d\.\d\d\.\d{4} \d\d:\d\d) → (\d\d\.\d\d\.\d{4} \d\d:\d\d)\)", latest
+    )
+    jump_ahead = re.search(
+        r"\((\d\d\.\d\d\.\d{4} \d\d:\d\d) → (\d\d\.\d\d\.\d{4} \d\d:\d\d)\)", earlier
+    )
+    assert jump_back and jump_ahead
+    assert jump_back.group(1) == jump_ahead.group(2)  # from where the first move landed
+    assert "Время кабинета" in client.get("/manage/audit").text
+
+
+# ---- the client's page ---------------------------------------------------------------------
+
+
+def test_two_codes_in_one_minute_leave_no_phantom_row(
+    app: Flask, client: FlaskClient, clock: SettableClock
+) -> None:
+    from tests.web.conftest import Auth
+
+    email = web_client(app, 400, registered_at=msk("2023-01-01 00:00"))
+    program: Program = app.extensions["program"]
+    with outside_requests(app):
+        code = services.join(program.at(msk("2023-03-01 09:00")), 400).code
+        for client_id, at in ((401, "2023-03-31 22:04:10"), (402, "2023-03-31 22:04:40")):
+            make_client(client_id, registered_at=msk("2023-03-20 09:00"))
+            services.join(program.at(msk(at)), client_id, code)
+        assert len(queries.history(400)) == 2  # the data keeps both grants
+    clock.set(msk("2023-04-01 12:00"))
+    Auth(client).login(email)
+    html = client.get("/referral").text
+    assert "уровень 2" in html and "уровень 1" not in html
+    assert html.count("31.03.2023 22:04") == 1
+    told = (
+        f"Еще 1 клиент — и скидка станет {percent(60)} до 31.03.2024, "
+        f"а в подарок — {sms_pack(1200)}."
+    )
+    assert told.replace(NBSP, " ") in html
+
+
+def test_the_sms_options_link_is_a_setting(
+    app: Flask, client: FlaskClient, make_app: Callable[..., Flask]
+) -> None:
+    from tests.web.conftest import Auth
+
+    email = web_client(app, 400, registered_at=msk("2023-01-01 00:00"))
+    with outside_requests(app):
+        services.join(app.extensions["program"], 400)
+    Auth(client).login(email)
+    assert "Подробнее об SMS опциях" not in client.get("/referral").text
+    other = make_app(SMS_OPTIONS_URL="https://operator.example/sms")
+    other_client = other.test_client()
+    Auth(other_client).login(email)
+    html = other_client.get("/referral").text
+    assert html.count('<a href="https://operator.example/sms">Подробнее об SMS опциях</a>') == 2
