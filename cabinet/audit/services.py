@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from cabinet.audit.models import AuditEntry
 from cabinet.auth.models import Manager
+from cabinet.clock import SystemClock
 from cabinet.db import db
 
 
@@ -31,7 +32,7 @@ def record(
     db.session.add(
         AuditEntry(
             at=at,
-            recorded_at=recorded_at or datetime.now(UTC),
+            recorded_at=recorded_at or SystemClock().now(),
             manager_id=manager_id,
             action=action,
             client_id=client_id,
