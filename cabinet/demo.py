@@ -18,7 +18,7 @@ from typing import Any
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import JSON, Index, String, delete, or_, select, update
+from sqlalchemy import JSON, ForeignKey, Index, String, delete, exists, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cabinet.audit.models import AuditEntry
@@ -31,8 +31,9 @@ from cabinet.clock import Program, current_program
 from cabinet.db import UTCDateTime, db, transaction
 from cabinet.demo_clock import DemoClock, DemoClockSetting
 from cabinet.invitations.models import Invitation
+from cabinet.program import services as terms_services
 from cabinet.referrals import services
-from cabinet.referrals.models import Grant, Member, Referral, SmsPack
+from cabinet.referrals.models import Grant, Member, ProgramTerms, Referral, SmsPack
 
 demo_cli = AppGroup("demo", help="Демонстрационные данные.")
 
@@ -95,6 +96,8 @@ class DemoRun(db.Model):  # type: ignore[name-defined,misc]
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     clients: Mapped[dict[str, Any]] = mapped_column(JSON)
     steps_done: Mapped[list[Any]] = mapped_column(JSON)
+    # the campaign the story «Сезонная акция» published, so the reset can take it back
+    terms_version: Mapped[int | None] = mapped_column(ForeignKey("program_terms.id"))
 
 
 def seed(program: Program, report: Callable[[str], None] = lambda _line: None) -> bool:
@@ -151,13 +154,14 @@ def demo_client_ids() -> set[int]:
     return ids
 
 
-def clear() -> set[int]:
+def clear(now: datetime) -> set[int]:
     """Remove the demo's clients with everything they have (referrals, grants, packs,
-    invitations, their audit entries), the scenarios' runs and the time machine's moves, and
-    put the clock back to the real time; one transaction. Other clients are not touched.
-    The events feed keeps its history: it is append-only for its consumers."""
+    invitations, their audit entries), the scenarios' runs and campaigns and the time machine's
+    moves, and put the clock back to the real time; one transaction. Other clients are not
+    touched. The events feed keeps its history: it is append-only for its consumers."""
     with transaction():
         ids = demo_client_ids()
+        campaigns = {v for v in db.session.scalars(select(DemoRun.terms_version)) if v}
         referral_ids = select(Referral.id).where(
             or_(Referral.referrer_id.in_(ids), Referral.referee_id.in_(ids))
         )
@@ -177,9 +181,34 @@ def clear() -> set[int]:
         db.session.execute(delete(Member).where(Member.client_id.in_(ids)))
         db.session.execute(delete(Client).where(Client.id.in_(ids)))
         db.session.execute(delete(DemoRun))
+        _take_back(campaigns, now)
         db.session.execute(update(DemoClockSetting).values(offset_seconds=0.0))
     db.session.expire_all()
     return ids
+
+
+def _take_back(campaigns: set[int], now: datetime) -> None:
+    """The scenarios' campaigns go with their entries in the log; one that a client outside
+    the demo got a discount under stays, withdrawn, since its grants name it."""
+    named = or_(
+        exists().where(Grant.terms_version == ProgramTerms.id),
+        exists().where(SmsPack.terms_version == ProgramTerms.id),
+    )
+    kept = set(
+        db.session.scalars(select(ProgramTerms.id).where(ProgramTerms.id.in_(campaigns), named))
+    )
+    entries = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action.in_(terms_services.ACTIONS))
+    ).all()
+    for entry in entries:
+        if (entry.details or {}).get("version") in campaigns - kept:
+            db.session.delete(entry)
+    db.session.execute(delete(ProgramTerms).where(ProgramTerms.id.in_(campaigns - kept)))
+    db.session.execute(
+        update(ProgramTerms)
+        .where(ProgramTerms.id.in_(kept), ProgramTerms.status != "withdrawn")
+        .values(status="withdrawn", withdrawn_at=now)
+    )
 
 
 def _demo_audit(ids: Iterable[int]) -> Any:
@@ -191,7 +220,7 @@ def _demo_audit(ids: Iterable[int]) -> Any:
 
 def reset(program: Program, report: Callable[[str], None] = lambda _line: None) -> None:
     """The demo back to the README's starting state: the demo's data and the clock."""
-    removed = clear()
+    removed = clear(program.clock.now())
     if isinstance(program.clock, DemoClock):
         program.clock.forget()
     report(f"удалены демо-клиенты ({len(removed)}), сценарии и сдвиги машины времени")

@@ -11,8 +11,8 @@ can be (a code applied by hand in the cabinet counts), else from the run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal
 
 from sqlalchemy import func, select
@@ -27,19 +27,36 @@ from cabinet.demo_clock import DemoClock
 from cabinet.errors import ProgramRefusal
 from cabinet.manage import services, time_machine
 from cabinet.moments import show_date, show_moment
+from cabinet.program import rules as terms_rules
+from cabinet.program import services as terms_services
 from cabinet.referrals import queries, rules
 from cabinet.referrals import services as referral_services
-from cabinet.referrals.models import Grant, Member, Referral
+from cabinet.referrals.models import Grant, Member, ProgramTerms, Referral
 from cabinet.referrals.revocation import revoke_referral
 from cabinet.referrals.terms import sms_pack
-from cabinet.texts import invited_word, months, percent
+from cabinet.texts import invited_word, months, percent, plural
 
 # Scenario clients get ids after every id in use, from here up (the seed uses 400–411).
 FIRST_SCENARIO_ID = 1001
 
 StepKind = Literal[
-    "open", "card", "apply", "try_apply", "burst", "jump", "jump_past", "newcomer", "revoke"
+    "open",
+    "card",
+    "terms",
+    "apply",
+    "try_apply",
+    "burst",
+    "jump",
+    "jump_past",
+    "newcomer",
+    "revoke",
+    "campaign",
+    "campaign_over",
 ]
+
+# The campaign of «Сезонная акция»: from the next midnight of the cabinet's time, two weeks.
+CAMPAIGN_DAYS = 14
+CAMPAIGN_TITLE = "Сезонная акция (демо-сценарий)"
 
 
 class UnknownStory(ProgramRefusal):
@@ -105,6 +122,73 @@ def _rule_words(terms: rules.Terms) -> dict[str, str]:
         if s.sms_pack is not None:
             words[f"sms{s.level}"] = sms_pack(s.sms_pack)
     return words
+
+
+def campaign_terms(regular: rules.Terms) -> rules.Terms:
+    """«Сезонная акция» over the regular terms: the first level's discount doubled, no more
+    than the next level's and the cap (the ladder stays in order); where that changes nothing,
+    the first level's months doubled instead."""
+    first = regular.ladder[0]
+    ceiling = regular.max_discount_percent
+    if len(regular.ladder) > 1:
+        ceiling = min(ceiling, regular.ladder[1].percent)
+    raised = max(first.percent, min(first.percent * 2, ceiling))
+    longer = first.months
+    if raised == first.percent:
+        longer = min(first.months * 2, terms_rules.MAX_MONTHS)
+    return replace(
+        regular, ladder=(replace(first, percent=raised, months=longer), *regular.ladder[1:])
+    )
+
+
+def campaign_period(now: datetime, zone: tzinfo) -> tuple[datetime, datetime]:
+    """From the next midnight of the cabinet's time, for CAMPAIGN_DAYS days."""
+    day = now.astimezone(zone).date() + timedelta(days=1)
+    starts = datetime.combine(day, time(0), zone).astimezone(UTC)
+    ends = datetime.combine(day + timedelta(days=CAMPAIGN_DAYS), time(0), zone).astimezone(UTC)
+    return starts, ends
+
+
+@dataclass(frozen=True)
+class Campaign:
+    regular: rules.Terms  # in force before and after it
+    terms: rules.Terms
+    starts: datetime
+    ends: datetime
+
+
+def _campaign(run: DemoRun | None, program: Program) -> Campaign:
+    """The campaign of the run, once published; before that, the one the step would publish."""
+    now = program.clock.now()
+    row = (
+        None
+        if run is None or run.terms_version is None
+        else db.session.get(ProgramTerms, run.terms_version)
+    )
+    if row is None or row.ends_at is None:
+        regular = queries.terms_at(now)
+        return Campaign(regular, campaign_terms(regular), *campaign_period(now, program.timezone))
+    return Campaign(
+        queries.schedule().at(row.ends_at), row.as_terms(), row.effective_from, row.ends_at
+    )
+
+
+def _campaign_words(campaign: Campaign, zone: tzinfo) -> dict[str, str]:
+    first = campaign.terms.ladder[0]
+    return {
+        **_rule_words(campaign.regular),
+        "cp1": percent(first.percent),
+        "cm1": months(first.months),
+        "cstart": show_moment(campaign.starts, zone),
+        "cend": show_moment(campaign.ends, zone),
+        "cdays": f"{CAMPAIGN_DAYS} {plural(CAMPAIGN_DAYS, 'день', 'дня', 'дней')}",
+    }
+
+
+def _words(chosen: Story, run: DemoRun | None, program: Program) -> dict[str, str]:
+    if chosen.key == "season":
+        return _campaign_words(_campaign(run, program), program.timezone)
+    return _rule_words(queries.terms_at(program.clock.now()))
 
 
 STORIES: tuple[Story, ...] = (
@@ -327,6 +411,60 @@ STORIES: tuple[Story, ...] = (
         ),
         watch=("R",),
     ),
+    Story(
+        "season",
+        "Сезонная акция: {cp1} за первого друга",
+        "Менеджер публикует акцию на {cdays}: за первого приведенного клиента {cp1} на {cm1} "
+        "вместо {p1} на {m1}. Реферал во время акции получает ее условия; после ее конца "
+        "снова действуют прежние, а выданные скидки не меняются.",
+        (
+            Role("R", "Орион", "orion", 200, member=True),
+            Role("A", "Азимут", "azimut"),
+            Role("S", "Сигма", "sigma-telecom", 200, member=True),
+            Role("B", "Бета", "beta-office", later=True),
+        ),
+        (
+            Step(
+                "campaign",
+                "Опубликовать акцию с {cstart} до {cend}",
+                "В «Условиях программы» акция «предстоит»; до ее начала действуют прежние условия.",
+            ),
+            Step(
+                "terms",
+                "Открыть «Условия программы»",
+                "Действующая версия, предстоящая акция с ее концом и запись в журнале действий.",
+            ),
+            Step("jump", "+1 день", "Акция началась: время кабинета — после {cstart}.", jump="day"),
+            Step(
+                "apply",
+                "Клиент {A} применяет код {R}",
+                "У {R} — {cp1} на {cm1}: уровень 1 по условиям акции.",
+                role="A",
+                referrer="R",
+            ),
+            Step(
+                "campaign_over",
+                "Перейти на день после конца акции",
+                "Акция закончилась: снова {p1} за первого друга. Скидка {R} осталась {cp1} — "
+                "выданное не пересчитывается.",
+            ),
+            Step(
+                "newcomer",
+                "Новый клиент {B} регистрируется и применяет код {S}",
+                "У {S} — {p1} на {m1}: реферал после акции получает прежние условия.",
+                role="B",
+                referrer="S",
+            ),
+            Step(
+                "open",
+                "Открыть как клиент {R}",
+                "«Ваша скидка» — по-прежнему {cp1} (выданное по акции остается), а «Таблица "
+                "скидок» — снова прежние условия: {p1} за первого клиента.",
+                role="R",
+            ),
+        ),
+        watch=("R", "S"),
+    ),
 )
 _BY_KEY = {story.key: story for story in STORIES}
 
@@ -401,7 +539,7 @@ def start(program: Program, manager_id: int, key: str) -> DemoRun:
             program.clock.now(),
             manager_id,
             "scenario_start",
-            reason=chosen.title.format_map(_rule_words(queries.terms_at(program.clock.now()))),
+            reason=chosen.title.format_map(_words(chosen, None, program)),
             details={"story": key, "clients": ids},
         )
     return run
@@ -422,6 +560,7 @@ class Outcome:
     ok: bool  # False: a refusal the story shows on purpose («try_apply»)
     open_client: int | None = None  # open this client's cabinet
     show_client: int | None = None  # show this client's card in the panel
+    show_terms: bool = False  # show «Условия программы»
 
 
 def perform(program: Program, manager_id: int, key: str, run_id: int, index: int) -> Outcome:
@@ -436,13 +575,24 @@ def perform(program: Program, manager_id: int, key: str, run_id: int, index: int
     step = chosen.steps[index]
     ids: dict[str, int] = {k: int(v) for k, v in run.clients.items()}
     names = _names(chosen, ids)
-    title = chosen.title.format_map(_rule_words(queries.terms_at(program.clock.now())))
+    title = chosen.title.format_map(_words(chosen, run, program))
     reason = f"Демо-сценарий «{title}»"
     outcome: Outcome
     if step.kind == "open":
         outcome = Outcome(f"Кабинет клиента {names[step.role]}", True, open_client=ids[step.role])
     elif step.kind == "card":
         outcome = Outcome("", True, show_client=ids[step.role])
+    elif step.kind == "terms":
+        outcome = Outcome("", True, show_terms=True)
+    elif step.kind == "campaign":
+        outcome = _publish_campaign(program, manager_id, run)
+    elif step.kind == "campaign_over":
+        if run.terms_version is None:
+            raise StepNotReady("Акция еще не опубликована: сначала шаг «Опубликовать акцию».")
+        ends = _campaign(run, program).ends
+        day = (ends.astimezone(program.timezone) + timedelta(days=1)).date()
+        shown = services.move_clock(program, manager_id, "date", day)
+        outcome = Outcome(_clock_message(shown, program), True)
     elif step.kind == "apply":
         _apply(program, manager_id, ids[step.role], ids[step.referrer], reason)
         outcome = Outcome(f"{names[step.role]} применил код {names[step.referrer]}.", True)
@@ -485,6 +635,32 @@ def perform(program: Program, manager_id: int, key: str, run_id: int, index: int
         outcome = Outcome(f"Реферал {names[step.role]} отменен, скидки пересчитаны.", True)
     _mark_done(run.id, index)
     return outcome
+
+
+def _publish_campaign(program: Program, manager_id: int, run: DemoRun) -> Outcome:
+    """The campaign over the terms in force, saved and published as a manager would in
+    «Условия программы» (so the right, the checks and the log are the same)."""
+    if run.terms_version is not None:
+        raise StepNotReady("Акция этого запуска уже опубликована: следующий шаг — ниже.")
+    campaign = _campaign(None, program)
+    zone = program.timezone
+    values = terms_rules.values_of(
+        campaign.terms,
+        CAMPAIGN_TITLE,
+        campaign.starts.astimezone(zone).replace(tzinfo=None).isoformat(),
+        campaign.ends.astimezone(zone).replace(tzinfo=None).isoformat(),
+    )
+    version = terms_services.save_draft(program, manager_id, None, values)
+    terms_services.publish(program, manager_id, version, confirmed=True)
+    with transaction():
+        fresh = db.session.get(DemoRun, run.id, populate_existing=True)
+        assert fresh is not None  # noqa: S101 - the run was read above
+        fresh.terms_version = version
+    return Outcome(
+        f"Акция опубликована (версия {version}): с {show_moment(campaign.starts, zone)} "
+        f"до {show_moment(campaign.ends, zone)}.",
+        True,
+    )
 
 
 def _apply(
@@ -540,7 +716,7 @@ class StepView:
 
     @property
     def opens(self) -> bool:
-        return self.kind in ("open", "card")
+        return self.kind in ("open", "card", "terms")
 
 
 @dataclass(frozen=True)
@@ -558,10 +734,10 @@ def board(program: Program) -> list[StoryView]:
     now = program.clock.now()
     zone = program.timezone
     terms = queries.terms_at(now)
-    words = _rule_words(terms)
     views = []
     for chosen in STORIES:
         run = latest_run(chosen.key)
+        words = _words(chosen, run, program)
         if run is None:
             texts = {**words, **_names(chosen, {})}
             views.append(
@@ -594,7 +770,7 @@ def board(program: Program) -> list[StoryView]:
                 s.label.format_map(texts),
                 s.look.format_map(texts),
                 s.kind,
-                i in run.steps_done or _done_in_data(s, ids),
+                i in run.steps_done or _done_in_data(s, ids, run),
                 _note(s, ids, now, program, terms),
             )
             for i, s in enumerate(chosen.steps)
@@ -618,8 +794,11 @@ def board(program: Program) -> list[StoryView]:
     return views
 
 
-def _done_in_data(step: Step, ids: dict[str, int]) -> bool:
-    """A code applied by hand in the client's cabinet counts as the step done."""
+def _done_in_data(step: Step, ids: dict[str, int], run: DemoRun | None = None) -> bool:
+    """A code applied by hand in the client's cabinet counts as the step done; so does the
+    campaign, published."""
+    if step.kind == "campaign":
+        return run is not None and run.terms_version is not None
     if step.kind in ("apply", "newcomer") and step.role in ids:
         return (
             db.session.scalar(select(Referral.id).where(Referral.referee_id == ids[step.role]))

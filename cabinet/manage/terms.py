@@ -16,7 +16,7 @@ from cabinet.moments import show_moment
 from cabinet.program import errors, queries, rules, services
 from cabinet.referrals.models import ProgramTerms
 from cabinet.referrals.rules import Terms, Version
-from cabinet.texts import months
+from cabinet.texts import months, percent
 from cabinet.web.referral_page import LadderLine, ladder_lines
 
 bp = Blueprint("terms", __name__, url_prefix="/manage/terms")
@@ -31,7 +31,7 @@ class TermsView:
     number: int
     title: str
     period: str  # «с 01.12.2026 00:00 до 01.01.2027 00:00», «с начала программы»
-    referee: str  # «20% на 3 месяца»
+    referee: str  # «20 % на 3 месяца»
     window: str
     cap: str
     ladder: tuple[LadderLine, ...]
@@ -56,9 +56,9 @@ def terms_view(version: Version) -> TermsView:
         number=t.version,
         title=version.title,
         period=period,
-        referee=f"{t.referee_percent}% на {months(t.referee_months)}",
+        referee=f"{percent(t.referee_percent)} на {months(t.referee_months)}",
         window=months(t.apply_window_months),
-        cap=f"{t.max_discount_percent}%",
+        cap=percent(t.max_discount_percent),
         ladder=ladder_lines(t),
     )
 

@@ -317,6 +317,8 @@ def scenario_step(key: str, index: int) -> BaseResponse:
         return _open_cabinet(outcome.open_client, _story_anchor(key))
     if outcome.show_client is not None:
         return redirect(url_for("manage.client", client_id=outcome.show_client), 303)
+    if outcome.show_terms:
+        return redirect(url_for("terms.index"), 303)
     flash(outcome.message, "success" if outcome.ok else "error")
     return redirect(_story_anchor(key), 303)
 

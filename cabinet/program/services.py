@@ -22,6 +22,7 @@ from cabinet.program import errors, rules
 from cabinet.referrals.models import ProgramTerms, ladder_json
 
 SAVED, PUBLISHED, WITHDRAWN = "terms_draft_saved", "terms_published", "terms_withdrawn"
+ACTIONS = (SAVED, PUBLISHED, WITHDRAWN)
 
 
 def _editor(manager_id: int) -> Manager:

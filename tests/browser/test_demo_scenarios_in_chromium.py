@@ -17,6 +17,7 @@ from flask import Flask
 from playwright.sync_api import Locator, Page, expect
 
 from cabinet.demo import DEMO_MANAGER_EMAIL, DEMO_PASSWORD, seed
+from cabinet.manage.scenarios import CAMPAIGN_TITLE
 from cabinet.referrals.terms import sms_pack
 from cabinet.texts import percent
 from tests.browser.conftest import serving
@@ -187,12 +188,38 @@ def story_fraud(page: Page, click: Clicks) -> None:
     _back(page, click)
 
 
+def story_season(page: Page, click: Clicks) -> None:
+    _start(page, click, "season")
+    _do(page, click, "season", 0)
+    expect(page.locator(".message")).to_contain_text("Акция опубликована")
+    click(_step(page, "season", 1).locator("form button"))
+    expect(page.get_by_role("heading", name="Условия программы", exact=True)).to_be_visible()
+    expect(page.locator("main")).to_contain_text(CAMPAIGN_TITLE)
+    expect(page.locator("main")).to_contain_text("предстоит")
+    click(
+        page.get_by_role("navigation", name="Меню менеджера").get_by_role("link", name="Сценарии")
+    )
+    _do(page, click, "season", 2)
+    _do(page, click, "season", 3)
+    expect(_now(page, "season")).to_contain_text(f"«Орион»: скидка {percent(40)}")
+    _do(page, click, "season", 4)
+    _do(page, click, "season", 5)
+    expect(_now(page, "season")).to_contain_text(f"«Сигма»: скидка {percent(20)}")
+    expect(_now(page, "season")).to_contain_text(f"«Орион»: скидка {percent(40)}")
+    _open(page, click, "season", 6)
+    expect(page.locator("#discount")).to_have_text(percent(40))
+    ladder = page.get_by_role("table").filter(has_text="Количество приведенных клиентов")
+    expect(ladder.locator("tbody tr").first.locator("td").nth(1)).to_have_text(percent(20))
+    _back(page, click)
+
+
 STORIES = {
     "promo": story_promo,
     "ladder": story_ladder,
     "window": story_window,
     "expiry": story_expiry,
     "fraud": story_fraud,
+    "season": story_season,
 }
 
 

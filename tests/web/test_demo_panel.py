@@ -22,7 +22,7 @@ from cabinet.demo_clock import DemoClock
 from cabinet.fraud import queries as fraud
 from cabinet.manage import scenarios
 from cabinet.referrals import queries, services
-from cabinet.referrals.models import Member
+from cabinet.referrals.models import Grant, Member, ProgramTerms
 from cabinet.referrals.terms import sms_pack
 from cabinet.texts import NBSP, percent
 from tests.conftest import msk
@@ -334,3 +334,109 @@ def test_the_sms_options_link_is_a_setting(
     Auth(other_client).login(email)
     html = other_client.get("/referral").text
     assert html.count('<a href="https://operator.example/sms">Подробнее об SMS опциях</a>') == 2
+
+
+# ---- «Сезонная акция» ----------------------------------------------------------------------
+
+
+def _terms_in_force(demo: Flask) -> int:
+    with outside_requests(demo):
+        return queries.terms_at(demo.extensions["program"].clock.now()).version
+
+
+def test_the_seasonal_campaign_story_and_the_reset_that_takes_it_back(
+    make_app: Callable[..., Flask], database: None
+) -> None:
+    demo = make_app(DEMO_MODE=True)
+    program: Program = demo.extensions["program"]
+    with outside_requests(demo):
+        seed(program)
+    client = demo.test_client()
+    sign_in(client, DEMO_MANAGER_EMAIL, DEMO_PASSWORD)
+    board = client.get("/manage/scenarios").text
+    token = csrf_token(board)
+    # The campaign's words come from the terms in force: the help page's 20 %, doubled.
+    assert f"Сезонная акция: {percent(40)} за первого друга".replace(NBSP, " ") in board
+    client.post("/manage/scenarios/season/start", data={"csrf_token": token})
+    with outside_requests(demo):
+        run = scenarios.latest_run("season")
+        assert run is not None and run.terms_version is None
+        ids = {k: int(v) for k, v in run.clients.items()}
+        run_id = run.id
+
+    def step(index: int) -> str:
+        response = client.post(
+            f"/manage/scenarios/season/steps/{index}",
+            data={"csrf_token": token, "run": str(run_id)},
+        )
+        assert response.status_code == 303, response.text
+        return str(response.location)
+
+    def referrer_grants(client_id: int) -> list[tuple[int, int]]:
+        with outside_requests(demo):
+            return [
+                (g.percent, g.terms_version)
+                for g in db.session.scalars(
+                    select(Grant).where(Grant.client_id == client_id, Grant.reason == "referrer")
+                )
+            ]
+
+    # The step that needs the campaign says so, and moves nothing.
+    step(4)
+    assert "Акция еще не опубликована" in client.get("/manage/scenarios").text
+    assert _terms_in_force(demo) == 1
+
+    step(0)  # published: from the next midnight, for two weeks
+    with outside_requests(demo):
+        row = db.session.get(ProgramTerms, db.session.get(DemoRun, run_id).terms_version)
+        assert row is not None and row.status == "published" and row.ends_at is not None
+        assert row.as_terms().ladder[0].percent == 40
+        assert row.effective_from > program.clock.now()
+        version, ends_at = row.id, row.ends_at
+    assert _terms_in_force(demo) == 1  # not yet in force
+    step(0)
+    assert "Акция этого запуска уже опубликована" in client.get("/manage/scenarios").text
+    assert step(1).endswith("/manage/terms")
+    terms_page = client.get("/manage/terms").text
+    assert scenarios.CAMPAIGN_TITLE in terms_page and "предстоит" in terms_page
+    assert "условия опубликованы" in client.get("/manage/audit").text
+
+    step(2)  # +1 day: the campaign is in force
+    assert _terms_in_force(demo) == version
+    step(3)  # A applies R's code: level 1 of the campaign
+    assert referrer_grants(ids["R"]) == [(40, version)]
+
+    step(4)  # the day after the campaign's end: the terms before it, again
+    with outside_requests(demo):
+        assert program.clock.now() > ends_at
+    assert _terms_in_force(demo) == 1
+    step(5)  # a newcomer applies S's code: the regular level 1
+    with outside_requests(demo):
+        run = db.session.get(DemoRun, run_id, populate_existing=True)
+        assert run is not None
+        ids = {k: int(v) for k, v in run.clients.items()}
+    assert referrer_grants(ids["S"]) == [(20, 1)]
+    assert referrer_grants(ids["R"]) == [(40, version)]  # nothing granted changes
+    board = client.get("/manage/scenarios").text
+    assert f"{ids['R']} «Орион»: скидка {percent(40)}".replace(NBSP, " ") in board
+    assert f"{ids['S']} «Сигма»: скидка {percent(20)}".replace(NBSP, " ") in board
+
+    # R's cabinet: its campaign discount kept, «Таблица скидок» back to the regular terms.
+    page = client.get(step(6), follow_redirects=True).text
+    assert f'id="discount">{percent(40)}<'.replace(NBSP, " ") in page
+    ladder = page[page.index('id="ladder-title"') :]
+    assert f"Вы получаете скидку {percent(20)} за каждого".replace(NBSP, " ") in ladder
+    first_row = re.search(r'data-label="Скидка">([^<]*)<', ladder)
+    assert first_row and first_row.group(1) == percent(20).replace(NBSP, " ")
+
+    # «Сбросить демо» takes the campaign back, with its entries in the log.
+    reset = client.post("/manage/demo/reset", data={"csrf_token": token})
+    assert reset.status_code == 303
+    with outside_requests(demo):
+        assert db.session.get(ProgramTerms, version) is None
+        assert queries.schedule().upcoming(program.clock.now()) == ()
+        assert not [
+            e
+            for e in db.session.scalars(select(AuditEntry))
+            if (e.details or {}).get("version") == version
+        ]
