@@ -89,7 +89,12 @@ def measure(client, endpoint: Endpoint, args, statements: list[int]) -> None:  #
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     if profiler is not None:
         profiler.stop()
-        print(profiler.output_text(unicode=True, color=False, show_all=False), file=sys.stderr)
+        print(
+            profiler.output_text(
+                unicode=True, color=False, show_all=bool(os.environ.get("PROFILE_ALL"))
+            ),
+            file=sys.stderr,
+        )
     print(
         f"| {endpoint.name} | {1000 * cpu / n:.2f} | {1000 * wall / n:.2f} | "
         f"{statements[0] / n:.1f} | {size} |",

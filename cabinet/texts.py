@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 from babel.numbers import format_decimal, format_percent
 
@@ -68,12 +69,15 @@ def months_within(n: int) -> str:
 # ---- numbers -------------------------------------------------------------------------------
 
 
+# A page shows the same few numbers and percents again and again; CLDR formatting is not cheap.
+@lru_cache(maxsize=4096)
 def number(value: int | float | Decimal, digits: int = 0) -> str:
     """`1200` → «1 200», `844.8` → «844,8» (ru-RU grouping with a non-breaking space)."""
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return format_decimal(value, format=pattern, locale=LOCALE)
 
 
+@lru_cache(maxsize=4096)
 def percent(value: int | float | Decimal, digits: int = 0) -> str:
     """Whole percents in, ru-RU out: `20` → «20 %», `12.5, digits=1` → «12,5 %»."""
     pattern = "#,##0" + ("." + "0" * digits if digits else "") + " %"
@@ -100,21 +104,26 @@ def nbsp(text: str) -> str:
     return _DASH.sub(NBSP + r"\1", text)
 
 
+# The texts between tags of a page are mostly the templates' own, the same on every request,
+# and a page's blocks are typeset again by the block around them: each text is worked out once.
+_nbsp_once = lru_cache(maxsize=8192)(nbsp)
+
+
 def nbsp_html(html: str) -> str:
     """`nbsp` applied to the text between tags of an HTML fragment (attributes untouched;
     the contents of textarea, script, style and pre untouched)."""
     parts = _TAG.split(html)
-    out: list[str] = []
     raw_until: str | None = None
-    for part in parts:
-        if part.startswith("<") and part.endswith(">"):
-            out.append(part)
-            if raw_until is None:
-                opened = _RAW.match(part)
-                if opened:
-                    raw_until = "</" + opened.group(1).lower()
-            elif part.lower().startswith(raw_until):
-                raw_until = None
-        else:
-            out.append(part if raw_until else nbsp(part))
-    return "".join(out)
+    # split() puts the tags at the odd places: text, tag, text, tag, …, text
+    for i in range(0, len(parts), 2):
+        if raw_until is None:
+            parts[i] = _nbsp_once(parts[i])
+        if i + 1 == len(parts):
+            break
+        tag = parts[i + 1]
+        if raw_until is None:
+            if tag[1] in "tspTSP" and (opened := _RAW.match(tag)):
+                raw_until = "</" + opened.group(1).lower()
+        elif tag.lower().startswith(raw_until):
+            raw_until = None
+    return "".join(parts)

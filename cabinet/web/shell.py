@@ -36,6 +36,7 @@ from cabinet.extensions import csrf, login_manager
 from cabinet.htmx import is_htmx, redirect_to, retarget, wants_fragment
 from cabinet.moments import show_date, show_moment
 from cabinet.web import filters
+from cabinet.web.sessions import IdleSessionInterface
 
 bp = Blueprint("shell", __name__)
 LOGIN_MESSAGE = "Войдите в личный кабинет, чтобы продолжить."
@@ -64,6 +65,7 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_NAME="cabinet_session",
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
     )
+    app.session_interface = IdleSessionInterface()
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

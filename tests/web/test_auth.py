@@ -133,6 +133,31 @@ def test_the_session_ends_after_the_idle_timeout(
     assert response.status_code == 302 and response.location.startswith("/login")
 
 
+def test_the_idle_timeout_slides_without_re_signing_every_response(
+    app: Flask, client: FlaskClient, auth: Auth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cabinet.web.sessions import REFRESH_AFTER_SECONDS
+
+    auth.login(web_client(app, 407))
+    client.get("/referral")  # the first page with a form adds the CSRF token to the session
+    # Within a minute of signing: the page, and no new cookie.
+    again = client.get("/referral")
+    assert again.status_code == 200 and "Set-Cookie" not in again.headers
+    # Later, yet within the idle timeout: signed again, so the timeout starts over.
+    idle = app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+    now = time.time()
+    later = now + REFRESH_AFTER_SECONDS + 1
+    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
+    monkeypatch.setattr("cabinet.web.sessions.time.time", lambda: later)
+    refreshed = client.get("/referral")
+    assert refreshed.status_code == 200 and "Set-Cookie" in refreshed.headers
+    # Past the first signature's timeout but within the second one's: still signed in.
+    much_later = now + idle + 30
+    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: much_later)
+    monkeypatch.setattr("cabinet.web.sessions.time.time", lambda: much_later)
+    assert client.get("/referral").status_code == 200
+
+
 def test_next_is_followed_only_within_the_site(app: Flask, client: FlaskClient) -> None:
     email = web_client(app, 407)
     for target, expected in [
