@@ -82,14 +82,23 @@ lint: setup
 	@echo "==> bandit (cabinet/, средний и высокий уровень)"
 	@$(BIN)/bandit -q -r cabinet -ll
 
+# The tests that need no browser and load no servers run on every core (pytest-xdist, each
+# worker with a database of its own); then the browser and load tests, one at a time, since
+# their waits assume a machine of their own. Both always run; the leg fails if either did.
+PYTEST_WORKERS ?= auto
+PYTEST_LEG = fail=0; \
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not browser and not load" || fail=1; \
+	$(BIN)/pytest -m "browser or load" || fail=1; \
+	exit $$fail
+
 unit-sqlite: setup
 	@echo "==> Тесты на SQLite"
-	@$(BIN)/pytest
+	@$(PYTEST_LEG)
 
 unit-postgres: setup
 	@if $(POSTGRES_REACHABLE); then \
 		echo "==> Тесты на PostgreSQL ($(TEST_POSTGRES_URL))"; \
-		TEST_DATABASE_URL='$(TEST_POSTGRES_URL)' $(BIN)/pytest; \
+		export TEST_DATABASE_URL='$(TEST_POSTGRES_URL)'; $(PYTEST_LEG); \
 	else \
 		echo; \
 		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \

@@ -21,7 +21,13 @@ function init(args)
     table.insert(lines, wrk.format(method, path, h, body ~= "" and body or nil))
   end
   step = tonumber(args[2])
+  pause = tonumber(args[3] or "0")
   position = id
+end
+
+-- A pause before each request (0: none): a smoke run that checks the endpoints, not the speed.
+function delay()
+  return pause
 end
 
 function request()

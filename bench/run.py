@@ -88,6 +88,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-warm-up", dest="warm_up", action="store_false", help="skip the 1 s warm-up rounds"
     )
+    parser.add_argument(
+        "--pause-ms",
+        type=int,
+        default=0,
+        help="each connection waits this long before each request (a smoke run, not a measure)",
+    )
+    parser.add_argument(
+        "--delivery-processes",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[1, 4],
+        help="how many delivery workers to time, one run each (default 1,4)",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results.md")
     args = parser.parse_args(argv)
     started = time.monotonic()
@@ -105,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 with server("wsgi:app", env, work / f"cabinet-{database}.log") as base:
                     for endpoint in endpoints(fixtures):
                         results.append(drive(base, endpoint, database, args, work))
-                for count in (1, 4):
+                for count in args.delivery_processes:
                     rate = deliver(url, count, args.worker_messages, work)
                     workers.append((database, count, rate))
     elapsed = time.monotonic() - started
@@ -444,6 +456,7 @@ def wrk(base: str, script: Path, duration: int, args: Any) -> dict[str, Any]:
             "--",
             str(script),
             str(args.threads),
+            str(args.pause_ms),
         ],
         capture_output=True,
         text=True,
@@ -578,12 +591,13 @@ def render(
 ) -> str:
     hello = {r.database: r for r in results if r.name == HELLO}
     cores = len(os.sched_getaffinity(0))
+    web_workers = int(os.environ.get("WEB_CONCURRENCY", 2 * cores + 1))  # as gunicorn.conf.py
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     load = os.getloadavg()[0]
     lines = [
         f"`python -m bench.run --duration {args.duration} --scale {args.scale} "
         f"--databases {args.databases}`: wrk -t{args.threads} -c{args.connections} "
-        f"-d{args.duration}s on 127.0.0.1, gunicorn.conf.py ({2 * cores + 1} sync workers, "
+        f"-d{args.duration}s on 127.0.0.1, gunicorn.conf.py ({web_workers} sync workers, "
         f"{cores} cores), `Accept-Encoding: gzip, br`; {stamp}, {elapsed / 60:.1f} min in all; "
         f"load average at the end {load:.1f}. Ratios are to the hello-world measured just "
         "before the same database's run.",

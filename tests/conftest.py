@@ -201,6 +201,14 @@ def reliability_figures() -> Iterator[None]:
     yield
     from tests.security import figures
 
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # a worker saw only part of the run; `make reliability` runs on one process
     if figures.FIGURES["attack"]["requests"] or figures.FIGURES["faults"]:
         url = os.environ.get("TEST_DATABASE_URL", "")
         figures.write("postgresql" if url.startswith("postgres") else "sqlite")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked slow first: on several workers (`make test`), the longest ones start at
+    once instead of being left to one worker at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -153,6 +153,9 @@ def test_a_consumer_sees_every_event_once_while_referrals_happen_concurrently(
             seen.extend(body["events"])
             after = body["next_after"]
             drained_after_writers = finished and not body["has_more"]
+            # A consumer polls; one that never pauses would hold the GIL against the writers
+            # (each of their statements waits for it), and hold their locks open for seconds.
+            time.sleep(0.002)
 
     consumer = threading.Thread(target=consume)
     threads = [threading.Thread(target=write, args=(100 + i, True)) for i in range(WRITERS)]

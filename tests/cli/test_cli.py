@@ -254,7 +254,9 @@ def test_malformed_arguments_are_usage_errors(runner: FlaskCliRunner, args: list
 
 
 @pytest.mark.slow
-def test_flask_finds_the_app_through_wsgi_py(database_url: str, tmp_path: Path) -> None:
+def test_flask_finds_the_app_through_wsgi_py(
+    database_url: str, database: None, tmp_path: Path
+) -> None:
     """The real `flask` executable, no --app, DATABASE_URL picking the database."""
     env = {**os.environ, "DATABASE_URL": database_url}
     env.pop("FLASK_APP", None)

@@ -36,7 +36,7 @@ STRINGS: list[str] = [
     "javascript:alert(1)",
     # huge
     "A" * MB,
-    "я" * 100_000,
+    "я" * 20_000,  # 120 KB url-encoded: far past every field's limit
     "9" * 5000,
     # NUL and control characters
     "\x00",

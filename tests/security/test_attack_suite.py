@@ -77,7 +77,7 @@ class Attack:
             if 400 <= status < 500 or not self.route.changes_data:
                 self.problems.append(f"{where}: data changed by HTTP {status}")
             self.writes.committed = 0
-            if self.route.changes_data:
+            if self.route.changes_data and not self.route.keeps_session:
                 self.actor.sign_in()  # a logout, or a state that ends the attack's premise
                 self.writes.committed = 0
 
@@ -93,7 +93,8 @@ class Attack:
     def _run(self) -> None:
         route = self.route
         for name in [*route.form, "unexpected_field"] if route.method != "GET" else []:
-            payloads = corpus.STRINGS if name in route.form else corpus.SAMPLE
+            whole = name in route.form and name not in route.alike
+            payloads = corpus.STRINGS if whole else corpus.SAMPLE
             for payload in payloads:
                 pairs = [(k, v) for k, v in route.form.items() if k != name] + [(name, payload)]
                 self.check(

@@ -52,10 +52,19 @@ class Route:
     json: dict[str, Any] | None = None
     path: dict[str, str] = field(default_factory=dict)
     changes_data: bool = False  # a valid request may change the database
+    # Fields read by the same code as another field of the form (the ladder's levels after the
+    # first): they get the corpus's sample, the first of them the whole corpus.
+    alike: frozenset[str] = frozenset()
+    # A write it makes leaves the actor signed in and able to repeat it (a saved draft): no
+    # need to sign in afresh after one.
+    keeps_session: bool = False
 
 
 # A draft of the terms as the editor posts it: the help page's numbers, as a week's campaign.
 _CAMPAIGN = values_of(HELP_PAGE_TERMS, "Акция", "2023-04-10T00:00", "2023-04-17T00:00")
+_LATER_LEVELS = frozenset(
+    name for name in _CAMPAIGN if name.startswith("level-") and not name.startswith("level-1-")
+)
 
 # Path values are filled from the world when the request is made ({referral}, {client}).
 ROUTES: dict[tuple[str, str], Route] = {
@@ -134,10 +143,23 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("terms.index", "GET"): Route("manager", "GET"),
     ("terms.new", "GET"): Route("manager", "GET"),
-    ("terms.new", "POST"): Route("manager", "POST", form=_CAMPAIGN, changes_data=True),
+    ("terms.new", "POST"): Route(
+        "manager",
+        "POST",
+        form=_CAMPAIGN,
+        changes_data=True,
+        alike=_LATER_LEVELS,
+        keeps_session=True,
+    ),
     ("terms.edit", "GET"): Route("manager", "GET", path={"version": "{draft}"}),
     ("terms.edit", "POST"): Route(
-        "manager", "POST", form=_CAMPAIGN, path={"version": "{draft}"}, changes_data=True
+        "manager",
+        "POST",
+        form=_CAMPAIGN,
+        path={"version": "{draft}"},
+        changes_data=True,
+        alike=_LATER_LEVELS,
+        keeps_session=True,
     ),
     ("terms.publish", "POST"): Route(
         "manager", "POST", form={"confirm": "yes"}, path={"version": "{draft}"}, changes_data=True

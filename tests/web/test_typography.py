@@ -23,7 +23,7 @@ def test_the_page_binds_short_words_and_numbers(
     html = raw(client, "/referral")
     assert f"распространяется на{NBSP}все услуги" in html  # no hanging «на»
     assert f"пакет из{NBSP}1{NBSP}200{NBSP}SMS" in html  # «1200 / SMS» never splits
-    assert f"<td data-label=\"Скидка\">20{NBSP}%</td>" in html  # ru-RU percent, by Babel
+    assert f'<td data-label="Скидка">20{NBSP}%</td>' in html  # ru-RU percent, by Babel
     assert "использование услуги «Корпоративная АТС»" in html.replace(NBSP, " ")
 
 
