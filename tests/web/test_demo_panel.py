@@ -63,6 +63,16 @@ def audit_actions(app: Flask) -> list[tuple[str, int | None]]:
         ]
 
 
+def demo_manager(make_app: Callable[..., Flask]) -> tuple[Flask, FlaskClient]:
+    """A demo-mode cabinet with the demo data, and the demo manager signed in to its panel."""
+    demo = make_app(DEMO_MODE=True)
+    with outside_requests(demo):
+        seed(demo.extensions["program"])
+    client = demo.test_client()
+    sign_in(client, DEMO_MANAGER_EMAIL, DEMO_PASSWORD)
+    return demo, client
+
+
 # ---- «Открыть как клиент» ------------------------------------------------------------------
 
 
@@ -265,11 +275,7 @@ def test_flask_demo_seed_reset(runner: FlaskCliRunner, app: Flask) -> None:
 def test_the_audit_log_is_in_real_time_order_with_the_cabinets_time_beside(
     make_app: Callable[..., Flask], database: None
 ) -> None:
-    demo = make_app(DEMO_MODE=True)
-    with outside_requests(demo):
-        seed(demo.extensions["program"])
-    client = demo.test_client()
-    sign_in(client, DEMO_MANAGER_EMAIL, DEMO_PASSWORD)
+    demo, client = demo_manager(make_app)
     token = csrf_token(client.get("/manage/dashboard").text)
     client.post("/manage/clock", data={"jump": "month", "csrf_token": token})
     client.post("/manage/clock", data={"jump": "now", "csrf_token": token})
@@ -347,12 +353,8 @@ def _terms_in_force(demo: Flask) -> int:
 def test_the_seasonal_campaign_story_and_the_reset_that_takes_it_back(
     make_app: Callable[..., Flask], database: None
 ) -> None:
-    demo = make_app(DEMO_MODE=True)
+    demo, client = demo_manager(make_app)
     program: Program = demo.extensions["program"]
-    with outside_requests(demo):
-        seed(program)
-    client = demo.test_client()
-    sign_in(client, DEMO_MANAGER_EMAIL, DEMO_PASSWORD)
     board = client.get("/manage/scenarios").text
     token = csrf_token(board)
     # The campaign's words come from the terms in force: the help page's 20 %, doubled.
