@@ -106,7 +106,13 @@ def nbsp(text: str) -> str:
 
 # The texts between tags of a page are mostly the templates' own, the same on every request,
 # and a page's blocks are typeset again by the block around them: each text is worked out once.
-_nbsp_once = lru_cache(maxsize=8192)(nbsp)
+# Long texts (a client's own words, rarely repeated) are not kept: the cache stays small.
+_nbsp_cached = lru_cache(maxsize=8192)(nbsp)
+_CACHED_UP_TO = 512
+
+
+def _nbsp_once(text: str) -> str:
+    return _nbsp_cached(text) if len(text) <= _CACHED_UP_TO else nbsp(text)
 
 
 def nbsp_html(html: str) -> str:

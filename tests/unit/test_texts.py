@@ -58,6 +58,22 @@ def test_nbsp_is_idempotent_and_keeps_the_markup(text: str) -> None:
 def test_nbsp_leaves_attributes_and_typed_text_alone() -> None:
     html = '<a title="в дом">в дом</a><textarea>в дом</textarea>'
     assert nbsp_html(html) == f'<a title="в дом">в{NBSP}дом</a><textarea>в дом</textarea>'
+    script = "<p>и в дом</p><script>let a = 'в дом';</script><pre>и в</pre><p>до 5 %</p>"
+    assert nbsp_html(script) == (
+        f"<p>и{NBSP}в{NBSP}дом</p><script>let a = 'в дом';</script><pre>и в</pre>"
+        f"<p>до{NBSP}5{NBSP}%</p>"
+    )
+
+
+def test_long_and_short_texts_are_typeset_alike() -> None:
+    """Texts past the cached length are worked out each time, with the same rules."""
+    short = "скидка в 20 % — до конца месяца"
+    long = " ".join([short] * 40)
+    assert len(short) < 512 < len(long)
+    for text in (short, long, short):
+        typeset = nbsp_html(f"<p>{text}</p>")
+        assert typeset == f"<p>{nbsp(text)}</p>"
+        assert f"в{NBSP}20{NBSP}%{NBSP}—" in typeset
 
 
 def _product_files() -> list[Path]:
