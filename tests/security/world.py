@@ -52,8 +52,8 @@ class Route:
     json: dict[str, Any] | None = None
     path: dict[str, str] = field(default_factory=dict)
     changes_data: bool = False  # a valid request may change the database
-    # Fields read by the same code as another field of the form (the ladder's levels after the
-    # first): they get the corpus's sample, the first of them the whole corpus.
+    # Fields read by the same code as another field of the form (the terms editor's whole
+    # numbers): they get the corpus's sample, the first of each kind the whole corpus.
     alike: frozenset[str] = frozenset()
     # A write it makes leaves the actor signed in and able to repeat it (a saved draft): no
     # need to sign in afresh after one.
@@ -62,9 +62,18 @@ class Route:
 
 # A draft of the terms as the editor posts it: the help page's numbers, as a week's campaign.
 _CAMPAIGN = values_of(HELP_PAGE_TERMS, "Акция", "2023-04-10T00:00", "2023-04-17T00:00")
-_LATER_LEVELS = frozenset(
-    name for name in _CAMPAIGN if name.startswith("level-") and not name.startswith("level-1-")
-)
+# The whole corpus goes to one field of each kind the editor reads (the title, the moments, a
+# whole number, a level's percent, an optional pack); the other whole numbers and the later
+# levels are read by the same code and get the sample.
+_FIRST_OF_EACH_KIND = {
+    "title",
+    "effective_from",
+    "ends_at",
+    "referee_percent",
+    "level-1-percent",
+    "level-1-sms_pack",
+}
+_READ_ALIKE = frozenset(name for name in _CAMPAIGN if name not in _FIRST_OF_EACH_KIND)
 
 # Path values are filled from the world when the request is made ({referral}, {client}).
 ROUTES: dict[tuple[str, str], Route] = {
@@ -148,7 +157,7 @@ ROUTES: dict[tuple[str, str], Route] = {
         "POST",
         form=_CAMPAIGN,
         changes_data=True,
-        alike=_LATER_LEVELS,
+        alike=_READ_ALIKE,
         keeps_session=True,
     ),
     ("terms.edit", "GET"): Route("manager", "GET", path={"version": "{draft}"}),
@@ -158,7 +167,7 @@ ROUTES: dict[tuple[str, str], Route] = {
         form=_CAMPAIGN,
         path={"version": "{draft}"},
         changes_data=True,
-        alike=_LATER_LEVELS,
+        alike=_READ_ALIKE,
         keeps_session=True,
     ),
     ("terms.publish", "POST"): Route(
