@@ -306,6 +306,13 @@ def _body(schema: str) -> dict[str, Any]:
     return {"required": True, "content": {JSON: {"schema": _ref(schema)}}}
 
 
+AT = {
+    "name": "at",
+    "in": "query",
+    "required": False,
+    "description": "Момент; по умолчанию — сейчас",
+    "schema": MOMENT,
+}
 CLIENT_ID = {
     "name": "client_id",
     "in": "path",
@@ -347,15 +354,7 @@ def document() -> dict[str, Any]:
                 "get": {
                     "operationId": "getProgram",
                     "summary": "Условия программы: в силе на момент at и предстоящие",
-                    "parameters": [
-                        {
-                            "name": "at",
-                            "in": "query",
-                            "required": False,
-                            "description": "Момент; по умолчанию — сейчас",
-                            "schema": MOMENT,
-                        }
-                    ],
+                    "parameters": [AT],
                     "responses": _responses(
                         _ok("Program", "Версия условий в силе и предстоящие версии"), "400", "401"
                     ),
@@ -399,15 +398,7 @@ def document() -> dict[str, Any]:
                 "get": {
                     "operationId": "getDiscount",
                     "summary": "Скидка в силе на момент at",
-                    "parameters": [
-                        {
-                            "name": "at",
-                            "in": "query",
-                            "required": False,
-                            "description": "Момент; по умолчанию — сейчас",
-                            "schema": MOMENT,
-                        }
-                    ],
+                    "parameters": [AT],
                     "responses": _responses(
                         _ok("Discount", "Скидка, скидки в силе и исключения"), "400", "401", "404"
                     ),

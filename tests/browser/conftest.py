@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,9 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
+from cabinet.demo import seed
 from tests.servers import serving
+from tests.web.conftest import outside_requests
 
 __all__ = ["serving"]  # tests import the live server helper from here too
 
@@ -78,4 +80,18 @@ def new_page(browser: Any, live_server: str, database: None) -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def live_server(app: Flask) -> Iterator[str]:
     with serving(app) as url:
+        yield url
+
+
+SMS_OPTIONS_URL = "https://operator.example/sms-options"
+
+
+@pytest.fixture
+def demo_server(make_app: Callable[..., Flask], database: None) -> Iterator[str]:
+    """The demo cabinet (DEMO_MODE, the time machine's clock, the demo data) on the test
+    database, as `make run` serves it."""
+    demo = make_app(DEMO_MODE=True, SMS_OPTIONS_URL=SMS_OPTIONS_URL)
+    with outside_requests(demo):
+        seed(demo.extensions["program"])
+    with serving(demo) as url:
         yield url

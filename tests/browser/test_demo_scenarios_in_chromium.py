@@ -9,32 +9,18 @@ something only the new page has, so the next click never hits the old page.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Any
 
-import pytest
-from flask import Flask
 from playwright.sync_api import Locator, Page, expect
 
-from cabinet.demo import DEMO_MANAGER_EMAIL, DEMO_PASSWORD, seed
+from cabinet.demo import DEMO_MANAGER_EMAIL, DEMO_PASSWORD
 from cabinet.manage.scenarios import CAMPAIGN_TITLE
 from cabinet.referrals.terms import sms_pack
 from cabinet.texts import percent
-from tests.browser.conftest import serving
+from tests.browser.conftest import SMS_OPTIONS_URL
 from tests.conftest import output_dir
-from tests.web.conftest import outside_requests
 
 MAX_CLICKS = 10
-SMS_OPTIONS_URL = "https://operator.example/sms-options"
-
-
-@pytest.fixture
-def demo_server(make_app: Callable[..., Flask], database: None) -> Iterator[str]:
-    demo = make_app(DEMO_MODE=True, SMS_OPTIONS_URL=SMS_OPTIONS_URL)
-    with outside_requests(demo):
-        seed(demo.extensions["program"])
-    with serving(demo) as url:
-        yield url
 
 
 class Clicks:

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-from flask import Flask
 from playwright.sync_api import expect
 
-from cabinet.demo import seed
 from tests.conftest import output_dir
-from tests.servers import serving
-from tests.web.conftest import outside_requests
-
-
-@pytest.fixture
-def demo_server(make_app: Callable[..., Flask], database: None) -> Iterator[str]:
-    """The demo cabinet (DEMO_MODE, the time machine's clock) on the test database."""
-    demo = make_app(DEMO_MODE=True)
-    with outside_requests(demo):
-        seed(demo.extensions["program"])
-    with serving(demo) as url:
-        yield url
 
 
 def test_demo_story_with_the_time_machine(browser: Any, demo_server: str) -> None:

@@ -4,30 +4,15 @@ made during it gets the campaign's terms, and the page reads the previous terms 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
-from flask import Flask
 from playwright.sync_api import expect
 
-from cabinet.demo import seed
-from tests.browser.conftest import serving
 from tests.conftest import output_dir
-from tests.web.conftest import outside_requests
 
 MOSCOW = ZoneInfo("Europe/Moscow")
-
-
-@pytest.fixture
-def demo_server(make_app: Callable[..., Flask], database: None) -> Iterator[str]:
-    demo = make_app(DEMO_MODE=True)
-    with outside_requests(demo):
-        seed(demo.extensions["program"])
-    with serving(demo) as url:
-        yield url
 
 
 def test_a_campaign_published_in_the_panel_applies_while_it_runs(
