@@ -12,7 +12,7 @@ can be (a code applied by hand in the cabinet counts), else from the run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Literal
 
 from sqlalchemy import func, select
@@ -589,10 +589,7 @@ def perform(program: Program, manager_id: int, key: str, run_id: int, index: int
     elif step.kind == "campaign_over":
         if run.terms_version is None:
             raise StepNotReady("Акция еще не опубликована: сначала шаг «Опубликовать акцию».")
-        ends = _campaign(run, program).ends
-        day = (ends.astimezone(program.timezone) + timedelta(days=1)).date()
-        shown = services.move_clock(program, manager_id, "date", day)
-        outcome = Outcome(_clock_message(shown, program), True)
+        outcome = _go_to_day_after(program, manager_id, _campaign(run, program).ends)
     elif step.kind == "apply":
         _apply(program, manager_id, ids[step.role], ids[step.referrer], reason)
         outcome = Outcome(f"{names[step.role]} применил код {names[step.referrer]}.", True)
@@ -611,9 +608,8 @@ def perform(program: Program, manager_id: int, key: str, run_id: int, index: int
         shown = services.move_clock(program, manager_id, step.jump)
         outcome = Outcome(_clock_message(shown, program), True)
     elif step.kind == "jump_past":
-        day = _day_after_ladder(ids[step.role], program, names[step.role])
-        shown = services.move_clock(program, manager_id, "date", day)
-        outcome = Outcome(_clock_message(shown, program), True)
+        ends = _ladder_end(ids[step.role], names[step.role])
+        outcome = _go_to_day_after(program, manager_id, ends)
     elif step.kind == "newcomer":
         roles = {role.key: role for role in chosen.roles}
         if step.role not in ids:
@@ -672,15 +668,22 @@ def _apply(
     services.apply_code_for_client(program, manager_id, client_id, code, reason)
 
 
-def _day_after_ladder(client_id: int, program: Program, name: str) -> date:
-    ends = db.session.scalar(
+def _ladder_end(client_id: int, name: str) -> datetime:
+    ends: datetime | None = db.session.scalar(
         select(func.max(Grant.ends_at)).where(
             Grant.client_id == client_id, Grant.reason == "referrer", Grant.revoked_at.is_(None)
         )
     )
     if ends is None:
         raise StepNotReady(f"У {name} нет скидки за приведенных клиентов: сначала шаги выше.")
-    return (ends.astimezone(program.timezone) + timedelta(days=1)).date()
+    return ends
+
+
+def _go_to_day_after(program: Program, manager_id: int, moment: datetime) -> Outcome:
+    """The time machine to the day after `moment` (the cabinet's calendar), same time of day."""
+    day = (moment.astimezone(program.timezone) + timedelta(days=1)).date()
+    shown = services.move_clock(program, manager_id, "date", day)
+    return Outcome(_clock_message(shown, program), True)
 
 
 def _clock_message(shown: datetime, program: Program) -> str:
