@@ -16,11 +16,20 @@ import os
 import sys
 import tempfile
 import time
+from http.cookies import SimpleCookie
 from pathlib import Path
 
 from sqlalchemy import event
 
-from bench.run import Endpoint, app_env, endpoints, prepare, prepared_database
+from bench.run import (
+    SESSION_COOKIE,
+    Endpoint,
+    app_env,
+    endpoints,
+    keeping_cookie,
+    prepare,
+    prepared_database,
+)
 
 
 def main() -> int:
@@ -72,6 +81,10 @@ def measure(client, endpoint: Endpoint, args, statements: list[int]) -> None:  #
         return len(response.get_data())
 
     if endpoint.warm_up:
+        first = requests[0]
+        check = client.open(first.path, method=first.method, headers=first.headers)
+        cookie = SimpleCookie(check.headers.get("Set-Cookie", "")).get(SESSION_COOKIE)
+        requests = keeping_cookie(endpoint, cookie.value if cookie else None).requests
         for i in range(5):
             send(i)
     start = 0

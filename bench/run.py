@@ -42,6 +42,7 @@ WORKER_MESSAGES = 1000
 BROWSER = {"Accept-Encoding": "gzip, br"}
 HX = {"HX-Request": "true"}
 HELLO = "hello-world `GET /` (bench/hello.py)"
+SESSION_COOKIE = "cabinet_session"
 
 
 @dataclass(frozen=True)
@@ -273,7 +274,7 @@ def _fixtures(scale: str) -> Fixtures:
 
 def endpoints(f: Fixtures) -> list[Endpoint]:
     def page(cookie: tuple[str, str], path: str, htmx: bool = False) -> Request:
-        headers = {**BROWSER, "Cookie": f"cabinet_session={cookie[0]}"}
+        headers = {**BROWSER, "Cookie": f"{SESSION_COOKIE}={cookie[0]}"}
         return Request("GET", path, {**headers, **(HX if htmx else {})})
 
     api = {**BROWSER, "Authorization": f"Bearer {f.token}"}
@@ -296,7 +297,7 @@ def endpoints(f: Fixtures) -> list[Endpoint]:
             {
                 **BROWSER,
                 **HX,
-                "Cookie": f"cabinet_session={cookie}",
+                "Cookie": f"{SESSION_COOKIE}={cookie}",
                 "X-CSRFToken": token,
                 "Content-Type": "application/x-www-form-urlencoded",
             },
@@ -311,7 +312,7 @@ def endpoints(f: Fixtures) -> list[Endpoint]:
             {
                 **BROWSER,
                 **HX,
-                "Cookie": f"cabinet_session={cookie}",
+                "Cookie": f"{SESSION_COOKIE}={cookie}",
                 "X-CSRFToken": token,
                 "Content-Type": "application/x-www-form-urlencoded",
             },
@@ -357,6 +358,22 @@ def endpoints(f: Fixtures) -> list[Endpoint]:
             ],
         ),
     ]
+
+
+def keeping_cookie(endpoint: Endpoint, cookie: str | None) -> Endpoint:
+    """The endpoint's requests with the session cookie a response just set, as a browser keeps
+    it: the sessions signed while preparing are minutes old by the time an endpoint is driven,
+    and the cabinet signs an older cookie again (cabinet/web/sessions.py) on every response to
+    a client that never keeps the new one, which a browser does not do."""
+    if not cookie:
+        return endpoint
+    kept = [
+        Request(r.method, r.path, {**r.headers, "Cookie": f"{SESSION_COOKIE}={cookie}"}, r.body)
+        if "Cookie" in r.headers
+        else r
+        for r in endpoint.requests
+    ]
+    return Endpoint(endpoint.name, kept, endpoint.warm_up)
 
 
 # ---- servers and load ------------------------------------------------------------------------
@@ -425,6 +442,9 @@ def drive(base: str, endpoint: Endpoint, database: str, args: Any, work: Path) -
     )
     if check is not None and check.status_code >= 400:
         raise SystemExit(f"{endpoint.name}: {check.status_code}\n{check.text[:2000]}")
+    if check is not None:
+        endpoint = keeping_cookie(endpoint, check.cookies.get(SESSION_COOKIE))
+        script.write_text("\n".join(r.line() for r in endpoint.requests) + "\n", encoding="utf-8")
     if endpoint.warm_up and args.warm_up:
         wrk(base, script, 1, args)
     say(f"{database}: {endpoint.name}")

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy import CursorResult, DateTime, Engine, Executable, MetaData, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -122,6 +122,15 @@ def _begin_write() -> None:
     """
     db.session.rollback()
     db.session.connection(execution_options={"sqlite_immediate": True})
+
+
+def read(statement: Executable, parameters: Mapping[str, Any] | None = None) -> CursorResult[Any]:
+    """A select of columns (never of models), run on the session's connection: the same
+    transaction as the ORM's, without the ORM's execution layer around it, which costs as much
+    as the small indexed query itself (≈50 µs a statement). Pending changes are flushed first,
+    as the session would."""
+    db.session.flush()
+    return db.session.connection().execute(statement, parameters or {})
 
 
 def is_postgresql() -> bool:

@@ -9,7 +9,8 @@ worker and every server counts together), memory in development and tests.
 - Inviting: requests per member, per IP and per recipient (`INVITE_*_RATE_LIMIT`).
 
 Only refusals count where the limit is about guessing (`deduct_when=refused`): a client who
-types its friend's code right the first time never meets the limit.
+types its friend's code right the first time never meets the limit. Every limit is on a POST:
+reading a page is never limited, and costs no look at the limits at all.
 """
 
 from __future__ import annotations
@@ -28,6 +29,16 @@ from cabinet.extensions import limiter
 View = TypeVar("View", bound=Callable[..., Any])
 
 REDIS_SCHEMES = ("redis://", "rediss://", "redis+sentinel://", "redis+cluster://", "redis+unix://")
+
+
+# Counted requests are changes (POST); GET, HEAD and OPTIONS skip Flask-Limiter's per-request
+# resolution of the limits that could apply (a tenth of a page's own work).
+UNLIMITED_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@limiter.request_filter
+def _only_changes_are_limited() -> bool:
+    return request.method in UNLIMITED_METHODS
 
 
 def configure(app: Flask) -> None:

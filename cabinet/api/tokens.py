@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cabinet.api.models import ApiToken
 from cabinet.clock import Program
-from cabinet.db import db, transaction
+from cabinet.db import db, read, transaction
 from cabinet.errors import ProgramRefusal
 
 TOKEN_PREFIX = "cab_"  # noqa: S105 - a marker, not a secret
@@ -101,7 +101,7 @@ def authenticate(presented: str) -> int | None:
     column: it runs before every API call)."""
     if not _TOKEN.fullmatch(presented):
         return None
-    found: int | None = db.session.scalar(_active_token(), {"token_hash": hash_token(presented)})
+    found: int | None = read(_active_token(), {"token_hash": hash_token(presented)}).scalar()
     return found
 
 

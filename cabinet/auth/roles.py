@@ -29,8 +29,7 @@ from flask_login import current_user
 
 from cabinet.auth.errors import ReadOnlyCabinet
 from cabinet.auth.models import Manager
-from cabinet.clients.models import Client
-from cabinet.db import db
+from cabinet.clients.models import Client, ClientRecord, load_record
 from cabinet.extensions import login_manager
 from cabinet.htmx import redirect_to, retarget, wants_fragment
 
@@ -45,7 +44,7 @@ RETURN_TO = "acting_return"
 class Visitor:
     """Who is in a client's cabinet: the client itself, or a manager acting for it."""
 
-    client: Client
+    client: ClientRecord
     manager: Manager | None  # set when a manager opened the cabinet
     may_act: bool  # the client always; a manager only in demo mode
 
@@ -79,17 +78,19 @@ def _visitor() -> Visitor | None:
     if not current_user.is_authenticated:
         return None
     user = current_user._get_current_object()
-    if isinstance(user, Client):
+    if isinstance(user, ClientRecord):
         return Visitor(user, None, True)
+    if isinstance(user, Client):  # signed in during this very request
+        return Visitor(ClientRecord.of(user), None, True)
     if isinstance(user, Manager) and may_open_cabinets(user):
         client_id = cookie_session.get(ACTING_FOR)
-        client = db.session.get(Client, client_id) if isinstance(client_id, int) else None
+        client = load_record(client_id) if isinstance(client_id, int) else None
         if client is not None:
             return Visitor(client, user, may_act_for_clients(user))
     return None
 
 
-def current_client() -> Client:
+def current_client() -> ClientRecord:
     """The client whose cabinet this is (a view behind `client_required`), already loaded."""
     visitor = current_visitor()
     if visitor is None:  # pragma: no cover - client_required let nobody else in

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from cabinet import addresses
 from cabinet.auth.errors import AccountClosed, LoginRefused, ManagerRefused
 from cabinet.auth.models import Manager
-from cabinet.clients.models import Client
+from cabinet.clients.models import Client, ClientRecord, load_record
 from cabinet.db import db, transaction
 from cabinet.passwords import hash_password, password_matches
 
@@ -38,9 +38,9 @@ def authenticate_manager(email: str, password: str) -> Manager:
     return manager
 
 
-def end_sessions(user: Client | Manager) -> None:
+def end_sessions(user: Client | ClientRecord | Manager) -> None:
     """«Выйти»: every cookie issued so far for this account stops working."""
-    model = type(user)
+    model: type[Client] | type[Manager] = Manager if isinstance(user, Manager) else Client
     with transaction():
         db.session.execute(
             update(model)
@@ -49,17 +49,16 @@ def end_sessions(user: Client | Manager) -> None:
         )
 
 
-def load_session_user(session_id: str) -> Client | Manager | None:
+def load_session_user(session_id: str) -> ClientRecord | Manager | None:
     """The signed-in client (`<client id>.<session version>`) or manager (`m<id>.<version>`),
-    if the session is still valid."""
+    if the session is still valid. A client is read as a record (every page of the cabinet
+    reads it: one statement of columns), a manager as the model."""
     is_manager = session_id.startswith("m")
     user_part, _, version_part = session_id.removeprefix("m").partition(".")
     if not (user_part.isdigit() and version_part.isdigit()):
         return None
-    user: Client | Manager | None = (
-        db.session.get(Manager, int(user_part))
-        if is_manager
-        else db.session.get(Client, int(user_part))
+    user: ClientRecord | Manager | None = (
+        db.session.get(Manager, int(user_part)) if is_manager else load_record(int(user_part))
     )
     if user is None or not user.is_active or user.session_version != int(version_part):
         return None

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, get_args
+from functools import cache
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import CheckConstraint, Integer, Select, String, bindparam, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from cabinet.addresses import phone_e164
-from cabinet.db import UTCDateTime, db, sql_values
+from cabinet.db import UTCDateTime, db, read, sql_values
 
 if TYPE_CHECKING:
     from cabinet.referrals.models import Member
@@ -59,3 +61,53 @@ class Client(db.Model):  # type: ignore[name-defined,misc]
 
     def get_id(self) -> str:
         return f"{self.id}.{self.session_version}"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRecord:
+    """A client as one request reads it: the signed-in client of a page, or the client whose
+    cabinet a manager opened. Its columns, read in one cached statement (`load_record`), with
+    no ORM identity to build: the services that change a client load the model themselves."""
+
+    id: int
+    name: str
+    registered_at: datetime
+    promo_until: datetime | None
+    email: str | None
+    phone: str | None
+    status: str
+    session_version: int
+
+    # Flask-Login's user interface, as the model's.
+    is_authenticated: ClassVar[bool] = True
+    is_anonymous: ClassVar[bool] = False
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}.{self.session_version}"
+
+    @classmethod
+    def of(cls, client: Client) -> ClientRecord:
+        return cls(*(getattr(client, name) for name in _RECORD_COLUMNS))
+
+
+_RECORD_COLUMNS = tuple(field.name for field in fields(ClientRecord))
+
+
+@cache
+def _record_by_id() -> Select[Any]:
+    columns = (getattr(Client, name) for name in _RECORD_COLUMNS)
+    return select(*columns).where(Client.id == bindparam("client_id", type_=Integer()))
+
+
+def load_record(client_id: int) -> ClientRecord | None:
+    """One indexed statement, rows as columns (an ORM load costs twice as much)."""
+    row = read(_record_by_id(), {"client_id": client_id}).first()
+    return None if row is None else ClientRecord(*row)

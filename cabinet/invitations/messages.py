@@ -9,13 +9,12 @@ from email.policy import SMTP
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
 
 from cabinet.config import PROJECT_ROOT
 from cabinet.inputs import display_safe
 from cabinet.referrals.rules import Terms
 from cabinet.referrals.terms import words
-from cabinet.texts import nbsp_html
+from cabinet.typeset import Typeset
 
 # The texts are templates (templates/messages/): the numbers are those of the terms in force
 # when the invitation is queued (`terms`, through `words`); the HTML part is escaped and gets
@@ -24,9 +23,8 @@ _TEMPLATES = Environment(
     loader=FileSystemLoader(PROJECT_ROOT / "templates" / "messages"),
     autoescape=select_autoescape(["html"]),
     undefined=StrictUndefined,
+    extensions=[Typeset],
 )
-# The filter gets the template's own output, already escaped.
-_TEMPLATES.filters["typo"] = lambda html: Markup(nbsp_html(str(html)))  # noqa: S704  # nosec B704
 
 # Cyrillic text travels as UCS-2: 70 characters in one SMS, 67 in each part of a longer one.
 UCS2_SINGLE = 70

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import literal, select, tuple_
+from sqlalchemy import Integer, Select, bindparam, select, tuple_
 
-from cabinet.db import UTCDateTime, db
+from cabinet.db import UTCDateTime, read
 from cabinet.invitations.models import Invitation
 
 
@@ -28,6 +30,19 @@ def sent_by(
     member_id: int, *, after: tuple[datetime, int] | None = None, limit: int | None = None
 ) -> list[SentInvitation]:
     """Newest first, keyset-paginated by (created, id)."""
+    params: dict[str, Any] = {"member_id": member_id}
+    if after is not None:
+        params["after_moment"], params["after_id"] = after
+    if limit is not None:
+        params["limit"] = limit
+    return [
+        SentInvitation(*row) for row in read(_page(after is not None, limit is not None), params)
+    ]
+
+
+# Built once for each shape and reused with new parameters (building costs more than running).
+@cache
+def _page(after: bool, limit: bool) -> Select[Any]:
     stmt = (
         select(
             Invitation.id,
@@ -36,12 +51,12 @@ def sent_by(
             Invitation.status,
             Invitation.created_at,
         )
-        .where(Invitation.member_id == member_id)
+        .where(Invitation.member_id == bindparam("member_id", type_=Integer()))
         .order_by(Invitation.created_at.desc(), Invitation.id.desc())
     )
-    if after is not None:
-        cursor = tuple_(literal(after[0], UTCDateTime()), literal(after[1]))
+    if after:
+        cursor = tuple_(bindparam("after_moment", type_=UTCDateTime()), bindparam("after_id"))
         stmt = stmt.where(tuple_(Invitation.created_at, Invitation.id) < cursor)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return [SentInvitation(*row) for row in db.session.execute(stmt)]
+    if limit:
+        stmt = stmt.limit(bindparam("limit", type_=Integer()))
+    return stmt

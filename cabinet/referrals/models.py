@@ -55,20 +55,66 @@ class ProgramTerms(db.Model):  # type: ignore[name-defined,misc]
     withdrawn_by: Mapped[int | None] = mapped_column(ForeignKey("managers.id"))
 
     def as_terms(self) -> Terms:
-        return Terms(
-            version=self.id,
-            referee_percent=self.referee_percent,
-            referee_months=self.referee_months,
-            ladder=tuple(
-                Step(level, int(s["percent"]), int(s["months"]), s.get("sms_pack"))
-                for level, s in enumerate(self.ladder, start=1)
-            ),
-            apply_window_months=self.apply_window_months,
-            max_discount_percent=self.max_discount_percent,
-        )
+        return terms_from(*(getattr(self, c.key) for c in TERMS_COLUMNS))
 
     def as_version(self) -> Version:
-        return Version(self.as_terms(), self.effective_from, self.ends_at, self.title)
+        return version_from(*(getattr(self, c.key) for c in VERSION_COLUMNS))
+
+
+# The columns a version of the terms is made of, in the order `terms_from` and `version_from`
+# take them: a page reads them as columns (cabinet/referrals/queries.py), not as models.
+TERMS_COLUMNS = (
+    ProgramTerms.id,
+    ProgramTerms.referee_percent,
+    ProgramTerms.referee_months,
+    ProgramTerms.ladder,
+    ProgramTerms.apply_window_months,
+    ProgramTerms.max_discount_percent,
+)
+VERSION_COLUMNS = (
+    *TERMS_COLUMNS,
+    ProgramTerms.effective_from,
+    ProgramTerms.ends_at,
+    ProgramTerms.title,
+)
+
+
+def terms_from(
+    version: int,
+    referee_percent: int,
+    referee_months: int,
+    ladder: list[dict[str, Any]],
+    apply_window_months: int,
+    max_discount_percent: int,
+) -> Terms:
+    return Terms(
+        version=version,
+        referee_percent=referee_percent,
+        referee_months=referee_months,
+        ladder=tuple(
+            Step(level, int(s["percent"]), int(s["months"]), s.get("sms_pack"))
+            for level, s in enumerate(ladder, start=1)
+        ),
+        apply_window_months=apply_window_months,
+        max_discount_percent=max_discount_percent,
+    )
+
+
+def version_from(
+    version: int,
+    referee_percent: int,
+    referee_months: int,
+    ladder: list[dict[str, Any]],
+    apply_window_months: int,
+    max_discount_percent: int,
+    effective_from: datetime,
+    ends_at: datetime | None,
+    title: str,
+) -> Version:
+    terms = terms_from(
+        version, referee_percent, referee_months, ladder, apply_window_months, max_discount_percent
+    )
+    return Version(terms, effective_from, ends_at, title)
 
 
 def ladder_json(steps: tuple[Step, ...]) -> list[dict[str, Any]]:

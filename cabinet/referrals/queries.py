@@ -12,10 +12,18 @@ from sqlalchemy import BindParameter, Integer, Select, bindparam, func, select, 
 from sqlalchemy.orm import aliased
 
 from cabinet.clients import errors as client_errors
-from cabinet.clients.models import Client
-from cabinet.db import UTCDateTime, db
+from cabinet.clients.models import Client, ClientRecord
+from cabinet.db import UTCDateTime, db, read
 from cabinet.referrals import rules
-from cabinet.referrals.models import Grant, Member, ProgramTerms, Referral, SmsPack
+from cabinet.referrals.models import (
+    VERSION_COLUMNS,
+    Grant,
+    Member,
+    ProgramTerms,
+    Referral,
+    SmsPack,
+    version_from,
+)
 
 
 @dataclass(frozen=True)
@@ -93,8 +101,7 @@ class Standing:
 def schedule() -> rules.Schedule:
     """Every published version of the terms (one statement); `.at(moment)` gives the terms in
     force at a moment."""
-    rows = db.session.scalars(_published_terms())
-    return rules.Schedule(tuple(row.as_version() for row in rows))
+    return rules.Schedule(tuple(version_from(*row) for row in read(_published_terms())))
 
 
 def terms_at(at: datetime) -> rules.Terms:
@@ -103,9 +110,9 @@ def terms_at(at: datetime) -> rules.Terms:
 
 
 @cache
-def _published_terms() -> Select[tuple[ProgramTerms]]:
+def _published_terms() -> Select[Any]:
     return (
-        select(ProgramTerms)
+        select(*VERSION_COLUMNS)
         .where(ProgramTerms.status == "published")
         .order_by(ProgramTerms.effective_from, ProgramTerms.id)
     )
@@ -123,22 +130,21 @@ def standing(client_id: int, at: datetime, terms: rules.Terms | None = None) -> 
     return _standing(client, code, referred_by, referred_count, at, terms)
 
 
-def standing_of(client: Client, at: datetime, terms: rules.Terms | None = None) -> Standing:
+def standing_of(client: ClientRecord, at: datetime, terms: rules.Terms | None = None) -> Standing:
     """Two indexed statements, however long the history: the code, referrer and count of
     referred clients; the grants not yet ended (and the terms, unless the caller has them)."""
-    code, referred_by, referred_count = db.session.execute(
-        _program_of(), {"client_id": client.id}
-    ).one()
+    code, referred_by, referred_count = read(_program_of(), {"client_id": client.id}).one()
     return _standing(client, code, referred_by, referred_count, at, terms)
 
 
 def member_code(client_id: int) -> str | None:
     """The personal code (None for a client that has not joined): one indexed statement."""
-    return db.session.scalar(_member_code(), {"client_id": client_id})
+    code: str | None = read(_member_code(), {"client_id": client_id}).scalar()
+    return code
 
 
 def _standing(
-    client: Client,
+    client: Client | ClientRecord,
     code: str | None,
     referred_by: int | None,
     referred_count: int | None,
@@ -146,8 +152,7 @@ def _standing(
     terms: rules.Terms | None,
 ) -> Standing:
     current = [
-        HistoryRow(*row)
-        for row in db.session.execute(_current_grants(), {"client_id": client.id, "at": at})
+        HistoryRow(*row) for row in read(_current_grants(), {"client_id": client.id, "at": at})
     ]
     in_force = tuple(g for g in current if g.as_rule().in_force(at))
     return Standing(
@@ -252,10 +257,7 @@ def referred_clients(
     """«Приведенные клиенты», keyset-paginated by (activation, referral id); revoked referrals
     are not listed."""
     stmt = _referred_page(after is not None, limit is not None, newest_first)
-    return [
-        ReferredClient(*row)
-        for row in db.session.execute(stmt, _page_params(referrer_id, after, limit))
-    ]
+    return [ReferredClient(*row) for row in read(stmt, _page_params(referrer_id, after, limit))]
 
 
 def history(
@@ -269,9 +271,7 @@ def history(
     are listed too (`voided`), so the page can show them as «отменена»; whoever adds grants up
     must leave them out (see `in_effect`)."""
     stmt = _history_page(after is not None, limit is not None, newest_first)
-    return [
-        HistoryRow(*row) for row in db.session.execute(stmt, _page_params(client_id, after, limit))
-    ]
+    return [HistoryRow(*row) for row in read(stmt, _page_params(client_id, after, limit))]
 
 
 def _page_params(client_id: int, after: Cursor | None, limit: int | None) -> dict[str, Any]:
@@ -322,7 +322,7 @@ def _order(moment: Any, row_id: Any, newest_first: bool) -> tuple[Any, Any]:
 def sms_packs(client_id: int) -> list[PackRow]:
     return [
         PackRow(size, granted_at)
-        for size, granted_at in db.session.execute(_held_packs(), {"client_id": client_id})
+        for size, granted_at in read(_held_packs(), {"client_id": client_id})
     ]
 
 

@@ -1,24 +1,18 @@
-"""Jinja filters and globals for Russian text: numbers and percents for ru-RU, non-breaking
-spaces, and the program's terms in force for the templates (`terms`, read once per request,
-only by a page that uses them)."""
+"""Jinja filters and globals for Russian text: numbers and percents for ru-RU, the `typo` block
+of non-breaking spaces (cabinet/typeset.py), and the program's terms in force for the templates
+(`terms`, read once per request, only by a page that uses them)."""
 
 from __future__ import annotations
 
 from flask import Flask, g
-from markupsafe import Markup
 from werkzeug.local import LocalProxy
 
 from cabinet.clock import current_program
 from cabinet.referrals import queries
 from cabinet.referrals.rules import Schedule
 from cabinet.referrals.terms import Terms, words
-from cabinet.texts import nbsp_html, number, percent
-
-
-def typo(html: str) -> Markup:
-    """`{% filter typo %}…{% endfilter %}`: non-breaking spaces in the text of a block."""
-    # The block's own output, already escaped by autoescape.
-    return Markup(nbsp_html(str(html)))  # noqa: S704  # nosec B704
+from cabinet.texts import number, percent
+from cabinet.typeset import Typeset
 
 
 def schedule() -> Schedule:
@@ -37,5 +31,5 @@ def terms_in_force() -> Terms:
 def init_app(app: Flask) -> None:
     app.add_template_filter(percent, "percent")
     app.add_template_filter(number, "number")
-    app.add_template_filter(typo, "typo")
+    app.jinja_env.add_extension(Typeset)
     app.jinja_env.globals["terms"] = LocalProxy(terms_in_force)

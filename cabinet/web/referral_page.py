@@ -8,7 +8,7 @@ from functools import cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from cabinet.clients.models import Client
+from cabinet.clients.models import ClientRecord
 from cabinet.inputs import MAX_CURSOR_MICROS, MAX_ID, bounded_int
 from cabinet.invitations.queries import sent_by
 from cabinet.invitations.rules import show_recipient
@@ -158,7 +158,7 @@ _NO_TAB = TabPanel("history", (), (), (), False, None, True)
 
 
 def build(
-    client: Client | int,
+    client: ClientRecord | int,
     now: datetime,
     zone: ZoneInfo,
     tab: Tab,

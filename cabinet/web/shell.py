@@ -28,14 +28,14 @@ from cabinet import guard, limits
 from cabinet.auth.models import Manager
 from cabinet.auth.roles import current_visitor
 from cabinet.auth.services import load_session_user
-from cabinet.clients.models import Client
+from cabinet.clients.models import Client, ClientRecord
 from cabinet.clock import current_program
 from cabinet.db import db
 from cabinet.demo_clock import DemoClock
 from cabinet.extensions import csrf, login_manager
 from cabinet.htmx import is_htmx, redirect_to, retarget, wants_fragment
 from cabinet.moments import show_date, show_moment
-from cabinet.web import filters
+from cabinet.web import filters, urls
 from cabinet.web.sessions import IdleSessionInterface
 
 bp = Blueprint("shell", __name__)
@@ -77,6 +77,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(lambda m: show_moment(m, zone), "moment")
     app.add_template_filter(lambda m: show_date(m, zone), "date")
     filters.init_app(app)
+    urls.init_app(app)
     app.context_processor(_template_context)
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _csrf_error)
@@ -230,7 +231,7 @@ def _template_context() -> dict[str, Any]:
     visitor = current_visitor() if isinstance(user, Manager) and database_up else None
     demo = current_app.config["DEMO_MODE"]
     context: dict[str, Any] = {
-        "signed_in": user if isinstance(user, Client) else None,
+        "signed_in": user if isinstance(user, ClientRecord | Client) else None,
         "manager": user if isinstance(user, Manager) else None,
         # A manager in a client's cabinet: the banner on every page, the client's menu there.
         "acting": visitor,

@@ -219,3 +219,25 @@ def test_two_servers_share_the_counters_through_redis(
     keys = redis.Redis.from_url(REDIS_URL).keys(f"*{prefix}*")
     assert keys
     redis.Redis.from_url(REDIS_URL).delete(*keys)
+
+
+def test_every_limit_counts_changes_only(app: Flask) -> None:
+    """Reads skip the limiter altogether (`limits.UNLIMITED_METHODS`): a limit declared on a
+    read would be silently off, so none may be. (Flask-Limiter keeps its limits per view.)"""
+    from flask_limiter.util import get_qualified_name
+
+    from cabinet.extensions import limiter
+    from cabinet.limits import UNLIMITED_METHODS
+
+    declared = limiter.limit_manager._decorated_limits
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        name = get_qualified_name(app.view_functions[rule.endpoint])
+        for limit in declared.get(name, ()):
+            # Flask adds OPTIONS (and HEAD beside GET) to every rule by itself.
+            methods = limit.methods or (rule.methods or set()) - {"OPTIONS", "HEAD"}
+            counted = {m.upper() for m in methods}
+            assert not counted & UNLIMITED_METHODS, (rule.rule, sorted(counted))
+            checked += 1
+    assert checked >= 7  # apply (2), sign-in twice (2 each), invite (3)
+

@@ -145,3 +145,30 @@ def test_hashed_names_follow_the_content(tmp_path: Path) -> None:
     assert second["site.css"] != first["site.css"]
     assert (target / first["site.css"]).exists()  # the previous release's pages still load
     assert second["vendor/lib.min.js"] == first["vendor/lib.min.js"]
+
+
+def test_templates_get_the_addresses_url_for_builds(app: Flask) -> None:
+    from flask import url_for
+
+    from cabinet.web.urls import kept_url_for
+
+    asked = [
+        ("static", {"filename": "cabinet.css"}),
+        ("referrals.show", {"tab": "clients"}),
+        ("referrals.show", {"tab": "clients", "after": "x"}),
+        ("referrals.show", {}),
+        ("auth.logout", {}),
+    ]
+    with app.test_request_context("/referral", base_url="http://cabinet.example/lk"):
+        for endpoint, values in asked * 2:  # the second round comes from the store
+            assert kept_url_for(endpoint, **values) == url_for(endpoint, **values)
+        assert kept_url_for("referrals.show", _external=True).startswith(
+            "http://cabinet.example/lk/"
+        )
+        assert kept_url_for("referrals.show").startswith("/lk/")
+    with app.test_request_context("/referral"):  # another script root: another address
+        assert kept_url_for("referrals.show") == "/referral"
+    with app.test_request_context("/manage/clients"):
+        assert kept_url_for(".dashboard") == url_for("manage.dashboard")
+    with app.test_request_context("/referral"):
+        assert kept_url_for(".join") == url_for("referrals.join")
