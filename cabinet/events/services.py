@@ -9,7 +9,9 @@ is still in flight and a consumer that moved past 8 would never see 7). So:
 * record() first takes the *event lock*, held until the writing transaction ends: on PostgreSQL
   a transaction-level advisory lock (`pg_advisory_xact_lock`); on SQLite the database write lock
   every service already holds (`with transaction()`: BEGIN IMMEDIATE, one writer at a time);
-* under the lock it reads `max(id)` and writes `max(id) + 1`.
+* under the lock it reads `max(id)` and writes `max(id) + 1`; the transaction's next events
+  take the next ids without asking again (the lock is still held), and are written together
+  when the transaction flushes (one INSERT for an activation's five events).
 
 A transaction that holds the lock commits (and becomes visible to every new snapshot) before the
 lock passes to the next writer, which only then reads `max(id)`; so ids are assigned in commit
@@ -50,18 +52,33 @@ def record(
     Moments in `data` are written as ISO 8601 with the offset of the cabinet's zone."""
     if kind not in EVENT_KINDS:  # pragma: no cover - the Literal type keeps this out
         raise ValueError(f"unknown event kind {kind!r}")
-    _take_event_lock()
-    next_id = (db.session.scalar(select(func.max(Event.id))) or 0) + 1
     event = Event(
-        id=next_id,
+        id=_next_id(),
         kind=kind,
         client_id=client_id,
         occurred_at=at,
         data={key: _plain(value, program) for key, value in data.items()},
     )
     db.session.add(event)
-    db.session.flush()
     return event
+
+
+def _next_id() -> int:
+    """The lock and `max(id)` once per transaction; the transaction's later events count on."""
+    session = db.session()
+    transaction = session.get_transaction()
+    held = session.info.get(_LAST_ID)
+    if held is not None and held[0] is transaction:
+        last: int = held[1]
+    else:
+        _take_event_lock()
+        last = db.session.scalar(select(func.max(Event.id))) or 0
+    session.info[_LAST_ID] = (transaction, last + 1)
+    return last + 1
+
+
+# The session's current transaction and the last event id it assigned.
+_LAST_ID = "events_last_id"
 
 
 def _take_event_lock() -> None:

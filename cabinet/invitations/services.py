@@ -6,8 +6,9 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import exists, func, select, text
 
 from cabinet.clients.models import Client
 from cabinet.clock import Program
@@ -84,41 +85,43 @@ def invite(
         db.session.add(invitation)
         if before_commit is not None:
             before_commit()
-    return Queued(invitation.id, channel, recipient, rules.show_recipient(channel, recipient), now)
+        db.session.flush()
+        invitation_id = invitation.id  # read before the commit expires it: no reload after
+    return Queued(invitation_id, channel, recipient, rules.show_recipient(channel, recipient), now)
 
 
 def _usage(
     member_id: int, recipient: str, now: datetime, program: Program, member_since: datetime
 ) -> rules.Usage:
+    """What the limits look at, in one statement (each count on its own index)."""
     today = rules.day_start(now, program.timezone)
+    member_sms_today, member_today, last_to_recipient, sms_today, opted_out = db.session.execute(
+        select(
+            _count(today, Invitation.member_id == member_id, Invitation.channel == "sms"),
+            _count(today, Invitation.member_id == member_id),
+            select(func.max(Invitation.created_at))
+            .where(Invitation.recipient == recipient)
+            .scalar_subquery(),
+            _count(today, Invitation.channel == "sms"),
+            exists().where(StopListEntry.recipient == recipient),
+        )
+    ).one()
     return rules.Usage(
         member_since=member_since,
-        member_sms_today=db.session.scalar(
-            select(func.count())
-            .select_from(Invitation)
-            .where(
-                Invitation.member_id == member_id,
-                Invitation.channel == "sms",
-                Invitation.created_at >= today,
-            )
-        )
-        or 0,
-        member_today=db.session.scalar(
-            select(func.count())
-            .select_from(Invitation)
-            .where(Invitation.member_id == member_id, Invitation.created_at >= today)
-        )
-        or 0,
-        last_to_recipient=db.session.scalar(
-            select(func.max(Invitation.created_at)).where(Invitation.recipient == recipient)
-        ),
-        sms_today=db.session.scalar(
-            select(func.count())
-            .select_from(Invitation)
-            .where(Invitation.channel == "sms", Invitation.created_at >= today)
-        )
-        or 0,
-        opted_out=db.session.get(StopListEntry, recipient) is not None,
+        member_sms_today=member_sms_today or 0,
+        member_today=member_today or 0,
+        last_to_recipient=last_to_recipient,
+        sms_today=sms_today or 0,
+        opted_out=bool(opted_out),
+    )
+
+
+def _count(since: datetime, *conditions: Any) -> Any:
+    return (
+        select(func.count())
+        .select_from(Invitation)
+        .where(*conditions, Invitation.created_at >= since)
+        .scalar_subquery()
     )
 
 

@@ -79,10 +79,11 @@ def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
     now = program.clock.now()
     # The activation is judged by the terms in force at its moment, and its rows name them.
     terms = queries.schedule().at(now)
-    rules.check_can_apply(_party(referee_client), now, zone, terms)  # before the code is looked at
+    referee = _party(referee_client)
+    rules.check_can_apply(referee, now, zone, terms)  # before the code is looked at
     if referrer_id is None:
         raise errors.CodeNotFound()
-    rules.check_application(_party(referee_client), _party(locked[referrer_id]), now, zone, terms)
+    rules.check_application(referee, _party(locked[referrer_id]), now, zone, terms)
     last_activation = db.session.scalar(
         select(func.max(Referral.activated_at)).where(
             Referral.referrer_id == referrer_id, Referral.revoked_at.is_(None)
@@ -91,9 +92,10 @@ def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
     if last_activation is not None and now < last_activation:
         raise errors.ActivationOutOfOrder(show_moment(last_activation, zone))
 
-    joined_now = referee_client.member is None
-    if joined_now:
-        _enrol(program, client_id, now)
+    member = referee_client.member
+    joined_now = member is None
+    if member is None:
+        member = _enrol(program, client_id, now)
     referred_before = _referred_count(referrer_id)
     referral = Referral(referrer_id=referrer_id, referee_id=client_id, activated_at=now)
     db.session.add(referral)
@@ -146,7 +148,7 @@ def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
     db.session.add_all(packs)
     db.session.flush()
     _record_activation(program, referral, joined_now, welcome_row, closed, reward_row, packs)
-    return JoinResult(client_id, _code_of(client_id), referrer_id, now, terms)
+    return JoinResult(client_id, member.code, referrer_id, now, terms)
 
 
 def _record_activation(
@@ -278,12 +280,6 @@ def _referred_count(referrer_id: int) -> int:
         )
         or 0
     )
-
-
-def _code_of(client_id: int) -> str:
-    code = db.session.scalar(select(Member.code).where(Member.client_id == client_id))
-    assert code is not None  # noqa: S101 - the caller has just enrolled the client
-    return code
 
 
 def grant_row(client_id: int, referral_id: int, grant: rules.Grant) -> Grant:
