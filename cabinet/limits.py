@@ -33,12 +33,12 @@ REDIS_SCHEMES = ("redis://", "rediss://", "redis+sentinel://", "redis+cluster://
 
 # Counted requests are changes (POST); GET, HEAD and OPTIONS skip Flask-Limiter's per-request
 # resolution of the limits that could apply (a tenth of a page's own work).
-UNLIMITED_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @limiter.request_filter
 def _only_changes_are_limited() -> bool:
-    return request.method in UNLIMITED_METHODS
+    return request.method in READ_METHODS
 
 
 def configure(app: Flask) -> None:

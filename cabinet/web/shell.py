@@ -30,7 +30,7 @@ from cabinet.auth.roles import current_visitor
 from cabinet.auth.services import load_session_user
 from cabinet.clients.models import Client, ClientRecord
 from cabinet.clock import current_program
-from cabinet.db import db
+from cabinet.db import db, reads_only
 from cabinet.demo_clock import DemoClock
 from cabinet.extensions import csrf, login_manager
 from cabinet.htmx import is_htmx, redirect_to, retarget, wants_fragment
@@ -79,6 +79,7 @@ def init_app(app: Flask) -> None:
     filters.init_app(app)
     urls.init_app(app)
     app.context_processor(_template_context)
+    app.before_request(_reads_only_for_reads)
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _csrf_error)
     for error in guard.DATABASE_DOWN:
@@ -93,6 +94,11 @@ def _unauthorized() -> BaseResponse:
     if not is_htmx():
         flash(LOGIN_MESSAGE)
     return redirect_to(target)
+
+
+def _reads_only_for_reads() -> None:
+    if request.method in limits.READ_METHODS:  # GET, HEAD, OPTIONS: they change nothing
+        reads_only()
 
 
 def _security_headers(response: Response) -> Response:

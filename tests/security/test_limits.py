@@ -222,12 +222,12 @@ def test_two_servers_share_the_counters_through_redis(
 
 
 def test_every_limit_counts_changes_only(app: Flask) -> None:
-    """Reads skip the limiter altogether (`limits.UNLIMITED_METHODS`): a limit declared on a
+    """Reads skip the limiter altogether (`limits.READ_METHODS`): a limit declared on a
     read would be silently off, so none may be. (Flask-Limiter keeps its limits per view.)"""
     from flask_limiter.util import get_qualified_name
 
     from cabinet.extensions import limiter
-    from cabinet.limits import UNLIMITED_METHODS
+    from cabinet.limits import READ_METHODS
 
     declared = limiter.limit_manager._decorated_limits
     checked = 0
@@ -237,7 +237,7 @@ def test_every_limit_counts_changes_only(app: Flask) -> None:
             # Flask adds OPTIONS (and HEAD beside GET) to every rule by itself.
             methods = limit.methods or (rule.methods or set()) - {"OPTIONS", "HEAD"}
             counted = {m.upper() for m in methods}
-            assert not counted & UNLIMITED_METHODS, (rule.rule, sorted(counted))
+            assert not counted & READ_METHODS, (rule.rule, sorted(counted))
             checked += 1
     assert checked >= 7  # apply (2), sign-in twice (2 each), invite (3)
 
