@@ -118,27 +118,34 @@ class Worker:
         }
 
     def run_pass(self, batch: int = 20) -> PassReport:
-        """Claim up to `batch` due invitations and try each once."""
+        """Claim up to `batch` due invitations, try each once, then store every outcome in one
+        transaction (one commit for the batch, not one per message: the commit is most of a
+        message's cost to the database). A worker killed before storing them loses nothing:
+        the leases run out and the messages go again under the same idempotency keys, which
+        the gateway answers without sending twice."""
         report = PassReport()
         claimed = self._claim(batch, report)
         report.claimed = len(claimed)
+        tried: list[tuple[Claimed, Outcome, bool]] = []  # (message, outcome, paused)
         for item in claimed:
             breaker = self.breakers[item.channel]
             if not breaker.allows(self.program.clock.now()):
-                self._record(
-                    item, Outcome("retry", "шлюз временно недоступен"), report, paused=True
-                )
+                tried.append((item, Outcome("retry", "шлюз временно недоступен"), True))
                 continue
             probe = breaker.probing()
             outcome = self.gateways[item.channel].send(item.payload, item.key)
             if outcome.verdict == "retry":
                 breaker.failed(self.program.clock.now())
                 if probe:  # the gateway is still down: the message keeps its attempt
-                    self._record(item, outcome, report, paused=True)
+                    tried.append((item, outcome, True))
                     continue
             else:
                 breaker.succeeded()
-            self._record(item, outcome, report)
+            tried.append((item, outcome, False))
+        if tried:
+            with transaction():
+                for item, outcome, paused in tried:
+                    self._record(item, outcome, report, paused)
         return report
 
     def run_until(
@@ -211,44 +218,35 @@ class Worker:
             )
         )
 
-    def _record(
-        self, item: Claimed, outcome: Outcome, report: PassReport, paused: bool = False
-    ) -> None:
-        """Store the outcome, unless the lease was lost. A message held back by an open
-        circuit breaker, or sent as its probe while the gateway is still down, gets its
-        attempt back."""
-        with transaction():
-            row = db.session.scalars(
-                select(Invitation)
-                .where(Invitation.id == item.id, Invitation.lease_token == item.lease_token)
-                .with_for_update()
-            ).first()
-            if row is None:  # the lease ran out and another worker took the message over
-                db.session.rollback()
-                return
-            now = self.program.clock.now()
-            row.lease_until, row.lease_token = None, None
-            if paused:
-                row.attempts -= 1
-                row.status = "queued"
-                if outcome.detail != "шлюз временно недоступен":
-                    row.last_error = outcome.detail[:300]
-                row.next_attempt_at = now + timedelta(
-                    seconds=self.settings.breaker_cooldown_seconds
-                )
-                report.retried += 1
-                db.session.commit()
-                return
-            row.last_error = None if outcome.verdict == "accepted" else outcome.detail[:300]
-            if outcome.verdict == "accepted":
-                row.status, row.sent_at = "sent", now
-                report.sent += 1
-            elif outcome.verdict == "retry" and row.attempts < self.settings.backoff.max_attempts:
-                delay = retry_delay(
-                    row.attempts, self.settings.backoff, self.rng, outcome.retry_after
-                )
-                row.status, row.next_attempt_at = "queued", now + timedelta(seconds=delay)
-                report.retried += 1
-            else:
-                row.status = "failed"
-                report.failed += 1
+    def _record(self, item: Claimed, outcome: Outcome, report: PassReport, paused: bool) -> None:
+        """Store the outcome (in the pass's transaction), unless the lease was lost. A message
+        held back by an open circuit breaker, or sent as its probe while the gateway is still
+        down, gets its attempt back."""
+        row = db.session.scalars(
+            select(Invitation)
+            .where(Invitation.id == item.id, Invitation.lease_token == item.lease_token)
+            .with_for_update()
+        ).first()
+        if row is None:  # the lease ran out and another worker took the message over
+            return
+        now = self.program.clock.now()
+        row.lease_until, row.lease_token = None, None
+        if paused:
+            row.attempts -= 1
+            row.status = "queued"
+            if outcome.detail != "шлюз временно недоступен":
+                row.last_error = outcome.detail[:300]
+            row.next_attempt_at = now + timedelta(seconds=self.settings.breaker_cooldown_seconds)
+            report.retried += 1
+            return
+        row.last_error = None if outcome.verdict == "accepted" else outcome.detail[:300]
+        if outcome.verdict == "accepted":
+            row.status, row.sent_at = "sent", now
+            report.sent += 1
+        elif outcome.verdict == "retry" and row.attempts < self.settings.backoff.max_attempts:
+            delay = retry_delay(row.attempts, self.settings.backoff, self.rng, outcome.retry_after)
+            row.status, row.next_attempt_at = "queued", now + timedelta(seconds=delay)
+            report.retried += 1
+        else:
+            row.status = "failed"
+            report.failed += 1
