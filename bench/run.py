@@ -33,6 +33,8 @@ from urllib.parse import quote
 
 import requests
 
+from bench import flaskr
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SECRET = "bench-secret-key-not-for-production-0123456789"  # noqa: S105
@@ -42,6 +44,7 @@ WORKER_MESSAGES = 1000
 BROWSER = {"Accept-Encoding": "gzip, br"}
 HX = {"HX-Request": "true"}
 HELLO = "hello-world `GET /` (bench/hello.py)"
+FLASKR = "Flask tutorial's index, signed in, 20 posts (bench/flaskr.py)"
 SESSION_COOKIE = "cabinet_session"
 
 
@@ -109,11 +112,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="cabinet-bench-") as scratch:
         work = Path(scratch)
         hello = Endpoint(HELLO, [Request("GET", "/")])
+        flaskr_index = Endpoint(
+            FLASKR,
+            [Request("GET", "/", {**BROWSER, "Cookie": f"session={flaskr.signed_in_cookie()}"})],
+        )
+        flaskr_env = {"FLASKR_DATABASE": str(work / "flaskr.sqlite3")}
+        flaskr.fill(flaskr_env["FLASKR_DATABASE"])
         for database in args.databases.split(","):
             with prepared_database(database, args.postgres_url, work) as url:
                 fixtures = prepare(url, args.scale, work)
                 with server("bench.hello:app", {}, work / "hello.log") as base:
                     results.append(drive(base, hello, database, args, work))
+                with server("bench.flaskr:app", flaskr_env, work / "flaskr.log") as base:
+                    results.append(drive(base, flaskr_index, database, args, work))
                 env = app_env(url)
                 with server("wsgi:app", env, work / f"cabinet-{database}.log") as base:
                     for endpoint in endpoints(fixtures):
@@ -610,6 +621,7 @@ def render(
     results: list[Result], workers: list[tuple[str, int, float]], args: Any, elapsed: float
 ) -> str:
     hello = {r.database: r for r in results if r.name == HELLO}
+    tutorial = {r.database: r for r in results if r.name == FLASKR}
     cores = len(os.sched_getaffinity(0))
     web_workers = int(os.environ.get("WEB_CONCURRENCY", 2 * cores + 1))  # as gunicorn.conf.py
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
@@ -619,16 +631,18 @@ def render(
         f"--databases {args.databases}`: wrk -t{args.threads} -c{args.connections} "
         f"-d{args.duration}s on 127.0.0.1, gunicorn.conf.py ({web_workers} sync workers, "
         f"{cores} cores), `Accept-Encoding: gzip, br`; {stamp}, {elapsed / 60:.1f} min in all; "
-        f"load average at the end {load:.1f}. Ratios are to the hello-world measured just "
-        "before the same database's run.",
+        f"load average at the end {load:.1f}. Ratios are to the hello-world and to the Flask "
+        "tutorial's index measured just before the same database's run (both on SQLite).",
         "",
-        "| endpoint | database | rps | p50, ms | p99, ms | errors | × hello-world |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| endpoint | database | rps | p50, ms | p99, ms | errors | × hello-world | × flaskr |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
+        versus = tutorial.get(r.database)
+        to_tutorial = f"{r.rps / versus.rps:.2f}" if versus else "—"
         lines.append(
             f"| {r.name} | {r.database} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
-            f"{r.errors} | {r.rps / hello[r.database].rps:.2f} |"
+            f"{r.errors} | {r.rps / hello[r.database].rps:.2f} | {to_tutorial} |"
         )
     lines += [
         "",
