@@ -28,6 +28,15 @@ class AppLimiter(Limiter):
         super().init_app(app)
         app.extensions["rate_limits"] = (self._storage, self._limiter)
 
+    def _check_request_limit(
+        self, callable_name: str | None = None, in_middleware: bool = True
+    ) -> None:
+        # Every limit is declared on a view (cabinet/limits.py) and checked by its decorator;
+        # with no application, default or blueprint limit, the check Flask-Limiter runs before
+        # every request finds nothing to check (tests/security/test_limits.py keeps it so).
+        if not in_middleware:
+            super()._check_request_limit(callable_name, in_middleware)
+
     @property
     def _key_prefix(self) -> str:
         if has_app_context():

@@ -241,3 +241,15 @@ def test_every_limit_counts_changes_only(app: Flask) -> None:
             checked += 1
     assert checked >= 7  # apply (2), sign-in twice (2 each), invite (3)
 
+
+
+def test_no_limit_needs_the_check_before_every_request(app: Flask) -> None:
+    """cabinet.extensions.AppLimiter skips Flask-Limiter's check before each request: it would
+    only find limits of the whole app, of its defaults or of a blueprint, and there are none."""
+    from cabinet.extensions import limiter
+
+    manager = limiter.limit_manager
+    with app.test_request_context("/referral"):
+        assert manager.application_limits == []
+        assert manager.default_limits == []
+        assert all(not manager.blueprint_limits(app, bp) for bp in app.blueprints)

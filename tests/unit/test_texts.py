@@ -55,6 +55,36 @@ def test_nbsp_is_idempotent_and_keeps_the_markup(text: str) -> None:
     assert once.replace(NBSP, " ") == text
 
 
+def _by_pieces(html: str) -> str:
+    """The definition, plainly: every text between tags, one by one, outside raw elements."""
+    parts = re.split(r"(<[^>]*>)", html)
+    raw_until: str | None = None
+    for i in range(0, len(parts), 2):
+        if raw_until is None:
+            parts[i] = nbsp(parts[i])
+        if i + 1 < len(parts):
+            tag = parts[i + 1]
+            opened = re.match(r"<(textarea|script|style|pre)\b", tag, re.IGNORECASE)
+            if raw_until is None and opened:
+                raw_until = "</" + opened.group(1).lower()
+            elif raw_until is not None and tag.lower().startswith(raw_until):
+                raw_until = None
+    return "".join(parts)
+
+
+_PIECES = st.sampled_from(
+    ["<p>", "</p>", "<td class=\"x y\">", "<pre>", "</pre>", "<script>", "</script>",
+     "<textarea name=\"a b\">", "</textarea>", "\n  ", " ", "в дом", "и в", "до 5 %",
+     "3200 SMS", "оплата — с кодом", "слово", "Клиент 12"]
+)  # fmt: skip
+
+
+@given(st.lists(_PIECES, max_size=30))
+def test_nbsp_html_does_what_the_definition_says(pieces: list[str]) -> None:
+    html = "".join(pieces)
+    assert nbsp_html(html) == _by_pieces(html)
+
+
 def test_nbsp_leaves_attributes_and_typed_text_alone() -> None:
     html = '<a title="в дом">в дом</a><textarea>в дом</textarea>'
     assert nbsp_html(html) == f'<a title="в дом">в{NBSP}дом</a><textarea>в дом</textarea>'
