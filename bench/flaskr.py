@@ -2,7 +2,7 @@
 it, served by the same gunicorn config as the cabinet. A signed-in author's blog index: the
 session cookie, the user loaded before the request (one query), the posts with their authors
 (one query, 20 posts), a template extending a base with the navigation; a sqlite3 connection
-per request, closed at teardown. The issue measured it at 0.28 × hello-world; `make bench`
+per request, closed at teardown. Measured once at 0.28 × hello-world; `make bench`
 measures it again beside the cabinet.
 
 `FLASKR_DATABASE`: the SQLite file, made and filled by `fill` before the server starts.
