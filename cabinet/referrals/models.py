@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -58,7 +59,7 @@ class ProgramTerms(db.Model):  # type: ignore[name-defined,misc]
         return terms_from(*(getattr(self, c.key) for c in TERMS_COLUMNS))
 
     def as_version(self) -> Version:
-        return version_from(*(getattr(self, c.key) for c in VERSION_COLUMNS))
+        return version_from([getattr(self, c.key) for c in VERSION_COLUMNS])
 
 
 # The columns a version of the terms is made of, in the order `terms_from` and `version_from`
@@ -100,21 +101,10 @@ def terms_from(
     )
 
 
-def version_from(
-    version: int,
-    referee_percent: int,
-    referee_months: int,
-    ladder: list[dict[str, Any]],
-    apply_window_months: int,
-    max_discount_percent: int,
-    effective_from: datetime,
-    ends_at: datetime | None,
-    title: str,
-) -> Version:
-    terms = terms_from(
-        version, referee_percent, referee_months, ladder, apply_window_months, max_discount_percent
-    )
-    return Version(terms, effective_from, ends_at, title)
+def version_from(row: Sequence[Any]) -> Version:
+    """A version of the terms from a row of VERSION_COLUMNS."""
+    *terms, effective_from, ends_at, title = row
+    return Version(terms_from(*terms), effective_from, ends_at, title)
 
 
 def ladder_json(steps: tuple[Step, ...]) -> list[dict[str, Any]]:

@@ -101,7 +101,7 @@ class Standing:
 def schedule() -> rules.Schedule:
     """Every published version of the terms (one statement); `.at(moment)` gives the terms in
     force at a moment."""
-    return rules.Schedule(tuple(version_from(*row) for row in read(_published_terms())))
+    return rules.Schedule(tuple(version_from(row) for row in read(_published_terms())))
 
 
 def terms_at(at: datetime) -> rules.Terms:
