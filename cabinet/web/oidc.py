@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import requests
 from authlib.common.errors import AuthlibBaseError
+from authlib.common.urls import add_params_to_uri
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app
 from joserfc.errors import JoseError
@@ -140,9 +141,14 @@ def logout_url(id_token: str, after: str) -> str | None:
         return None
     if not metadata.get("end_session_endpoint"):
         return None
-    result = _client().create_logout_url(
-        post_logout_redirect_uri=_url(after),
-        id_token_hint=id_token,
-        client_id=current_app.config["OIDC_CLIENT_ID"],
+    # No `state`: the login page the provider sends the browser back to needs none.
+    return str(
+        add_params_to_uri(
+            metadata["end_session_endpoint"],
+            {
+                "id_token_hint": id_token,
+                "post_logout_redirect_uri": _url(after),
+                "client_id": current_app.config["OIDC_CLIENT_ID"],
+            },
+        )
     )
-    return str(result["url"])
