@@ -124,6 +124,8 @@ def oidc_settings(env: Mapping[str, str]) -> dict[str, Any]:
     if issuer and "openid" not in scopes.split():
         raise ValueError(f"OIDC_SCOPES должен включать openid (сейчас {scopes!r}).")
     production = env.get("CABINET_ENV", "development") == "production"
+    if production and issuer.startswith("http://"):
+        raise ValueError("В production OIDC_ISSUER — только адрес https://.")
     # Password sign-in stays for demo and development; in production with a provider it is
     # off unless PASSWORD_SIGN_IN=1 says otherwise.
     password_default = "0" if (issuer and production) else "1"
