@@ -9,6 +9,7 @@ expiry and nonce verified before any claim is read. Sign-out ends the provider's
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -123,13 +124,21 @@ def finish() -> Identity:
     except requests.RequestException as exc:
         raise SignInFailed("the token endpoint did not answer", unavailable=True) from exc
     except (AuthlibBaseError, JoseError, ValueError, KeyError) as exc:
-        raise SignInFailed(f"refused: {type(exc).__name__}: {exc}") from exc
+        raise SignInFailed(_reason(exc)) from exc
     claims = token.get("userinfo")
     id_token = token.get("id_token")
     if claims is None or not isinstance(id_token, str):
         # No ID token (or no nonce kept for it): nothing was verified, nothing is trusted.
         raise SignInFailed("no verified ID token")
     return Identity(dict(claims), id_token)
+
+
+def _reason(exc: Exception) -> str:
+    """For the log: the check that failed, never the token nor text the request brought."""
+    if isinstance(exc, JoseError):
+        return f"{type(exc).__name__}: {exc}"  # the library's own words: which claim
+    code = re.sub(r"[^\w.-]", "", str(getattr(exc, "error", "") or ""))[:40]
+    return f"{type(exc).__name__} {code}".strip()
 
 
 def logout_url(id_token: str, after: str) -> str | None:

@@ -148,22 +148,43 @@ def test_a_replayed_code_is_refused(oidc_app: Flask, browser: FlaskClient) -> No
 
 
 @pytest.mark.parametrize(
-    "twist",
+    ("twist", "logged"),
     [
-        "other-audience",  # an ID token issued to another client of the provider
-        "expired",  # a token that expired a quarter of an hour ago
-        "tampered",  # the claim changed after signing: the signature fails
-        "wrong-issuer",  # signed by the provider's key, but naming another issuer
+        # An ID token issued to another client of the provider (its azp names the cabinet).
+        ("other-audience", "Invalid claim: 'aud'"),
+        ("expired", "ExpiredTokenError"),  # a token that expired a quarter of an hour ago
+        ("tampered", "BadSignatureError"),  # the claim changed after signing
+        ("wrong-issuer", "Invalid claim: 'iss'"),  # the provider's key
     ],
 )
 def test_an_id_token_that_fails_verification_is_refused(
-    oidc_app: Flask, browser: FlaskClient, twist: str
+    oidc_app: Flask,
+    browser: FlaskClient,
+    caplog: pytest.LogCaptureFixture,
+    twist: str,
+    logged: str,
 ) -> None:
     web_client(oidc_app, 407)
     web_client(oidc_app, 1)  # the client a tampered token would name
     response = sign_in(browser, f"client:407:{twist}")
     assert response.status_code == 400
     assert "Ответ сервера входа не прошел проверку" in response.get_data(as_text=True)
+    assert_signed_out(browser)
+    failures = [m for r in caplog.records if "oidc sign-in failed" in (m := r.getMessage())]
+    assert len(failures) == 1 and logged in failures[0]
+
+
+def test_cancelling_at_the_provider_is_explained(browser: FlaskClient, provider: Provider) -> None:
+    at_provider = requests.Session()
+    login_page = at_provider.get(start(browser), timeout=10)
+    assert 'name="login"' in login_page.text
+    cancel = login_page.text.split('href="', 1)[1].split('"', 1)[0]
+    assert cancel.endswith("/abort")
+    back = at_provider.get(cancel, allow_redirects=False, timeout=10)
+    resumed = at_provider.get(back.headers["Location"], allow_redirects=False, timeout=10)
+    assert "error=access_denied" in resumed.headers["Location"]
+    response = browser.get(local(resumed.headers["Location"]))
+    assert response.status_code == 400 and "Вход не удался" in response.get_data(as_text=True)
     assert_signed_out(browser)
 
 
@@ -250,6 +271,17 @@ def test_a_manager_signs_in_by_role_and_email(oidc_app: Flask, browser: FlaskCli
     assert response.status_code == 302 and response.location == "/manage/dashboard"
     page = browser.get("/manage/dashboard").get_data(as_text=True)
     assert "Анна Петрова" in page and "менеджер" in page
+
+
+def test_a_manager_signs_out_of_the_provider_too(oidc_app: Flask, browser: FlaskClient) -> None:
+    manager(oidc_app, "boss@example.ru", "Анна Петрова")
+    sign_in(browser, "manager:boss@example.ru", "/manage/login/oidc")
+    page = browser.get("/manage/dashboard").get_data(as_text=True)
+    out = browser.post("/manage/logout", data={"csrf_token": csrf_token(page)})
+    query = parse_qs(urlsplit(out.location).query)
+    assert query["post_logout_redirect_uri"] == [CABINET + "/manage/login"]
+    assert "Вы вышли из панели менеджера." in browser.get("/manage/login").get_data(as_text=True)
+    assert browser.get("/manage/dashboard").status_code == 302
 
 
 @pytest.mark.parametrize(
