@@ -136,14 +136,15 @@ reliability: setup proxy-deps
 	@$(BIN)/python -m tests.reliability_report test-output docs/reliability.md
 
 # The browser tests check every page with axe-core and the Nu Html Checker (vnu.jar, run by
-# Java): both from the npm registry, exact versions in package-lock.json, into node_modules/.
+# Java); the sign-in tests run a real OpenID provider (oidc-provider, run by Node): all from the
+# npm registry, exact versions in package-lock.json, into node_modules/.
 # The package scripts are not run (vnu-jar's would fetch a Java runtime; Debian's is used).
 node_modules/.installed: package.json package-lock.json
 	@if command -v npm >/dev/null; then \
-		echo "==> axe-core и Nu Html Checker из npm (версии закреплены в package-lock.json)"; \
+		echo "==> axe-core, Nu Html Checker и oidc-provider из npm (версии закреплены в package-lock.json)"; \
 		npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch $@; \
 	else \
-		echo "!! npm не найден: проверки страниц (axe-core, vnu) будут пропущены"; \
+		echo "!! npm не найден: проверки страниц (axe-core, vnu) и тесты входа OIDC будут пропущены"; \
 	fi
 
 page-checks: node_modules/.installed

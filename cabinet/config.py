@@ -95,6 +95,52 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "DB_CONNECT_TIMEOUT_SECONDS": int(env.get("DB_CONNECT_TIMEOUT_SECONDS", "3")),
         "DB_STATEMENT_TIMEOUT_MS": int(env.get("DB_STATEMENT_TIMEOUT_MS", "10000")),
         "DB_POOL_TIMEOUT_SECONDS": int(env.get("DB_POOL_TIMEOUT_SECONDS", "5")),
+        **oidc_settings(env),
+    }
+
+
+def oidc_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """Sign-in through the operator's identity provider (docs/security.md, «Вход через OpenID
+    Connect»): on when the issuer, the client id and its secret are all set."""
+    issuer = env.get("OIDC_ISSUER", "").strip().rstrip("/")
+    client_id = env.get("OIDC_CLIENT_ID", "").strip()
+    secret = env.get("OIDC_CLIENT_SECRET", "")
+    given = [
+        name
+        for name, value in (
+            ("OIDC_ISSUER", issuer),
+            ("OIDC_CLIENT_ID", client_id),
+            ("OIDC_CLIENT_SECRET", secret),
+        )
+        if value
+    ]
+    if given and len(given) < 3:
+        raise ValueError(
+            "Для входа через OpenID Connect нужны все три переменные: OIDC_ISSUER, "
+            f"OIDC_CLIENT_ID и OIDC_CLIENT_SECRET (заданы только {', '.join(given)})."
+        )
+    _web_address(issuer, "OIDC_ISSUER")
+    scopes = env.get("OIDC_SCOPES", "openid email")
+    if issuer and "openid" not in scopes.split():
+        raise ValueError(f"OIDC_SCOPES должен включать openid (сейчас {scopes!r}).")
+    production = env.get("CABINET_ENV", "development") == "production"
+    if production and issuer.startswith("http://"):
+        raise ValueError("В production OIDC_ISSUER — только адрес https://.")
+    # Password sign-in stays for demo and development; in production with a provider it is
+    # off unless PASSWORD_SIGN_IN=1 says otherwise.
+    password_default = "0" if (issuer and production) else "1"
+    return {
+        "OIDC_ISSUER": issuer or None,
+        "OIDC_CLIENT_ID": client_id,
+        "OIDC_CLIENT_SECRET": secret,
+        "OIDC_SCOPES": scopes,
+        "OIDC_CLIENT_ID_CLAIM": env.get("OIDC_CLIENT_ID_CLAIM", "pbx_client_id"),
+        "OIDC_MANAGER_ROLE_CLAIM": env.get("OIDC_MANAGER_ROLE_CLAIM", "pbx_roles"),
+        "OIDC_MANAGER_ROLE": env.get("OIDC_MANAGER_ROLE", "pbx-referral-manager"),
+        "OIDC_EMAIL_CLAIM": env.get("OIDC_EMAIL_CLAIM", "email"),
+        "OIDC_TIMEOUT_SECONDS": float(env.get("OIDC_TIMEOUT_SECONDS", "5")),
+        "OIDC_CLOCK_SKEW_SECONDS": int(env.get("OIDC_CLOCK_SKEW_SECONDS", "60")),
+        "PASSWORD_SIGN_IN": env.get("PASSWORD_SIGN_IN", password_default) == "1",
     }
 
 

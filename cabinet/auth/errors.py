@@ -31,3 +31,25 @@ class ReadOnlyCabinet(ProgramRefusal):
 
 class CabinetNotAllowed(ProgramRefusal):
     message = "У вас нет права открывать кабинеты клиентов."
+
+
+class NoClientForAccount(ProgramRefusal):
+    message = (
+        "Ваша учетная запись оператора не связана ни с одним договором «Корпоративной АТС», "
+        "поэтому личный кабинет открыть нельзя. Обратитесь в поддержку оператора."
+    )
+
+
+class NotAManager(ProgramRefusal):
+    message = (
+        "У вашей учетной записи нет роли менеджера реферальной программы: панель менеджера "
+        "недоступна."
+    )
+
+
+class UnknownManager(ProgramRefusal):
+    def __init__(self, email: str) -> None:
+        super().__init__(
+            f"Менеджер с адресом {email} не заведен в панели. Попросите администратора "
+            "создать учетную запись менеджера с этим адресом."
+        )

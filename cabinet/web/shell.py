@@ -35,7 +35,7 @@ from cabinet.demo_clock import DemoClock
 from cabinet.extensions import csrf, login_manager
 from cabinet.htmx import is_htmx, redirect_to, retarget, wants_fragment
 from cabinet.moments import show_date, show_moment
-from cabinet.web import filters, urls
+from cabinet.web import filters, oidc, urls
 from cabinet.web.sessions import IdleSessionInterface
 
 bp = Blueprint("shell", __name__)
@@ -45,6 +45,16 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
 )
+
+
+def content_security_policy(provider_origin: str | None) -> str:
+    """The policy; with OpenID Connect, «Выйти» (a form) is sent on to the provider's
+    end-session page, so `form-action` names the provider's origin too."""
+    if provider_origin is None:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", f"form-action 'self' {provider_origin}"
+    )
 
 
 @bp.get("/")
@@ -66,6 +76,8 @@ def init_app(app: Flask) -> None:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
     )
     app.session_interface = IdleSessionInterface()
+    oidc.init_app(app)
+    app.extensions["content_security_policy"] = content_security_policy(oidc.provider_origin(app))
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -104,7 +116,9 @@ def _reads_only_for_reads() -> None:
 def _security_headers(response: Response) -> Response:
     """On every response, error pages included. Reads no database: it must work when the
     database is what failed."""
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault(
+        "Content-Security-Policy", current_app.extensions["content_security_policy"]
+    )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")

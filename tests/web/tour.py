@@ -390,6 +390,9 @@ NOT_TOURED = {
     "manage.scenario_start": "demo mode only (the demo's scenarios)",
     "manage.scenario_step": "demo mode only (the demo's scenarios)",
     "manage.demo_reset": "demo mode only (the demo's reset)",
+    "auth.oidc_start_client": "OpenID Connect only: no database read (tests/web/test_oidc.py)",
+    "auth.oidc_start_manager": "OpenID Connect only: no database read (tests/web/test_oidc.py)",
+    "auth.oidc_callback": "OpenID Connect only: one client or manager read by its key",
 }
 
 
