@@ -62,7 +62,7 @@ def list_tokens() -> None:
     for token in rows:
         if token.active and token.legacy_scopes:
             click.echo(
-                f"ВНИМАНИЕ: токен «{token.name}» выпущен до разделения прав и может всё, "
+                f"ВНИМАНИЕ: токен «{token.name}» выпущен до разделения прав и может все, "
                 "включая закрытие клиентов и смену их e-mail. Выпустите токены с нужными "
                 "правами (flask api-tokens create ИМЯ --scope …) и отзовите этот.",
                 err=True,

@@ -138,7 +138,7 @@ def test_a_token_from_before_scopes_has_them_all_and_is_warned_about(
     listed = runner.invoke(args=["api-tokens", "list"])
     assert "права: read, billing, provisioning" in listed.output
     assert (
-        "ВНИМАНИЕ: токен «old-billing» выпущен до разделения прав и может всё, включая "
+        "ВНИМАНИЕ: токен «old-billing» выпущен до разделения прав и может все, включая "
         "закрытие клиентов и смену их e-mail. Выпустите токены с нужными правами "
         "(flask api-tokens create ИМЯ --scope …) и отзовите этот."
     ) in listed.stderr
