@@ -137,6 +137,7 @@ class Lease:
         self.items = {item.id: item for item in items}
         self.until = until
         self.lost: set[int] = set()
+        self._renewal_failed = False
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="lease-heartbeat", daemon=True)
@@ -151,22 +152,42 @@ class Lease:
         if self._thread.is_alive():
             self._thread.join()
 
-    def holds(self, item: Claimed, now: datetime) -> bool:
-        """Ours, and for long enough to finish one gateway call."""
+    def holds(self, item: Claimed) -> bool:
+        """Ours, and for long enough to finish one gateway call; when too little of the lease
+        is left, renewed here first (in the caller's app context, outside any transaction)."""
+        if self._holds(item):
+            return True
+        if item.id in self.lost or self._renewal_failed:
+            return False
+        self._renewal_failed = not self._try_renew()
+        return self._holds(item)
+
+    def _holds(self, item: Claimed) -> bool:
         deadline = timedelta(seconds=self.worker.settings.deadline_seconds)
+        now = self.worker.program.clock.now()
         with self._lock:
             return item.id not in self.lost and self.until - now >= deadline
 
     def _beat(self) -> None:
-        interval = self.worker.settings.lease_seconds / 3
+        # Often enough that a call can always start: the lease left stays above the deadline.
+        settings = self.worker.settings
+        interval = min(
+            settings.lease_seconds / 3, (settings.lease_seconds - settings.deadline_seconds) / 2
+        )
         while not self._done.wait(interval):
             with self.app.app_context():
                 try:
-                    self.renew()
-                except SQLAlchemyError:
-                    log.warning("Аренда приглашений не продлена: база данных недоступна.")
+                    self._try_renew()
                 finally:
                     db.session.remove()
+
+    def _try_renew(self) -> bool:
+        try:
+            self.renew()
+        except SQLAlchemyError:
+            log.warning("Аренда приглашений не продлена: база данных недоступна.")
+            return False
+        return True
 
     def renew(self) -> None:
         with self._lock:
@@ -188,7 +209,7 @@ class Lease:
                 )
         with self._lock:
             self.lost |= set(held) - set(mine)
-            self.until = until
+            self.until = max(self.until, until)
 
 
 class Worker:
@@ -229,12 +250,11 @@ class Worker:
         app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
         with Lease(app, self, claimed, until) as lease:
             for item in claimed:
-                now = self.program.clock.now()
-                if (stop is not None and stop.is_set()) or not lease.holds(item, now):
+                if (stop is not None and stop.is_set()) or not lease.holds(item):
                     tried.append((item, None, False))
                     continue
                 breaker = self.breakers[item.channel]
-                if not breaker.allows(now):
+                if not breaker.allows(self.program.clock.now()):
                     tried.append((item, Outcome("retry", "шлюз временно недоступен"), True))
                     continue
                 probe = breaker.probing()

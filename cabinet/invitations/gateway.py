@@ -8,9 +8,14 @@ socket down and the call ends as a timeout, worth a retry.
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import math
 import socket
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -70,40 +75,79 @@ class DeadlineAdapter(HTTPAdapter):
         }
 
 
-class _Watchdog:
-    """From `seconds` on, shuts down every socket the call has taken, until the call ends
-    (again and again: a connection still being made has no socket yet)."""
+class _Call:
+    """One gateway call under watch: the connections it took, its deadline, whether it was cut."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
         self.taken: list[Any] = []
-        self.fired = threading.Event()
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(seconds,), daemon=True)
+        self.fired = False
+        self.done = False
 
-    def __enter__(self) -> _Watchdog:
-        _calls.taken = self.taken
-        self.thread.start()
-        return self
+    def cut(self) -> None:
+        """Shut down every socket the call has taken (the plain socket's shutdown, under TLS
+        too): the read blocked on it returns at once."""
+        self.fired = True
+        for conn in list(self.taken):
+            sock = getattr(conn, "sock", None)
+            if sock is not None:
+                try:
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
-    def __exit__(self, *exc: object) -> None:
-        self.done.set()
-        _calls.taken = None
-        self.thread.join()
 
-    def _run(self, seconds: float) -> None:
-        if self.done.wait(seconds):
-            return
-        self.fired.set()
-        while True:
-            for conn in list(self.taken):
-                sock = getattr(conn, "sock", None)
-                if sock is not None:
-                    try:  # the plain socket's shutdown, also under TLS: wakes the blocked read
-                        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-                    except OSError:
-                        pass
-            if self.done.wait(0.05):
-                return
+class _Watchdog:
+    """One thread per process watches every call in flight, sleeping until the earliest
+    deadline; a call costs a heap push, not a thread (a thread per call cost ~3 ms under load).
+    A call past its deadline is cut, and cut again every 50 ms until it ends (a connection still
+    being made has no socket yet)."""
+
+    AGAIN = 0.05
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _Call]] = []
+        self._order = itertools.count()
+        self._wake_at = math.inf
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def watching(self, seconds: float) -> Iterator[_Call]:
+        call = _Call(time.monotonic() + seconds)
+        with self._cond:
+            heapq.heappush(self._heap, (call.deadline, next(self._order), call))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="gateway-deadlines", daemon=True
+                )
+                self._thread.start()
+            elif call.deadline < self._wake_at:
+                self._cond.notify()
+        _calls.taken = call.taken
+        try:
+            yield call
+        finally:
+            _calls.taken = None
+            with self._cond:
+                call.done = True  # left in the heap: dropped when the watchdog gets to it
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                while self._heap and (self._heap[0][2].done or self._heap[0][0] <= now):
+                    _, _, call = heapq.heappop(self._heap)
+                    if not call.done:
+                        call.cut()
+                        again = now + self.AGAIN
+                        heapq.heappush(self._heap, (again, next(self._order), call))
+                self._wake_at = self._heap[0][0] if self._heap else math.inf
+                timeout = None if not self._heap else max(0.0, self._wake_at - now)
+                self._cond.wait(timeout)
+
+
+_watchdog = _Watchdog()
 
 
 class HttpGateway:
@@ -137,7 +181,7 @@ class HttpGateway:
         headers = {"Idempotency-Key": idempotency_key}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        with _Watchdog(self.deadline) as watchdog:
+        with _watchdog.watching(self.deadline) as call:
             try:
                 response = self.session.post(
                     self.url,
@@ -147,7 +191,7 @@ class HttpGateway:
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
-                if watchdog.fired.is_set():
+                if call.fired:
                     return Outcome("retry", f"шлюз не ответил за {self.deadline:g} с")
                 if isinstance(exc, requests.Timeout):
                     return Outcome("retry", "шлюз не ответил вовремя")
