@@ -125,11 +125,11 @@ def http_gateways(settings: InvitationSettings, session: requests.Session) -> di
 class Lease:
     """The lease of one claim, renewed by a heartbeat thread while its messages are sent.
 
-    Every `lease_seconds / 3` the rows still carrying this claim's tokens get a fresh
-    `lease_until`; a row whose token has changed was taken over by another worker (our lease
-    ran out: a stalled process, an unreachable database) and is `lost`: it is not sent from
-    here. `until` is the end of the lease as last renewed: a send starts only if it can
-    finish before then."""
+    Every `min(lease / 3, (lease - deadline) / 2)` seconds the rows still carrying this
+    claim's tokens get a fresh `lease_until`; a row whose token has changed was taken over by
+    another worker (our lease ran out: a stalled process, an unreachable database) and is
+    `lost`: it is not sent from here. `until` is the end of the lease as last renewed: a send
+    starts only if it can finish before then."""
 
     def __init__(self, app: Flask, worker: Worker, items: list[Claimed], until: datetime) -> None:
         self.app = app
