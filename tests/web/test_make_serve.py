@@ -134,27 +134,40 @@ def test_a_public_bind_is_refused_while_x_forwarded_for_is_trusted(
     assert "Listening at" not in text
 
 
-@pytest.mark.slow
-def test_a_private_address_is_allowed_when_said_so(
-    app: Flask, database: None, tmp_path: Path
-) -> None:
-    """ALLOW_PUBLIC_BIND=1: the operator vouches that only the proxy reaches this address."""
-    port = _free_port()
-    log = tmp_path / "serve.log"
+def _starts(args: list[str], env: dict[str, str], log: Path, listening: str) -> None:
+    """`make serve ARGS` starts and logs «Listening at: LISTENING»; then it is stopped."""
     with log.open("wb") as out:
         process = subprocess.Popen(
-            ["make", "--no-print-directory", "serve", "SERVE_HOST=0.0.0.0", f"SERVE_PORT={port}"],
+            ["make", "--no-print-directory", "serve", *args],
             cwd=PROJECT_ROOT,
-            env=_env(app, port, ALLOW_PUBLIC_BIND="1"),
+            env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     try:
         deadline = time.monotonic() + BOOT_SECONDS
-        while f"Listening at: http://0.0.0.0:{port}" not in log.read_text():
+        while f"Listening at: {listening}" not in log.read_text():
             assert process.poll() is None, log.read_text()
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)  # a starting server: there is no event to wait for
     finally:
         _stop(process)
+
+
+@pytest.mark.slow
+def test_a_private_address_is_allowed_when_said_so(
+    app: Flask, database: None, tmp_path: Path
+) -> None:
+    """ALLOW_PUBLIC_BIND=1: the operator vouches that only the proxy reaches this address."""
+    port = _free_port()
+    args = ["SERVE_HOST=0.0.0.0", f"SERVE_PORT={port}"]  # noqa: S104 - the case under test
+    env = _env(app, port, ALLOW_PUBLIC_BIND="1")
+    _starts(args, env, tmp_path / "serve.log", f"http://0.0.0.0:{port}")
+
+
+@pytest.mark.slow
+def test_a_unix_socket_needs_no_permission(app: Flask, database: None, tmp_path: Path) -> None:
+    """A unix socket is reached from this host only: allowed with TRUSTED_PROXIES=1."""
+    sock = tmp_path / "gunicorn.sock"
+    _starts([f"SERVE_BIND=unix:{sock}"], _env(app, 0), tmp_path / "serve.log", f"unix:{sock}")
