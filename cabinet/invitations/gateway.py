@@ -24,6 +24,7 @@ from typing import Any, Literal
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.poolmanager import ProxyManager
 
 from cabinet.clock import Clock, SystemClock
 
@@ -65,14 +66,20 @@ class _WatchedHTTPSPool(_Watched, HTTPSConnectionPool):
 
 
 class DeadlineAdapter(HTTPAdapter):
-    """requests' adapter whose pools let a watchdog find the socket of a call in flight."""
+    """requests' adapter whose pools (direct, or through an HTTP proxy) let a watchdog find
+    the socket of a call in flight."""
+
+    WATCHED = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _WatchedHTTPPool,
-            "https": _WatchedHTTPSPool,
-        }
+        self.poolmanager.pool_classes_by_scheme = dict(self.WATCHED)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if type(manager) is ProxyManager:  # a SOCKS manager keeps its own pools (not watched)
+            manager.pool_classes_by_scheme = dict(self.WATCHED)
+        return manager
 
 
 class _Call:

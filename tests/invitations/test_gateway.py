@@ -108,6 +108,15 @@ def test_the_deadline_is_configurable(
     assert sms.send(SMS, "k") == Outcome("retry", "шлюз не ответил за 0.5 с")
 
 
+def test_the_deadline_holds_through_an_http_proxy(trickling: TricklingServer) -> None:
+    """The trickling server as the forward proxy every request goes through."""
+    with requests.Session() as session:
+        session.proxies = {"http": trickling.url}
+        sms = HttpGateway("http://gateway.invalid/sms", TOKEN, session, 2, 10, deadline=0.5)
+        assert sms.send(SMS, "k") == Outcome("retry", "шлюз не ответил за 0.5 с")
+    assert trickling.calls == 1
+
+
 class _Redirect(BaseHTTPRequestHandler):
     hits: list[str] = []
 
