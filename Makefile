@@ -11,6 +11,11 @@ CHROMIUM ?= /usr/bin/chromium
 POSTGRES_REACHABLE = $(BIN)/python -c "import psycopg; psycopg.connect('$(TEST_POSTGRES_URL)', connect_timeout=3).close()" 2>/dev/null
 
 SERVE_PORT ?= 8000
+# make serve listens on loopback unless told otherwise (SERVE_HOST, or SERVE_BIND such as
+# unix:/run/cabinet/gunicorn.sock); with TRUSTED_PROXIES > 0 gunicorn.conf.py refuses a public
+# address unless ALLOW_PUBLIC_BIND=1 (docs/deploy.md). HOST is make run's, not this.
+SERVE_HOST ?= 127.0.0.1
+SERVE_BIND ?= $(SERVE_HOST):$(SERVE_PORT)
 
 .PHONY: run serve bench test lint unit-sqlite unit-postgres setup browser-deps page-checks proxy-deps reliability clean
 
@@ -51,8 +56,8 @@ run: setup
 serve: setup
 	@echo "==> Миграции базы данных"
 	@$(BIN)/flask db upgrade
-	@echo "==> gunicorn: http://$(HOST):$(SERVE_PORT)/"
-	@exec $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(SERVE_PORT) wsgi:app
+	@echo "==> gunicorn: $(SERVE_BIND)"
+	@exec $(BIN)/gunicorn --config gunicorn.conf.py --bind $(SERVE_BIND) wsgi:app
 
 ## make bench: the cabinet under gunicorn on SQLite and PostgreSQL next to a hello-world,
 ## driven by wrk on 127.0.0.1 (installed from Debian if missing); writes bench/results.md.

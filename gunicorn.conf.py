@@ -2,11 +2,16 @@
 
 Every value can be overridden from the environment without editing this file:
 GUNICORN_BIND, WEB_CONCURRENCY, GUNICORN_TIMEOUT, GUNICORN_ACCESS_LOG.
+
+With TRUSTED_PROXIES > 0 gunicorn refuses to listen anywhere but loopback or a unix socket,
+unless ALLOW_PUBLIC_BIND=1 says it is reachable by the proxy only (docs/deploy.md).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+from typing import Any
 
 # Behind the proxy on the same host; the proxy terminates TLS (docs/deploy.md).
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
@@ -45,3 +50,39 @@ limit_request_fields = 100
 proc_name = "cabinet"
 # Signals (HUP, TERM) are the interface; no control socket shared between instances on a host.
 control_socket_disable = True
+
+
+def public_binds(addresses: list[Any]) -> list[str]:
+    """The addresses gunicorn would listen on that are neither loopback nor a unix socket
+    (gunicorn's parsed `address`: (host, port), a socket path, or a file descriptor)."""
+    public = []
+    for address in addresses:
+        if not isinstance(address, tuple):
+            continue  # a unix socket path, or a descriptor handed over by systemd
+        host = str(address[0]).strip("[]")
+        if host == "localhost":
+            continue
+        try:
+            if ipaddress.ip_address(host).is_loopback:
+                continue
+        except ValueError:
+            pass  # a host name or "" (every interface): public
+        public.append(f"{host or '0.0.0.0'}:{address[1]}")  # noqa: S104 - named, not bound
+    return public
+
+
+def on_starting(server: Any) -> None:
+    """Refuse a public bind while X-Forwarded-For is believed: whoever reaches gunicorn directly
+    could name any address in it, and every per-IP limit would count a new client each time."""
+    trusted = int(os.environ.get("TRUSTED_PROXIES", "0") or 0)
+    if trusted <= 0 or os.environ.get("ALLOW_PUBLIC_BIND") == "1":
+        return
+    public = public_binds(list(server.cfg.address))
+    if public:
+        raise RuntimeError(
+            f"TRUSTED_PROXIES={trusted}: кабинет верит заголовку X-Forwarded-For, поэтому gunicorn "
+            f"должен слушать только loopback (127.0.0.1) или unix-сокет, а не {', '.join(public)}: "
+            "иначе клиент, обратившийся к gunicorn напрямую, подставит любой адрес и обойдет "
+            "ограничения по IP. Если этот адрес доступен только прокси (частная сеть), задайте "
+            "ALLOW_PUBLIC_BIND=1. Подробнее: docs/deploy.md."
+        )

@@ -66,6 +66,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "EMAIL_GATEWAY_TOKEN": env.get("EMAIL_GATEWAY_TOKEN", env.get("GATEWAY_TOKEN", "")),
         "GATEWAY_CONNECT_TIMEOUT": float(env.get("GATEWAY_CONNECT_TIMEOUT", "3")),
         "GATEWAY_READ_TIMEOUT": float(env.get("GATEWAY_READ_TIMEOUT", "10")),
+        # The whole call (connect + the whole answer); shorter than INVITE_LEASE_SECONDS.
+        "GATEWAY_DEADLINE_SECONDS": float(env.get("GATEWAY_DEADLINE_SECONDS", "15")),
         "GATEWAY_BREAKER_THRESHOLD": int(env.get("GATEWAY_BREAKER_THRESHOLD", "5")),
         "GATEWAY_BREAKER_COOLDOWN_SECONDS": float(
             env.get("GATEWAY_BREAKER_COOLDOWN_SECONDS", "30")

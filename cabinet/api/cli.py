@@ -16,16 +16,26 @@ api_tokens_cli = AppGroup("api-tokens", help="Токены доступа к API
 
 @api_tokens_cli.command("create")
 @click.argument("name")
-def create(name: str) -> None:
-    """Issue a token for the system NAME; it is printed once, on stdout."""
+@click.option(
+    "--scope",
+    "scopes",
+    type=click.Choice(tokens.SCOPES),
+    multiple=True,
+    help="Право токена (можно несколько раз): read — условия, клиент, события; billing — "
+    "скидка и предпросмотр счета; provisioning — создание, изменение и закрытие клиентов.",
+)
+def create(name: str, scopes: tuple[str, ...]) -> None:
+    """Issue a token for the system NAME with its scopes; it is printed once, on stdout."""
+    if not scopes:
+        refuse(tokens.ScopesMissing.message)
     try:
-        issued = tokens.issue(current_program(), name)
+        issued = tokens.issue(current_program(), name, scopes)
     except ProgramRefusal as refusal:
         refuse(refusal.message)
     else:
         click.echo(
-            f"Токен «{issued.name}» выпущен. Он показывается один раз: сохраните его сейчас, "
-            "в кабинете хранится только его хеш.",
+            f"Токен «{issued.name}» выпущен, права: {', '.join(issued.scopes)}. Он показывается "
+            "один раз: сохраните его сейчас, в кабинете хранится только его хеш.",
             err=True,
         )
         click.echo(issued.token)
@@ -33,7 +43,8 @@ def create(name: str) -> None:
 
 @api_tokens_cli.command("list")
 def list_tokens() -> None:
-    """Every token's name, when it was issued and whether it still works (never the secret)."""
+    """Every token's name, when it was issued, its scopes and whether it still works (never the
+    secret); a warning for each active token from before scopes, which can do everything."""
     zone = current_program().timezone
     rows = tokens.listing()
     if not rows:
@@ -44,7 +55,18 @@ def list_tokens() -> None:
             if token.revoked_at is None
             else f"отозван {iso_moment(token.revoked_at, zone)}"
         )
-        click.echo(f"{token.name}\tвыпущен {iso_moment(token.created_at, zone)}\t{state}")
+        scopes = ", ".join(tokens.scopes_of(token.scopes))
+        click.echo(
+            f"{token.name}\tвыпущен {iso_moment(token.created_at, zone)}\t{state}\tправа: {scopes}"
+        )
+    for token in rows:
+        if token.active and token.legacy_scopes:
+            click.echo(
+                f"ВНИМАНИЕ: токен «{token.name}» выпущен до разделения прав и может все, "
+                "включая закрытие клиентов и смену их e-mail. Выпустите токены с нужными "
+                "правами (flask api-tokens create ИМЯ --scope …) и отзовите этот.",
+                err=True,
+            )
 
 
 @api_tokens_cli.command("revoke")

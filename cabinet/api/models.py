@@ -17,6 +17,7 @@ class ApiToken(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         CheckConstraint("length(name) > 0", name="name_not_empty"),
         CheckConstraint("length(token_hash) = 64", name="hash_length"),
+        CheckConstraint("length(scopes) > 0", name="scopes_not_empty"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -24,6 +25,10 @@ class ApiToken(db.Model):  # type: ignore[name-defined,misc]
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256, hex
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Space-separated, from cabinet.api.tokens.SCOPES ("read billing").
+    scopes: Mapped[str] = mapped_column(String(64))
+    # Issued before scopes existed, given every scope by the migration: warned about.
+    legacy_scopes: Mapped[bool] = mapped_column(default=False)
 
     @property
     def active(self) -> bool:

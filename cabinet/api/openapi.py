@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cabinet.api import inputs
+from cabinet.api import inputs, tokens
 from cabinet.api.problems import KINDS, PROBLEM_JSON, TYPE_PREFIX
 from cabinet.billing.rules import EXCLUDED_KINDS, LINE_KINDS, ROUNDING
 from cabinet.clients.models import CLIENT_STATUSES
@@ -285,6 +285,10 @@ RESPONSES: dict[str, Any] = {
         "Нет токена, или он неверен или отозван",
         {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}},
     ),
+    "403": _problem(
+        "У токена нет права, нужного операции (security этой операции называет его)",
+        {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}},
+    ),
     "404": _problem("Клиент не найден"),
     "409": _problem("E-mail уже указан у другого клиента"),
     "415": _problem("Тело запроса не в JSON"),
@@ -323,8 +327,45 @@ CLIENT_ID = {
 }
 
 
+# The view behind each operation: its scope comes from tokens.REQUIRED_SCOPE, the same map the
+# check before every request reads (tests/api/test_scopes.py holds the two to the URL map).
+OPERATION_ENDPOINTS: dict[str, str] = {
+    "getProgram": "api.program_terms",
+    "getClient": "api.get_client",
+    "putClient": "api.put_client",
+    "getDiscount": "api.discount",
+    "previewInvoice": "api.invoice",
+    "listEvents": "api.events",
+}
+
+
+def _scoped(paths: dict[str, Any]) -> dict[str, Any]:
+    """Each operation with a view states the scope it wants and its 403."""
+    for item in paths.values():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            endpoint = OPERATION_ENDPOINTS.get(operation["operationId"])
+            if endpoint is None:  # the document itself: no token
+                continue
+            operation["security"] = [{"bearerAuth": [tokens.REQUIRED_SCOPE[endpoint]]}]
+            responses = operation["responses"]
+            responses["403"] = {"$ref": "#/components/responses/403"}
+            operation["responses"] = dict(sorted(responses.items()))
+    return paths
+
+
+def _scheme_description() -> str:
+    scopes = "; ".join(f"«{s}» — {tokens.SCOPE_DESCRIPTIONS[s]}" for s in tokens.SCOPES)
+    return (
+        "Токен из «flask api-tokens create ИМЯ --scope …». Права (scopes) токена: "
+        f"{scopes}. Операция называет нужное право в своем security; без него — 403."
+    )
+
+
 def document() -> dict[str, Any]:
-    return {
+    """The document; each operation's scope added from tokens.REQUIRED_SCOPE."""
+    doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "Кабинет «Корпоративная АТС»: API для систем оператора",
@@ -458,10 +499,12 @@ def document() -> dict[str, Any]:
                 "bearerAuth": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "Токен из «flask api-tokens create ИМЯ»",
+                    "description": _scheme_description(),
                 }
             },
             "schemas": _schemas(),
             "responses": RESPONSES,
         },
     }
+    _scoped(doc["paths"])
+    return doc

@@ -24,6 +24,7 @@ class Kind:
 
 
 UNAUTHORIZED = Kind("unauthorized", 401, "Нужен действующий токен доступа")
+INSUFFICIENT_SCOPE = Kind("insufficient-scope", 403, "У токена нет нужного права")
 MALFORMED_JSON = Kind("malformed-json", 400, "Тело запроса — не JSON")
 INVALID_PARAMETERS = Kind("invalid-parameters", 400, "Неверные параметры запроса")
 NOT_FOUND = Kind("not-found", 404, "Не найдено")
@@ -38,6 +39,7 @@ SERVICE_UNAVAILABLE = Kind("service-unavailable", 503, "Сервис време�
 
 KINDS: tuple[Kind, ...] = (
     UNAUTHORIZED,
+    INSUFFICIENT_SCOPE,
     MALFORMED_JSON,
     INVALID_PARAMETERS,
     NOT_FOUND,

@@ -37,7 +37,8 @@ def _json(body: Any, status: int = 200) -> Response:
 
 @bp.before_request
 def authenticate() -> None:
-    """Every endpoint but the OpenAPI document wants `Authorization: Bearer <token>`."""
+    """Every endpoint but the OpenAPI document wants `Authorization: Bearer <token>` of a token
+    with the endpoint's scope (`tokens.REQUIRED_SCOPE`; an endpoint missing there is closed)."""
     if request.endpoint == "api.openapi_document":
         return
     scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
@@ -45,14 +46,30 @@ def authenticate() -> None:
         raise ApiProblem(
             problems.UNAUTHORIZED,
             "Нужен заголовок Authorization: Bearer <токен>. Токен выпускает оператор кабинета "
-            "командой «flask api-tokens create ИМЯ».",
+            "командой «flask api-tokens create ИМЯ --scope …».",
             headers={"WWW-Authenticate": WWW_AUTHENTICATE},
         )
-    if tokens.authenticate(credentials.strip()) is None:
+    caller = tokens.authenticate(credentials.strip())
+    if caller is None:
         raise ApiProblem(
             problems.UNAUTHORIZED,
             "Токен не подошел: он неверен или отозван.",
             headers={"WWW-Authenticate": f'{WWW_AUTHENTICATE}, error="invalid_token"'},
+        )
+    if request.endpoint is None:  # no such route: the routing error answers
+        return
+    needed = tokens.REQUIRED_SCOPE.get(request.endpoint)
+    if needed is None or needed not in caller.scopes:
+        scope = needed or "—"
+        raise ApiProblem(
+            problems.INSUFFICIENT_SCOPE,
+            f"У токена «{caller.name}» нет права «{tokens.SCOPE_TITLES.get(scope, scope)}», "
+            f"нужного для этого запроса. Выпустите токен с --scope {scope}.",
+            headers={
+                "WWW-Authenticate": (
+                    f'{WWW_AUTHENTICATE}, error="insufficient_scope", scope="{scope}"'
+                )
+            },
         )
 
 

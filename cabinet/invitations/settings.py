@@ -26,6 +26,16 @@ class InvitationSettings:
     lease_seconds: float
     breaker_threshold: int
     breaker_cooldown_seconds: float
+    # The whole gateway call, connect + the whole answer; a send starts only with this much
+    # of the lease left, so it must be shorter than the lease.
+    deadline_seconds: float = 15.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.deadline_seconds < self.lease_seconds:
+            raise ValueError(
+                "GATEWAY_DEADLINE_SECONDS должен быть больше нуля и меньше INVITE_LEASE_SECONDS: "
+                "отправка начинается, только если до конца аренды она успеет закончиться."
+            )
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> InvitationSettings:
@@ -54,4 +64,5 @@ class InvitationSettings:
             lease_seconds=float(config["INVITE_LEASE_SECONDS"]),
             breaker_threshold=int(config["GATEWAY_BREAKER_THRESHOLD"]),
             breaker_cooldown_seconds=float(config["GATEWAY_BREAKER_COOLDOWN_SECONDS"]),
+            deadline_seconds=float(config.get("GATEWAY_DEADLINE_SECONDS", 15.0)),
         )

@@ -42,7 +42,17 @@ def test_the_openapi_document_needs_no_token(client: FlaskClient) -> None:
 def test_cli_prints_the_token_once_and_stores_only_its_hash(
     app: Flask, runner: FlaskCliRunner
 ) -> None:
-    result = runner.invoke(args=["api-tokens", "create", "pbx-provisioning"])
+    result = runner.invoke(
+        args=[
+            "api-tokens",
+            "create",
+            "pbx-provisioning",
+            "--scope",
+            "read",
+            "--scope",
+            "provisioning",
+        ]
+    )
     assert result.exit_code == 0, result.output
     token = result.stdout.strip().splitlines()[-1]
     assert token.startswith("cab_") and len(token) == 47
@@ -70,10 +80,11 @@ def test_cli_prints_the_token_once_and_stores_only_its_hash(
 def test_cli_refuses_a_taken_or_malformed_name_and_an_unknown_token(
     runner: FlaskCliRunner,
 ) -> None:
-    assert runner.invoke(args=["api-tokens", "create", "billing"]).exit_code == 0
-    taken = runner.invoke(args=["api-tokens", "create", "billing"])
+    billing = ["--scope", "billing"]
+    assert runner.invoke(args=["api-tokens", "create", "billing", *billing]).exit_code == 0
+    taken = runner.invoke(args=["api-tokens", "create", "billing", *billing])
     assert taken.exit_code == 1 and "уже есть" in taken.output
-    assert runner.invoke(args=["api-tokens", "create", "биллинг"]).exit_code == 1
+    assert runner.invoke(args=["api-tokens", "create", "биллинг", *billing]).exit_code == 1
     unknown = runner.invoke(args=["api-tokens", "revoke", "nobody"])
     assert unknown.exit_code == 1 and "нет" in unknown.output
     assert runner.invoke(args=["api-tokens", "list"]).output.count("\n") == 1

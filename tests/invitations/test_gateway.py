@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from cabinet.invitations.gateway import HttpGateway
-from tests.invitations.conftest import TOKEN, Simulator
+from cabinet.invitations.gateway import HttpGateway, Outcome
+from tests.invitations.conftest import TOKEN, Simulator, TricklingServer
 from tests.servers import running
 
 SMS = {"to": "+79101234567", "text": "Код-приглашение: 5e83e12b1"}
@@ -89,6 +89,32 @@ def test_a_wrong_token_is_final(simulator: Simulator, session: requests.Session)
 def test_nobody_listening_is_worth_a_retry(session: requests.Session) -> None:
     outcome = gateway("http://127.0.0.1:9/sms", session).send(SMS, "k")
     assert outcome.verdict == "retry"
+
+
+def test_a_trickling_answer_ends_at_the_overall_deadline(
+    trickling: TricklingServer, session: requests.Session
+) -> None:
+    """A byte every 0.3 s never trips the 1 s read timeout; the whole call is bounded by
+    connect + read (2 + 1 s) and ends there as a timeout worth a retry."""
+    outcome = gateway(trickling.url + "/sms", session, read=1).send(SMS, "k")
+    assert outcome == Outcome("retry", "шлюз не ответил за 3 с")
+    assert trickling.calls == 1
+
+
+def test_the_deadline_is_configurable(
+    trickling: TricklingServer, session: requests.Session
+) -> None:
+    sms = HttpGateway(trickling.url + "/sms", TOKEN, session, 2, 10, deadline=0.5)
+    assert sms.send(SMS, "k") == Outcome("retry", "шлюз не ответил за 0.5 с")
+
+
+def test_the_deadline_holds_through_an_http_proxy(trickling: TricklingServer) -> None:
+    """The trickling server as the forward proxy every request goes through."""
+    with requests.Session() as session:
+        session.proxies = {"http": trickling.url}
+        sms = HttpGateway("http://gateway.invalid/sms", TOKEN, session, 2, 10, deadline=0.5)
+        assert sms.send(SMS, "k") == Outcome("retry", "шлюз не ответил за 0.5 с")
+    assert trickling.calls == 1
 
 
 class _Redirect(BaseHTTPRequestHandler):
