@@ -9,6 +9,7 @@ claims with FOR UPDATE SKIP LOCKED, SQLite writers are one at a time (BEGIN IMME
 from __future__ import annotations
 
 import json
+import logging
 import random
 import threading
 from collections.abc import Callable, Mapping
@@ -19,12 +20,15 @@ from typing import Protocol
 import requests
 from sqlalchemy import or_, select
 
+from cabinet import logs, metrics
 from cabinet.clock import Program
 from cabinet.db import db, transaction
 from cabinet.invitations.gateway import HttpGateway, Outcome
 from cabinet.invitations.models import Invitation
 from cabinet.invitations.rules import retry_delay
 from cabinet.invitations.settings import InvitationSettings
+
+log = logging.getLogger("cabinet.delivery")
 
 
 class Gateway(Protocol):
@@ -133,7 +137,7 @@ class Worker:
                 tried.append((item, Outcome("retry", "шлюз временно недоступен"), True))
                 continue
             probe = breaker.probing()
-            outcome = self.gateways[item.channel].send(item.payload, item.key)
+            outcome = self._send(item)
             if outcome.verdict == "retry":
                 breaker.failed(self.program.clock.now())
                 if probe:  # the gateway is still down: the message keeps its attempt
@@ -146,7 +150,24 @@ class Worker:
             with transaction():
                 for item, outcome, paused in tried:
                     self._record(item, outcome, report, paused)
+        metrics.DELIVERY_PASSES.labels(result="work" if report.claimed else "idle").inc()
         return report
+
+    def _send(self, item: Claimed) -> Outcome:
+        """One message to its gateway, under a request id of its own (in the log lines and
+        the gateway's X-Request-Id)."""
+        with logs.bound(
+            request_id=logs.new_request_id(), invitation_id=item.id, channel=item.channel
+        ):
+            outcome = self.gateways[item.channel].send(item.payload, item.key)
+            log.info(
+                "invitation %s: %s (%s)",
+                item.id,
+                outcome.verdict,
+                outcome.detail,
+                extra={"attempt": item.attempts},
+            )
+        return outcome
 
     def run_until(
         self,
