@@ -53,8 +53,13 @@ def mask(text: str) -> str:
     return _PHONE.sub(_mask_phone, text)
 
 
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _mask_phone(match: re.Match[str]) -> str:
     number = match.group(0)
+    if _DATE.match(number):  # `2026-12-04 20`: a moment, not a number
+        return number
     digits = re.sub(r"\D", "", number)
     if len(digits) == 11 and digits[0] in "78" or len(digits) == 10 and digits[0] == "9":
         return f"+7 *** ***-**-{digits[-2:]}"
