@@ -113,7 +113,8 @@ _STANDARD = frozenset(
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, logger, message, the bound fields, `extra=` fields."""
+    """One JSON object per line: ts, level, logger, message, pid, the bound fields (request_id)
+    and the `extra=` fields."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -121,6 +122,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,
         }
         line.update(getattr(record, "context", {}))
         for key, value in vars(record).items():
