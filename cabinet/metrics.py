@@ -22,12 +22,16 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+# No `*_created` series: the multiprocess mode has none, and both modes export the same names.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 # Seconds; a page is ≈5–30 ms, a slow database or a gateway call much more.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

@@ -10,8 +10,13 @@ Debian's Prometheus server scraping it.)
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from cabinet.clock import Program, SettableClock
+from cabinet.config import PROJECT_ROOT
 from cabinet.db import db
 from cabinet.invitations.delivery import Worker, http_gateways
 from cabinet.invitations.models import Invitation
@@ -264,9 +270,9 @@ def test_a_breached_limit_counts_by_its_name(make_app: Callable[..., Flask]) -> 
     assert "Слишком много попыток подряд" in web.post("/login", data=wrong).text
     after = scrape(web)
     name = "cabinet_limits_hit_total"
-    assert value(after, name, limit="login-account") - value(
-        before, name, limit="login-account"
-    ) == 2
+    assert (
+        value(after, name, limit="login-account") - value(before, name, limit="login-account") == 2
+    )
     assert value(after, name, limit="login-ip") == value(before, name, limit="login-ip")
 
 
@@ -277,9 +283,9 @@ def test_the_pool_gauge_follows_connections_in_use(app: Flask, client: FlaskClie
         db.session.connection()  # a connection out of the pool, as during a request
         busy = scrape(app.test_client())
         db.session.remove()
-    assert value(busy, "cabinet_db_pool_checked_out") == value(
-        idle, "cabinet_db_pool_checked_out"
-    ) + 1
+    assert (
+        value(busy, "cabinet_db_pool_checked_out") == value(idle, "cabinet_db_pool_checked_out") + 1
+    )
     assert value(scrape(client), "cabinet_db_pool_checked_out") == value(
         idle, "cabinet_db_pool_checked_out"
     )
@@ -311,9 +317,7 @@ def test_with_a_token_only_its_bearer_reads_the_metrics(make_app: Callable[..., 
         assert refused.headers["WWW-Authenticate"].startswith("Bearer")
         assert "cabinet_" not in refused.text
     remote = {"REMOTE_ADDR": "203.0.113.7"}
-    granted = web.get(
-        "/metrics", headers={"Authorization": f"Bearer {token}"}, environ_base=remote
-    )
+    granted = web.get("/metrics", headers={"Authorization": f"Bearer {token}"}, environ_base=remote)
     assert granted.status_code == 200
     assert "cabinet_http_request_duration_seconds_bucket" in granted.text
     parse(granted.text)
@@ -324,3 +328,39 @@ def test_the_metrics_carry_no_session_and_are_not_cached(client: FlaskClient) ->
     assert "Set-Cookie" not in response.headers
     assert response.headers["Cache-Control"] == "no-store"
 
+
+# ---- docs/operations.md ---------------------------------------------------------------------
+
+OPERATIONS = PROJECT_ROOT / "docs" / "operations.md"
+PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
+
+
+def test_the_operations_page_lists_every_metric_and_no_other(client: FlaskClient) -> None:
+    response = client.get("/metrics")
+    exported = {
+        family.name
+        for family in text_string_to_metric_families(response.text)
+        if family.name.startswith("cabinet_")
+    }
+    documented = set(
+        re.findall(r"^\| `(cabinet_[a-z_]+?)(?:_total)?` \|", OPERATIONS.read_text(), re.M)
+    )
+    assert documented == exported
+
+
+def test_the_example_alert_rules_are_valid_for_prometheus(tmp_path: Path) -> None:
+    if not os.path.exists(PROMTOOL):
+        pytest.skip(
+            "!!! promtool (пакет prometheus) не установлен: проверка примеров правил ПРОПУЩЕНА"
+        )
+    found = re.search(r"```yaml\n(groups:.*?)```", OPERATIONS.read_text(), re.S)
+    assert found
+    rules = tmp_path / "rules.yml"
+    rules.write_text(found[1])
+    checked = subprocess.run(
+        [PROMTOOL, "check", "rules", str(rules)], capture_output=True, text=True, timeout=60
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "SUCCESS: 6 rules found" in checked.stdout
+    names = set(re.findall(r"\b(cabinet_[a-z_]+?)(?:_total|_count)?\b", found[1]))
+    assert {"cabinet_outbox_oldest_age_seconds", "cabinet_referral_codes_refused"} <= names
