@@ -39,10 +39,10 @@ from cabinet.simulator.server import SimulatorServer
 from tests.conftest import empty_tables
 from tests.factories import make_client
 from tests.load.harness import BIN, CSRF, ROOT, free_port, wait_for
+from tests.log_audit import unmasked
 from tests.servers import running
 from tests.web.conftest import PASSWORD
 from tests.web.test_metrics import Samples, parse, value
-from tests.web.test_request_logs import unmasked
 
 pytestmark = pytest.mark.slow
 

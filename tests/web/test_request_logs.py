@@ -26,24 +26,9 @@ from tests.conftest import msk
 from tests.factories import make_member
 from tests.invitations.conftest import TOKEN, Simulator
 from tests.invitations.test_delivery import worker_settings
+from tests.log_audit import unmasked
 from tests.servers import running
 from tests.web.conftest import Auth, csrf_token, outside_requests, web_client
-
-# Contacts as they would appear unmasked (independent of cabinet/logs.py's own patterns).
-UNMASKED_EMAIL = re.compile(r"[A-Za-z0-9._%+-]@[A-Za-z0-9-]+\.[A-Za-z]{2,}")
-UNMASKED_PHONE = re.compile(
-    r"(?:\+7|\b8)[\s(-]*9\d\d[\s)-]*\d{3}[\s-]*\d\d[\s-]*\d\d|\+\d{10,14}|%2B\d{10,14}",
-    re.IGNORECASE,
-)
-UNMASKED_EMAIL_ENCODED = re.compile(r"[A-Za-z0-9._+-]%40[A-Za-z0-9-]+\.", re.IGNORECASE)
-
-
-def unmasked(text: str) -> list[str]:
-    return (
-        UNMASKED_EMAIL.findall(text)
-        + UNMASKED_PHONE.findall(text)
-        + UNMASKED_EMAIL_ENCODED.findall(text)
-    )
 
 
 @pytest.fixture
