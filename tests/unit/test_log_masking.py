@@ -96,3 +96,12 @@ def test_log_format_is_json_or_text() -> None:
     assert isinstance(logs.formatter("text"), logs.TextFormatter)
     with pytest.raises(ValueError, match="LOG_FORMAT"):
         logs.formatter("xml")
+
+
+def test_the_format_defaults_to_json_in_production_and_text_elsewhere() -> None:
+    from cabinet.config import from_environment
+
+    assert from_environment({"CABINET_ENV": "production"})["LOG_FORMAT"] == "json"
+    assert from_environment({})["LOG_FORMAT"] == "text"
+    assert from_environment({"LOG_FORMAT": "json"})["LOG_FORMAT"] == "json"
+    assert from_environment({})["METRICS_TOKEN"] == ""
