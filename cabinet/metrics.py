@@ -33,6 +33,10 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # No `*_created` series: the multiprocess mode has none, and both modes export the same names.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
+if os.environ.get(MULTIPROC_ENV):
+    # The values below are files there from the first metric on: the directory must exist.
+    Path(os.environ[MULTIPROC_ENV]).mkdir(parents=True, exist_ok=True)
+
 # Seconds; a page is ≈5–30 ms, a slow database or a gateway call much more.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 

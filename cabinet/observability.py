@@ -11,7 +11,9 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,6 +47,9 @@ def init_app(app: Flask) -> None:
         event.listen(Session, "after_flush", _after_flush)
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_rollback", _after_rollback)
+        # In the multiprocess mode a process that ends stops counting in the live gauges
+        # (gunicorn's workers are marked by the master too; this covers the delivery worker).
+        atexit.register(metrics.process_exited, os.getpid())
         _session_hooks = True
     with app.app_context():
         _watch_pool(db.engine)

@@ -340,6 +340,10 @@ def test_the_worker_logs_each_message_under_its_own_request_id(run: Run) -> None
     assert all(line["message"].endswith("accepted (HTTP 200)") for line in lines)
     assert len({line["request_id"] for line in lines}) == 4
     assert all(line["invitation_id"] for line in lines)
+    # Having ended, the worker counts no more in the live gauges; its counters stay summed.
+    (pid,) = {line["pid"] for line in lines}
+    assert (run.metrics_dir / f"counter_{pid}.db").exists()
+    assert not (run.metrics_dir / f"gauge_livesum_{pid}.db").exists()
 
 
 def test_no_log_holds_an_unmasked_contact(run: Run) -> None:
