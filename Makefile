@@ -17,7 +17,7 @@ SERVE_PORT ?= 8000
 SERVE_HOST ?= 127.0.0.1
 SERVE_BIND ?= $(SERVE_HOST):$(SERVE_PORT)
 
-.PHONY: run serve bench test lint unit-sqlite unit-postgres setup browser-deps page-checks proxy-deps reliability clean
+.PHONY: run serve bench test lint unit-sqlite unit-postgres setup browser-deps page-checks proxy-deps metrics-deps reliability clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	@echo "==> [1/4] Виртуальное окружение $(VENV) ($(PYTHON))"
@@ -70,7 +70,7 @@ bench: setup
 
 ## make test: lint and types, then every test on SQLite and again on PostgreSQL. The
 ## PostgreSQL leg runs even when the SQLite leg failed; the command fails if either did.
-test: setup lint browser-deps page-checks proxy-deps
+test: setup lint browser-deps page-checks proxy-deps metrics-deps
 	@sqlite=0; postgres=0; \
 	$(MAKE) --no-print-directory unit-sqlite || sqlite=1; \
 	$(MAKE) --no-print-directory unit-postgres || postgres=1; \
@@ -128,6 +128,15 @@ proxy-deps:
 		echo "==> Установка nginx из пакетов Debian"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null) \
 			|| echo "!! nginx не установлен: тест двух серверов будет пропущен"; \
+	fi
+
+# One test has Debian's Prometheus server scrape /metrics (≈30 s to install, without the
+# recommended exporters); as root we install it, otherwise that test is skipped with a notice.
+metrics-deps:
+	@if ! command -v prometheus >/dev/null && [ ! -x /usr/bin/prometheus ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "==> Установка Prometheus из пакетов Debian"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null) \
+			|| echo "!! Prometheus не установлен: тест сбора метрик сервером Prometheus будет пропущен"; \
 	fi
 
 ## make reliability: the attack suite and the fault tests on SQLite and PostgreSQL, then

@@ -1,7 +1,8 @@
 """gunicorn's settings for the cabinet (`make serve`; docs/deploy.md).
 
 Every value can be overridden from the environment without editing this file:
-GUNICORN_BIND, WEB_CONCURRENCY, GUNICORN_TIMEOUT, GUNICORN_ACCESS_LOG.
+GUNICORN_BIND, WEB_CONCURRENCY, GUNICORN_TIMEOUT, GUNICORN_ACCESS_LOG; LOG_FORMAT and
+PROMETHEUS_MULTIPROC_DIR as for the cabinet (docs/operations.md).
 
 With TRUSTED_PROXIES > 0 gunicorn refuses to listen anywhere but loopback or a unix socket,
 unless ALLOW_PUBLIC_BIND=1 says it is reachable by the proxy only (docs/deploy.md).
@@ -12,6 +13,10 @@ from __future__ import annotations
 import ipaddress
 import os
 from typing import Any
+
+from gunicorn.glogging import Logger
+
+from cabinet import logs, metrics
 
 # Behind the proxy on the same host; the proxy terminates TLS (docs/deploy.md).
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
@@ -38,11 +43,52 @@ preload_app = False
 max_requests = 50000
 max_requests_jitter = 5000
 
-# One line per request on stdout: client (the proxy's X-Forwarded-For first), request,
-# status, bytes, duration in milliseconds, referer, user agent.
+# One line per request on stdout, in LOG_FORMAT (JSON in production): the request id the
+# cabinet answered with (the same as in its own line for the request), client (the proxy's
+# X-Forwarded-For first), request, status, bytes, duration in milliseconds, referer, user
+# agent; e-mail addresses and phone numbers masked, as in every line (cabinet/logs.py).
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
-access_log_format = '%({x-forwarded-for}i)s %(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(f)s" "%(a)s"'
 errorlog = "-"
+_LOG_FORMAT = os.environ.get("LOG_FORMAT") or (
+    "json" if os.environ.get("CABINET_ENV") == "production" else "text"
+)
+
+
+class CabinetLogger(Logger):  # type: ignore[misc]
+    """gunicorn's logger with the cabinet's formats and masking, and an access line of fields."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        logs.install_masking()
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                handler.setFormatter(logs.formatter(_LOG_FORMAT))
+
+    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+        if not self.access_log_enabled:
+            return
+        atoms = self.atoms(resp, req, environ, request_time)
+        fields = {
+            "request_id": atoms.get("{x-request-id}o"),
+            "remote": atoms["h"],
+            "forwarded_for": atoms.get("{x-forwarded-for}i"),
+            "method": atoms["m"],
+            "path": environ.get("RAW_URI", atoms["U"]),
+            "status": int(atoms["s"]),
+            "bytes": atoms["B"],
+            "duration_ms": round(atoms["D"] / 1000, 2),
+            "referer": atoms["f"],
+            "user_agent": atoms["a"],
+        }
+        try:
+            self.access_log.info(
+                "%s %s %s", fields["method"], fields["path"], fields["status"], extra=fields
+            )
+        except Exception:  # a line that cannot be written must not fail the request
+            self.error_log.exception("access log line failed")
+
+
+logger_class = CabinetLogger
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # Large uploads are not part of the cabinet: refuse oversized request lines and headers early.
 limit_request_line = 4094
@@ -75,8 +121,19 @@ def on_starting(server: Any) -> None:
     """Refuse a public bind while X-Forwarded-For is believed: whoever reaches gunicorn directly
     could name any address in it, and every per-IP limit would count a new client each time."""
     trusted = int(os.environ.get("TRUSTED_PROXIES", "0") or 0)
-    if trusted <= 0 or os.environ.get("ALLOW_PUBLIC_BIND") == "1":
-        return
+    if trusted > 0 and os.environ.get("ALLOW_PUBLIC_BIND") != "1":
+        refuse_public_bind(server, trusted)
+    # Prometheus' multiprocess mode (docs/operations.md): each worker writes its metrics to
+    # files in PROMETHEUS_MULTIPROC_DIR, and /metrics sums them. At start the files of
+    # processes no longer running are removed; a worker that exits stops counting in the
+    # live gauges.
+    directory = metrics.multiprocess_dir()
+    if directory is not None:
+        metrics.clean_directory(directory)
+        server.log.info("metrics: multiprocess mode in %s", directory)
+
+
+def refuse_public_bind(server: Any, trusted: int) -> None:
     public = public_binds(list(server.cfg.address))
     if public:
         raise RuntimeError(
@@ -86,3 +143,7 @@ def on_starting(server: Any) -> None:
             "ограничения по IP. Если этот адрес доступен только прокси (частная сеть), задайте "
             "ALLOW_PUBLIC_BIND=1. Подробнее: docs/deploy.md."
         )
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    metrics.process_exited(worker.pid)

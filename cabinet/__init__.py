@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-from cabinet import config, guard, htmx, limits, passwords
+from cabinet import config, guard, htmx, limits, logs, passwords
 from cabinet.clock import Clock, Program, SystemClock
 from cabinet.db import db, engine_options, init_engine
 from cabinet.demo_clock import DemoClock
@@ -32,6 +32,7 @@ def create_app(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
+    logs.configure(app.config["LOG_FORMAT"])
     guard.settle_secret_key(app)
     guard.refuse_unshared_limits(app)
     guard.install_converters(app)
@@ -49,6 +50,7 @@ def create_app(
     )
 
     # The models must be imported for Flask-Migrate to see them.
+    from cabinet import observability
     from cabinet.api import models as _api  # noqa: F401
     from cabinet.api import views as api_views
     from cabinet.api.cli import api_tokens_cli
@@ -67,10 +69,13 @@ def create_app(
     from cabinet.referrals import models as _referrals  # noqa: F401
     from cabinet.referrals.cli import referral_cli
     from cabinet.web import health, serving, shell
+    from cabinet.web import observability as web_observability
     from cabinet.web.auth import bp as auth_bp
     from cabinet.web.invitations import bp as invitations_bp
     from cabinet.web.referrals import bp as referrals_bp
 
+    observability.init_app(app)
+    web_observability.init_app(app)  # first of the request hooks (the request id)
     htmx.init_app(app)
     guard.init_app(app)  # before the shell: its input check runs before CSRF reads the form
     shell.init_app(app)

@@ -42,13 +42,18 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
     env = os.environ if environ is None else environ
     timezone = env.get("CABINET_TIMEZONE", "Europe/Moscow")
     ZoneInfo(timezone)  # fail at start-up, not at the first page, on a misspelt zone
+    environment = env.get("CABINET_ENV", "development")
     return {
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
             env.get("DATABASE_URL") or default_database_url()
         ),
         # Empty when unset: create_app() makes a random one (development) or refuses (production).
         "SECRET_KEY": env.get("SECRET_KEY", ""),
-        "CABINET_ENV": env.get("CABINET_ENV", "development"),
+        "CABINET_ENV": environment,
+        # Operations (docs/operations.md): the log lines' format, the token /metrics asks for
+        # (unset: /metrics answers only requests from this host).
+        "LOG_FORMAT": env.get("LOG_FORMAT") or ("json" if environment == "production" else "text"),
+        "METRICS_TOKEN": env.get("METRICS_TOKEN", ""),
         "CABINET_TIMEZONE": timezone,
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", "30000")),
         "SESSION_IDLE_MINUTES": int(env.get("SESSION_IDLE_MINUTES", "30")),

@@ -7,6 +7,7 @@ schema is built by the migrations, exactly as `flask db upgrade` builds it.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -208,6 +209,22 @@ def reliability_figures() -> Iterator[None]:
     if figures.FIGURES["attack"]["requests"] or figures.FIGURES["faults"]:
         url = os.environ.get("TEST_DATABASE_URL", "")
         figures.write("postgresql" if url.startswith("postgres") else "sqlite")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_contact_in_the_logs() -> Iterator[None]:
+    """Every line logged during the run, searched for an unmasked contact (tests/log_audit.py)."""
+    from tests.log_audit import Audit
+
+    audit = Audit()
+    logging.getLogger().addHandler(audit)
+    yield
+    logging.getLogger().removeHandler(audit)
+    if audit.offending:
+        pytest.fail(
+            f"{len(audit.offending)} log line(s) with an unmasked contact, of {audit.lines}:\n"
+            + "\n".join(audit.offending)
+        )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

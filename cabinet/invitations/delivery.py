@@ -29,6 +29,7 @@ from flask import Flask, current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from cabinet import logs, metrics
 from cabinet.clock import Program
 from cabinet.db import db, transaction
 from cabinet.invitations.gateway import HttpGateway, Outcome
@@ -36,7 +37,7 @@ from cabinet.invitations.models import Invitation
 from cabinet.invitations.rules import retry_delay
 from cabinet.invitations.settings import InvitationSettings
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("cabinet.delivery")
 
 
 class Gateway(Protocol):
@@ -258,7 +259,7 @@ class Worker:
                     tried.append((item, Outcome("retry", "шлюз временно недоступен"), True))
                     continue
                 probe = breaker.probing()
-                outcome = self.gateways[item.channel].send(item.payload, item.key)
+                outcome = self._send(item)
                 if outcome.verdict == "retry":
                     breaker.failed(self.program.clock.now())
                     if probe:  # the gateway is still down: the message keeps its attempt
@@ -271,7 +272,24 @@ class Worker:
             with transaction():
                 for item, result, paused in tried:
                     self._record(item, result, report, paused)
+        metrics.DELIVERY_PASSES.labels(result="work" if report.claimed else "idle").inc()
         return report
+
+    def _send(self, item: Claimed) -> Outcome:
+        """One message to its gateway, under a request id of its own (in the log lines and
+        the gateway's X-Request-Id)."""
+        with logs.bound(
+            request_id=logs.new_request_id(), invitation_id=item.id, channel=item.channel
+        ):
+            outcome = self.gateways[item.channel].send(item.payload, item.key)
+            log.info(
+                "invitation %s: %s (%s)",
+                item.id,
+                outcome.verdict,
+                outcome.detail,
+                extra={"attempt": item.attempts},
+            )
+        return outcome
 
     def run_until(
         self,

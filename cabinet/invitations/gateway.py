@@ -26,6 +26,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.poolmanager import ProxyManager
 
+from cabinet import logs
 from cabinet.clock import Clock, SystemClock
 
 Verdict = Literal["accepted", "retry", "reject"]
@@ -186,6 +187,9 @@ class HttpGateway:
 
     def send(self, payload: dict[str, Any], idempotency_key: str) -> Outcome:
         headers = {"Idempotency-Key": idempotency_key}
+        request_id = logs.current_request_id()  # the worker's for this message (cabinet/logs.py)
+        if request_id is not None:
+            headers["X-Request-Id"] = request_id
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         with _watchdog.watching(self.deadline) as call:

@@ -16,11 +16,12 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from cabinet import events
+from cabinet import events, metrics
 from cabinet.clients import errors as client_errors
 from cabinet.clients.models import Client
 from cabinet.clock import Program
 from cabinet.db import db, transaction
+from cabinet.errors import ProgramRefusal
 from cabinet.moments import show_moment
 from cabinet.referrals import errors, queries, rules
 from cabinet.referrals.models import Grant, Member, Referral, SmsPack
@@ -46,14 +47,19 @@ def join(
     """Join the program («У меня нет кода»), or apply a friend's code (joining if need be).
 
     `before_commit` adds to the same transaction (a manager's audit entry)."""
-    code = None if raw_code is None else rules.parse_code(raw_code)
-    with transaction():
-        if code is None:
-            result = _join_without_code(program, client_id)
-        else:
-            result = _apply_code(program, client_id, code)
-        if before_commit is not None:
-            before_commit(result)
+    try:
+        code = None if raw_code is None else rules.parse_code(raw_code)
+        with transaction():
+            if code is None:
+                result = _join_without_code(program, client_id)
+            else:
+                result = _apply_code(program, client_id, code)
+            if before_commit is not None:
+                before_commit(result)
+    except ProgramRefusal as refusal:
+        if raw_code is not None:  # a refused code, by reason (applied ones count at commit)
+            metrics.CODES_REFUSED.labels(reason=type(refusal).__name__).inc()
+        raise
     return result
 
 

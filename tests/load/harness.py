@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -45,6 +46,9 @@ class Gunicorn:
     def __init__(self, env: dict[str, str], workers: int = 3) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # A file, not a pipe: nobody reads it during the run, and a full pipe would stop the
+        # workers at their next log line (one per request).
+        self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [
                 str(BIN / "gunicorn"),
@@ -61,7 +65,7 @@ class Gunicorn:
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.log,
         )
         wait_for(self.url + "/login")
 
@@ -82,8 +86,7 @@ class Gunicorn:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
-        if self.process.stderr is not None:
-            self.process.stderr.close()
+        self.log.close()
 
     def kill(self) -> None:
         """SIGKILL the master and its workers: the server is gone at once."""
@@ -95,6 +98,7 @@ class Gunicorn:
             except ProcessLookupError:
                 pass
         self.process.wait(timeout=10)
+        self.log.close()
 
 
 class DeliveryWorker:

@@ -7,7 +7,9 @@ breaker cool-downs as an hour holds at the production setting, scaled to 0.1 s e
 gunicorn worker and the delivery worker are killed with SIGKILL. Afterwards the gateway is
 back and the outbox drains, and the invariants are checked on the database:
 one referral per referee, non-overlapping referrer grants, each SMS pack at most once, every
-accepted invitation delivered exactly once, and no 5xx."""
+accepted invitation delivered exactly once, and no 5xx. The metrics (Prometheus' multiprocess
+mode, as in production) grow while the load runs and end equal to the database's counts, a
+killed worker's counts included."""
 
 from __future__ import annotations
 
@@ -17,8 +19,10 @@ import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+import requests
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -32,6 +36,7 @@ from tests.factories import make_client
 from tests.load.harness import Browser, DeliveryWorker, Gunicorn, Tally
 from tests.security.figures import record_fault
 from tests.web.conftest import PASSWORD
+from tests.web.test_metrics import Samples, parse, value
 
 pytestmark = [pytest.mark.load, pytest.mark.slow]
 
@@ -41,6 +46,7 @@ BREAKER_COOLDOWN = 0.1  # 120 cool-downs in 12 s: an hour's worth at the product
 REFERRER, FIRST_REFEREE, REFEREES = 1000, 1001, 24
 PAIR = (1101, 1102)  # two members who try each other's codes at once
 TOKEN = "load-token"
+METRICS_TOKEN = "load-metrics-token-0123456789abcdef"
 
 
 def postgres_or_skip() -> None:
@@ -124,13 +130,17 @@ def browse(
         n += 1
 
 
-def test_faults_under_load_keep_every_invariant(app: Flask, database: None) -> None:
+def test_faults_under_load_keep_every_invariant(app: Flask, database: None, tmp_path: Path) -> None:
     postgres_or_skip()
     code = seed(app)
     gateway = SimulatorServer(("127.0.0.1", 0), TOKEN)
     threading.Thread(target=gateway.serve_forever, daemon=True).start()
     gateway_url = f"http://127.0.0.1:{gateway.server_port}"
-    env = env_for(app, gateway_url, f"load-{uuid.uuid4().hex}")
+    env = {
+        **env_for(app, gateway_url, f"load-{uuid.uuid4().hex}"),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),  # gunicorn and the delivery worker
+        "METRICS_TOKEN": METRICS_TOKEN,
+    }
     server = Gunicorn(env, workers=3)
     worker = DeliveryWorker(env)
     tally = Tally()
@@ -148,6 +158,7 @@ def test_faults_under_load_keep_every_invariant(app: Flask, database: None) -> N
     )
     killed: list[int] = []
     outage_seen = False
+    scraped: list[Samples] = []
     try:
         for thread in threads:
             thread.start()
@@ -159,6 +170,7 @@ def test_faults_under_load_keep_every_invariant(app: Flask, database: None) -> N
             gateway.state.faults.error_rate = 1.0 if down else 0.0
             outage_seen = outage_seen or down
             if elapsed >= 8 and not killed:
+                scraped.append(_scrape(server.url))  # while the load runs
                 killed.append(server.kill_a_worker())
                 worker.kill_and_restart()
             time.sleep(0.1)
@@ -167,6 +179,7 @@ def test_faults_under_load_keep_every_invariant(app: Flask, database: None) -> N
             thread.join(timeout=60)
         gateway.state.faults.error_rate = 0.0
         drained_in = _drain(app, seconds=90)
+        scraped.append(_scrape(server.url))
     finally:
         stop.set()
         worker.stop()
@@ -195,6 +208,49 @@ def test_faults_under_load_keep_every_invariant(app: Flask, database: None) -> N
     assert tally.server_errors == 0, tally.statuses
     assert accepted, "no invitation was accepted under load"
     assert violations == {}, violations
+    _metrics_match_the_database(app, *scraped, tally)
+
+
+def _scrape(base: str) -> Samples:
+    response = requests.get(
+        f"{base}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    return parse(response.text)
+
+
+def _metrics_match_the_database(app: Flask, during: Samples, after: Samples, tally: Tally) -> None:
+    requests_total = "cabinet_http_request_duration_seconds_count"
+
+    def total(samples: Samples, prefix: str, **labels: str) -> float:
+        return sum(
+            v
+            for (name, have), v in samples.items()
+            if name == prefix and set(labels.items()) <= set(have)
+        )
+
+    assert 0 < total(during, requests_total) < total(after, requests_total)
+    assert total(after, requests_total, status_class="5xx") == tally.server_errors == 0
+    with app.app_context():
+        referrals = db.session.scalar(select(func.count()).select_from(Referral))
+        statuses = Counter(
+            dict(
+                db.session.execute(
+                    select(Invitation.status, func.count()).group_by(Invitation.status)
+                ).all()
+            )
+        )
+        db.session.remove()
+    assert value(after, "cabinet_referral_codes_applied_total") == referrals
+    # Each client's second «Применить» was refused, as «уже применили» or «уже участвуете».
+    assert total(after, "cabinet_referral_codes_refused_total") >= REFEREES
+    delivered = value(after, "cabinet_invitations_total", channel="sms", event="delivered")
+    assert delivered == statuses["sent"]
+    # A worker killed between its commit and its count would miss that one invitation.
+    queued = value(after, "cabinet_invitations_total", channel="sms", event="queued")
+    assert 0 <= sum(statuses.values()) - queued <= 1
+    assert value(after, "cabinet_outbox_depth", status="queued") == 0
+    assert value(after, "cabinet_delivery_passes_total", result="work") > 0
 
 
 def _pair_apply_each_other(base: str, tally: Tally, app: Flask, go: threading.Barrier) -> None:

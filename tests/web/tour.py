@@ -168,6 +168,7 @@ STOPS = (
     Stop("sign in", "auth.login", lambda c, w, t: _login(c, w.email), status=302),
     Stop("liveness", "health.healthz", lambda c, w, t: c.get("/healthz")),
     Stop("readiness", "health.readyz", lambda c, w, t: c.get("/readyz")),
+    Stop("metrics", "observability.exposition", lambda c, w, t: c.get("/metrics")),
     Stop("referral page", "referrals.show", lambda c, w, t: c.get("/referral"), REFERRER),
     Stop(
         "history tab",

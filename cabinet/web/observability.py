@@ -1,0 +1,134 @@
+"""Every request measured and logged once; `/metrics` for Prometheus (docs/operations.md).
+
+- A request gets its id from `X-Request-Id` (when short and safe) or a new one; the id is in
+  every log line of the request and in the response's `X-Request-Id`, and the gateways get it.
+- When answered: the latency histogram of its endpoint (the Flask endpoint's name, never the
+  raw path) and status class, and one log line (`request`: method, route, status, duration,
+  the client's or the manager's id).
+- `/metrics`: with `METRICS_TOKEN` set, only to `Authorization: Bearer <token>` (401
+  otherwise); without it, only to a direct request from this host (403 otherwise).
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+import time
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from flask_limiter import RequestLimit
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import inspect
+
+from cabinet import logs, metrics
+from cabinet.auth.models import Manager
+from cabinet.observability import OutboxCollector
+
+bp = Blueprint("observability", __name__)
+log = logging.getLogger("cabinet.request")
+
+REQUEST_ID_HEADER = "X-Request-Id"
+_STARTED = "_observed_started"
+_LOG_TOKEN = "_observed_log_token"  # noqa: S105 - a name in `g`, not a secret
+
+
+def init_app(app: Flask) -> None:
+    """Before every other hook, so the id is bound for theirs; after every other, so the
+    status and the time are the final ones."""
+    app.before_request_funcs.setdefault(None, []).insert(0, _start)
+    app.after_request_funcs.setdefault(None, []).insert(0, _finish)
+    app.teardown_request(_unbind)
+    # Flask-Limiter calls it for every limit a request breaches (before its 429).
+    app.config.setdefault("RATELIMIT_ON_BREACH_CALLBACK", limit_breached)
+    app.register_blueprint(bp)
+
+
+def limit_breached(limit: RequestLimit) -> None:
+    """A limit refused a request: counted by the limit's name (its scope, cabinet/limits.py)."""
+    name = str(limit.request_args[-1])
+    metrics.LIMITS_HIT.labels(limit=name).inc()
+    log.warning("limit hit: %s", name, extra={"limit": name})
+
+
+def _start() -> None:
+    setattr(g, _STARTED, time.perf_counter())
+    request_id = logs.valid_request_id(request.headers.get(REQUEST_ID_HEADER))
+    setattr(g, _LOG_TOKEN, logs.bind(request_id=request_id or logs.new_request_id()))
+
+
+def _finish(response: Response) -> Response:
+    started = g.pop(_STARTED, None)
+    if started is None:  # a request that failed before `_start` ran (none is known)
+        return response
+    seconds = time.perf_counter() - started
+    endpoint = request.url_rule.endpoint if request.url_rule is not None else "unmatched"
+    status = response.status_code
+    metrics.REQUEST_SECONDS.labels(
+        endpoint=endpoint, method=request.method, status_class=metrics.status_class(status)
+    ).observe(seconds)
+    request_id = logs.current_request_id()
+    if request_id is not None:
+        response.headers[REQUEST_ID_HEADER] = request_id
+    fields: dict[str, object] = {
+        "method": request.method,
+        "route": request.url_rule.rule if request.url_rule is not None else None,
+        "endpoint": endpoint,
+        "status": status,
+        "duration_ms": round(seconds * 1000, 2),
+    }
+    fields.update(_who())
+    log.info("%s %s %s", request.method, endpoint, status, extra=fields)
+    return response
+
+
+def _who() -> dict[str, object]:
+    """The signed-in account, if this request loaded it (no query is made for the log)."""
+    user = g.get("_login_user")
+    if user is None or not getattr(user, "is_authenticated", False):
+        return {}
+    # A model's id from its identity: reading the attribute after a commit would reload the row.
+    state = inspect(user, raiseerr=False)
+    identity = state.identity if state is not None else None
+    account_id = identity[0] if identity else getattr(user, "id", None)
+    return {"manager_id" if isinstance(user, Manager) else "client_id": account_id}
+
+
+def _unbind(_error: BaseException | None) -> None:
+    token = g.pop(_LOG_TOKEN, None)
+    if token is not None:
+        logs.unbind(token)
+
+
+@bp.get("/metrics")
+def exposition() -> Response:
+    """The metrics in Prometheus' text format, to Prometheus only."""
+    token = current_app.config["METRICS_TOKEN"]
+    if token:
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return _plain("Нужен токен метрик (Authorization: Bearer).\n", 401)
+    elif not _from_this_host():
+        return _plain("Метрики доступны только с этого сервера или по токену.\n", 403)
+    response = Response(metrics.exposition([OutboxCollector()]), mimetype=None)
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _from_this_host() -> bool:
+    """A direct connection from loopback. A request a proxy passed on (it says so in
+    X-Forwarded-For or Forwarded) is a remote visitor's, whatever the peer's address."""
+    if "X-Forwarded-For" in request.headers or "Forwarded" in request.headers:
+        return False
+    try:
+        return ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _plain(text: str, status: int) -> Response:
+    response = Response(text, status=status, mimetype="text/plain")
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+    return response
