@@ -61,7 +61,7 @@ def _limits() -> Limits:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limits.login_limits
+@limits.login_limits("manager")
 def login() -> BaseResponse | tuple[str, int]:
     """Managers sign in here; clients have no account here."""
     return sign_in(MANAGERS)

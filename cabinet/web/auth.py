@@ -93,7 +93,7 @@ def sign_out(audience: Audience) -> BaseResponse:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limits.login_limits
+@limits.login_limits("client")
 def login() -> BaseResponse | tuple[str, int]:
     """A client signs in to the cabinet."""
     if current_user.is_authenticated:
