@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
+from cabinet.inputs import text_problem
 from cabinet.moments import YEAR_MAX, in_bounds, show_moment
 from cabinet.program.errors import CampaignsOverlap, TermsInvalid
 from cabinet.referrals.rules import (
@@ -105,10 +106,13 @@ def validate(values: Mapping[str, str], now: datetime, zone: tzinfo) -> Draft:
     """
     errors: dict[str, str] = {}
     title = (values.get("title") or "").strip()
+    title_problem = text_problem(title)  # the same guard as every other field (SafeText)
     if not title:
         errors["title"] = "Дайте версии название, например «Декабрьская акция»."
     elif len(title) > MAX_TITLE:
         errors["title"] = f"Название — не длиннее {MAX_TITLE} символов."
+    elif title_problem is not None:
+        errors["title"] = f"Недопустимые символы: {title_problem}."
 
     starts = _moment(values.get("effective_from") or "", zone)
     if starts is None:

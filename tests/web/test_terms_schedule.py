@@ -251,3 +251,27 @@ def test_activations_during_a_slow_publish_get_the_new_version_from_its_start(
     with outside_requests(app):
         versions = db.session.scalars(select(Grant.terms_version).where(Grant.client_id == 2))
         assert list(versions) == [version]
+
+
+@pytest.mark.parametrize(
+    ("title", "problem"),
+    [
+        ("Акция \u202eяинеджо", "символы смены направления текста недопустимы"),
+        ("Акция\u2066 \u2069", "символы смены направления текста недопустимы"),
+        ("Акция\r\nвторая строка", "перевод строки и табуляция здесь недопустимы"),
+    ],
+)
+def test_titles_go_through_the_same_input_guard_as_every_field(
+    app: Flask, client: FlaskClient, title: str, problem: str
+) -> None:
+    """Before: a version's title took bidirectional overrides and line breaks (a name that
+    reads differently from what it is, in the panel, the audit log and the API)."""
+    _managers(app)
+    _login(client, EDITOR)
+    saved = _post(
+        client, "/manage/terms/new", "/manage/terms/new", {**APRIL_CAMPAIGN, "title": title}
+    )
+    assert saved.status_code == 422
+    assert f"Недопустимые символы: {problem}." in saved.text
+    with outside_requests(app):
+        assert db.session.scalars(select(ProgramTerms.id)).all() == [1]
