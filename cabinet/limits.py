@@ -179,7 +179,11 @@ def _notes_repeats(view: View) -> View:
             digest = hashlib.sha256(code.encode()).hexdigest()[:16]
             prefix = str(current_app.config.get("RATELIMIT_KEY_PREFIX", ""))
             key = (prefix, "apply-code-repeat", _client_key(), digest)
-            g.repeated_code = not limiter.limiter.hit(_REPEAT, *key)
+            try:
+                g.repeated_code = not limiter.limiter.hit(_REPEAT, *key)
+            except Exception:  # the storage failed since the check: count it as a guess  # noqa: BLE001
+                current_app.logger.warning("rate limits: repeat check failed", exc_info=True)
+                g.repeated_code = False
         return view(*args, **kwargs)
 
     return cast(View, noting)

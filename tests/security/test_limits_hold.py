@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from cabinet.auth.services import create_manager
 from cabinet.clock import Program
 from cabinet.referrals import services
 from tests.conftest import msk
+from tests.security.figures import record_fault
 from tests.servers import serving
 from tests.web.conftest import PASSWORD, outside_requests, web_client
 
@@ -53,24 +55,31 @@ def silent_port() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
+REDIS_FAULTS = {
+    "closed": "Redis unreachable: a closed port",
+    "silent": "Redis unreachable: a port that accepts and never answers",
+}
+
+
 @pytest.fixture(params=["closed", "silent"])
-def dead_redis(request: pytest.FixtureRequest) -> Iterator[tuple[str, int]]:
-    """Redis's address, and a client id of the case's own."""
+def dead_redis(request: pytest.FixtureRequest) -> Iterator[tuple[str, int, str]]:
+    """Redis's address, a client id of the case's own, and the fault's name in the report."""
     port = closed_port if request.param == "closed" else silent_port
     with port() as number:
-        yield f"redis://127.0.0.1:{number}/0", 9801 if request.param == "closed" else 9805
+        client_id = 9801 if request.param == "closed" else 9805
+        yield f"redis://127.0.0.1:{number}/0", client_id, REDIS_FAULTS[request.param]
 
 
 def test_limits_fall_back_to_memory_when_redis_is_unreachable(
     app: Flask,
     make_app: Callable[..., Flask],
     program: Program,
-    dead_redis: tuple[str, int],
+    dead_redis: tuple[str, int, str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Before: every limited POST answered 500 (`redis.exceptions.ConnectionError`), after
     5 s when Redis hung, and /readyz said «ok». Now each process counts in its memory."""
-    uri, client_id = dead_redis
+    uri, client_id, fault = dead_redis
     other = make_app(
         WTF_CSRF_ENABLED=False,
         RATELIMIT_STORAGE_URI=uri,
@@ -83,8 +92,10 @@ def test_limits_fall_back_to_memory_when_redis_is_unreachable(
     with outside_requests(app):
         create_manager(manager_email, PASSWORD, "Ольга", datetime.now(UTC))
     web = other.test_client()
+    started = time.monotonic()
     with caplog.at_level(logging.WARNING):
         assert web.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
+    first_answer = time.monotonic() - started  # measured for the report, not asserted
     assert any(r.levelno >= logging.ERROR and "Redis" in r.getMessage() for r in caplog.records), [
         r.getMessage() for r in caplog.records
     ]
@@ -117,6 +128,23 @@ def test_limits_fall_back_to_memory_when_redis_is_unreachable(
     ready = other.test_client().get("/readyz")
     assert ready.status_code == 200  # the instance still serves: keep it in the balancer
     assert ready.text == "ok\nrate limits: degraded (Redis unreachable, counted in memory)\n"
+    record_fault(
+        fault,
+        posts_sent="/login, /manage/login, /referral/apply, /referral/join, /referral/invite",
+        server_errors=0,
+        answers={
+            "client sign-in": 302,
+            "wrong code": applied.status_code,
+            "invitation": invited.status_code,
+            "manager sign-in": signed.status_code,
+            "4 wrong passwords, limit 3": wrong,
+            "readyz": ready.status_code,
+        },
+        readyz=ready.text.splitlines(),
+        storage_fallbacks=limits.storage_fallbacks() - before,
+        first_sign_in_seconds=round(first_answer, 2),
+        redis_timeout_seconds=other.config["RATELIMIT_REDIS_TIMEOUT_SECONDS"],
+    )
 
 
 def test_readiness_names_no_degradation_with_redis_up(make_app: Callable[..., Flask]) -> None:
