@@ -43,7 +43,9 @@ def versions(now: datetime) -> Versions:
     return Versions(
         in_force=current,
         upcoming=tuple(
-            line(r, "предстоит") for r in rows if r.status == "published" and r.id in upcoming
+            line(r, "предстоит" if r.effective_from > now else "вступит в силу после акции")
+            for r in rows
+            if r.status == "published" and r.id in upcoming
         ),
         drafts=tuple(line(r, "черновик") for r in rows if r.status == "draft"),
         past=tuple(

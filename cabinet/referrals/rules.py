@@ -145,9 +145,10 @@ class Schedule:
         return self.version_at(at).terms
 
     def upcoming(self, now: datetime) -> tuple[Version, ...]:
-        """Versions that start after `now`, soonest first."""
-        later = (v for v in self.versions if v.effective_from > now)
-        return tuple(sorted(later, key=lambda v: (v.effective_from, v.terms.version)))
+        """Versions that take effect after `now` (regular terms that started during the running
+        campaign included: they take effect when it ends), soonest first."""
+        later = (v for v in self.versions if self.takes_effect(v) > now)
+        return tuple(sorted(later, key=lambda v: (self.takes_effect(v), v.terms.version)))
 
     def changes_after(self, now: datetime) -> datetime | None:
         """The next moment the terms in force may change: a start or an end after `now`."""

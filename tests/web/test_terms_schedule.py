@@ -60,7 +60,7 @@ def _api(app: Flask) -> dict[str, str]:
 
 
 def test_regular_terms_starting_during_a_campaign_wait_for_its_end(
-    app: Flask, client: FlaskClient
+    app: Flask, client: FlaskClient, clock: SettableClock
 ) -> None:
     """Before: the regular version cut the campaign short on 15.04 (the latest start won),
     contrary to docs/rules.md, and the API said so for any moment after it."""
@@ -86,6 +86,15 @@ def test_regular_terms_starting_during_a_campaign_wait_for_its_end(
         then = body["then"]
         return body["current"]["version"], None if then is None else then["version"]
 
+    clock.set(msk("2023-04-20 12:00"))  # during the campaign, after the new terms' start
+    listing = client.get("/manage/terms").text
+    assert f"Сейчас действует: версия {campaign}" in listing
+    upcoming = listing.split('id="terms-upcoming-title"', 1)[1].split("<h2", 1)[0]
+    assert "Новые условия с 15.04" in upcoming  # not yet in force: among the upcoming
+    assert "вступит в силу после акции" in upcoming
+    assert "снова в силе после акции" not in listing
+    during = client.get("/api/v1/program?at=2023-04-20T12:00", headers=headers).get_json()
+    assert [v["version"] for v in during["upcoming"]] == [regular]
     assert version_at("2023-04-10T12:00") == (campaign, regular)
     assert version_at("2023-04-20T12:00") == (campaign, regular)  # the campaign still runs
     assert version_at("2023-04-30T23:59") == (campaign, regular)
