@@ -284,3 +284,25 @@ def test_titles_go_through_the_same_input_guard_as_every_field(
     assert f"Недопустимые символы: {problem}." in saved.text
     with outside_requests(app):
         assert db.session.scalars(select(ProgramTerms.id)).all() == [1]
+
+
+def test_a_version_cannot_be_published_at_the_moment_it_starts(
+    app: Flask, client: FlaskClient, clock: SettableClock
+) -> None:
+    """Before: a start equal to the publish's clock was accepted, so an activation at that very
+    moment could be judged before the version existed. Its start must be later than now."""
+    _managers(app)
+    headers = _api(app)
+    _login(client, EDITOR)
+    url = _save(client, {**APRIL_CAMPAIGN, "effective_from": "2023-03-31T12:05"})
+    clock.set(msk("2023-03-31 12:05"))
+    refused = _post(client, f"{url}/publish", url, {"confirm": "yes"})
+    assert refused.status_code == 303
+    page = client.get(url).text
+    assert (
+        "Черновик нельзя опубликовать: Начало не может быть в прошлом: сейчас 31.03.2023 12:05."
+        in page
+    )
+    body = client.get("/api/v1/program?at=2023-03-31T12:05", headers=headers).get_json()
+    assert body["current"]["version"] == 1
+    assert body["upcoming"] == []
