@@ -115,7 +115,12 @@ def clock() -> BaseResponse:
     """The demo time machine."""
     form = ClockForm()
     if not form.validate_on_submit() or (form.jump.data == "date" and form.day.data is None):
-        flash("Выберите, куда переместить время: день, месяц, дату или настоящее.", "error")
+        flash(
+            form.day.errors[0]
+            if form.day.errors
+            else "Выберите, куда переместить время: день, месяц, дату или настоящее.",
+            "error",
+        )
     else:
         program = current_program()
         try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -22,7 +22,7 @@ from cabinet.db import db
 from cabinet.referrals import services
 from cabinet.referrals.models import Grant, ProgramTerms
 from tests.conftest import msk
-from tests.web.conftest import outside_requests, web_client
+from tests.web.conftest import csrf_token, outside_requests, web_client
 from tests.web.test_program_terms_web import (
     APRIL_CAMPAIGN,
     EDITOR,
@@ -230,8 +230,6 @@ def test_activations_during_a_slow_publish_get_the_new_version_from_its_start(
     outcome: dict[str, Any] = {}
 
     def publish() -> None:
-        from tests.web.conftest import csrf_token
-
         outcome["publish"] = client.post(
             f"{url}/publish", data={"confirm": "yes", "csrf_token": csrf_token(token_page)}
         ).status_code
@@ -306,3 +304,27 @@ def test_a_version_cannot_be_published_at_the_moment_it_starts(
     body = client.get("/api/v1/program?at=2023-03-31T12:05", headers=headers).get_json()
     assert body["current"]["version"] == 1
     assert body["upcoming"] == []
+
+
+def test_the_time_machine_refuses_dates_past_2100(
+    make_app: Callable[..., Flask], database: None
+) -> None:
+    """Before: «31.12.9999» moved the demo clock there, and «+1 месяц» then answered 500
+    (`ValueError: year 10000 is out of range` in add_months)."""
+    from tests.web.test_demo_panel import DEMO_MANAGER_EMAIL, DEMO_PASSWORD, seed, sign_in
+
+    demo = make_app(DEMO_MODE=True)
+    with outside_requests(demo):
+        seed(demo.extensions["program"])
+    web = demo.test_client()
+    sign_in(web, DEMO_MANAGER_EMAIL, DEMO_PASSWORD)
+    token = csrf_token(web.get("/manage/dashboard").text)
+    moved = web.post(
+        "/manage/clock", data={"jump": "date", "day": "31.12.9999", "csrf_token": token}
+    )
+    assert moved.status_code == 302
+    assert "Дата — с 1970 по 2100 год." in web.get("/manage/dashboard").text
+    month = web.post("/manage/clock", data={"jump": "month", "csrf_token": token})
+    assert month.status_code == 302
+    assert "Время кабинета:" in web.get("/manage/dashboard").text
+    web.post("/manage/clock", data={"jump": "now", "csrf_token": token})
