@@ -18,9 +18,12 @@ DEFAULT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105
 LIMIT_DEFAULTS = {
     "APPLY_CODE_FAILURE_LIMIT": "10 per hour",
     "APPLY_CODE_IP_FAILURE_LIMIT": "30 per hour",
-    # Stacked windows, so the wait grows: 5 tries, then a minute; 10, a quarter of an hour;
-    # 20, an hour; 50, a day.
+    # Per account and address, stacked windows, so the wait grows: 5 tries, then a minute;
+    # 10, a quarter of an hour; 20, an hour; 50, a day.
     "LOGIN_ACCOUNT_FAILURE_LIMIT": "5 per minute;10 per 15 minutes;20 per hour;50 per day",
+    # Per account from every address: a ceiling on spread-out guessing that one address alone
+    # (20 an hour above) never reaches.
+    "LOGIN_ACCOUNT_CEILING_LIMIT": "60 per hour;200 per day",
     "LOGIN_IP_FAILURE_LIMIT": "20 per minute;60 per hour;300 per day",
     "INVITE_RATE_LIMIT": "10 per minute;100 per day",
     "INVITE_MEMBER_RATE_LIMIT": "5 per minute;40 per day",
@@ -94,6 +97,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         # Not read from the environment: only a test run may pick another (cabinet/passwords.py).
         "PASSWORD_HASH_METHOD": PRODUCTION_METHOD,
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "cabinet"),
+        # How long a request waits for Redis before the limits count in memory (cabinet/limits.py).
+        "RATELIMIT_REDIS_TIMEOUT_SECONDS": float(env.get("RATELIMIT_REDIS_TIMEOUT_SECONDS", "0.5")),
         # Reverse proxies in front of the cabinet whose X-Forwarded-For/-Proto/-Host to trust
         # (nginx on the same host: 1). 0: the peer's address is the client's.
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),

@@ -3,28 +3,42 @@
 Counters live in `RATELIMIT_STORAGE_URI`: Redis in production (required there, so every
 worker and every server counts together), memory in development and tests.
 
-- Applying a code: failures per client and per IP (`APPLY_CODE_FAILURE_LIMIT`).
-- Signing in (clients and managers): failures per account (e-mail) and per IP; the windows are
-  stacked, so the wait grows the longer the guessing goes on (`LOGIN_*_FAILURE_LIMIT`).
-- Inviting: requests per member, per IP and per recipient (`INVITE_*_RATE_LIMIT`).
+- Applying a code: failures per client (the account, whatever its session: signing out starts
+  no new count) and per IP (`APPLY_CODE_*FAILURE_LIMIT`). The same code submitted again by the
+  same client within `REPEAT_SECONDS` (a double click) is not another guess.
+- Signing in: failures per account *and address* (the windows are stacked, so the wait grows the
+  longer the guessing goes on: `LOGIN_ACCOUNT_FAILURE_LIMIT`), a slower ceiling per account from
+  every address (`LOGIN_ACCOUNT_CEILING_LIMIT`), and per IP (`LOGIN_IP_FAILURE_LIMIT`). The
+  clients' form and the managers' form count apart: a stranger guessing at one address cannot
+  lock the account's owner out at another, nor a manager out of the panel from the clients' form.
+- Inviting: requests per member and per IP, signed-in only; invitations accepted for a
+  recipient, per recipient (`INVITE_*_RATE_LIMIT`): signed-out posts and refusals spend nobody's.
 
 Only refusals count where the limit is about guessing (`deduct_when=refused`): a client who
 types its friend's code right the first time never meets the limit. Every limit is on a POST:
 reading a page is never limited, and costs no look at the limits at all.
+
+Redis unreachable (a closed port, a server that hangs): each process counts in its own memory
+(Flask-Limiter's in-memory fallback), says so loudly in the log, counts the switch
+(`storage_fallbacks()`), and `/readyz` names the degraded dependency; Redis is asked again now
+and then, and counting is shared again once it answers (cabinet/extensions.py).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from limits import RateLimitItemPerSecond
 
-from cabinet.extensions import limiter
+from cabinet.extensions import StorageFallbacks, limiter
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -46,16 +60,53 @@ def configure(app: Flask) -> None:
     # The numbers themselves come from the environment (cabinet/config.py, LIMIT_DEFAULTS).
     app.config["RATELIMIT_HEADERS_ENABLED"] = True  # Retry-After on every refusal
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", False)
+    # Redis unreachable: count in this process's memory (logged, counted, shown by /readyz)
+    # rather than answer 500 to «Войти»; Flask-Limiter asks Redis again now and then.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    if uses_shared_storage(str(app.config["RATELIMIT_STORAGE_URI"])):
+        # A Redis that hangs costs a request this long, not the client library's 5 s.
+        seconds = float(app.config["RATELIMIT_REDIS_TIMEOUT_SECONDS"])
+        app.config.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS",
+            {"socket_connect_timeout": seconds, "socket_timeout": seconds},
+        )
     limiter.init_app(app)
+
+
+def storage_fallbacks() -> int:
+    """How many times this process fell back to counting in memory (for a metric)."""
+    return StorageFallbacks.count
+
+
+def degraded() -> bool:
+    """The app's limits count in this process's memory: the shared storage does not answer.
+    Asks the storage now (bounded by RATELIMIT_REDIS_TIMEOUT_SECONDS)."""
+    if not uses_shared_storage(str(current_app.config["RATELIMIT_STORAGE_URI"])):
+        return False
+    return not limiter.storage_answers()
 
 
 def uses_shared_storage(uri: str) -> bool:
     return uri.startswith(REDIS_SCHEMES)
 
 
+REPEAT_SECONDS = 10
+_REPEAT = RateLimitItemPerSecond(1, REPEAT_SECONDS)
+
+
 def refused(response: Response) -> bool:
     """A refusal the limit counts: the form came back with an error (422)."""
     return response.status_code == 422
+
+
+def refused_guess(response: Response) -> bool:
+    """A refused code that is a new guess: not the same code again within seconds."""
+    return refused(response) and not g.get("repeated_code", False)
+
+
+def accepted(response: Response) -> bool:
+    """The request did what it asked (an invitation queued), so it counts toward the limit."""
+    return response.status_code < 400
 
 
 def _setting(name: str) -> Callable[[], str]:
@@ -66,13 +117,26 @@ def _setting(name: str) -> Callable[[], str]:
 
 
 def _client_key() -> str:
-    # The session id names the account (a client's or a manager's); before sign-in, one bucket.
-    return f"client:{current_user.get_id()}" if current_user.is_authenticated else "anonymous"
+    # The account (a client's or a manager's «m…»), without the session version the session id
+    # carries: a new session is the same client. Before sign-in, one bucket.
+    if not current_user.is_authenticated:
+        return "anonymous"
+    account, _, _session_version = str(current_user.get_id()).partition(".")
+    return f"client:{account}"
+
+
+def _email() -> str:
+    return (request.form.get("email") or "").strip().lower()
 
 
 def _account_key() -> str:
-    email = (request.form.get("email") or "").strip().lower()
+    email = _email()
     return f"account:{email}" if email else ""
+
+
+def _account_address_key() -> str:
+    email = _email()
+    return f"account:{email}:{_ip_key()}" if email else ""
 
 
 def _recipient_key() -> str:
@@ -90,46 +154,85 @@ def apply_code_limits(view: View) -> View:
         _setting("APPLY_CODE_IP_FAILURE_LIMIT"),
         scope="apply-code-ip",
         key_func=_ip_key,
-        deduct_when=refused,
+        deduct_when=refused_guess,
     )
     per_client = limiter.shared_limit(
         _setting("APPLY_CODE_FAILURE_LIMIT"),
         scope="apply-code-client",
         key_func=_client_key,
-        deduct_when=refused,
+        deduct_when=refused_guess,
     )
-    limited = cast(View, per_ip(per_client(view)))
+    limited = cast(View, per_ip(per_client(_notes_repeats(view))))
     return limited
 
 
-def login_limits(view: View) -> View:
-    """«Войти» (clients and managers share the counters): refused sign-ins per account, per IP."""
-    per_ip = limiter.shared_limit(
-        _setting("LOGIN_IP_FAILURE_LIMIT"),
-        scope="login-ip",
-        key_func=_ip_key,
-        deduct_when=refused,
-        methods=["POST"],
-    )
-    per_account = limiter.shared_limit(
-        _setting("LOGIN_ACCOUNT_FAILURE_LIMIT"),
-        scope="login-account",
-        key_func=_account_key,
-        deduct_when=refused,
-        methods=["POST"],
-    )
-    limited = cast(View, per_ip(per_account(view)))
-    return limited
+def _notes_repeats(view: View) -> View:
+    """Before the view runs, note whether this client submitted this code within the last
+    REPEAT_SECONDS: a double click's second submit, refused because the first one won, or the
+    same wrong code again, tells nothing new and is no guess (`refused_guess`). Noted at the
+    start, so of two racing submits the later one is the repeat, whichever finishes first."""
+
+    @functools.wraps(view)
+    def noting(*args: Any, **kwargs: Any) -> Any:
+        code = "".join((request.form.get("code") or "").split()).lower()[:64]
+        if code:
+            digest = hashlib.sha256(code.encode()).hexdigest()[:16]
+            prefix = str(current_app.config.get("RATELIMIT_KEY_PREFIX", ""))
+            key = (prefix, "apply-code-repeat", _client_key(), digest)
+            try:
+                g.repeated_code = not limiter.limiter.hit(_REPEAT, *key)
+            except Exception:  # the storage failed since the check: count it as a guess  # noqa: BLE001
+                current_app.logger.warning("rate limits: repeat check failed", exc_info=True)
+                g.repeated_code = False
+        return view(*args, **kwargs)
+
+    return cast(View, noting)
+
+
+def login_limits(form: str) -> Callable[[View], View]:
+    """«Войти» at one form (`client` or `manager`; each counts its own): refused sign-ins per
+    account and address, per account from every address (a slower ceiling), and per IP."""
+
+    def decorate(view: View) -> View:
+        per_ip = limiter.shared_limit(
+            _setting("LOGIN_IP_FAILURE_LIMIT"),
+            scope="login-ip",
+            key_func=_ip_key,
+            deduct_when=refused,
+            methods=["POST"],
+        )
+        per_account_address = limiter.shared_limit(
+            _setting("LOGIN_ACCOUNT_FAILURE_LIMIT"),
+            scope=f"login-{form}-account-address",
+            key_func=_account_address_key,
+            deduct_when=refused,
+            methods=["POST"],
+        )
+        per_account = limiter.shared_limit(
+            _setting("LOGIN_ACCOUNT_CEILING_LIMIT"),
+            scope=f"login-{form}-account",
+            key_func=_account_key,
+            deduct_when=refused,
+            methods=["POST"],
+        )
+        limited = cast(View, per_ip(per_account_address(per_account(view))))
+        return limited
+
+    return decorate
 
 
 def invite_limits(view: View) -> View:
-    """«Пригласить»: every request per IP, per member and per recipient."""
+    """«Пригласить» (under the sign-in check: a signed-out post is counted by nothing): every
+    request per IP and per member; per recipient, the invitations accepted."""
     per_ip = limiter.limit(_setting("INVITE_RATE_LIMIT"), key_func=_ip_key)
     per_member = limiter.shared_limit(
         _setting("INVITE_MEMBER_RATE_LIMIT"), scope="invite-member", key_func=_client_key
     )
     per_recipient = limiter.shared_limit(
-        _setting("INVITE_RECIPIENT_RATE_LIMIT"), scope="invite-recipient", key_func=_recipient_key
+        _setting("INVITE_RECIPIENT_RATE_LIMIT"),
+        scope="invite-recipient",
+        key_func=_recipient_key,
+        deduct_when=accepted,
     )
     limited = cast(View, per_ip(per_member(per_recipient(view))))
     return limited

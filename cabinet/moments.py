@@ -4,12 +4,30 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 
+# Every moment a person types (the panel, the API, the CLI) lies within these years: the rules
+# add up to 120 months to a moment, and a year past 9999 is no date at all.
+YEAR_MIN, YEAR_MAX = 1970, 2100
+
+
+def in_bounds(moment: datetime) -> bool:
+    """The moment's year, as written and in UTC, is within YEAR_MIN…YEAR_MAX. (May raise
+    OverflowError for a moment at the very end of year 9999 that UTC cannot hold.)"""
+    years = {moment.year} if moment.tzinfo is None else {moment.year, moment.astimezone(UTC).year}
+    return all(YEAR_MIN <= year <= YEAR_MAX for year in years)
+
 
 def parse_moment(text: str, zone: tzinfo) -> datetime:
-    """ISO 8601; without an offset the moment is in `zone`. Raises ValueError."""
+    """ISO 8601; without an offset the moment is in `zone`. Raises ValueError (also for a year
+    outside YEAR_MIN…YEAR_MAX)."""
     moment = datetime.fromisoformat(text.strip())
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
+    try:
+        bounded = in_bounds(moment)  # the year as typed, and in UTC
+    except OverflowError as error:  # 9999-12-31T23:59-01:00 has no UTC moment
+        raise ValueError(str(error)) from error
+    if not bounded:
+        raise ValueError(f"year outside {YEAR_MIN}…{YEAR_MAX}")
     return moment.astimezone(UTC)
 
 

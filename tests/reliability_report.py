@@ -122,6 +122,7 @@ def render(figures: dict[str, dict[str, Any]]) -> str:
         "DB_CONNECT_TIMEOUT_SECONDS",
         "DB_STATEMENT_TIMEOUT_MS",
         "DB_POOL_TIMEOUT_SECONDS",
+        "RATELIMIT_REDIS_TIMEOUT_SECONDS",
         "GATEWAY_BREAKER_THRESHOLD",
         "GATEWAY_BREAKER_COOLDOWN_SECONDS",
         "INVITE_MAX_ATTEMPTS",

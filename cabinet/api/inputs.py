@@ -25,6 +25,7 @@ from cabinet.api.problems import (
 from cabinet.billing.rules import LINE_KINDS, Line, LineKind, Period
 from cabinet.clients.models import CLIENT_STATUSES
 from cabinet.clients.services import NewClient
+from cabinet.moments import YEAR_MAX, YEAR_MIN, in_bounds
 
 MAX_ID = safe.MAX_ID  # the columns are 32-bit integers
 NAME_MAX = 200
@@ -36,7 +37,6 @@ LINES_MAX = 100
 PERIOD_DAYS_MAX = 366
 EVENTS_LIMIT_MAX = 500
 EVENTS_LIMIT_DEFAULT = 100
-YEAR_MIN, YEAR_MAX = 1970, 2999
 
 DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 MOMENT_PATTERN = (
@@ -141,10 +141,11 @@ def parse_moment(raw: str, zone: tzinfo) -> datetime | None:
         moment = datetime.fromisoformat(raw)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=zone)
-        moment = moment.astimezone(UTC)
+        if not in_bounds(moment):  # the year as typed, and in UTC
+            return None
+        return moment.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
-    return moment if YEAR_MIN <= moment.year <= YEAR_MAX else None
 
 
 def parse_day(raw: str) -> date | None:

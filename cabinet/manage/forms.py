@@ -1,17 +1,28 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, StringField, TextAreaField
-from wtforms.validators import AnyOf, DataRequired, Optional
+from wtforms.validators import AnyOf, DataRequired, Optional, ValidationError
 
 from cabinet.manage.time_machine import JUMPS
+from cabinet.moments import YEAR_MAX, YEAR_MIN
 from cabinet.validators import SafeText
+
+
+def _year_in_bounds(form: Any, field: Any) -> None:
+    """Like every moment a person types (cabinet/moments.py): month arithmetic stays in range."""
+    if field.data is not None and not YEAR_MIN <= field.data.year <= YEAR_MAX:
+        raise ValidationError(f"Дата — с {YEAR_MIN} по {YEAR_MAX} год.")
 
 
 class ClockForm(FlaskForm):  # type: ignore[misc]
     jump = HiddenField(validators=[AnyOf(JUMPS)])
     # Typed as the cabinet shows dates (ДД.ММ.ГГГГ), not in the browser's locale; ISO accepted.
-    day = DateField("Дата", format=["%d.%m.%Y", "%Y-%m-%d"], validators=[Optional()])
+    day = DateField(
+        "Дата", format=["%d.%m.%Y", "%Y-%m-%d"], validators=[Optional(), _year_in_bounds]
+    )
 
 
 class ApplyForClientForm(FlaskForm):  # type: ignore[misc]

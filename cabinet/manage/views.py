@@ -61,7 +61,7 @@ def _limits() -> Limits:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limits.login_limits
+@limits.login_limits("manager")
 def login() -> BaseResponse | tuple[str, int]:
     """Managers sign in here; clients have no account here."""
     return sign_in(MANAGERS)
@@ -115,7 +115,12 @@ def clock() -> BaseResponse:
     """The demo time machine."""
     form = ClockForm()
     if not form.validate_on_submit() or (form.jump.data == "date" and form.day.data is None):
-        flash("Выберите, куда переместить время: день, месяц, дату или настоящее.", "error")
+        flash(
+            form.day.errors[0]
+            if form.day.errors
+            else "Выберите, куда переместить время: день, месяц, дату или настоящее.",
+            "error",
+        )
     else:
         program = current_program()
         try:

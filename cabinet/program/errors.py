@@ -36,3 +36,14 @@ class TermsRightMissing(ProgramRefusal):
 
 class ConfirmationMissing(ProgramRefusal):
     message = "Подтвердите действие: отметьте, что вы проверили предпросмотр."
+
+
+class CampaignsOverlap(ProgramRefusal):
+    """Two campaigns at once: which one applies would be a guess, so it is refused."""
+
+    def __init__(self, version: int, other: int, title: str, period: str) -> None:
+        super().__init__(
+            f"Версию {version} нельзя опубликовать: ее даты пересекаются с акцией «{title}» "
+            f"(версия {other}, {period}). Две акции одновременно не действуют: измените даты "
+            "или отзовите ту акцию, пока она не началась."
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 
 from sqlalchemy import func, select
@@ -43,7 +43,9 @@ def versions(now: datetime) -> Versions:
     return Versions(
         in_force=current,
         upcoming=tuple(
-            line(r, "предстоит") for r in rows if r.status == "published" and r.id in upcoming
+            line(r, "предстоит" if r.effective_from > now else "вступит в силу после акции")
+            for r in rows
+            if r.status == "published" and r.id in upcoming
         ),
         drafts=tuple(line(r, "черновик") for r in rows if r.status == "draft"),
         past=tuple(
@@ -120,7 +122,11 @@ def member_ladders() -> list[rules.MemberLadder]:
 
 
 def preview(row: ProgramTerms, now: datetime, zone: tzinfo) -> rules.Preview:
-    """The draft judged against the terms that would otherwise be in force when it starts."""
-    at = max(now, row.effective_from)
-    current = referral_queries.schedule().at(at)
-    return rules.preview(member_ladders(), current, row.as_terms(), at, zone)
+    """The draft judged against the terms that would otherwise be in force when it takes
+    effect (its start; for regular terms starting during a campaign, the campaign's end)."""
+    schedule = referral_queries.schedule()
+    draft = row.as_version()
+    at = max(now, schedule.takes_effect(draft))
+    current = schedule.at(at)
+    judged = rules.preview(member_ladders(), current, row.as_terms(), at, zone)
+    return replace(judged, notes=rules.schedule_notes(schedule, draft, zone))

@@ -11,9 +11,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from cabinet.moments import show_moment
-from cabinet.program.errors import TermsInvalid
-from cabinet.referrals.rules import Grant, Step, Terms, add_months, referee_grant, referrer_reward
+from cabinet.inputs import text_problem
+from cabinet.moments import YEAR_MAX, in_bounds, show_moment
+from cabinet.program.errors import CampaignsOverlap, TermsInvalid
+from cabinet.referrals.rules import (
+    Grant,
+    Schedule,
+    Step,
+    Terms,
+    Version,
+    add_months,
+    referee_grant,
+    referrer_reward,
+)
 
 MAX_LEVELS = 10
 MAX_MONTHS = 120
@@ -75,6 +85,17 @@ def _moment(raw: str, zone: tzinfo) -> datetime | None:
     return moment
 
 
+def _too_late(moment: datetime | None) -> bool:
+    """Typed past YEAR_MAX (or so late that UTC cannot hold it)."""
+    try:
+        return moment is not None and not in_bounds(moment)
+    except OverflowError:  # 9999-12-31T23:59+03:00 and the like
+        return True
+
+
+LATEST = f"не позже {YEAR_MAX} года"
+
+
 def validate(values: Mapping[str, str], now: datetime, zone: tzinfo) -> Draft:
     """The draft a manager typed, or TermsInvalid with a Russian message for each bad field.
 
@@ -85,15 +106,21 @@ def validate(values: Mapping[str, str], now: datetime, zone: tzinfo) -> Draft:
     """
     errors: dict[str, str] = {}
     title = (values.get("title") or "").strip()
+    title_problem = text_problem(title)  # the same guard as every other field (SafeText)
     if not title:
         errors["title"] = "Дайте версии название, например «Декабрьская акция»."
     elif len(title) > MAX_TITLE:
         errors["title"] = f"Название — не длиннее {MAX_TITLE} символов."
+    elif title_problem is not None:
+        errors["title"] = f"Недопустимые символы: {title_problem}."
 
     starts = _moment(values.get("effective_from") or "", zone)
     if starts is None:
         errors["effective_from"] = "Укажите дату и время начала, например 01.12.2026 00:00."
-    elif starts < now:
+    elif _too_late(starts):
+        errors["effective_from"] = f"Начало — {LATEST}."
+        starts = None
+    elif starts <= now:  # later than now: a version never starts before it is published
         errors["effective_from"] = (
             f"Начало не может быть в прошлом: сейчас {show_moment(now, zone)}."
         )
@@ -101,6 +128,9 @@ def validate(values: Mapping[str, str], now: datetime, zone: tzinfo) -> Draft:
     ends = _moment(raw_end, zone) if raw_end else None
     if raw_end and ends is None:
         errors["ends_at"] = "Укажите дату и время конца акции или оставьте поле пустым."
+    elif _too_late(ends):
+        errors["ends_at"] = f"Конец акции — {LATEST}."
+        ends = None
     elif ends is not None and starts is not None and ends <= starts:
         errors["ends_at"] = "Конец акции должен быть позже ее начала."
 
@@ -179,15 +209,55 @@ class Difference:
     after: Grant  # under the draft
 
 
+def check_campaigns(schedule: Schedule, draft: Version, zone: tzinfo) -> None:
+    """A campaign may not overlap a published campaign: which one applied would be a guess."""
+    if not draft.campaign:
+        return
+    for other in schedule.overlapping(draft):
+        raise CampaignsOverlap(
+            draft.terms.version, other.terms.version, other.title, period(other, zone)
+        )
+
+
+def schedule_notes(schedule: Schedule, draft: Version, zone: tzinfo) -> tuple[str, ...]:
+    """What the preview says about where the draft falls among the published versions: when
+    regular terms starting during a campaign take effect; a campaign that would overlap one."""
+    notes: list[str] = []
+    takes_effect = schedule.takes_effect(draft)
+    if takes_effect != draft.effective_from:
+        waits_for = [c for c in schedule.campaigns() if c.ends_at == takes_effect]
+        named = f"акция «{waits_for[0].title}» (версия {waits_for[0].terms.version})"
+        notes.append(
+            f"Начало {show_moment(draft.effective_from, zone)} приходится на акцию: {named} "
+            f"действует до конца, эта версия вступит в силу {show_moment(takes_effect, zone)}."
+        )
+    if draft.campaign:
+        try:
+            check_campaigns(schedule, draft, zone)
+        except CampaignsOverlap as clash:
+            notes.append(clash.message)
+    return tuple(notes)
+
+
+def period(version: Version, zone: tzinfo) -> str:
+    """«с 01.04.2023 00:00 до 01.05.2023 00:00» (or without an end)."""
+    text = f"с {show_moment(version.effective_from, zone)}"
+    if version.ends_at is not None:
+        text += f" до {show_moment(version.ends_at, zone)}"
+    return text
+
+
 @dataclass(frozen=True)
 class Preview:
-    """What publishing the draft would change, judged at the moment it starts."""
+    """What publishing the draft would change, judged at the moment it takes effect (its
+    start, or for regular terms that start during a campaign, the campaign's end)."""
 
     at: datetime
     members: int
     different: tuple[Difference, ...]  # members whose next referral gets a different discount
     referrer_change: float  # percent-months within the horizon, draft minus current
     referee_change: float
+    notes: tuple[str, ...] = ()  # where the draft falls among the published versions
 
     @property
     def total_change(self) -> float:

@@ -19,7 +19,9 @@ from cabinet.clock import Program
 from cabinet.db import db, transaction
 from cabinet.moments import iso_moment, show_moment
 from cabinet.program import errors, rules
+from cabinet.referrals import queries as referral_queries
 from cabinet.referrals.models import ProgramTerms, ladder_json
+from cabinet.referrals.services import lock_terms
 
 SAVED, PUBLISHED, WITHDRAWN = "terms_draft_saved", "terms_published", "terms_withdrawn"
 ACTIONS = (SAVED, PUBLISHED, WITHDRAWN)
@@ -96,10 +98,14 @@ def save_draft(
 
 def publish(program: Program, manager_id: int, version: int, confirmed: bool) -> datetime:
     """Publish a draft, after the manager confirmed the preview; it is checked again now (its
-    start may have passed since it was saved). Returns its start."""
+    start must still be later than now, and a campaign may not overlap a published one).
+    Returns the moment it takes effect (its start, or the end of a campaign running then)."""
     if not confirmed:
         raise errors.ConfirmationMissing()
     with transaction():
+        # The activations' lock, before the clock: no activation is under way while the start
+        # is checked against now, and the next ones read the clock after this commit.
+        lock_terms(for_change=True)
         _editor(manager_id)
         row = _locked(version)
         if row.status != "draft":
@@ -115,11 +121,13 @@ def publish(program: Program, manager_id: int, version: int, confirmed: bool) ->
             else row.ends_at.astimezone(zone).replace(tzinfo=None).isoformat(),
         )
         rules.validate(values, now, zone)
+        schedule = referral_queries.schedule()
+        rules.check_campaigns(schedule, row.as_version(), zone)
         row.status = "published"
         row.published_at = now
         row.published_by = manager_id
         audit.record(now, manager_id, PUBLISHED, details=_details(row, program))
-        starts = row.effective_from
+        starts = schedule.takes_effect(row.as_version())
     return starts
 
 
@@ -129,6 +137,7 @@ def withdraw(program: Program, manager_id: int, version: int, confirmed: bool) -
     if not confirmed:
         raise errors.ConfirmationMissing()
     with transaction():
+        lock_terms(for_change=True)  # as publishing: no activation reads the version meanwhile
         _editor(manager_id)
         row = _locked(version)
         now = program.clock.now()

@@ -90,12 +90,24 @@ class Version:
     def covers(self, at: datetime) -> bool:
         return self.effective_from <= at and (self.ends_at is None or at < self.ends_at)
 
+    @property
+    def campaign(self) -> bool:
+        return self.ends_at is not None
+
+
+def overlap(a: Version, b: Version) -> bool:
+    """Two periods [start, end) meet (an open end lasts for ever)."""
+    a_before_b_ends = b.ends_at is None or a.effective_from < b.ends_at
+    b_before_a_ends = a.ends_at is None or b.effective_from < a.ends_at
+    return a_before_b_ends and b_before_a_ends
+
 
 @dataclass(frozen=True)
 class Schedule:
-    """Every published (not withdrawn) version. The terms in force at a moment are those of
-    the version that started last among the versions covering it: a campaign over regular
-    terms, and when the campaign ends, the regular terms again."""
+    """Every published (not withdrawn) version. The terms in force at a moment: the campaign
+    covering it, if one does (campaigns never overlap: publishing refuses it); otherwise the
+    regular version that started last among those covering it. So a campaign keeps its whole
+    window: regular terms that start during it take effect when it ends (docs/rules.md)."""
 
     versions: tuple[Version, ...]
 
@@ -103,15 +115,40 @@ class Schedule:
         covering = [v for v in self.versions if v.covers(at)]
         if not covering:
             raise ValueError(f"no terms in force at {at.isoformat()}")
-        return max(covering, key=lambda v: (v.effective_from, v.terms.version))
+        campaigns = [v for v in covering if v.campaign]
+        return max(campaigns or covering, key=lambda v: (v.effective_from, v.terms.version))
+
+    def takes_effect(self, version: Version) -> datetime:
+        """When `version` (published or not) would first be in force: a campaign at its start;
+        regular terms at their start, or, if a campaign runs then, when it ends."""
+        at = version.effective_from
+        if version.campaign:
+            return at
+        while True:
+            ends = [c.ends_at for c in self.campaigns() if c.ends_at is not None and c.covers(at)]
+            if not ends:
+                return at
+            at = max(ends)
+
+    def campaigns(self) -> tuple[Version, ...]:
+        return tuple(v for v in self.versions if v.campaign)
+
+    def overlapping(self, campaign: Version) -> tuple[Version, ...]:
+        """The other campaigns whose window meets `campaign`'s (none may be published)."""
+        return tuple(
+            c
+            for c in self.campaigns()
+            if c.terms.version != campaign.terms.version and overlap(c, campaign)
+        )
 
     def at(self, at: datetime) -> Terms:
         return self.version_at(at).terms
 
     def upcoming(self, now: datetime) -> tuple[Version, ...]:
-        """Versions that start after `now`, soonest first."""
-        later = (v for v in self.versions if v.effective_from > now)
-        return tuple(sorted(later, key=lambda v: (v.effective_from, v.terms.version)))
+        """Versions that take effect after `now` (regular terms that started during the running
+        campaign included: they take effect when it ends), soonest first."""
+        later = (v for v in self.versions if self.takes_effect(v) > now)
+        return tuple(sorted(later, key=lambda v: (self.takes_effect(v), v.terms.version)))
 
     def changes_after(self, now: datetime) -> datetime | None:
         """The next moment the terms in force may change: a start or an end after `now`."""

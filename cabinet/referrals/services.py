@@ -4,6 +4,9 @@ Exactly once under concurrency: a write starts with `with transaction()` (SQLite
 one writer at a time), then locks the rows of both clients in ID order (PostgreSQL: FOR UPDATE),
 and only then reads the state and the clock. So activations of one referrer are serialised and
 their moments are in lock order, which makes activation order the ladder's order.
+An activation also holds the terms lock (`lock_terms`) shared before it reads the clock, and
+publishing a version takes it exclusively before it reads the clock: a version whose start is
+later than its publish's clock is in every activation from its start on.
 The events a change produces (cabinet/events) are written in the same transaction, last.
 """
 
@@ -13,14 +16,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from cabinet import events, metrics
 from cabinet.clients import errors as client_errors
 from cabinet.clients.models import Client
 from cabinet.clock import Program
-from cabinet.db import db, transaction
+from cabinet.db import db, is_postgresql, transaction
 from cabinet.errors import ProgramRefusal
 from cabinet.moments import show_moment
 from cabinet.referrals import errors, queries, rules
@@ -81,6 +84,7 @@ def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
     referee_client = locked.get(client_id)
     if referee_client is None:
         raise client_errors.ClientNotFound(client_id)
+    lock_terms(for_change=False)  # before the clock: a publish under way lands first
     zone = program.timezone
     now = program.clock.now()
     # The activation is judged by the terms in force at its moment, and its rows name them.
@@ -230,6 +234,20 @@ def grant_data(grant: Grant) -> dict[str, object]:
         "referral_id": grant.referral_id,
         "terms_version": grant.terms_version,
     }
+
+
+# PostgreSQL's advisory lock that activations hold shared and publishing holds exclusively.
+TERMS_LOCK = 0x7465726D73  # «terms»
+
+
+def lock_terms(*, for_change: bool) -> None:
+    """The terms lock, until the transaction ends: shared for an activation (they never wait
+    for each other), exclusive for publishing or withdrawing a version (it waits for the
+    activations under way, and the next ones wait for its commit). SQLite needs none: its
+    writers run one at a time (BEGIN IMMEDIATE)."""
+    if is_postgresql():
+        function = "pg_advisory_xact_lock" if for_change else "pg_advisory_xact_lock_shared"
+        db.session.execute(text(f"SELECT {function}(:key)"), {"key": TERMS_LOCK})
 
 
 def lock_clients(client_ids: Iterable[int]) -> dict[int, Client]:

@@ -221,7 +221,7 @@ def _refusal_page(audience: Audience, title: str, text: str, status: int) -> Bas
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limits.login_limits
+@limits.login_limits("client")
 def login() -> BaseResponse | tuple[str, int]:
     """A client signs in to the cabinet."""
     if current_user.is_authenticated:

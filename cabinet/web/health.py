@@ -2,7 +2,10 @@
 
 `/healthz` (liveness): the process answers; it touches nothing else, so a slow database never
 gets a healthy worker restarted. `/readyz` (readiness): the database answers a query, so a
-balancer sends no traffic to an instance that cannot serve it.
+balancer sends no traffic to an instance that cannot serve it. When Redis (the limits' shared
+counters) does not answer, the instance still serves — each process counts in its memory — and
+`/readyz` says so on a second line, still 200: taking every instance out of the balancer for
+Redis would stop everyone signing in.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from flask import Blueprint, Response, current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from cabinet import limits
 from cabinet.db import db
 
 bp = Blueprint("health", __name__)
@@ -28,7 +32,7 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    """Readiness: the database answers."""
+    """Readiness: the database answers; a degraded dependency is named."""
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError as error:
@@ -37,4 +41,6 @@ def readyz() -> Response:
         return _plain("database unavailable\n", 503)
     finally:
         db.session.rollback()  # leave no transaction open between requests
+    if limits.degraded():
+        return _plain("ok\nrate limits: degraded (Redis unreachable, counted in memory)\n")
     return _plain("ok\n")

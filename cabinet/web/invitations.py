@@ -76,8 +76,8 @@ def dialog() -> Response:
 
 
 @bp.post("/referral/invite")
-@limits.invite_limits
 @client_required
+@limits.invite_limits
 @client_action
 def send() -> Response | BaseResponse:
     """«Пригласить»: validate, check the limits, queue the message."""

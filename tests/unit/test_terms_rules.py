@@ -71,8 +71,12 @@ def test_new_regular_terms_during_a_campaign_take_over_when_it_ends() -> None:
     regular = Version(terms(3, (25, 3, None)), msk("2023-12-15 00:00"))
     schedule = Schedule((V1, DECEMBER, regular))
     assert schedule.at(msk("2023-12-10 12:00")).version == 2
-    assert schedule.at(msk("2023-12-20 12:00")).version == 3  # the latest start wins
+    # Before: the latest start won, and cut the campaign short. The campaign keeps its window.
+    assert schedule.at(msk("2023-12-20 12:00")).version == 2
+    assert schedule.at(DECEMBER.ends_at).version == 3
     assert schedule.at(msk("2024-01-10 12:00")).version == 3
+    assert schedule.takes_effect(regular) == DECEMBER.ends_at
+    assert schedule.takes_effect(DECEMBER) == DECEMBER.effective_from
 
 
 def test_upcoming_versions_and_the_next_change() -> None:

@@ -16,7 +16,7 @@ from cabinet.db import db
 from cabinet.invitations.models import Invitation, StopListEntry
 from cabinet.referrals import services
 from tests.conftest import msk
-from tests.web.conftest import Auth, csrf_token, outside_requests, web_client
+from tests.web.conftest import PASSWORD, Auth, csrf_token, outside_requests, web_client
 
 HX = {"HX-Request": "true"}
 
@@ -167,9 +167,13 @@ def test_invitations_need_a_login_and_a_csrf_token(
     assert queued(app) == []
 
 
-def test_the_per_ip_limit(make_app: Callable[..., Flask]) -> None:
+def test_the_per_ip_limit(app: Flask, make_app: Callable[..., Flask]) -> None:
     limited = make_app(INVITE_RATE_LIMIT="2 per minute", WTF_CSRF_ENABLED=False)
-    web = limited.test_client()  # the limit is checked before the login is
+    web = limited.test_client()
+    # Signed out, a post is sent to «Войти» and counted by no limit (it does nothing).
+    assert [web.post("/referral/invite", data={}).status_code for _ in range(3)] == [302] * 3
+    email = web_client(app, 431)
+    assert web.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
     codes = [web.post("/referral/invite", data={}).status_code for _ in range(3)]
     assert codes[-1] == 429
     response = web.post("/referral/invite", data={})
@@ -198,7 +202,7 @@ def test_unsubscribe_link_puts_the_address_on_the_stop_list(
     assert forged.status_code == 400 and "недействительна" in forged.text
 
 
-def test_the_per_ip_limit_with_redis_storage(make_app: Callable[..., Flask]) -> None:
+def test_the_per_ip_limit_with_redis_storage(app: Flask, make_app: Callable[..., Flask]) -> None:
     """Production keeps the counters in Redis (RATELIMIT_STORAGE_URI), shared by all workers."""
     import uuid
 
@@ -216,6 +220,8 @@ def test_the_per_ip_limit_with_redis_storage(make_app: Callable[..., Flask]) -> 
         RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}",  # no counters left from other runs
     )
     web = limited.test_client()
+    email = web_client(app, 432)
+    assert web.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
     codes = [web.post("/referral/invite", data={}).status_code for _ in range(3)]
     assert codes[-1] == 429
     keys = redis.Redis.from_url(url).keys(f"*{limited.config['RATELIMIT_KEY_PREFIX']}*")

@@ -58,8 +58,8 @@ BUDGET = {
     "save new terms": 4,  # the manager (twice: session, right), the insert, the audit entry
     "terms draft with its preview": 7,  # the draft, the versions, the members' ladders (4)
     "save a draft": 6,
-    "publish terms": 5,
-    "withdraw terms": 5,
+    "publish terms": 7,  # … the terms lock (PostgreSQL), the published versions (overlaps, start)
+    "withdraw terms": 6,  # … the terms lock (PostgreSQL)
     "revoke a referral": 42,
     "send failed invitations again": 3,
     "manager signs out": 3,

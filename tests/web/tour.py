@@ -46,6 +46,7 @@ class World:
     manager: str
     token: str
     draft: int  # a draft of the terms, for the manager's «Условия программы»
+    campaign: tuple[str, str]  # its dates: each world's own (two campaigns may not overlap)
 
 
 def make_world(app: Flask, base: int, size: int) -> World:
@@ -87,7 +88,10 @@ def make_world(app: Flask, base: int, size: int) -> World:
             manager, PASSWORD, f"Менеджер {base}", now, edits_program_terms=True
         ).id
         token = tokens.issue(program, f"tour-{base}").token
-        draft = terms_services.save_draft(program, manager_id, None, _campaign(f"Акция {base}"))
+        campaign = CAMPAIGN_DATES[base // 1000 % 2]
+        draft = terms_services.save_draft(
+            program, manager_id, None, _campaign(f"Акция {base}", campaign)
+        )
     return World(
         referrer=referrer,
         email=email,
@@ -100,11 +104,18 @@ def make_world(app: Flask, base: int, size: int) -> World:
         manager=manager,
         token=token,
         draft=draft,
+        campaign=campaign,
     )
 
 
-def _campaign(title: str) -> dict[str, str]:
-    return terms_rules.values_of(HELP_PAGE_TERMS, title, "2023-04-10T00:00", "2023-04-20T00:00")
+CAMPAIGN_DATES = (
+    ("2023-04-10T00:00", "2023-04-20T00:00"),
+    ("2023-04-21T00:00", "2023-04-30T00:00"),
+)
+
+
+def _campaign(title: str, dates: tuple[str, str] = CAMPAIGN_DATES[0]) -> dict[str, str]:
+    return terms_rules.values_of(HELP_PAGE_TERMS, title, *dates)
 
 
 Step = Callable[[FlaskClient, World, str], TestResponse]
@@ -329,7 +340,7 @@ STOPS = (
         "save a draft",
         "terms.edit",
         lambda c, w, t: c.post(
-            f"/manage/terms/{w.draft}", data={**_campaign("Акция"), "csrf_token": t}
+            f"/manage/terms/{w.draft}", data={**_campaign("Акция", w.campaign), "csrf_token": t}
         ),
         _as_manager,
         303,
