@@ -270,9 +270,8 @@ def test_a_breached_limit_counts_by_its_name(make_app: Callable[..., Flask]) -> 
     assert "Слишком много попыток подряд" in web.post("/login", data=wrong).text
     after = scrape(web)
     name = "cabinet_limits_hit_total"
-    assert (
-        value(after, name, limit="login-account") - value(before, name, limit="login-account") == 2
-    )
+    breached = "login-client-account-address"  # refused sign-ins per (account, address)
+    assert value(after, name, limit=breached) - value(before, name, limit=breached) == 2
     assert value(after, name, limit="login-ip") == value(before, name, limit="login-ip")
 
 
