@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Optional
 
-from cabinet.manage.time_machine import JUMPS
+from cabinet.demo.time_machine import JUMPS
 from cabinet.validators import SafeText
 
 

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from cabinet.auth.roles import manager_required
 from cabinet.clock import current_program
 from cabinet.errors import ProgramRefusal
+from cabinet.manage import way_back
 from cabinet.moments import show_moment
 from cabinet.program import errors, queries, rules, services
 from cabinet.referrals.models import ProgramTerms
@@ -79,6 +80,7 @@ def index() -> str:
         current=terms_view(found.in_force),
         view_of=terms_view,
         may_edit=_may_edit(),
+        way_back=way_back.to_story(),
     )
 
 

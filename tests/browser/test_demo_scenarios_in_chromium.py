@@ -13,8 +13,8 @@ from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
-from cabinet.demo import DEMO_MANAGER_EMAIL, DEMO_PASSWORD
-from cabinet.manage.scenarios import CAMPAIGN_TITLE
+from cabinet.demo.seed import DEMO_MANAGER_EMAIL, DEMO_PASSWORD
+from cabinet.demo.stories import CAMPAIGN_TITLE
 from cabinet.referrals.terms import sms_pack
 from cabinet.texts import percent
 from tests.browser.conftest import SMS_OPTIONS_URL

@@ -125,7 +125,7 @@ ROUTES: dict[tuple[str, str], Route] = {
         path={"client_id": "{other_client}"},
         changes_data=True,
     ),
-    ("manage.clock", "POST"): Route(
+    ("demo.clock", "POST"): Route(
         "manager", "POST", form={"jump": "day", "day": "", "next": "/manage/dashboard"}
     ),
     ("manage.requeue_invitations", "POST"): Route("manager", "POST", changes_data=True),
@@ -137,12 +137,12 @@ ROUTES: dict[tuple[str, str], Route] = {
         path={"client_id": "{client}"},
     ),
     ("manage.close_cabinet", "POST"): Route("manager", "POST"),
-    # The demo's scenarios and reset: 404 outside demo mode, which the test app is in.
-    ("manage.scenario_start", "POST"): Route("manager", "POST", path={"key": "promo"}),
-    ("manage.scenario_step", "POST"): Route(
+    # The demo's pages (registered only in demo mode; the test app is not in it).
+    ("demo.start", "POST"): Route("manager", "POST", path={"key": "promo"}),
+    ("demo.step", "POST"): Route(
         "manager", "POST", form={"run": "1"}, path={"key": "promo", "index": "0"}
     ),
-    ("manage.demo_reset", "POST"): Route("manager", "POST"),
+    ("demo.reset", "POST"): Route("manager", "POST"),
     ("manage.revoke", "POST"): Route(
         "manager",
         "POST",
