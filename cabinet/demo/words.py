@@ -64,11 +64,13 @@ def rule_words(terms: Terms) -> dict[str, str]:
         if pack is not None and k <= LADDER_CLIENTS:
             packs.append(f"{number(pack)} SMS")
     # The ladder story: where five referrals lead, and the packs they bring on the way.
-    words["ladder_packs_title"] = " и пакеты SMS" if packs else ""
-    words["ladder_packs"] = f", пакеты {_listed(packs)}" if packs else ", без пакетов SMS"
-    words["ladder_packs_held"] = (
-        "" if not packs else f", {plural(len(packs), 'пакет', 'пакета', 'пакетов')} SMS"
+    one = len(packs) == 1
+    words["ladder_packs_title"] = "" if not packs else (" и пакет SMS" if one else " и пакеты SMS")
+    words["ladder_packs"] = (
+        ", без пакетов SMS" if not packs else f", {'пакет' if one else 'пакеты'} {_listed(packs)}"
     )
+    held = plural(len(packs), "пакет", "пакета", "пакетов")
+    words["ladder_packs_held"] = f", {number(len(packs))} {held} SMS" if packs else ""
     return words
 
 

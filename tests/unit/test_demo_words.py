@@ -78,5 +78,9 @@ def test_packs_on_other_levels_are_named_where_they_come() -> None:
     assert words["sms_and4"] == ""
     assert words["sms_upto3"] == " и пакет из 500 SMS"
     assert words["ladder_packs"] == f", пакеты 500 SMS и 1{NBSP}200 SMS"
+    assert words["ladder_packs_held"] == ", 2 пакета SMS"
+    one = Terms(2, 20, 3, (Step(1, 20, 3, None), Step(2, 40, 3, 700)), 1, 100)
+    assert rule_words(one)["ladder_packs"] == ", пакет 700 SMS"
+    assert rule_words(one)["ladder_packs_title"] == " и пакет SMS"
     help_page = rule_words(HELP_PAGE_TERMS)
     assert help_page["window_within"] == "месяца"  # «в течение месяца», not «1 месяц»
