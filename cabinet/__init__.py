@@ -11,7 +11,7 @@ from flask import Flask
 from cabinet import config, guard, htmx, limits, logs, passwords
 from cabinet.clock import Clock, Program, SystemClock
 from cabinet.db import db, engine_options, init_engine
-from cabinet.demo_clock import DemoClock
+from cabinet.demo.clock import DemoClock
 from cabinet.extensions import migrate
 from cabinet.guard import InsecureConfiguration
 
@@ -58,12 +58,14 @@ def create_app(
     from cabinet.auth import models as _auth  # noqa: F401
     from cabinet.clients import models as _clients  # noqa: F401
     from cabinet.clients.cli import clients_cli
-    from cabinet.demo import demo_cli
+    from cabinet.demo import models as _demo  # noqa: F401
+    from cabinet.demo.cli import demo_cli
     from cabinet.events import models as _events  # noqa: F401
     from cabinet.invitations import models as _invitations  # noqa: F401
     from cabinet.invitations.cli import invitations_cli
     from cabinet.invitations.settings import InvitationSettings
     from cabinet.manage.cli import managers_cli
+    from cabinet.manage.demo import bp as demo_bp
     from cabinet.manage.terms import bp as terms_bp
     from cabinet.manage.views import bp as manage_bp
     from cabinet.referrals import models as _referrals  # noqa: F401
@@ -87,6 +89,8 @@ def create_app(
     app.register_blueprint(invitations_bp)
     app.register_blueprint(manage_bp)
     app.register_blueprint(terms_bp)
+    if app.config["DEMO_MODE"]:  # «Сценарии», the time machine, «Сбросить демо»
+        app.register_blueprint(demo_bp)
     app.register_blueprint(health.bp)
     serving.init_app(app)
     app.cli.add_command(managers_cli)

@@ -1,5 +1,6 @@
 """The audit log as the panel shows it: real time first, the cabinet's time beside it, and what
-each action changed in a few words (a time machine move: from → to)."""
+each action changed in a few words (a time machine move: from → to; a version of the terms:
+its number, title and when it is in force)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime, tzinfo
 
 from cabinet.audit.services import AuditLine
 from cabinet.moments import show_moment
+from cabinet.program.services import ACTIONS as TERMS_ACTIONS
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,13 @@ def _details(entry: AuditLine, zone: tzinfo) -> str:
         return f"код клиента {details['referrer_id']}"
     if entry.action == "scenario_start" and isinstance(details.get("clients"), dict):
         return "клиенты " + ", ".join(str(i) for i in details["clients"].values())
+    if entry.action in TERMS_ACTIONS and details.get("version"):
+        said = f"версия {details['version']} «{details.get('title', '')}»"
+        if details.get("effective_from"):
+            said += f", с {_moment(details['effective_from'], zone)}"
+        if details.get("ends_at"):
+            said += f" до {_moment(details['ends_at'], zone)}"
+        return said
     if entry.action == "revoke_referral" and details.get("referral_id"):
         return f"реферал {details['referrer_id']} ← {details['referee_id']}"
     return ""

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Optional, ValidationError
 
-from cabinet.manage.time_machine import JUMPS
+from cabinet.demo.time_machine import JUMPS
 from cabinet.moments import YEAR_MAX, YEAR_MIN
 from cabinet.validators import SafeText
 

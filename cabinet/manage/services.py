@@ -1,10 +1,8 @@
-"""The time machine and support actions; each commits once, with its audit entry."""
+"""Support actions; each commits once, with its audit entry. (A code applied on a client's
+behalf: cabinet/referrals/on_behalf.py; the time machine and the demo: cabinet/demo/.)"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
-from cabinet import demo
 from cabinet.audit import services as audit
 from cabinet.auth.errors import CabinetNotAllowed
 from cabinet.auth.models import Manager
@@ -13,61 +11,7 @@ from cabinet.clients.errors import ClientNotFound
 from cabinet.clients.models import Client
 from cabinet.clock import Program
 from cabinet.db import db, transaction
-from cabinet.demo_clock import DemoClock
-from cabinet.errors import ProgramRefusal
 from cabinet.invitations import services as invitation_services
-from cabinet.manage import time_machine
-from cabinet.referrals import services as referral_services
-
-
-class NotInDemoMode(ProgramRefusal):
-    message = "Машина времени и сценарии работают только в демо-режиме (DEMO_MODE=1)."
-
-
-class ReasonRequired(ProgramRefusal):
-    message = "Укажите причину: она попадет в журнал действий."
-
-
-def move_clock(
-    program: Program, manager_id: int, jump: time_machine.Jump, day: date | None = None
-) -> datetime:
-    """Move the demo clock; returns the time the cabinet now shows."""
-    clock = program.clock
-    if not isinstance(clock, DemoClock):
-        raise NotInDemoMode()
-    shown, real = clock.now(), clock.real.now()
-    landing = time_machine.target(jump, shown, real, program.timezone, day)
-    with transaction():
-        clock.store_offset(landing - real)
-        audit.record(
-            shown,
-            manager_id,
-            "time_machine",
-            details={"jump": jump, "from": shown.isoformat(), "to": landing.isoformat()},
-        )
-    clock.forget()
-    return clock.now()
-
-
-def apply_code_for_client(
-    program: Program, manager_id: int, client_id: int, code: str, reason: str
-) -> referral_services.JoinResult:
-    """Apply a code on the client's behalf: the same rules and checks as the client's own."""
-    if not reason.strip():
-        raise ReasonRequired()
-    return referral_services.join(
-        program,
-        client_id,
-        code,
-        before_commit=lambda result: audit.record(
-            program.clock.now(),
-            manager_id,
-            "apply_code",
-            client_id=client_id,
-            reason=reason.strip(),
-            details={"referrer_id": result.referrer_id, "code": code},
-        ),
-    )
 
 
 def requeue_invitations(program: Program, manager_id: int) -> int:
@@ -96,13 +40,3 @@ def open_cabinet(program: Program, manager: Manager, client_id: int) -> Client:
             details={"may_act": may_act_for_clients(manager)},
         )
     return client
-
-
-def reset_demo(program: Program, manager_id: int) -> None:
-    """«Сбросить демо»: the demo's data and clock as `make run` leaves them; the reset itself
-    is the first entry of the new log."""
-    if not isinstance(program.clock, DemoClock):
-        raise NotInDemoMode()
-    demo.reset(program)
-    with transaction():
-        audit.record(program.clock.now(), manager_id, "demo_reset")

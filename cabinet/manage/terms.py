@@ -12,11 +12,12 @@ from werkzeug.wrappers import Response as BaseResponse
 from cabinet.auth.roles import manager_required
 from cabinet.clock import current_program
 from cabinet.errors import ProgramRefusal
+from cabinet.manage import changes, way_back
 from cabinet.moments import show_moment
 from cabinet.program import errors, queries, rules, services
 from cabinet.referrals.models import ProgramTerms
-from cabinet.referrals.rules import Terms, Version
-from cabinet.texts import months, percent
+from cabinet.referrals.rules import Schedule, Terms, Version
+from cabinet.texts import months, number, percent
 from cabinet.web.referral_page import LadderLine, ladder_lines
 
 bp = Blueprint("terms", __name__, url_prefix="/manage/terms")
@@ -35,6 +36,7 @@ class TermsView:
     window: str
     cap: str
     ladder: tuple[LadderLine, ...]
+    changes: tuple[str, ...]  # against the version in force before it starts (in the list)
 
 
 def _local(moment: datetime) -> str:
@@ -42,7 +44,7 @@ def _local(moment: datetime) -> str:
     return moment.astimezone(current_program().timezone).strftime("%Y-%m-%dT%H:%M")
 
 
-def terms_view(version: Version) -> TermsView:
+def terms_view(version: Version, published: Schedule | None = None) -> TermsView:
     zone = current_program().timezone
     t: Terms = version.terms
     period = (
@@ -60,7 +62,14 @@ def terms_view(version: Version) -> TermsView:
         window=months(t.apply_window_months),
         cap=percent(t.max_discount_percent),
         ladder=ladder_lines(t),
+        changes=() if published is None else changes.against_before(version, published),
     )
+
+
+def signed(value: float) -> str:
+    """A change in ru-RU with its sign: «+89,0», «−12,5», «0,0» (as the dashboard's «842,3»)."""
+    sign = "+" if value > 0 else "−" if value < 0 else ""
+    return sign + number(abs(value), 1)
 
 
 def _may_edit() -> bool:
@@ -73,12 +82,23 @@ def index() -> str:
     """The version in force, the upcoming ones, drafts, the past and the withdrawn."""
     now = current_program().clock.now()
     found = queries.versions(now)
+    published = Schedule(
+        (
+            found.in_force,
+            *(
+                line.version
+                for line in (*found.upcoming, *found.past)
+                if line.status == "published"
+            ),
+        )
+    )
     return render_template(
         "manage/terms.html",
         found=found,
-        current=terms_view(found.in_force),
-        view_of=terms_view,
+        current=terms_view(found.in_force, published),
+        view_of=lambda version: terms_view(version, published),
         may_edit=_may_edit(),
+        way_back=way_back.to_story(),
     )
 
 
@@ -107,6 +127,7 @@ def _editor(
         and row.status != "withdrawn"
         and (row.status == "draft" or row.effective_from > now),
         horizon=rules.HORIZON_MONTHS,
+        signed=signed,
         show=lambda moment: show_moment(moment, program.timezone),
     ), status
 

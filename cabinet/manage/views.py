@@ -1,11 +1,11 @@
-"""/manage: sign-in, the dashboard, the time machine, client lookup and support actions."""
+"""/manage: sign-in, the dashboard, client lookup and support actions (the demo's pages:
+cabinet/manage/demo.py)."""
 
 from __future__ import annotations
 
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
     flash,
     make_response,
@@ -23,15 +23,17 @@ from cabinet.audit import services as audit
 from cabinet.auth.roles import ACTING_FOR, RETURN_TO, manager_required, may_open_cabinets
 from cabinet.clock import current_program
 from cabinet.dashboard import queries as dashboard
+from cabinet.demo.time_machine import JUMP_BUTTONS
 from cabinet.errors import ProgramRefusal
 from cabinet.fraud import queries as fraud
 from cabinet.fraud.rules import Signal
 from cabinet.inputs import path_of, same_host
 from cabinet.invitations.rules import Limits
 from cabinet.invitations.settings import InvitationSettings
-from cabinet.manage import audit_lines, export, lookup, scenarios, services, time_machine
+from cabinet.manage import audit_lines, export, lookup, services, way_back
 from cabinet.manage.forms import ApplyForClientForm, ClockForm, RequeueForm, RevokeForm
 from cabinet.referrals import queries
+from cabinet.referrals.on_behalf import apply_code_for_client
 from cabinet.referrals.revocation import revoke_referral
 from cabinet.web import referral_page as page
 from cabinet.web.auth import MANAGERS, safe_next, sign_in, sign_out
@@ -92,7 +94,7 @@ def dashboard_view() -> str:
         in_force=queries.schedule().version_at(now),
         clock_form=ClockForm(),
         requeue_form=RequeueForm(),
-        jump_buttons=time_machine.JUMP_BUTTONS,
+        jump_buttons=JUMP_BUTTONS,
         demo=current_app.config["DEMO_MODE"],
         audit_lines=audit_lines.lines(audit.entries(limit=10), ACTIONS, program.timezone),
     )
@@ -107,29 +109,6 @@ def dashboard_csv() -> Response:
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = "attachment; filename=referral-dashboard.csv"
     return response
-
-
-@bp.post("/clock")
-@manager_required
-def clock() -> BaseResponse:
-    """The demo time machine."""
-    form = ClockForm()
-    if not form.validate_on_submit() or (form.jump.data == "date" and form.day.data is None):
-        flash(
-            form.day.errors[0]
-            if form.day.errors
-            else "Выберите, куда переместить время: день, месяц, дату или настоящее.",
-            "error",
-        )
-    else:
-        program = current_program()
-        try:
-            shown = services.move_clock(program, current_user.id, form.jump.data, form.day.data)
-        except ProgramRefusal as refusal:
-            flash(refusal.message, "error")
-        else:
-            flash(f"Время кабинета: {shown.astimezone(program.timezone):%d.%m.%Y %H:%M}", "success")
-    return redirect(safe_next(request.form.get("next"), url_for("manage.dashboard")))
 
 
 @bp.post("/invitations/requeue")
@@ -183,6 +162,7 @@ def _client_page(
         apply_form=apply_form,
         revoke_form=RevokeForm(formdata=None),
         signals=_signals(client_id),
+        way_back=way_back.to_story(),
     ), status
 
 
@@ -197,7 +177,7 @@ def apply_for_client(client_id: int) -> BaseResponse | tuple[str, int]:
     form = ApplyForClientForm()
     if form.validate_on_submit():
         try:
-            services.apply_code_for_client(
+            apply_code_for_client(
                 current_program(), current_user.id, client_id, form.code.data, form.reason.data
             )
         except ProgramRefusal as refusal:
@@ -250,10 +230,11 @@ def _back_from_referrer() -> str:
 def open_cabinet(client_id: int) -> BaseResponse:
     """Open the client's cabinet in this browser (the banner leads back)."""
     back = safe_next(request.form.get("next"), url_for("manage.client", client_id=client_id))
-    return _open_cabinet(client_id, back)
+    return open_cabinet_for(client_id, back)
 
 
-def _open_cabinet(client_id: int, back: str) -> BaseResponse:
+def open_cabinet_for(client_id: int, back: str) -> BaseResponse:
+    """The client's cabinet in this browser; «Вернуться в панель» leads to `back`."""
     try:
         services.open_cabinet(current_program(), current_user._get_current_object(), client_id)
     except ProgramRefusal as refusal:
@@ -271,74 +252,3 @@ def close_cabinet() -> BaseResponse:
     cookie_session.pop(ACTING_FOR, None)
     back = cookie_session.pop(RETURN_TO, None)
     return redirect(safe_next(back, url_for("manage.dashboard")), 303)
-
-
-# ---- demo scenarios (demo mode only) ---------------------------------------------------------
-
-
-def _demo_only() -> None:
-    if not current_app.config["DEMO_MODE"]:
-        abort(404)
-
-
-def _story_anchor(key: str) -> str:
-    return url_for("manage.scenarios_page") + f"#story-{key}"
-
-
-@bp.get("/scenarios")
-@manager_required
-def scenarios_page() -> str:
-    """«Сценарии»: every demo story, its fresh clients and its checklist."""
-    _demo_only()
-    return render_template("manage/scenarios.html", stories=scenarios.board(current_program()))
-
-
-@bp.post("/scenarios/<key>/start")
-@manager_required
-def scenario_start(key: str) -> BaseResponse:
-    """«Начать»: fresh clients for the story at the cabinet's time."""
-    _demo_only()
-    try:
-        scenarios.start(current_program(), current_user.id, key)
-    except ProgramRefusal as refusal:
-        flash(refusal.message, "error")
-    else:
-        flash(f"Сценарий «{scenarios.story(key).title}» начат с новыми клиентами.", "success")
-    return redirect(_story_anchor(key), 303)
-
-
-@bp.post("/scenarios/<key>/steps/<int:index>")
-@manager_required
-def scenario_step(key: str, index: int) -> BaseResponse:
-    """One step of a story, through the real services."""
-    _demo_only()
-    run_id = request.form.get("run", type=int) or 0
-    try:
-        outcome = scenarios.perform(current_program(), current_user.id, key, run_id, index)
-    except ProgramRefusal as refusal:
-        flash(refusal.message, "error")
-        return redirect(_story_anchor(key), 303)
-    if outcome.open_client is not None:
-        return _open_cabinet(outcome.open_client, _story_anchor(key))
-    if outcome.show_client is not None:
-        return redirect(url_for("manage.client", client_id=outcome.show_client), 303)
-    if outcome.show_terms:
-        return redirect(url_for("terms.index"), 303)
-    flash(outcome.message, "success" if outcome.ok else "error")
-    return redirect(_story_anchor(key), 303)
-
-
-@bp.post("/demo/reset")
-@manager_required
-def demo_reset() -> BaseResponse:
-    """«Сбросить демо»: the demo data and clock as `make run` leaves them."""
-    _demo_only()
-    cookie_session.pop(ACTING_FOR, None)  # the demo's clients are made anew: none is open
-    cookie_session.pop(RETURN_TO, None)
-    try:
-        services.reset_demo(current_program(), current_user.id)
-    except ProgramRefusal as refusal:
-        flash(refusal.message, "error")
-    else:
-        flash("Демо сброшено: демо-клиенты как после запуска, время — настоящее.", "success")
-    return redirect(url_for("manage.scenarios_page"), 303)

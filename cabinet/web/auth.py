@@ -26,7 +26,7 @@ from cabinet.auth.forms import LoginForm
 from cabinet.auth.models import Manager
 from cabinet.clients.models import Client
 from cabinet.db import db
-from cabinet.demo import DEMO_CLIENTS, DEMO_PASSWORD
+from cabinet.demo.seed import DEMO_CLIENTS, DEMO_PASSWORD
 from cabinet.errors import ProgramRefusal
 from cabinet.inputs import safe_redirect_target
 from cabinet.web import oidc

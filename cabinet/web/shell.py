@@ -31,7 +31,7 @@ from cabinet.auth.services import load_session_user
 from cabinet.clients.models import Client, ClientRecord
 from cabinet.clock import current_program
 from cabinet.db import db, reads_only
-from cabinet.demo_clock import DemoClock
+from cabinet.demo.clock import DemoClock
 from cabinet.extensions import csrf, login_manager
 from cabinet.htmx import is_htmx, redirect_to, retarget, wants_fragment
 from cabinet.moments import show_date, show_moment
@@ -241,7 +241,7 @@ MANAGER_MENU: tuple[tuple[str, str], ...] = (
     ("terms.index", "Условия программы"),
     ("manage.audit_log", "Журнал действий"),
 )
-DEMO_MENU: tuple[tuple[str, str], ...] = (("manage.scenarios_page", "Сценарии"),)
+DEMO_MENU: tuple[tuple[str, str], ...] = (("demo.scenarios", "Сценарии"),)
 
 
 def _template_context() -> dict[str, Any]:

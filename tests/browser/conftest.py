@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from cabinet.demo import seed
+from cabinet.demo.seed import seed
 from tests.servers import serving
 from tests.web.conftest import outside_requests
 

@@ -20,7 +20,7 @@ def test_demo_story_with_the_time_machine(browser: Any, demo_server: str) -> Non
         page.get_by_role("button", name="Войти как 407 «ТехСтрой»").click()
         expect(page.locator("#discount")).to_have_text("0 %")
         expect(page.get_by_text("20 % начнет действовать")).to_be_visible()
-        expect(page.get_by_role("note")).to_contain_text("Демо-режим. Время кабинета:")
+        expect(page.locator(".demo-banner")).to_contain_text("Демо-режим. Время кабинета:")
         page.get_by_role("button", name="Выйти").click()
 
         page.goto("/manage/login")
@@ -35,8 +35,8 @@ def test_demo_story_with_the_time_machine(browser: Any, demo_server: str) -> Non
         target = (datetime.now(UTC) + timedelta(days=30)).date()
         page.get_by_label("Дата").fill(target.strftime("%d.%m.%Y"))  # as the cabinet writes dates
         page.get_by_role("button", name="Перейти").click()
-        expect(page.get_by_role("note")).to_contain_text(target.strftime("%d.%m.%Y"))
-        expect(page.get_by_role("note")).to_contain_text("(машина времени)")
+        expect(page.locator(".demo-banner")).to_contain_text(target.strftime("%d.%m.%Y"))
+        expect(page.locator(".demo-banner")).to_contain_text("(машина времени)")
 
         page.goto("/manage/clients?q=407")
         page.get_by_role("link", name="ТехСтрой").click()
@@ -44,7 +44,7 @@ def test_demo_story_with_the_time_machine(browser: Any, demo_server: str) -> Non
 
         page.goto("/manage/dashboard")
         page.get_by_role("button", name="Вернуться в настоящее").click()
-        expect(page.get_by_role("note")).not_to_contain_text("(машина времени)")
+        expect(page.locator(".demo-banner")).not_to_contain_text("(машина времени)")
     finally:
         context.close()
 

@@ -215,3 +215,59 @@ def test_the_managers_pages_on_a_phone_and_zoomed(
     page.goto("/manage/clients?q=Комплект")
     expect(page.get_by_role("link", name="ТехКомплект")).to_be_visible()
     check(page, "client search at 200% zoom")
+
+
+@pytest.mark.parametrize("width", (1280, 375, 320), ids=lambda width: f"{width}px")
+def test_every_managers_page_in_demo_mode(
+    width: int, browser: Any, demo_server: str, html_checker: HtmlChecker
+) -> None:
+    """The panel as the demo shows it, each page with its widest content: the dashboard with
+    the time machine, «Сценарии» with a story under way and its outcome on the card, the card
+    of a referrer with referred clients and fraud signals, «Условия программы» with an upcoming
+    campaign and what it changes, a draft with its preview, the audit log."""
+    from cabinet.demo.seed import DEMO_MANAGER_EMAIL, DEMO_PASSWORD
+
+    context = browser.new_context(
+        viewport={"width": width, "height": 800}, base_url=demo_server, locale="ru-RU"
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    log = ConsoleLog()
+    log.watch(page)
+    check = PageChecks(html_checker, log)
+    try:
+        page.goto("/manage/login")
+        page.get_by_label("Email").fill(DEMO_MANAGER_EMAIL)
+        page.get_by_label("Пароль").fill(DEMO_PASSWORD)
+        page.get_by_role("button", name="Войти").click()
+        expect(page.get_by_role("heading", name="Обзор программы")).to_be_visible()
+        check(page, "dashboard, demo mode")
+        page.goto("/manage/scenarios")
+        check(page, "«Сценарии»")
+        fraud = page.locator("#story-fraud")
+        fraud.get_by_role("button", name="Начать").click()
+        expect(fraud.get_by_role("button", name="Начать заново")).to_be_visible()
+        page.locator("#story-fraud-step-0 form button").click()
+        expect(page.locator("#story-fraud-step-0 [role=status]")).to_contain_text("Коды применены")
+        check(page, "«Сценарии», a story under way")
+        page.locator("#story-season .scenario__head button").click()
+        page.locator("#story-season-step-0 form button").click()
+        expect(page.locator("#story-season-step-0 [role=status]")).to_contain_text("опубликована")
+        page.locator("#story-fraud-step-1 form button").click()
+        expect(page.locator("#signals-title")).to_be_visible()
+        check(page, "the card of a referrer with fraud signals")
+        page.goto("/manage/clients/400")
+        expect(page.get_by_role("heading", name="400 «АльфаТелеком»")).to_be_visible()
+        check(page, "client 400")
+        page.goto("/manage/terms")
+        expect(page.locator("#terms-upcoming")).to_contain_text("уровень 1")
+        check(page, "«Условия программы» with an upcoming campaign")
+        page.goto("/manage/terms/new")
+        page.get_by_label("Название").fill("Широкая проверка")
+        page.get_by_role("button", name="Сохранить черновик").click()
+        expect(page.locator("#terms-preview")).to_be_visible()
+        check(page, "a draft with its preview")
+        page.goto("/manage/audit")
+        check(page, "audit log")
+    finally:
+        context.close()

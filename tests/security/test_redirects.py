@@ -3,6 +3,8 @@ goes to a page of this site, whatever `next` or Referer says."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -65,8 +67,9 @@ def test_manager_login_next(app: Flask, client: FlaskClient, target: str) -> Non
 
 
 @pytest.mark.parametrize("target", EVIL)
-def test_clock_next(app: Flask, client: FlaskClient, target: str) -> None:
+def test_clock_next(app: Flask, client: FlaskClient, target: str, make_app: Any) -> None:
     make_manager(app)
+    client = make_app(DEMO_MODE=True).test_client()  # the time machine is the demo's
     manager_login(client)
     token = csrf_token(client.get("/manage/dashboard").text)
     response = client.post(

@@ -125,9 +125,8 @@ ROUTES: dict[tuple[str, str], Route] = {
         path={"client_id": "{other_client}"},
         changes_data=True,
     ),
-    ("manage.clock", "POST"): Route(
-        "manager", "POST", form={"jump": "day", "day": "", "next": "/manage/dashboard"}
-    ),
+    # (The demo's pages — «Сценарии», the time machine, «Сбросить демо» — are registered only
+    # in demo mode, which the test app is not in: tests/web/test_manage.py.)
     ("manage.requeue_invitations", "POST"): Route("manager", "POST", changes_data=True),
     # «Открыть как клиент» (the test manager has no right to it: refused, one flash) and back.
     ("manage.open_cabinet", "POST"): Route(
@@ -137,12 +136,6 @@ ROUTES: dict[tuple[str, str], Route] = {
         path={"client_id": "{client}"},
     ),
     ("manage.close_cabinet", "POST"): Route("manager", "POST"),
-    # The demo's scenarios and reset: 404 outside demo mode, which the test app is in.
-    ("manage.scenario_start", "POST"): Route("manager", "POST", path={"key": "promo"}),
-    ("manage.scenario_step", "POST"): Route(
-        "manager", "POST", form={"run": "1"}, path={"key": "promo", "index": "0"}
-    ),
-    ("manage.demo_reset", "POST"): Route("manager", "POST"),
     ("manage.revoke", "POST"): Route(
         "manager",
         "POST",

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cabinet.manage.scenarios import CAMPAIGN_DAYS, campaign_period, campaign_terms
+from cabinet.demo.stories import CAMPAIGN_DAYS, campaign_period, campaign_terms
 from cabinet.program import rules
 from cabinet.referrals.rules import HELP_PAGE_TERMS, Step, Terms
 

@@ -17,10 +17,12 @@ from cabinet.auth.services import create_manager
 from cabinet.clients.models import Client
 from cabinet.clock import Program, SettableClock
 from cabinet.db import db
-from cabinet.demo import DEMO_CLIENTS, DEMO_MANAGER_EMAIL, DEMO_PASSWORD, DemoRun, seed
-from cabinet.demo_clock import DemoClock
+from cabinet.demo import runs as scenarios
+from cabinet.demo import stories
+from cabinet.demo.clock import DemoClock
+from cabinet.demo.models import DemoRun
+from cabinet.demo.seed import DEMO_CLIENTS, DEMO_MANAGER_EMAIL, DEMO_PASSWORD, seed
 from cabinet.fraud import queries as fraud
-from cabinet.manage import scenarios
 from cabinet.referrals import queries, services
 from cabinet.referrals.models import Grant, Member, ProgramTerms
 from cabinet.referrals.terms import sms_pack
@@ -211,7 +213,7 @@ def test_a_story_starts_afresh_and_touches_nothing_else(
     page = client.get("/manage/scenarios").text
     with outside_requests(demo):
         titles = [view.title for view in scenarios.board(program)]
-    assert len(titles) == len(scenarios.STORIES)
+    assert len(titles) == len(stories.STORIES)
     assert f"Лестница от {percent(0)} до {percent(100)} и пакеты SMS" in titles  # terms in force
     for title in titles:
         assert title.replace(NBSP, " ") in page
@@ -286,11 +288,9 @@ def test_the_audit_log_is_in_real_time_order_with_the_cabinets_time_beside(
     latest, earlier = rows
     # The move back to now is listed first, though the cabinet's time it happened at is earlier.
     assert "→" in latest and "→" in earlier
-    jump_back = re.search(
-        r"\((\d\d\.\d\d\.\d{4} \d\d:\d\d) → (\d\d\.\d\d\.\d{4} \d\d:\d\d)\)", latest
-    )
+    jump_back = re.search(r"(\d\d\.\d\d\.\d{4} \d\d:\d\d) → (\d\d\.\d\d\.\d{4} \d\d:\d\d)", latest)
     jump_ahead = re.search(
-        r"\((\d\d\.\d\d\.\d{4} \d\d:\d\d) → (\d\d\.\d\d\.\d{4} \d\d:\d\d)\)", earlier
+        r"(\d\d\.\d\d\.\d{4} \d\d:\d\d) → (\d\d\.\d\d\.\d{4} \d\d:\d\d)", earlier
     )
     assert jump_back and jump_ahead
     assert jump_back.group(1) == jump_ahead.group(2)  # from where the first move landed
@@ -398,9 +398,10 @@ def test_the_seasonal_campaign_story_and_the_reset_that_takes_it_back(
     assert _terms_in_force(demo) == 1  # not yet in force
     step(0)
     assert "Акция этого запуска уже опубликована" in client.get("/manage/scenarios").text
-    assert step(1).endswith("/manage/terms")
-    terms_page = client.get("/manage/terms").text
-    assert scenarios.CAMPAIGN_TITLE in terms_page and "предстоит" in terms_page
+    assert step(1).endswith("/manage/terms?story=season&step=1")
+    terms_page = client.get("/manage/terms?story=season&step=1").text
+    assert stories.CAMPAIGN_TITLE in terms_page and "предстоит" in terms_page
+    assert 'href="/manage/scenarios#story-season-step-1" id="way-back">← К сценарию' in terms_page
     assert "условия опубликованы" in client.get("/manage/audit").text
 
     step(2)  # +1 day: the campaign is in force

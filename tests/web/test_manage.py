@@ -17,7 +17,7 @@ from cabinet.audit.models import AuditEntry
 from cabinet.auth.services import create_manager
 from cabinet.clock import Program
 from cabinet.db import db
-from cabinet.demo_clock import DemoClock
+from cabinet.demo.clock import DemoClock
 from cabinet.invitations.models import Invitation
 from cabinet.referrals import services
 from tests.conftest import msk
@@ -78,9 +78,7 @@ def test_clients_never_reach_manage(app: Flask, client: FlaskClient, auth: Auth)
         assert response.status_code == 302, url
         assert response.location.startswith("/manage/login")
     token = csrf_token(client.get("/referral").text)
-    assert (
-        client.post("/manage/clock", data={"jump": "day", "csrf_token": token}).status_code == 302
-    )
+    assert client.post("/manage/invitations/requeue", data={"csrf_token": token}).status_code == 302
     # A client's password does not open the manager's panel.
     token = csrf_token(client.get("/manage/login").text)
     refused = client.post(
@@ -296,16 +294,25 @@ def test_the_time_machine_is_off_outside_demo_mode(app: Flask, client: FlaskClie
     manager_login(client)
     page = client.get("/manage/dashboard").text
     assert "Машина времени" not in page
-    response = client.post(
-        "/manage/clock",
-        data={"jump": "day", "csrf_token": csrf_token(page)},
-        follow_redirects=True,
-    )
-    assert "только в демо-режиме" in response.text
+    response = client.post("/manage/clock", data={"jump": "day", "csrf_token": csrf_token(page)})
+    assert response.status_code == 404  # the demo's pages are not even registered
+
+
+def test_the_demo_is_registered_only_in_demo_mode(
+    app: Flask, make_app: Callable[..., Flask]
+) -> None:
+    """Outside demo mode no URL of the demo exists; in demo mode «Сценарии», the steps,
+    «Сбросить демо» and the time machine do, all under the «demo» blueprint."""
+    demo_urls = {"/manage/scenarios", "/manage/clock", "/manage/demo/reset"}
+    assert demo_urls.isdisjoint({rule.rule for rule in app.url_map.iter_rules()})
+    demo = make_app(DEMO_MODE=True)
+    rules = {rule.rule: rule.endpoint for rule in demo.url_map.iter_rules()}
+    assert demo_urls <= set(rules)
+    assert {rules[url].split(".")[0] for url in demo_urls} == {"demo"}
 
 
 def test_one_click_demo_login(demo_app: Flask) -> None:
-    from cabinet.demo import seed
+    from cabinet.demo.seed import seed
 
     with outside_requests(demo_app):
         seed(demo_app.extensions["program"])

@@ -47,7 +47,7 @@ def test_budget_on_the_dashboard_and_requeue(app: Flask, client: FlaskClient) ->
     make_manager(app)
     manager_login(client)
     page = client.get("/manage/dashboard").text
-    assert "5 из 500 (1.0%); новые участники: 2;" in page
+    assert "5 из 500 (1,0 %); новые участники: 2;" in page.replace("\u00a0", " ")
     assert "исчерпали дневной лимит: 1." in page  # the new member's 2 a day
     assert "Отправить недоставленные снова" in page
 

@@ -389,19 +389,15 @@ STOPS = (
     ),
 )
 
-# Endpoints the tour does not call, and why.
+# Endpoints the tour does not call, and why. (The demo's pages, the blueprint «demo», are not
+# registered outside demo mode: tests/web/test_manage.py.)
 NOT_TOURED = {
     "static": "served by WhiteNoise before Flask (tests/web/test_serving.py)",
     "auth.demo_login": "demo mode only",
-    "manage.clock": "demo mode only (the time machine)",
     "manage.apply_for_client": "the same service as «Применить» (referrals.apply_code)",
     "invitations.unsubscribe": "no database read before the confirmation; one write after",
     "manage.open_cabinet": "one audit write; the cabinet it opens is the client's pages, toured",
     "manage.close_cabinet": "the sign-in check only (the open cabinet is in the session)",
-    "manage.scenarios_page": "demo mode only (the demo's scenarios)",
-    "manage.scenario_start": "demo mode only (the demo's scenarios)",
-    "manage.scenario_step": "demo mode only (the demo's scenarios)",
-    "manage.demo_reset": "demo mode only (the demo's reset)",
     "auth.oidc_start_client": "OpenID Connect only: no database read (tests/web/test_oidc.py)",
     "auth.oidc_start_manager": "OpenID Connect only: no database read (tests/web/test_oidc.py)",
     "auth.oidc_callback": "OpenID Connect only: one client or manager read by its key",

@@ -4,7 +4,7 @@ The referrals happen «вчера» at the help page's times (10:03, 10:30, 15:1
 in force today; client 409 registered three days ago and may still apply a code. Every demo
 client has a company domain and a phone of its own, so no fraud signal fires on the seed.
 
-The demo scenarios (cabinet/manage/scenarios.py) add clients of their own; `DemoRun` remembers
+The demo scenarios (cabinet/demo/runs.py) add clients of their own; `DemoRun` remembers
 which, so `reset` removes exactly the demo's clients and nothing else.
 """
 
@@ -15,30 +15,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-import click
-from flask import current_app
-from flask.cli import AppGroup
-from sqlalchemy import JSON, ForeignKey, Index, String, delete, exists, or_, select, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import delete, exists, or_, select, update
 
+from cabinet.audit import services as audit
 from cabinet.audit.models import AuditEntry
 from cabinet.auth.models import Manager
 from cabinet.auth.services import create_manager
-from cabinet.cli_types import refuse
 from cabinet.clients.models import Client
 from cabinet.clients.services import NewClient, create_client
-from cabinet.clock import Program, current_program
-from cabinet.db import UTCDateTime, db, transaction
-from cabinet.demo_clock import DemoClock, DemoClockSetting
+from cabinet.clock import Program
+from cabinet.db import db, transaction
+from cabinet.demo.clock import DemoClock, DemoClockSetting, NotInDemoMode
+from cabinet.demo.models import DemoRun
 from cabinet.invitations.models import Invitation
 from cabinet.program import services as terms_services
 from cabinet.referrals import services
 from cabinet.referrals.models import Grant, Member, ProgramTerms, Referral, SmsPack
 
-demo_cli = AppGroup("demo", help="Демонстрационные данные.")
-
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - published in the README, demo data only
 REFERRER_ID = 400
+FIRST_VERSION = 1  # the help page's terms, made by the migration: never taken back
 
 
 @dataclass(frozen=True)
@@ -83,21 +79,6 @@ DEMO_CLIENTS = (
 
 
 DEMO_MANAGER_EMAIL = "manager@example.ru"
-
-
-class DemoRun(db.Model):  # type: ignore[name-defined,misc]
-    """One start of a demo scenario: its fresh clients (role → client id) and the steps done."""
-
-    __tablename__ = "demo_runs"
-    __table_args__ = (Index("ix_demo_runs_story", "story", "id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    story: Mapped[str] = mapped_column(String(40))
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    clients: Mapped[dict[str, Any]] = mapped_column(JSON)
-    steps_done: Mapped[list[Any]] = mapped_column(JSON)
-    # the campaign the story «Сезонная акция» published, so the reset can take it back
-    terms_version: Mapped[int | None] = mapped_column(ForeignKey("program_terms.id"))
 
 
 def seed(program: Program, report: Callable[[str], None] = lambda _line: None) -> bool:
@@ -154,14 +135,23 @@ def demo_client_ids() -> set[int]:
     return ids
 
 
-def clear(now: datetime) -> set[int]:
+@dataclass(frozen=True)
+class Cleared:
+    """What a reset took away, and the versions of the terms it had to keep."""
+
+    clients: set[int]
+    versions_removed: tuple[int, ...]
+    versions_kept: tuple[int, ...]  # withdrawn, not removed: clients outside the demo hold them
+
+
+def clear(now: datetime) -> Cleared:
     """Remove the demo's clients with everything they have (referrals, grants, packs,
-    invitations, their audit entries), the scenarios' runs and campaigns and the time machine's
-    moves, and put the clock back to the real time; one transaction. Other clients are not
-    touched. The events feed keeps its history: it is append-only for its consumers."""
+    invitations, their audit entries), the scenarios' runs, every version of the terms but
+    version 1 (the help page's), and the time machine's moves, and put the clock back to the
+    real time; one transaction. Other clients are not touched. The events feed keeps its
+    history: it is append-only for its consumers."""
     with transaction():
         ids = demo_client_ids()
-        campaigns = {v for v in db.session.scalars(select(DemoRun.terms_version)) if v}
         referral_ids = select(Referral.id).where(
             or_(Referral.referrer_id.in_(ids), Referral.referee_id.in_(ids))
         )
@@ -181,34 +171,41 @@ def clear(now: datetime) -> set[int]:
         db.session.execute(delete(Member).where(Member.client_id.in_(ids)))
         db.session.execute(delete(Client).where(Client.id.in_(ids)))
         db.session.execute(delete(DemoRun))
-        _take_back(campaigns, now)
+        removed, kept = _take_back_versions(now)
         db.session.execute(update(DemoClockSetting).values(offset_seconds=0.0))
     db.session.expire_all()
-    return ids
+    return Cleared(ids, removed, kept)
 
 
-def _take_back(campaigns: set[int], now: datetime) -> None:
-    """The scenarios' campaigns go with their entries in the log; one that a client outside
-    the demo got a discount under stays, withdrawn, since its grants name it."""
+def _take_back_versions(now: datetime) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Every version of the terms but version 1 goes, drafts too, with its entries in the log
+    (a demo database's versions are the demo's: the scenarios' and those published by hand).
+    One that a client outside the demo got a discount or a pack under stays, withdrawn, since
+    its grants name it. Returns (removed, kept)."""
     named = or_(
         exists().where(Grant.terms_version == ProgramTerms.id),
         exists().where(SmsPack.terms_version == ProgramTerms.id),
     )
-    kept = set(
-        db.session.scalars(select(ProgramTerms.id).where(ProgramTerms.id.in_(campaigns), named))
+    later = ProgramTerms.id != FIRST_VERSION
+    kept = tuple(sorted(db.session.scalars(select(ProgramTerms.id).where(later, named))))
+    removed = tuple(
+        sorted(
+            db.session.scalars(select(ProgramTerms.id).where(later, ProgramTerms.id.not_in(kept)))
+        )
     )
     entries = db.session.scalars(
         select(AuditEntry).where(AuditEntry.action.in_(terms_services.ACTIONS))
     ).all()
     for entry in entries:
-        if (entry.details or {}).get("version") in campaigns - kept:
+        if (entry.details or {}).get("version") in removed:
             db.session.delete(entry)
-    db.session.execute(delete(ProgramTerms).where(ProgramTerms.id.in_(campaigns - kept)))
+    db.session.execute(delete(ProgramTerms).where(ProgramTerms.id.in_(removed)))
     db.session.execute(
         update(ProgramTerms)
         .where(ProgramTerms.id.in_(kept), ProgramTerms.status != "withdrawn")
         .values(status="withdrawn", withdrawn_at=now)
     )
+    return removed, kept
 
 
 def _demo_audit(ids: Iterable[int]) -> Any:
@@ -218,32 +215,39 @@ def _demo_audit(ids: Iterable[int]) -> Any:
     )
 
 
-def reset(program: Program, report: Callable[[str], None] = lambda _line: None) -> None:
-    """The demo back to the README's starting state: the demo's data and the clock."""
-    removed = clear(program.clock.now())
+def reset(program: Program, report: Callable[[str], None] = lambda _line: None) -> Cleared:
+    """The demo back to the README's starting state: the demo's data, the terms and the clock."""
+    cleared = clear(program.clock.now())
     if isinstance(program.clock, DemoClock):
         program.clock.forget()
-    report(f"удалены демо-клиенты ({len(removed)}), сценарии и сдвиги машины времени")
+    report(f"удалены демо-клиенты ({len(cleared.clients)}), сценарии и сдвиги машины времени")
+    report(kept_sentence(cleared) or "условия программы — только версия 1 (из справки)")
     seed(program, report)
+    return cleared
 
 
-@demo_cli.command("seed")
-@click.option(
-    "--reset",
-    "reset_first",
-    is_flag=True,
-    help="Сначала удалить демо-клиентов, сценарии и сдвиг машины времени.",
-)
-def seed_command(reset_first: bool) -> None:
-    """Create the help page's demo clients (once); with --reset, afresh."""
-    program = current_program()
-    report: Callable[[str], None] = lambda line: click.echo(f"  демо: {line}")  # noqa: E731
-    if reset_first:
-        if current_app.config["CABINET_ENV"] == "production":
-            refuse("Сброс демо-данных в production запрещен.")
-        reset(program, report)
-        click.echo(f"Демо сброшено. Пароль всех демо-клиентов: {DEMO_PASSWORD}")
-    elif seed(program, report):
-        click.echo(f"Демонстрационные данные созданы. Пароль всех демо-клиентов: {DEMO_PASSWORD}")
-    else:
-        click.echo("Демонстрационные данные уже есть.")
+def kept_sentence(cleared: Cleared) -> str:
+    """What the reset kept of the terms, in a sentence; empty when it kept nothing."""
+    kept = cleared.versions_kept
+    if not kept:
+        return ""
+    listed = ", ".join(str(v) for v in kept)
+    if len(kept) == 1:
+        return (
+            f"Версия условий {listed} оставлена отозванной: по ней получили скидку клиенты "
+            "вне демо."
+        )
+    return (
+        f"Версии условий {listed} оставлены отозванными: по ним получили скидку клиенты вне демо."
+    )
+
+
+def reset_demo(program: Program, manager_id: int) -> Cleared:
+    """«Сбросить демо»: the demo's data, terms and clock as `make run` leaves them; the reset
+    itself is the first entry of the new log."""
+    if not isinstance(program.clock, DemoClock):
+        raise NotInDemoMode()
+    cleared = reset(program)
+    with transaction():
+        audit.record(program.clock.now(), manager_id, "demo_reset")
+    return cleared

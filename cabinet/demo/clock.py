@@ -16,6 +16,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from cabinet.clock import Clock, SystemClock
 from cabinet.db import db
+from cabinet.errors import ProgramRefusal
+
+
+class NotInDemoMode(ProgramRefusal):
+    message = "Машина времени и сценарии работают только в демо-режиме (DEMO_MODE=1)."
 
 
 class DemoClockSetting(db.Model):  # type: ignore[name-defined,misc]

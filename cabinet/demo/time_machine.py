@@ -1,10 +1,15 @@
-"""The demo time machine's jumps: where each button lands, from the time the cabinet shows."""
+"""The demo time machine: where each button lands, from the time the cabinet shows, and the
+move itself (one transaction, with its audit entry)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Literal
 
+from cabinet.audit import services as audit
+from cabinet.clock import Program
+from cabinet.db import transaction
+from cabinet.demo.clock import DemoClock, NotInDemoMode
 from cabinet.referrals.rules import add_months
 
 Jump = Literal["day", "week", "month", "date", "now"]
@@ -30,3 +35,22 @@ def target(
         local = shown_now.astimezone(zone)
         return datetime.combine(day, local.timetz().replace(tzinfo=None), zone).astimezone(UTC)
     return real_now
+
+
+def move_clock(program: Program, manager_id: int, jump: Jump, day: date | None = None) -> datetime:
+    """Move the demo clock; returns the time the cabinet now shows."""
+    clock = program.clock
+    if not isinstance(clock, DemoClock):
+        raise NotInDemoMode()
+    shown, real = clock.now(), clock.real.now()
+    landing = target(jump, shown, real, program.timezone, day)
+    with transaction():
+        clock.store_offset(landing - real)
+        audit.record(
+            shown,
+            manager_id,
+            "time_machine",
+            details={"jump": jump, "from": shown.isoformat(), "to": landing.isoformat()},
+        )
+    clock.forget()
+    return clock.now()
