@@ -25,6 +25,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from cabinet.extensions import limiter
+from cabinet.texts import plural
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -149,17 +150,9 @@ def retry_after_seconds() -> int:
 def wait_text(seconds: int) -> str:
     """«через 3 минуты», «через 1 час», in the words a customer reads."""
     if seconds < 60:
-        return f"через {seconds} {_plural(seconds, 'секунду', 'секунды', 'секунд')}"
+        return f"через {seconds} {plural(seconds, 'секунду', 'секунды', 'секунд')}"
     minutes = math.ceil(seconds / 60)
     if minutes < 60:
-        return f"через {minutes} {_plural(minutes, 'минуту', 'минуты', 'минут')}"
+        return f"через {minutes} {plural(minutes, 'минуту', 'минуты', 'минут')}"
     hours = math.ceil(minutes / 60)
-    return f"через {hours} {_plural(hours, 'час', 'часа', 'часов')}"
-
-
-def _plural(n: int, one: str, few: str, many: str) -> str:
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
+    return f"через {hours} {plural(hours, 'час', 'часа', 'часов')}"
