@@ -25,7 +25,7 @@ def plural(n: int | float | Decimal, one: str, few: str, many: str) -> str:
     """`plural(3, "месяц", "месяца", "месяцев")` → "месяца": the form CLDR's plural rules for
     Russian give the count (Babel), never endings worked out here. CLDR's fourth form, «other»
     (fractions: «1,5 месяца»), reads like «few»."""
-    count: float | Decimal = abs(n)
+    count = Decimal(str(n)).copy_abs()
     form = _RU.plural_form(count)
     if form == "one":
         return one
