@@ -169,7 +169,8 @@ def build(
     client is not loaded again), the SMS packs of a referrer, and one page of one tab for a
     member. A client id (a manager looking a client up) costs the same two statements and
     raises ClientNotFound."""
-    terms = filters.schedule().at(now)  # read once per request, shared with the templates
+    schedule = filters.schedule()  # read once per request, shared with the templates
+    terms = schedule.at(now)
     if isinstance(client, int):
         standing = queries.standing(client, now, terms)
     else:
@@ -183,12 +184,14 @@ def build(
     if standing.member:
         next_step = way_forward.next_referral_sentence(
             rules.next_referral(
-                queries.in_effect(standing.in_force),
+                queries.in_effect((*standing.in_force, *standing.upcoming)),
                 standing.referred_count,
                 (p.size for p in packs),
                 now,
                 zone,
                 terms,
+                schedule.at,
+                _schedule_changes(schedule),
             ),
             zone,
         )
@@ -214,6 +217,13 @@ def build(
         ),
         next_step=next_step,
         ladder=ladder_lines(terms),
+    )
+
+
+def _schedule_changes(schedule: rules.Schedule) -> tuple[datetime, ...]:
+    """The moments the terms in force may change: every version's start and end."""
+    return tuple(v.effective_from for v in schedule.versions) + tuple(
+        v.ends_at for v in schedule.versions if v.ends_at is not None
     )
 
 
