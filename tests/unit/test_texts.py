@@ -195,3 +195,22 @@ def test_the_limit_wait_uses_the_same_plural() -> None:
     assert wait_text(56 * 60) == "через 56 минут"
     assert wait_text(21 * 60) == "через 21 минуту"
     assert wait_text(1) == "через 1 секунду"
+
+
+def test_no_customer_template_formats_a_number_itself() -> None:
+    """The client's pages take their sentences and numbers from the copy deck
+    (cabinet/referrals/terms.py, cabinet/web/way_forward.py), written: no filter formats one."""
+    places = [
+        *ROOT.glob("templates/referrals/*.html"),
+        *ROOT.glob("templates/partials/*.html"),
+        *ROOT.glob("templates/invitations/*.html"),
+        *ROOT.glob("templates/auth/*.html"),
+        ROOT / "templates/base.html",
+    ]
+    found = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for path in sorted(places)
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"\|\s*(percent|number|round|format)\b", line)
+    ]
+    assert not found
