@@ -182,3 +182,21 @@ def regular_after(campaign: rules.Version, schedule: rules.Schedule) -> rules.Te
     if campaign.ends_at is None:
         raise ValueError("a campaign has an end")
     return schedule.at(campaign.ends_at)
+
+
+def welcome_lines(terms: rules.Terms) -> tuple[str, ...]:
+    """A member with no discount yet and no friend brought: the offer and the next step, in
+    place of a bare «0 %»."""
+    first = terms.ladder[0]
+    best = min(terms.max_discount_percent, max(s.percent for s in terms.ladder))
+    lines = [
+        f"Пригласите друга: когда он применит ваш код, вы получите скидку "
+        f"{percent(first.percent)} на {months(first.months)}."
+    ]
+    if terms.top_level > 1:
+        lines.append(
+            "Каждый следующий друг, пока скидка действует, поднимает ее по «Таблице скидок» — "
+            f"до {percent(best)}."
+        )
+    lines.append("Нажмите «Пригласить» — кабинет отправит другу SMS или письмо с вашим кодом.")
+    return tuple(lines)

@@ -94,8 +94,9 @@ class LadderLine:
 
 @dataclass(frozen=True)
 class Upcoming:
-    percent: str  # as `texts.percent` writes it
+    percent: int  # the panel's client card formats it (templates/manage/client.html)
     starts: str
+    shown: str  # the percent as `texts.percent` writes it, for the client's page
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,12 @@ class ReferralPage(TabPanel):
     next_step: str | None  # «Еще 1 клиент — и скидка станет …» (members)
     ladder: tuple[terms_words.StepWords, ...]
     ladder_intro: str  # the sentence above «Таблица скидок», from the terms in force
+    welcome: tuple[str, ...]  # a new member (no discount, none brought, none coming): the offer
     campaign: str | None  # «Акция до …: …» while a campaign is in force
+
+    @property
+    def ladder_has_packs(self) -> bool:
+        return any(line.bonus for line in self.ladder)
 
     @property
     def code_parts(self) -> tuple[str, str]:
@@ -197,7 +203,13 @@ def build(
     packs = queries.sms_packs(client_id) if standing.referred_count else []
     can_apply = rules.can_still_apply(party, now, zone, terms)
     next_step = None
-    if standing.member:
+    fresh = (
+        standing.member
+        and not standing.discount_percent
+        and not standing.referred_count
+        and not standing.upcoming
+    )
+    if standing.member and not fresh:  # a new member reads the offer instead (`welcome`)
         next_step = way_forward.next_referral_sentence(
             rules.next_referral(
                 queries.in_effect((*standing.in_force, *standing.upcoming)),
@@ -223,7 +235,8 @@ def build(
         sms_packs=tuple(f"{sms_pack(p.size)}, {show_date(p.granted_at, zone)}" for p in packs),
         code=standing.code,
         upcoming=tuple(
-            Upcoming(percent(g.percent), show_date(g.starts_at, zone)) for g in standing.upcoming
+            Upcoming(g.percent, show_date(g.starts_at, zone), percent(g.percent))
+            for g in standing.upcoming
         ),
         can_apply=can_apply,
         apply_deadline=show_moment(rules.apply_deadline(standing.registered_at, zone, terms), zone),
@@ -235,6 +248,7 @@ def build(
         next_step=next_step,
         ladder=ladder_words(terms, regular),
         ladder_intro=terms_words.ladder_intro(terms),
+        welcome=terms_words.welcome_lines(terms) if fresh else (),
         campaign=(
             None if regular is None else terms_words.campaign_headline(version, regular, zone)
         ),
