@@ -192,7 +192,7 @@ def build(
     schedule = filters.schedule()  # read once per request, shared with the templates
     version = schedule.version_at(now)
     terms = version.terms
-    regular = None if version.ends_at is None else terms_words.regular_after(version, schedule)
+    regular = _regular_after(version, schedule)
     if isinstance(client, int):
         standing = queries.standing(client, now, terms)
     else:
@@ -253,6 +253,17 @@ def build(
             None if regular is None else terms_words.campaign_headline(version, regular, zone)
         ),
     )
+
+
+def _regular_after(version: rules.Version, schedule: rules.Schedule) -> rules.Terms | None:
+    """The terms that apply again when the campaign in force ends (None: no campaign, or no
+    version covers its end)."""
+    if version.ends_at is None:
+        return None
+    try:
+        return terms_words.regular_after(version, schedule)
+    except ValueError:
+        return None
 
 
 def _schedule_changes(schedule: rules.Schedule) -> tuple[datetime, ...]:
