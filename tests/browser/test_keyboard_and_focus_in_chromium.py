@@ -118,7 +118,8 @@ def test_the_share_flow_by_keyboard_only(app: Flask, new_page: Any) -> None:
     with page.expect_response(lambda r: r.request.method == "POST"):
         page.keyboard.press("Enter")
     # The outcome inside the dialog, focus on «Готово»; Enter closes it.
-    expect(dialog.get_by_role("status")).to_have_text("Приглашение отправлено на +7 910 123-45-67")
+    outcome = dialog.locator("#share-status")
+    expect(outcome).to_have_text("Приглашение отправлено на +7 910 123-45-67")
     expect(dialog.get_by_role("button", name="Готово")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("dialog")).to_have_count(0)

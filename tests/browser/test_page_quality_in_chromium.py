@@ -141,7 +141,7 @@ def test_a_member_with_referred_clients(app: Flask, open_checked: Open) -> None:
     dialog.get_by_label("Номер телефона получателя").fill("+7 910 123-45-67")
     dialog.get_by_label("Друг согласен получить сообщение с приглашением").check()
     submit_dialog(page, dialog)
-    expect(dialog.get_by_role("status")).to_contain_text("Приглашение отправлено")
+    expect(dialog.locator("#share-status")).to_contain_text("Приглашение отправлено")
     check(page, "share dialog, the invitation sent")
     dialog.get_by_role("button", name="Готово").click()
     expect(page.locator("dialog")).to_have_count(0)

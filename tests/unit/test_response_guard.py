@@ -39,3 +39,32 @@ def test_a_page_with_a_leftover_fails(html: str) -> None:
 def test_what_a_person_may_read_passes(html: str) -> None:
     assert hits(html) == []
     check(html, "/referral")
+
+
+def test_the_test_client_runs_the_guard_on_every_html_response() -> None:
+    """Through the suite's test client (whose responses are streamed iterators), an HTML page
+    with a leftover fails the request's test; JSON and a clean page pass."""
+    from flask import Flask
+
+    from tests.conftest import ReadableClient
+
+    app = Flask(__name__)
+    app.test_client_class = ReadableClient
+
+    @app.get("/leftover")
+    def leftover() -> str:
+        return "<p>Скидка {percent} до None</p>"
+
+    @app.get("/clean")
+    def clean() -> str:
+        return "<p>Скидка 20 % до 19.12.2026</p>"
+
+    @app.get("/json")
+    def as_json() -> dict[str, object]:
+        return {"value": None, "rate": 0.5}
+
+    client = app.test_client()
+    with pytest.raises(AssertionError, match="/leftover"):
+        client.get("/leftover")
+    assert client.get("/clean").status_code == 200
+    assert client.get("/json").status_code == 200
