@@ -1,7 +1,8 @@
 """A campaign as the client reads it: the page says there is one and until when, «Таблица
 скидок» shows the campaign's ladder with the regular one noted, and a history row made under a
 campaign says so once the regular terms are back (a «40 % … уровень 1» row beside a table whose
-level 1 is 20 % is explained)."""
+level 1 is 20 % is explained). And the way forward of a referee still in its promo period, on
+the page, step by step."""
 
 from __future__ import annotations
 
@@ -106,4 +107,29 @@ def test_after_the_campaign_its_rows_name_the_campaign(
     assert (
         f"{percent(40)} за приведенных клиентов, уровень 1 по условиям акции до 19.04.2023 "
         "включительно действует" in page
+    )
+
+
+def test_a_referee_in_its_promo_period_reads_each_step_of_the_way_forward(
+    app: Flask, client: FlaskClient, auth: Auth, clock: SettableClock
+) -> None:
+    """Its welcome grant waits for the promo period: «0 %» now, «20 % начнет действовать
+    15.04.2023»; one more client would give 20 % now and 40 % once the welcome grant starts —
+    said step by step, not «станет 20 % до …» against «0 %» and «20 % начнет действовать»."""
+    program: Program = app.extensions["program"]
+    with outside_requests(app):
+        make_client(600, "Друг", registered_at=msk("2023-01-01 09:00"))
+        code = services.join(program.at(msk("2023-03-01 09:00")), 600).code
+    email = web_client(
+        app, 601, "Промо", registered_at=msk("2023-03-25 09:00"), promo_until=msk("2023-04-15 09:00")
+    )
+    clock.set(msk("2023-03-31 12:00"))
+    with outside_requests(app):
+        services.join(program.at(msk("2023-03-31 12:00")), 601, code)
+    auth.login(email)
+    page = _text(client.get("/referral").get_data(as_text=True))
+    assert f"{percent(20)} начнет действовать 15.04.2023" in page
+    assert (
+        f"Еще 1 клиент — и скидка станет {percent(20)} до 15.04.2023, затем {percent(40)} до "
+        f"29.06.2023, затем {percent(20)} до 14.07.2023." in page
     )
