@@ -120,8 +120,9 @@ def test_a_referee_in_its_promo_period_reads_each_step_of_the_way_forward(
     with outside_requests(app):
         make_client(600, "Друг", registered_at=msk("2023-01-01 09:00"))
         code = services.join(program.at(msk("2023-03-01 09:00")), 600).code
+    promo_until = msk("2023-04-15 09:00")
     email = web_client(
-        app, 601, "Промо", registered_at=msk("2023-03-25 09:00"), promo_until=msk("2023-04-15 09:00")
+        app, 601, "Промо", registered_at=msk("2023-03-25 09:00"), promo_until=promo_until
     )
     clock.set(msk("2023-03-31 12:00"))
     with outside_requests(app):
