@@ -39,6 +39,7 @@ from flask_login import current_user
 from limits import RateLimitItemPerSecond
 
 from cabinet.extensions import StorageFallbacks, limiter
+from cabinet.texts import plural
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -252,17 +253,9 @@ def retry_after_seconds() -> int:
 def wait_text(seconds: int) -> str:
     """«через 3 минуты», «через 1 час», in the words a customer reads."""
     if seconds < 60:
-        return f"через {seconds} {_plural(seconds, 'секунду', 'секунды', 'секунд')}"
+        return f"через {seconds} {plural(seconds, 'секунду', 'секунды', 'секунд')}"
     minutes = math.ceil(seconds / 60)
     if minutes < 60:
-        return f"через {minutes} {_plural(minutes, 'минуту', 'минуты', 'минут')}"
+        return f"через {minutes} {plural(minutes, 'минуту', 'минуты', 'минут')}"
     hours = math.ceil(minutes / 60)
-    return f"через {hours} {_plural(hours, 'час', 'часа', 'часов')}"
-
-
-def _plural(n: int, one: str, few: str, many: str) -> str:
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
+    return f"через {hours} {plural(hours, 'час', 'часа', 'часов')}"

@@ -11,20 +11,27 @@ import re
 from decimal import Decimal
 from functools import lru_cache
 
+from babel import Locale
 from babel.numbers import format_decimal, format_percent
 
 LOCALE = "ru_RU"
 NBSP = "\u00a0"
 
 
-def plural(n: int, one: str, few: str, many: str) -> str:
-    """`plural(3, "месяц", "месяца", "месяцев")` → "месяца" (1 месяц, 2 месяца, 5 месяцев)."""
-    n = abs(n)
-    if n % 10 == 1 and n % 100 != 11:
+_RU = Locale.parse(LOCALE)
+
+
+def plural(n: int | float | Decimal, one: str, few: str, many: str) -> str:
+    """`plural(3, "месяц", "месяца", "месяцев")` → "месяца": the form CLDR's plural rules for
+    Russian give the count (Babel), never endings worked out here. CLDR's fourth form, «other»
+    (fractions: «1,5 месяца»), reads like «few»."""
+    count = Decimal(str(n)).copy_abs()
+    form = _RU.plural_form(count)
+    if form == "one":
         return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
+    if form == "many":
+        return many
+    return few
 
 
 def invited_word(n: int) -> str:

@@ -126,9 +126,43 @@
     }
   });
 
-  // The tabs refresh themselves (hx-trigger="invitation-sent from:body"); the dialog closes.
-  document.addEventListener("invitation-sent", function () {
-    var dialog = document.getElementById("share-dialog");
-    if (dialog) { dialog.close(); }
+  // The tabs refresh themselves (hx-trigger="invitation-sent from:body"); the dialog stays
+  // open with the outcome (partials/_share_sent.html) until «Готово».
+
+  // Each submit from the dialog starts clean: no outcome, no refusal, no field errors of the
+  // previous attempt (the answer brings the current ones).
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;
+    var dialog = form && form.closest && form.closest("dialog[data-modal]");
+    if (!dialog || form.tagName !== "FORM") { return; }
+    ["share-status", "share-alert"].forEach(function (id) {
+      var region = document.getElementById(id);
+      if (region) { region.textContent = ""; }
+    });
+    Array.prototype.forEach.call(form.querySelectorAll(".field__error, .form-error"),
+      function (el) { el.remove(); });
+    Array.prototype.forEach.call(form.querySelectorAll("[role=alert]"), function (el) { el.textContent = ""; });
+    Array.prototype.forEach.call(form.querySelectorAll("[aria-invalid]"), function (el) {
+      el.removeAttribute("aria-invalid");
+      el.removeAttribute("aria-describedby");
+    });
   });
+})();
+
+// Old news goes on the next action: a flash («Код применен…») or an alert stays until the
+// person clicks or submits something else, not for the rest of the visit.
+(function () {
+  "use strict";
+
+  function clearOld(event) {
+    var target = event.target;
+    if (!target || !target.closest) { return; }
+    if (event.type === "click" && !target.closest("a[href], button, [role=tab], input[type=submit]")) { return; }
+    Array.prototype.forEach.call(document.querySelectorAll("main .messages"), function (el) { el.remove(); });
+    var alerts = document.getElementById("alerts");
+    if (alerts) { alerts.textContent = ""; }
+  }
+
+  document.addEventListener("click", clearOld, true);
+  document.addEventListener("submit", clearOld, true);
 })();

@@ -28,6 +28,7 @@ from cabinet import create_app
 from cabinet.clock import Program, SettableClock, SystemClock
 from cabinet.config import normalise_database_url
 from cabinet.db import db
+from tests.support import response_guard
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 
@@ -176,9 +177,19 @@ class ReadableResponse(TestResponse):
 
 
 class ReadableClient(FlaskClient):
+    """The test client of every app the tests make. Each HTML response it receives passes the
+    response guard (tests/support/response_guard.py) or fails the test that received it."""
+
     def __init__(self, app: Flask, response_wrapper: Any = None, **kwargs: Any) -> None:
         wrapper = type("Response", (ReadableResponse, app.response_class), {})
         super().__init__(app, wrapper, **kwargs)
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        response = super().open(*args, **kwargs)
+        # (a compressed body is the same page another request reads uncompressed)
+        if response.mimetype == "text/html" and "Content-Encoding" not in response.headers:
+            response_guard.check(response.get_data(as_text=True), response.request.path)
+        return response
 
 
 @pytest.fixture

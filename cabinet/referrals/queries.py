@@ -48,6 +48,7 @@ class HistoryRow:
     level: int | None
     revoked_at: datetime | None = None  # voided by a revocation: shown «отменена», never counts
     terms_version: int | None = None  # the version of the terms that made it
+    campaign_ends_at: datetime | None = None  # made under a campaign: its end (history only)
 
     @property
     def cursor(self) -> tuple[datetime, int]:
@@ -296,8 +297,10 @@ def _referred_page(after: bool, limit: bool, newest_first: bool) -> Select[Any]:
 
 @cache
 def _history_page(after: bool, limit: bool, newest_first: bool) -> Select[Any]:
+    # The version that made each grant, for its end: a campaign's rows say so (one statement).
     stmt = (
-        select(*_GRANT_COLUMNS)
+        select(*_GRANT_COLUMNS, ProgramTerms.ends_at)
+        .outerjoin(ProgramTerms, ProgramTerms.id == Grant.terms_version)
         .where(Grant.client_id == _CLIENT_ID)
         .order_by(*_order(Grant.starts_at, Grant.id, newest_first))
     )

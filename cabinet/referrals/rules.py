@@ -473,6 +473,43 @@ def recompute_ladder(
 
 
 @dataclass(frozen=True)
+class Stretch:
+    """A stretch of time over which «Ваша скидка» stays the same: `percent` from the end of
+    the stretch before it (or from `now`) until `until`."""
+
+    percent: int
+    until: datetime
+
+
+def discount_timeline(
+    grants: Iterable[Grant],
+    now: datetime,
+    terms_at: TermsAt,
+    changes: Iterable[datetime] = (),
+) -> tuple[Stretch, ...]:
+    """«Ваша скидка» from `now` on, stretch by stretch, until the last grant ends: at every
+    moment of a stretch, `discount_at` of `grants` under the terms in force then is the
+    stretch's percent (grants start and end only at the stretches' bounds, and so may the terms
+    at `changes`: the moments the schedule's versions start or end). Empty: no discount ahead."""
+    ahead = [g for g in grants if g.ends_at > now]
+    last = max((g.ends_at for g in ahead), default=now)
+    bounds = sorted(
+        {now, *(m for g in ahead for m in (g.starts_at, g.ends_at) if now < m <= last)}
+        | {m for m in changes if now < m < last}
+    )
+    stretches: list[Stretch] = []
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        percent = discount_at(ahead, start, terms_at(start))
+        if stretches and stretches[-1].percent == percent:
+            stretches[-1] = Stretch(percent, end)
+        else:
+            stretches.append(Stretch(percent, end))
+    while stretches and stretches[-1].percent == 0:
+        stretches.pop()
+    return tuple(stretches)
+
+
+@dataclass(frozen=True)
 class NextReferral:
     """What one more referred client would give a member at `now` («Еще 1 клиент — и …»)."""
 
@@ -482,6 +519,9 @@ class NextReferral:
     level_before: int | None  # the level of the referrer grant in force, if any
     restarts: bool  # the member had a ladder and it has ended: it starts again at level 1
     sms_pack: int | None  # the pack the new lifetime count reaches, if any
+    # «Ваша скидка» from then on, stretch by stretch: every grant the member holds (those that
+    # start later too) with the new one, the running referrer grant closed at `now`
+    timeline: tuple[Stretch, ...] = ()
 
 
 def next_referral(
@@ -491,17 +531,22 @@ def next_referral(
     now: datetime,
     zone: tzinfo,
     terms: Terms,
+    terms_at: TermsAt | None = None,
+    changes: Iterable[datetime] = (),
 ) -> NextReferral:
     """The referrer reward a new activation at `now` would bring (`referrer_reward`, the same
-    rule the services apply), and the discount the member would then have.
+    rule the services apply), and the discount the member would then have, now and later.
 
-    `in_force` are the member's grants in force at `now` (voided ones left out); `terms` are
-    those in force at `now`."""
-    current = [g for g in in_force if g.in_force(now)]
+    `in_force` are the member's grants in force at `now` or later (voided ones left out);
+    `terms` are those in force at `now`, `terms_at` (default: `terms` at every moment) and
+    `changes` those of later moments, for the timeline's cap."""
+    held = list(in_force)
+    current = [g for g in held if g.in_force(now)]
     ladder_grants = [g for g in current if g.reason == "referrer"]
     running = max(ladder_grants, key=lambda g: g.starts_at) if ladder_grants else None
     reward = referrer_reward(running, referred_count, packs_held, now, zone, terms)
     kept = [g for g in current if g is not running]
+    after = [g for g in held if g is not running] + [reward.grant]
     return NextReferral(
         grant=reward.grant,
         discount_percent=discount_at([*kept, reward.grant], now, terms),
@@ -509,6 +554,7 @@ def next_referral(
         level_before=None if running is None else running.level,
         restarts=running is None and referred_count > 0,
         sms_pack=reward.sms_packs[0] if reward.sms_packs else None,
+        timeline=discount_timeline(after, now, terms_at or (lambda _: terms), changes),
     )
 
 

@@ -105,9 +105,13 @@ def send() -> Response | BaseResponse:
         else:
             message = f"Приглашение отправлено на {queued.shown_recipient}"
             if wants_fragment():
-                response = make_response(render_template("partials/_notice.html", message=message))
+                # The dialog stays open with the outcome: where the person is looking.
+                body = render_template(
+                    "partials/_share_sent.html", message=message, channel=channel
+                )
+                response = fragment_response(body)
                 trigger(response, "invitation-sent", message)
-                return retarget(response, "#alerts", "innerHTML")
+                return retarget(response, "#share-form")
             flash(message, "success")
             return redirect(url_for("referrals.show", tab="invitations"), 303)
     return _render(form, channel, 422)

@@ -14,8 +14,9 @@ from cabinet.invitations.queries import sent_by
 from cabinet.invitations.rules import show_recipient
 from cabinet.moments import show_date, show_moment
 from cabinet.referrals import queries, rules
+from cabinet.referrals import terms as terms_words
 from cabinet.referrals.terms import sms_pack
-from cabinet.texts import invited_word, months
+from cabinet.texts import invited_word, months, percent
 from cabinet.web import filters, way_forward
 
 Tab = Literal["history", "clients", "invitations"]
@@ -57,7 +58,7 @@ def decode_cursor(text: str | None) -> queries.Cursor | None:
 
 @dataclass(frozen=True)
 class HistoryLine:
-    percent: int
+    percent: str  # as `texts.percent` writes it
     starts: str
     ends: str
     reason: str
@@ -83,6 +84,8 @@ class InvitationLine:
 
 @dataclass(frozen=True)
 class LadderLine:
+    """A row of a version's ladder for the panel's tables (cabinet/manage/terms.py)."""
+
     clients: int
     percent: int
     duration: str
@@ -91,8 +94,9 @@ class LadderLine:
 
 @dataclass(frozen=True)
 class Upcoming:
-    percent: int
+    percent: int  # the panel's client card formats it (templates/manage/client.html)
     starts: str
+    shown: str  # the percent as `texts.percent` writes it, for the client's page
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,7 @@ class ReferralPage(TabPanel):
     client_name: str
     member: bool
     discount_percent: int
+    discount: str  # «Ваша скидка», as `texts.percent` writes it
     referred_count: int
     invited_word: str
     sms_packs: tuple[str, ...]
@@ -129,7 +134,14 @@ class ReferralPage(TabPanel):
     apply_deadline: str
     offer: tuple[str, ...]  # what applying a code gives, and until when (while it may)
     next_step: str | None  # «Еще 1 клиент — и скидка станет …» (members)
-    ladder: tuple[LadderLine, ...]
+    ladder: tuple[terms_words.StepWords, ...]
+    ladder_intro: str  # the sentence above «Таблица скидок», from the terms in force
+    welcome: tuple[str, ...]  # a new member (no discount, none brought, none coming): the offer
+    campaign: str | None  # «Акция до …: …» while a campaign is in force
+
+    @property
+    def ladder_has_packs(self) -> bool:
+        return any(line.bonus for line in self.ladder)
 
     @property
     def code_parts(self) -> tuple[str, str]:
@@ -140,8 +152,7 @@ class ReferralPage(TabPanel):
 
 @cache
 def ladder_lines(terms: rules.Terms) -> tuple[LadderLine, ...]:
-    """«Таблица скидок» of the terms in force: the same for everyone, computed once per
-    version."""
+    """A version's ladder for the panel: computed once per version."""
     return tuple(
         LadderLine(
             step.level,
@@ -151,6 +162,15 @@ def ladder_lines(terms: rules.Terms) -> tuple[LadderLine, ...]:
         )
         for step in terms.ladder
     )
+
+
+@cache
+def ladder_words(
+    terms: rules.Terms, regular: rules.Terms | None = None
+) -> tuple[terms_words.StepWords, ...]:
+    """«Таблица скидок» of the terms in force, in words: the same for everyone, computed once
+    per version; during a campaign each row notes the regular terms' where they differ."""
+    return tuple(terms_words.step_words(step, regular) for step in terms.ladder)
 
 
 _REASONS = {"referee": "по коду-приглашению", "referrer": "за приведенных клиентов"}
@@ -169,7 +189,10 @@ def build(
     client is not loaded again), the SMS packs of a referrer, and one page of one tab for a
     member. A client id (a manager looking a client up) costs the same two statements and
     raises ClientNotFound."""
-    terms = filters.schedule().at(now)  # read once per request, shared with the templates
+    schedule = filters.schedule()  # read once per request, shared with the templates
+    version = schedule.version_at(now)
+    terms = version.terms
+    regular = _regular_after(version, schedule)
     if isinstance(client, int):
         standing = queries.standing(client, now, terms)
     else:
@@ -180,15 +203,23 @@ def build(
     packs = queries.sms_packs(client_id) if standing.referred_count else []
     can_apply = rules.can_still_apply(party, now, zone, terms)
     next_step = None
-    if standing.member:
+    fresh = (
+        standing.member
+        and not standing.discount_percent
+        and not standing.referred_count
+        and not standing.upcoming
+    )
+    if standing.member and not fresh:  # a new member reads the offer instead (`welcome`)
         next_step = way_forward.next_referral_sentence(
             rules.next_referral(
-                queries.in_effect(standing.in_force),
+                queries.in_effect((*standing.in_force, *standing.upcoming)),
                 standing.referred_count,
                 (p.size for p in packs),
                 now,
                 zone,
                 terms,
+                schedule.at,
+                _schedule_changes(schedule),
             ),
             zone,
         )
@@ -198,12 +229,14 @@ def build(
         client_name=standing.client_name,
         member=standing.member,
         discount_percent=standing.discount_percent,
+        discount=percent(standing.discount_percent),
         referred_count=standing.referred_count,
         invited_word=invited_word(standing.referred_count),
         sms_packs=tuple(f"{sms_pack(p.size)}, {show_date(p.granted_at, zone)}" for p in packs),
         code=standing.code,
         upcoming=tuple(
-            Upcoming(g.percent, show_date(g.starts_at, zone)) for g in standing.upcoming
+            Upcoming(g.percent, show_date(g.starts_at, zone), percent(g.percent))
+            for g in standing.upcoming
         ),
         can_apply=can_apply,
         apply_deadline=show_moment(rules.apply_deadline(standing.registered_at, zone, terms), zone),
@@ -213,7 +246,30 @@ def build(
             else ()
         ),
         next_step=next_step,
-        ladder=ladder_lines(terms),
+        ladder=ladder_words(terms, regular),
+        ladder_intro=terms_words.ladder_intro(terms),
+        welcome=terms_words.welcome_lines(terms) if fresh else (),
+        campaign=(
+            None if regular is None else terms_words.campaign_headline(version, regular, zone)
+        ),
+    )
+
+
+def _regular_after(version: rules.Version, schedule: rules.Schedule) -> rules.Terms | None:
+    """The terms that apply again when the campaign in force ends (None: no campaign, or no
+    version covers its end)."""
+    if version.ends_at is None:
+        return None
+    try:
+        return terms_words.regular_after(version, schedule)
+    except ValueError:
+        return None
+
+
+def _schedule_changes(schedule: rules.Schedule) -> tuple[datetime, ...]:
+    """The moments the terms in force may change: every version's start and end."""
+    return tuple(v.effective_from for v in schedule.versions) + tuple(
+        v.ends_at for v in schedule.versions if v.ends_at is not None
     )
 
 
@@ -291,8 +347,10 @@ def _history_line(grant: queries.HistoryRow, now: datetime, zone: ZoneInfo) -> H
     reason = _REASONS.get(grant.reason, grant.reason)
     if grant.level is not None:
         reason = f"{reason}, уровень {grant.level}"
+    if note := terms_words.campaign_note(grant.campaign_ends_at, zone):
+        reason = f"{reason} {note}"
     return HistoryLine(
-        grant.percent,
+        percent(grant.percent),
         show_moment(grant.starts_at, zone),
         show_moment(grant.ends_at, zone),
         reason,

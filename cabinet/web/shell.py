@@ -140,13 +140,20 @@ _TITLES = {
 }
 
 
+# A request from a form in an open dialog gets its refusal (a limit, a stale page) inside the
+# dialog, not behind it: the id htmx targets → the dialog's alert region.
+_ALERTS_OF = {"share-form": "#share-alert"}
+
+
 def _error_page(status: int, title: str, text: str) -> Response:
-    """A full error page; for htmx, the message goes to the page's #alerts region."""
+    """A full error page; for htmx, the message goes to the page's #alerts region, or to the
+    open dialog's own when the request came from it."""
     template = "errors/_error.html" if wants_fragment() else "errors/error.html"
     response = make_response(
         render_template(template, status=status, title=title, text=text), status
     )
-    return retarget(response, "#alerts", "innerHTML")
+    region = _ALERTS_OF.get(request.headers.get("HX-Target", ""), "#alerts")
+    return retarget(response, region, "innerHTML")
 
 
 def _csrf_error(error: CSRFError) -> Response:

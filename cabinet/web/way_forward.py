@@ -15,21 +15,46 @@ from cabinet.texts import months, percent
 
 
 def next_referral_sentence(step: rules.NextReferral, zone: tzinfo) -> str:
-    """«Еще 1 клиент — и скидка станет … до …», from the rule's answer."""
-    until = show_date(step.grant.ends_at, zone)
-    discount = percent(step.discount_percent)
-    if step.extends and step.level_before == step.grant.level:
-        sentence = f"Еще 1 клиент — и скидка {discount} продлится до {until}"
+    """«Еще 1 клиент — и скидка станет … до …», from the rule's answer: when the discount would
+    change over time (grants that end, or start, at other moments), each stretch in turn —
+    «X % до D1, затем Y % до D2»."""
+    stretches = step.timeline or (rules.Stretch(step.discount_percent, step.grant.ends_at),)
+    told = timeline_words(stretches, zone)
+    if step.extends and step.level_before == step.grant.level and len(stretches) == 1:
+        sentence = f"Еще 1 клиент — и скидка {percent(stretches[0].percent)} продлится до " + (
+            _until(stretches, 0, zone)
+        )
     elif step.restarts:
         sentence = (
             "Скидка за приведенных клиентов закончилась. Еще 1 клиент — и лестница начнется "
-            f"заново: скидка станет {discount} до {until}"
+            f"заново: скидка станет {told}"
         )
     else:
-        sentence = f"Еще 1 клиент — и скидка станет {discount} до {until}"
+        sentence = f"Еще 1 клиент — и скидка станет {told}"
     if step.sms_pack is not None:
         sentence += f", а в подарок — {sms_pack(step.sms_pack)}"
     return sentence + "."
+
+
+def timeline_words(stretches: tuple[rules.Stretch, ...], zone: tzinfo) -> str:
+    """«X % до D1, затем Y % до D2»; a stretch without a discount between two
+    with one: «затем скидки не будет до …». Dates alone, unless two ends fall on one day: then
+    moments, so that no two steps read alike."""
+    parts = []
+    for i, stretch in enumerate(stretches):
+        until = _until(stretches, i, zone)
+        if stretch.percent:
+            parts.append(f"{percent(stretch.percent)} до {until}")
+        else:
+            parts.append(f"скидки не будет до {until}")
+    return ", затем ".join(parts)
+
+
+def _until(stretches: tuple[rules.Stretch, ...], i: int, zone: tzinfo) -> str:
+    days = [show_date(s.until, zone) for s in stretches]
+    if len(set(days)) < len(days):
+        return show_moment(stretches[i].until, zone)
+    return days[i]
 
 
 def referee_offer_lines(offer: rules.RefereeOffer, zone: tzinfo) -> tuple[str, ...]:

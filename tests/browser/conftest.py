@@ -12,7 +12,9 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from cabinet.demo.seed import seed
+from tests.browser.checks import ConsoleLog
 from tests.servers import serving
+from tests.support import response_guard
 from tests.web.conftest import outside_requests
 
 __all__ = ["serving"]  # tests import the live server helper from here too
@@ -57,7 +59,11 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def new_page(browser: Any, live_server: str, database: None) -> Iterator[Any]:
+    """Pages in contexts of their own. Whatever a test does with them, it fails if a page
+    printed an error to the console (a CSP refusal, an uncaught exception; during an htmx
+    request too) or if the page it ends on shows what the response guard forbids."""
     contexts: list[Any] = []
+    pages: list[tuple[Page, ConsoleLog]] = []
 
     def open_page(viewport: dict[str, int] | None = None, javascript: bool = True) -> Page:
         context = browser.new_context(
@@ -70,11 +76,28 @@ def new_page(browser: Any, live_server: str, database: None) -> Iterator[Any]:
         contexts.append(context)
         page: Page = context.new_page()
         page.set_default_timeout(10_000)
+        log = ConsoleLog()
+        log.watch(page)
+        pages.append((page, log))
         return page
 
     yield open_page
+    problems: list[str] = []
+    for page, log in pages:
+        problems.extend(f"{page.url}, console: {error}" for error in log.errors)
+        if not page.is_closed() and javascript_ran(page):
+            try:
+                response_guard.check(page.content(), page.url)
+            except AssertionError as hit:
+                problems.append(str(hit))
     for context in contexts:
         context.close()
+    assert not problems, "\n".join(problems)
+
+
+def javascript_ran(page: Page) -> bool:
+    """The page is a document of ours (not about:blank, not a download)."""
+    return page.url.startswith("http")
 
 
 @pytest.fixture(scope="session")

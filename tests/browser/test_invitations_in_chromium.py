@@ -38,7 +38,8 @@ def test_invite_by_sms_with_the_mouse(app: Flask, new_page: Any, simulator: Simu
     dialog.get_by_label("Номер телефона получателя").fill("8 910 123 45 67")
     dialog.get_by_label("Друг согласен получить сообщение с приглашением").check()
     dialog.get_by_role("button", name="Пригласить").click()
-    expect(page.get_by_text("Приглашение отправлено на +7 910 123-45-67")).to_be_visible()
+    expect(dialog.get_by_text("Приглашение отправлено на +7 910 123-45-67")).to_be_visible()
+    dialog.get_by_role("button", name="Готово").click()  # the outcome stays until then
     expect(page.locator("dialog")).to_have_count(0)
     expect(page.get_by_role("tab", name="Приглашения")).to_have_attribute("aria-selected", "true")
     panel = page.get_by_role("tabpanel")

@@ -100,8 +100,8 @@ def test_the_share_flow_by_keyboard_only(app: Flask, new_page: Any) -> None:
     with page.expect_response(lambda r: r.request.method == "POST"):
         page.keyboard.press("Enter")  # nothing filled in: every error at once
     expect(dialog.locator("[aria-invalid=true]")).to_have_count(2)
-    expect(dialog.get_by_role("alert")).to_contain_text("Заполните поле.")
-    expect(dialog.get_by_role("alert")).to_contain_text("Подтвердите, что друг согласен")
+    summary = dialog.get_by_role("alert").filter(has_text="Заполните поле.")
+    expect(summary).to_contain_text("Подтвердите, что друг согласен")
     phone = dialog.get_by_label("Номер телефона получателя")
     expect(phone).to_be_focused()  # the first field with an error
     expect(phone).to_have_attribute("aria-describedby", "recipient-error")
@@ -117,7 +117,11 @@ def test_the_share_flow_by_keyboard_only(app: Flask, new_page: Any) -> None:
     expect(dialog.get_by_role("button", name="Пригласить")).to_be_focused()
     with page.expect_response(lambda r: r.request.method == "POST"):
         page.keyboard.press("Enter")
-    expect(page.get_by_text("Приглашение отправлено на +7 910 123-45-67")).to_be_visible()
+    # The outcome inside the dialog, focus on «Готово»; Enter closes it.
+    outcome = dialog.locator("#share-status")
+    expect(outcome).to_have_text("Приглашение отправлено на +7 910 123-45-67")
+    expect(dialog.get_by_role("button", name="Готово")).to_be_focused()
+    page.keyboard.press("Enter")
     expect(page.locator("dialog")).to_have_count(0)
     expect(invite).to_be_focused()  # back where the person started
 
@@ -140,6 +144,7 @@ def test_the_refreshing_tab_leaves_focus_in_the_panel(app: Flask, new_page: Any)
     dialog.get_by_label("Друг согласен получить сообщение с приглашением").check()
     with page.expect_response(lambda r: r.request.method == "POST"):
         dialog.get_by_role("button", name="Пригласить").click()
+    dialog.get_by_role("button", name="Готово").click()
     expect(page.locator("dialog")).to_have_count(0)
     expect(page.locator("#tab-panel")).to_contain_text("в очереди")  # it refreshes every 3 s
 

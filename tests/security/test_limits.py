@@ -248,6 +248,7 @@ def test_every_limit_counts_changes_only(app: Flask) -> None:
             checked += 1
     assert checked >= 11  # apply (2), sign-in twice (3 each), invite (3)
 
+
 def test_no_limit_needs_the_check_before_every_request(app: Flask) -> None:
     """cabinet.extensions.AppLimiter skips Flask-Limiter's check before each request: it would
     only find limits of the whole app, of its defaults or of a blueprint, and there are none."""

@@ -4,6 +4,7 @@ of «е», and no rule number typed into a template or a view."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,16 @@ from hypothesis import strategies as st
 
 from cabinet.referrals import rules
 from cabinet.referrals.terms import words
-from cabinet.texts import NBSP, months_for, months_within, nbsp, nbsp_html, number, percent
+from cabinet.texts import (
+    NBSP,
+    months_for,
+    months_within,
+    nbsp,
+    nbsp_html,
+    number,
+    percent,
+    plural,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -138,5 +148,69 @@ def test_no_rule_number_typed_into_a_template_or_a_view() -> None:
         for path in places
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         if TYPED_RULE.search(re.sub(r"%[dHMYmS]|\{%|%\}", "", line))
+    ]
+    assert not found
+
+
+# ---- plural forms: CLDR's rules for Russian (Babel), not endings typed by hand -------------
+
+
+@given(st.integers(min_value=0, max_value=10**6))
+def test_plural_follows_cldr_for_every_count(n: int) -> None:
+    from babel import Locale
+
+    form = Locale("ru").plural_form(n)
+    expected = {"one": "месяц", "few": "месяца", "many": "месяцев"}[form]
+    assert plural(n, "месяц", "месяца", "месяцев") == expected
+
+
+@pytest.mark.parametrize(
+    ("n", "said"),
+    [(1.5, "1,5 месяца"), (Decimal("0.5"), "0,5 месяца"), (21, "21 месяц"), (11, "11 месяцев")],
+)
+def test_a_fraction_takes_the_form_cldr_gives_it(n: float | Decimal, said: str) -> None:
+    # CLDR's «other» (fractions) reads like «few» in Russian: «1,5 месяца», never «1,5 месяцев»
+    shown = number(n, 1) if n % 1 else number(n)
+    assert f"{shown} {plural(n, 'месяц', 'месяца', 'месяцев')}" == said
+
+
+@pytest.mark.parametrize(
+    ("n", "within", "for_"),
+    [
+        (1, "месяца", "месяц"),
+        (2, "двух месяцев", "два месяца"),
+        (5, "5 месяцев", "5 месяцев"),
+        (21, "21 месяца", "21 месяц"),
+        (22, "22 месяцев", "22 месяца"),
+    ],
+)
+def test_months_within_and_for_agree_with_the_count(n: int, within: str, for_: str) -> None:
+    assert months_within(n) == within  # «в течение месяца», never «в течение 1 месяц»
+    assert months_for(n) == for_
+
+
+def test_the_limit_wait_uses_the_same_plural() -> None:
+    from cabinet.limits import wait_text
+
+    assert wait_text(56 * 60) == "через 56 минут"
+    assert wait_text(21 * 60) == "через 21 минуту"
+    assert wait_text(1) == "через 1 секунду"
+
+
+def test_no_customer_template_formats_a_number_itself() -> None:
+    """The client's pages take their sentences and numbers from the copy deck
+    (cabinet/referrals/terms.py, cabinet/web/way_forward.py), written: no filter formats one."""
+    places = [
+        *ROOT.glob("templates/referrals/*.html"),
+        *ROOT.glob("templates/partials/*.html"),
+        *ROOT.glob("templates/invitations/*.html"),
+        *ROOT.glob("templates/auth/*.html"),
+        ROOT / "templates/base.html",
+    ]
+    found = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for path in sorted(places)
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"\|\s*(percent|number|round|format)\b", line)
     ]
     assert not found

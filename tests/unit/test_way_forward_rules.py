@@ -4,6 +4,7 @@ which grants lasted no time, under the terms in force. Pure rules, no app."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -170,3 +171,129 @@ def test_the_way_forward_reads_the_terms_it_is_given() -> None:
     assert offer.deadline == msk("2027-01-20 15:00")
     lines = way_forward.referee_offer_lines(offer, MOSCOW)
     assert lines[0].startswith(f"Скидка {percent(30)} на 2 месяца: ")
+
+
+# ---- the way forward, stretch by stretch (issue: «станет 40 % до 03.04.2027» while the 40 %
+# lasted only until 14.03.2027) ------------------------------------------------------------
+
+
+def test_grants_that_end_at_different_times_are_told_step_by_step() -> None:
+    now = msk("2026-12-03 10:00")
+    welcome = Grant(20, msk("2026-12-14 10:00"), msk("2027-03-14 10:00"), "referee", None, 1)
+    step = rules.next_referral([welcome], 0, [], now, MOSCOW, V1)
+    # the welcome grant has not started: 20 % now, 40 % from 14.12, 20 % again from 14.03
+    assert [(s.percent, s.until) for s in step.timeline] == [
+        (20, msk("2026-12-14 10:00")),
+        (40, msk("2027-03-02 10:00")),  # three months, as the help page counts them
+        (20, msk("2027-03-14 10:00")),
+    ]
+    assert way_forward.next_referral_sentence(step, MOSCOW) == (
+        f"Еще 1 клиент — и скидка станет {percent(20)} до 14.12.2026, "
+        f"затем {percent(40)} до 02.03.2027, затем {percent(20)} до 14.03.2027."
+    )
+
+
+def test_a_sum_that_drops_when_the_welcome_grant_ends_says_so() -> None:
+    now = msk("2026-12-14 12:00")
+    welcome = Grant(20, msk("2026-12-14 10:00"), msk("2027-03-14 10:00"), "referee", None, 1)
+    running = Grant(20, msk("2026-12-14 11:00"), msk("2027-03-14 11:00"), "referrer", 1, 1)
+    step = rules.next_referral([welcome, running], 1, [], now, MOSCOW, V1)
+    assert way_forward.next_referral_sentence(step, MOSCOW) == (
+        f"Еще 1 клиент — и скидка станет {percent(60)} до 14.03.2027, "
+        f"затем {percent(40)} до 13.06.2027."
+    )
+
+
+LEVELS = st.lists(
+    st.tuples(
+        st.integers(min_value=1, max_value=60),
+        st.integers(min_value=1, max_value=12),
+        st.one_of(st.none(), st.integers(min_value=1, max_value=5000)),
+    ),
+    min_size=1,
+    max_size=7,
+)
+
+
+@st.composite
+def generated_terms(draw: st.DrawFn) -> rules.Terms:
+    levels = draw(LEVELS)
+    percents = sorted(p for p, _, _ in levels)
+    return rules.Terms(
+        version=draw(st.integers(min_value=1, max_value=9)),
+        referee_percent=draw(st.integers(min_value=1, max_value=60)),
+        referee_months=draw(st.integers(min_value=1, max_value=12)),
+        ladder=tuple(
+            rules.Step(i + 1, percents[i], months, pack)
+            for i, (_, months, pack) in enumerate(levels)
+        ),
+        apply_window_months=draw(st.integers(min_value=1, max_value=3)),
+        max_discount_percent=draw(st.integers(min_value=20, max_value=100)),
+    )
+
+
+MINUTES = st.integers(min_value=-400 * 24 * 60, max_value=400 * 24 * 60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    terms=generated_terms(),
+    activations=st.lists(st.integers(min_value=1, max_value=500 * 24 * 60), max_size=6),
+    welcome=st.one_of(st.none(), MINUTES),
+    other=st.lists(
+        st.tuples(MINUTES, st.integers(min_value=1, max_value=300 * 24 * 60), st.integers(1, 50)),
+        max_size=2,
+    ),
+)
+def test_every_statement_about_a_future_moment_is_the_rules_discount_then(
+    terms: rules.Terms,
+    activations: list[int],
+    welcome: int | None,
+    other: list[tuple[int, int, int]],
+) -> None:
+    """For generated terms and histories: every «X % до D» the way forward tells holds at every
+    moment of its stretch (its start, its middle, the minute before D), and after the last one
+    there is no discount; the sentence tells the stretches in order, each once."""
+
+    def terms_at(_moment: datetime) -> rules.Terms:
+        return terms
+
+    moments = sorted(NOW - timedelta(minutes=m) for m in activations)
+    history = rules.ladder(moments, MOSCOW, terms_at)
+    grants = list(history.grants)
+    if welcome is not None:  # a welcome grant, in force, ended or waiting for the promo period
+        grants.append(rules.referee_grant(NOW + timedelta(minutes=welcome), None, MOSCOW, terms))
+    grants += [  # grants of other versions (other percents and ends)
+        Grant(p, NOW + timedelta(minutes=s), NOW + timedelta(minutes=s + d), "referee")
+        for s, d, p in other
+    ]
+    held = [g for g in grants if g.ends_at > NOW]
+    step = rules.next_referral(
+        held, len(moments), [size for size, _ in history.sms_packs], NOW, MOSCOW, terms
+    )
+    # the world after one more activation at NOW: the ladder's answer for the referrer grants
+    after_ladder = rules.ladder([*moments, NOW], MOSCOW, terms_at).grants
+    after = [g for g in grants if g.reason != "referrer"] + list(after_ladder)
+
+    start = NOW
+    for stretch in step.timeline:
+        assert stretch.until > start
+        middle = start + (stretch.until - start) / 2
+        for at in (start, middle, stretch.until - timedelta(minutes=1)):
+            if at >= start:
+                assert rules.discount_at(after, at, terms) == stretch.percent, (at, stretch)
+        start = stretch.until
+    assert rules.discount_at(after, start, terms) == 0
+    assert all(rules.discount_at(after, g.ends_at, terms) == 0 for g in after if g.ends_at >= start)
+    assert step.timeline and step.timeline[0].percent == step.discount_percent
+
+    sentence = way_forward.next_referral_sentence(step, MOSCOW)
+    told = re.findall(
+        r"(?:(\d+)\s%|скидки не будет)\s(?:продлится\s)?до\s(\d\d\.\d\d\.\d{4})(?: (\d\d:\d\d))?",
+        sentence,
+    )
+    assert [int(p or 0) for p, _, _ in told] == [s.percent for s in step.timeline]
+    for (_, day, time), stretch in zip(told, step.timeline, strict=True):
+        shown = stretch.until.astimezone(MOSCOW)
+        assert day == shown.strftime("%d.%m.%Y")
+        assert not time or time == shown.strftime("%H:%M")

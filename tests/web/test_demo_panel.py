@@ -339,7 +339,8 @@ def test_the_sms_options_link_is_a_setting(
     other_client = other.test_client()
     Auth(other_client).login(email)
     html = other_client.get("/referral").text
-    assert html.count('<a href="https://operator.example/sms">Подробнее об SMS опциях</a>') == 2
+    # once, under «Таблица скидок» (not in every row with a pack)
+    assert html.count('<a href="https://operator.example/sms">Подробнее об SMS опциях</a>') == 1
 
 
 # ---- «Сезонная акция» ----------------------------------------------------------------------

@@ -61,11 +61,16 @@ def test_send_an_sms_with_htmx(app: Flask, client: FlaskClient, auth: Auth) -> N
         headers={**HX, "X-CSRFToken": token},
     )
     assert response.status_code == 200
-    assert response.headers["HX-Retarget"] == "#alerts"
+    # the outcome stays in the dialog (its status region, swapped out of band), not behind it
+    assert response.headers["HX-Retarget"] == "#share-form"
     assert json.loads(response.headers["HX-Trigger"]) == {
         "invitation-sent": "Приглашение отправлено на +7 910 123-45-67"
     }
+    assert '<div id="share-status" role="status" aria-live="polite" data-hx-swap-oob="true">' in (
+        response.text
+    )
     assert "Приглашение отправлено на +7 910 123-45-67" in response.text
+    assert "Пригласить еще" in response.text and "Готово" in response.text
     (row,) = queued(app)
     assert (row.recipient, row.status) == ("+79101234567", "queued")
     tab = client.get("/referral?tab=invitations").text

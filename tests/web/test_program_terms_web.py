@@ -156,12 +156,19 @@ def test_preview_then_publish_with_confirmation_then_clients_and_the_api_read_th
     clock.set(msk("2023-04-10 12:00"))
     auth.login(member)
     page = client.get("/referral")
+    # «Таблица скидок» of the campaign, the regular terms noted; the campaign and its end said
     assert (
-        f'<td data-label="Скидка">{shown(45)}</td>' in page.text
-    )  # «Таблица скидок» of the campaign
+        f'<td data-label="Скидка">{shown(45)} <span class="muted">(обычно {shown(20)})</span></td>'
+        in page.text
+    )
     assert f'<td data-label="Скидка">{shown(100)}</td>' not in page.text
-    assert f"Вы получаете скидку {shown(45)} за каждого нового клиента" in page.text
-    assert "увеличена до следующего уровня «Таблицы скидок» и продлена" in page.text
+    assert (
+        f"Акция до 30.04.2023 включительно: за первого клиента {shown(45)} (обычно {shown(20)}), "
+        f"на уровне 2 — {shown(65)} (обычно {shown(40)}), новому клиенту по коду — {shown(35)} "
+        f"на 2 месяца (обычно {shown(20)} на 3 месяца)." in page.text
+    )
+    assert f"скидку {shown(45)} за каждого нового клиента" not in page.text  # only the first
+    assert "поднимает ее до следующего уровня «Таблицы скидок»" in page.text
     dialog = client.get("/referral/invite?channel=sms", headers={"HX-Request": "true"})
     assert f"с условиями программы (скидка {shown(35)} на два месяца)" in dialog.text
     friend = web_client(app, 2, "ТехСтрой", registered_at=msk("2023-04-05 09:00"))

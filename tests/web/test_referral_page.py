@@ -78,7 +78,13 @@ def test_join_without_a_code(app: Flask, client: FlaskClient, auth: Auth) -> Non
     assert response.status_code == 303 and response.location == "/referral"
     html = client.get("/referral").get_data(as_text=True)
     assert "Вы участвуете в программе." in html
-    assert "Ваша скидка" in html and "0 %" in html and "приглашенных пока нет" in html
+    # a new member's first screen: the offer and the next step, not a bare «0 %»
+    assert 'id="discount"' not in html and "Как получить скидку" in html
+    assert (
+        "Пригласите друга: когда он применит ваш код, вы получите скидку 20 % на 3 месяца." in html
+    )
+    assert "поднимает ее по «Таблице скидок» — до 100 %." in html
+    assert "Нажмите «Пригласить»" in html
     code = re.search(r'data-code="([0-9a-f]{9})"', html)
     assert code is not None
     assert "Есть код приглашения от друга?" in html  # still inside the one-month window

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -172,3 +173,14 @@ def test_templates_get_the_addresses_url_for_builds(app: Flask) -> None:
         assert kept_url_for(".dashboard") == url_for("manage.dashboard")
     with app.test_request_context("/referral"):
         assert kept_url_for(".join") == url_for("referrals.join")
+
+
+def test_htmx_injects_no_inline_style_the_csp_would_refuse(client: FlaskClient) -> None:
+    """htmx would add a <style> for its indicators on load; the CSP (style-src 'self') refuses
+    it and the console reports it. The page tells htmx not to, and cabinet.css has the rules."""
+    html = client.get("/login").get_data(as_text=True)
+    meta = re.search(r"<meta name=\"htmx-config\" content='([^']+)'>", html)
+    assert meta is not None
+    assert json.loads(meta.group(1))["includeIndicatorStyles"] is False
+    css = (Path(__file__).resolve().parents[2] / "static" / "cabinet.css").read_text("utf-8")
+    assert ".htmx-indicator {" in css and ".htmx-request .htmx-indicator" in css
