@@ -105,7 +105,7 @@ def test_a_client_signs_in_and_lands_in_its_cabinet(oidc_app: Flask, browser: Fl
     assert response.status_code == 302 and response.location == "/referral"
     page = header(browser)
     assert "ТехСтрой" in page and "ID 407" in page and "ТехКомплект" not in page
-    assert ">Реферальная программа</a>" in page
+    assert '<h1 class="page-title">Реферальная программа</h1>' in page
 
 
 def test_next_survives_the_trip_to_the_provider(oidc_app: Flask, browser: FlaskClient) -> None:
