@@ -10,32 +10,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cabinet.texts import NBSP
+from tests.support.terms_forms import terms_form
 from tests.web.conftest import referrer_with_referees
 from tests.web.test_program_terms_web import EDITOR, _login, _managers, _post
 
 DECIMAL_POINT = re.compile(r"(?<![\d.])\d+\.\d+(?![\d.])")
 
-FIRST_LEVEL_DOUBLED = {
-    "title": "Двойная скидка за первого",
-    "effective_from": "2023-04-01T00:00",
-    "ends_at": "2023-04-15T00:00",
-    "referee_percent": "20",
-    "referee_months": "3",
-    "apply_window_months": "1",
-    "max_discount_percent": "100",
-    "level-1-percent": "40",
-    "level-1-months": "3",
-    "level-2-percent": "40",
-    "level-2-months": "6",
-    "level-3-percent": "60",
-    "level-3-months": "12",
-    "level-3-sms_pack": "1200",
-    "level-4-percent": "80",
-    "level-4-months": "12",
-    "level-5-percent": "100",
-    "level-5-months": "12",
-    "level-5-sms_pack": "3200",
-}
+FIRST_LEVEL_DOUBLED = terms_form(
+    "Двойная скидка за первого", "2023-04-01T00:00", "2023-04-15T00:00", level_1_percent="40"
+)
 
 
 def text_of(html: str) -> str:

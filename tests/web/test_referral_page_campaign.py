@@ -18,30 +18,13 @@ from cabinet.referrals import services
 from cabinet.texts import percent as nbsp_percent
 from tests.conftest import msk
 from tests.factories import make_client
+from tests.support.terms_forms import terms_form
 from tests.web.conftest import Auth, outside_requests, web_client
 
 # Only level 1 changes: 40 % instead of 20 %, from 01.04.2023 to the end of 19.04.2023.
-CAMPAIGN = {
-    "title": "Весенняя акция",
-    "effective_from": "2023-04-01T00:00",
-    "ends_at": "2023-04-20T00:00",
-    "referee_percent": "20",
-    "referee_months": "3",
-    "apply_window_months": "1",
-    "max_discount_percent": "100",
-    "level-1-percent": "40",
-    "level-1-months": "3",
-    "level-2-percent": "40",
-    "level-2-months": "6",
-    "level-3-percent": "60",
-    "level-3-months": "12",
-    "level-3-sms_pack": "1200",
-    "level-4-percent": "80",
-    "level-4-months": "12",
-    "level-5-percent": "100",
-    "level-5-months": "12",
-    "level-5-sms_pack": "3200",
-}
+CAMPAIGN = terms_form(
+    "Весенняя акция", "2023-04-01T00:00", "2023-04-20T00:00", level_1_percent="40"
+)
 
 
 def percent(n: int) -> str:
