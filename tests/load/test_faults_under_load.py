@@ -98,6 +98,7 @@ def env_for(app: Flask, gateway: str, prefix: str) -> dict[str, str]:
         "INVITE_BACKOFF_BASE_SECONDS": "0.05",
         "INVITE_BACKOFF_MAX_SECONDS": "0.5",
         "INVITE_LEASE_SECONDS": "3",
+        "GATEWAY_DEADLINE_SECONDS": "2.5",  # each call ends inside the lease
     }
 
 
