@@ -64,6 +64,10 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "EMAIL_GATEWAY_URL": env.get("EMAIL_GATEWAY_URL") or None,
         "SMS_GATEWAY_TOKEN": env.get("SMS_GATEWAY_TOKEN", env.get("GATEWAY_TOKEN", "")),
         "EMAIL_GATEWAY_TOKEN": env.get("EMAIL_GATEWAY_TOKEN", env.get("GATEWAY_TOKEN", "")),
+        # E-mail through an SMTP server (smtp://, smtps://, ?starttls=1), instead of the gateway.
+        "SMTP_URL": env.get("SMTP_URL") or None,
+        "MAIL_FROM": env.get("MAIL_FROM", "Корпоративная АТС <invitations@localhost>"),
+        "UNSUBSCRIBE_MAILTO": env.get("UNSUBSCRIBE_MAILTO") or None,
         "GATEWAY_CONNECT_TIMEOUT": float(env.get("GATEWAY_CONNECT_TIMEOUT", "3")),
         "GATEWAY_READ_TIMEOUT": float(env.get("GATEWAY_READ_TIMEOUT", "10")),
         # The whole call (connect + the whole answer); shorter than INVITE_LEASE_SECONDS.

@@ -37,7 +37,9 @@ def deliver(loop: bool, batch: int, idle: float) -> None:
     with requests.Session() as session:
         gateways = http_gateways(settings, session)
         if not gateways:
-            refuse("Не задан ни SMS_GATEWAY_URL, ни EMAIL_GATEWAY_URL: отправлять некуда.")
+            refuse(
+                "Не задан ни SMS_GATEWAY_URL, ни EMAIL_GATEWAY_URL, ни SMTP_URL: отправлять некуда."
+            )
         worker = Worker(program, settings, gateways)
         if not loop:
             click.echo(f"Приглашения: {worker.run_pass(batch)}")

@@ -32,9 +32,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from cabinet.clock import Program
 from cabinet.db import db, transaction
 from cabinet.invitations.gateway import HttpGateway, Outcome
-from cabinet.invitations.models import Invitation
+from cabinet.invitations.models import Invitation, StopListEntry
 from cabinet.invitations.rules import retry_delay
 from cabinet.invitations.settings import InvitationSettings
+from cabinet.invitations.smtp import SmtpGateway
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,14 @@ def http_gateways(settings: InvitationSettings, session: requests.Session) -> di
                 settings.read_timeout,
                 deadline=settings.deadline_seconds,
             )
+    if settings.smtp_url:  # SMTP_URL wins over EMAIL_GATEWAY_URL
+        gateways["email"] = SmtpGateway(
+            settings.smtp_url,
+            settings.mail_from,
+            settings.connect_timeout,
+            settings.read_timeout,
+            settings.deadline_seconds,
+        )
     return gateways
 
 
@@ -421,3 +430,11 @@ class Worker:
         else:
             row.status = "failed"
             report.failed += 1
+            if outcome.hard_bounce:  # the address does not exist: never again
+                _stop_listed(row.recipient, now, "bounce")
+
+
+def _stop_listed(recipient: str, now: datetime, source: str) -> None:
+    """Put a recipient on the stop list in the current transaction (once)."""
+    if db.session.get(StopListEntry, recipient) is None:
+        db.session.add(StopListEntry(recipient=recipient, added_at=now, source=source))

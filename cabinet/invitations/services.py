@@ -69,8 +69,9 @@ def invite(
         if channel == "sms":
             payload = messages.sms_payload(recipient, code, terms)
         else:
-            letter = messages.email(member_name, code, unsubscribe_url(recipient), terms)
-            payload = messages.email_payload(recipient, letter)
+            link = unsubscribe_url(recipient)
+            letter = messages.email(member_name, code, link, terms)
+            payload = messages.email_payload(recipient, letter, link, settings.unsubscribe_mailto)
         invitation = Invitation(
             key=program.new_key(),
             member_id=member_id,

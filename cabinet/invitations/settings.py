@@ -29,8 +29,17 @@ class InvitationSettings:
     # The whole gateway call, connect + the whole answer; a send starts only with this much
     # of the lease left, so it must be shorter than the lease.
     deadline_seconds: float = 15.0
+    # E-mail through an SMTP server instead of EMAIL_GATEWAY_URL (cabinet/invitations/smtp.py).
+    smtp_url: str | None = None
+    mail_from: str = "Корпоративная АТС <invitations@localhost>"
+    # The mailbox of `List-Unsubscribe: <mailto:…>` (support reads it); none: https only.
+    unsubscribe_mailto: str | None = None
 
     def __post_init__(self) -> None:
+        if self.smtp_url:
+            from cabinet.invitations.smtp import parse_url
+
+            parse_url(self.smtp_url)  # a bad SMTP_URL stops the start, not the first letter
         if not 0 < self.deadline_seconds < self.lease_seconds:
             raise ValueError(
                 "GATEWAY_DEADLINE_SECONDS должен быть больше нуля и меньше INVITE_LEASE_SECONDS: "
@@ -65,4 +74,7 @@ class InvitationSettings:
             breaker_threshold=int(config["GATEWAY_BREAKER_THRESHOLD"]),
             breaker_cooldown_seconds=float(config["GATEWAY_BREAKER_COOLDOWN_SECONDS"]),
             deadline_seconds=float(config.get("GATEWAY_DEADLINE_SECONDS", 15.0)),
+            smtp_url=config.get("SMTP_URL") or None,
+            mail_from=config.get("MAIL_FROM") or cls.mail_from,
+            unsubscribe_mailto=config.get("UNSUBSCRIBE_MAILTO") or None,
         )

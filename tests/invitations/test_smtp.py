@@ -1,0 +1,213 @@
+"""The e-mail channel through a real SMTP server (aiosmtpd on loopback), with faults."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+import requests
+from flask import Flask
+from sqlalchemy import select
+
+from cabinet.db import db
+from cabinet.invitations.delivery import Worker, http_gateways
+from cabinet.invitations.models import Invitation, StopListEntry
+from cabinet.invitations.rules import Backoff
+from cabinet.invitations.settings import GatewayConfig, InvitationSettings
+from cabinet.invitations.smtp import parse_url
+from tests.conftest import live_program
+from tests.invitations.smtp_server import SmtpServer, free_port, smtp_server
+from tests.invitations.test_delivery import drain, enqueue, statuses
+
+SENDER = "Корпоративная АТС <invitations@pbx.example.ru>"
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    with smtp_server() as server:
+        yield server
+
+
+def smtp_settings(app: Flask, url: str, **overrides: object) -> InvitationSettings:
+    base: InvitationSettings = app.extensions["invitations"]
+    fast = dataclasses.replace(
+        base,
+        sms=GatewayConfig(None, ""),
+        email=GatewayConfig(None, ""),
+        smtp_url=url,
+        mail_from=SENDER,
+        backoff=Backoff(base_seconds=0.001, max_seconds=0.01, max_attempts=12),
+        connect_timeout=2,
+        read_timeout=2,
+        deadline_seconds=2,
+        lease_seconds=30,
+        breaker_threshold=1000,
+        breaker_cooldown_seconds=0.05,
+    )
+    return dataclasses.replace(fast, **overrides)  # type: ignore[arg-type]
+
+
+def smtp_worker(app: Flask, url: str, **overrides: object) -> Worker:
+    settings = smtp_settings(app, url, **overrides)
+    with requests.Session() as session:  # no HTTP gateway is configured: unused
+        gateways = http_gateways(settings, session)
+    assert set(gateways) == {"email"}
+    return Worker(live_program(app), settings, gateways)
+
+
+def one_row() -> Invitation:
+    db.session.rollback()
+    return db.session.scalars(select(Invitation)).one()
+
+
+def test_letters_reach_the_smtp_server_once_with_a_message_id_from_the_key(
+    app: Flask, ctx: Flask, smtp: SmtpServer
+) -> None:
+    keys = enqueue(3, channel="email")
+    drain(app, smtp_worker(app, smtp.url()))
+    assert statuses() == Counter({"sent": 3})
+    assert sorted(smtp.message_ids()) == sorted(f"<{key}@pbx.example.ru>" for key in keys)
+    letter = smtp.letters[0]
+    assert letter["From"] == SENDER
+    assert letter["To"] == "friend0@example.ru"
+    assert letter["Subject"] == "Приглашение"
+    assert letter["Date"]
+    assert letter.get_body(("plain",)).get_content().startswith("Код-приглашение: 5e83e12b1")
+    assert letter.get_body(("html",)).get_content().strip() == "<p>Код</p>"
+    assert smtp.envelopes[0] == ("invitations@pbx.example.ru", ["friend0@example.ru"])
+
+
+def test_the_login_comes_from_the_url() -> None:
+    with smtp_server(login=("robot@pbx", "p@ss:word")) as server:
+        url = f"smtp://robot%40pbx:p%40ss%3Aword@127.0.0.1:{server.port}"
+        assert parse_url(url).password == "p@ss:word"
+        from cabinet.invitations.smtp import SmtpGateway
+
+        gateway = SmtpGateway(url, SENDER, 2, 2, 2)
+        payload = {"to": "friend@example.ru", "subject": "Тема", "text": "т", "html": "<p>т</p>"}
+        assert gateway.send(payload, "k1").verdict == "accepted"
+        assert server.logins == ["robot@pbx"]
+        wrong = SmtpGateway(f"smtp://robot%40pbx:nope@127.0.0.1:{server.port}", SENDER, 2, 2, 2)
+        outcome = wrong.send(payload, "k2")
+        assert (outcome.verdict, outcome.detail) == (
+            "retry",
+            "почтовый сервер не принял логин (SMTP 535)",
+        )
+        assert len(server.letters) == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://127.0.0.1:25", "SMTP_URL: нужен адрес smtp://host:port"),
+        ("smtps://mail.example.ru?starttls=1", "SMTP_URL: smtps:// уже шифрует"),
+        ("smtp://mail.example.ru:99999", "SMTP_URL: неверный порт"),
+    ],
+)
+def test_a_bad_smtp_url_stops_the_start(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_url(url)
+
+
+def test_the_ports_and_tls_follow_the_scheme() -> None:
+    assert (parse_url("smtp://m.example.ru").port, parse_url("smtp://m.example.ru").tls) == (
+        25,
+        False,
+    )
+    starttls = parse_url("smtp://m.example.ru?starttls=1")
+    assert (starttls.port, starttls.starttls, starttls.tls) == (587, True, False)
+    implicit = parse_url("smtps://u:p@m.example.ru")
+    assert (implicit.port, implicit.tls, implicit.user) == (465, True, "u")
+
+
+def test_a_server_that_is_down_means_a_retry(app: Flask, ctx: Flask) -> None:
+    enqueue(1, channel="email")
+    report = smtp_worker(app, f"smtp://127.0.0.1:{free_port()}").run_pass()
+    assert (report.retried, report.failed, report.sent) == (1, 0, 0)
+    row = one_row()
+    assert row.status == "queued"
+    assert row.last_error == "нет соединения с почтовым сервером (ConnectionRefusedError)"
+
+
+def test_a_server_slower_than_the_deadline_means_a_retry_and_no_letter(
+    app: Flask, ctx: Flask, smtp: SmtpServer
+) -> None:
+    keys = enqueue(1, channel="email")
+    smtp.faults.rcpt_delay = 5
+    worker = smtp_worker(app, smtp.url(), deadline_seconds=0.5, read_timeout=10)
+    assert worker.run_pass().retried == 1
+    row = one_row()
+    assert (row.status, row.last_error) == ("queued", "почтовый сервер не ответил за 0.5 с")
+    assert smtp.letters == []
+    smtp.faults.rcpt_delay = 0
+    drain(app, worker)
+    assert statuses() == Counter({"sent": 1})
+    assert smtp.message_ids() == [f"<{keys[0]}@pbx.example.ru>"]
+
+
+def test_a_4xx_means_a_retry(app: Flask, ctx: Flask, smtp: SmtpServer) -> None:
+    enqueue(1, channel="email")
+    smtp.faults.data_reply = "451 4.7.1 Greylisted, try again later"
+    worker = smtp_worker(app, smtp.url())
+    assert worker.run_pass().retried == 1
+    row = one_row()
+    assert (row.status, row.last_error) == (
+        "queued",
+        "SMTP 451: 4.7.1 Greylisted, try again later",
+    )
+    smtp.faults.data_reply = None
+    drain(app, worker)
+    assert statuses() == Counter({"sent": 1})
+    assert len(smtp.letters) == 1
+
+
+def test_a_5xx_for_the_recipient_is_final_and_a_hard_bounce_stop_lists_the_address(
+    app: Flask, ctx: Flask, smtp: SmtpServer
+) -> None:
+    enqueue(1, channel="email")
+    smtp.faults.rcpt_reply = "550 5.1.1 No such user"
+    report = smtp_worker(app, smtp.url()).run_pass()
+    assert (report.failed, report.retried) == (1, 0)
+    row = one_row()
+    assert (row.status, row.last_error) == ("failed", "SMTP 550: 5.1.1 No such user")
+    entry = db.session.get(StopListEntry, "friend0@example.ru")
+    assert entry is not None and entry.source == "bounce"
+
+
+def test_a_5xx_for_the_letter_is_final_but_keeps_the_address(
+    app: Flask, ctx: Flask, smtp: SmtpServer
+) -> None:
+    enqueue(1, channel="email")
+    smtp.faults.data_reply = "554 5.7.1 Message rejected"
+    assert smtp_worker(app, smtp.url()).run_pass().failed == 1
+    assert one_row().last_error == "SMTP 554: 5.7.1 Message rejected"
+    assert db.session.scalars(select(StopListEntry)).all() == []
+
+
+def test_one_hundred_letters_with_30_percent_temporary_failures_arrive_exactly_once(
+    app: Flask, ctx: Flask, smtp: SmtpServer
+) -> None:
+    keys = enqueue(100, channel="email")
+    smtp.faults.tempfail_rate = 0.3
+    drain(app, smtp_worker(app, smtp.url()))
+    assert statuses() == Counter({"sent": 100})
+    assert smtp.transactions > 115  # the failures were real and retried
+    kept = Counter(smtp.message_ids())
+    assert set(kept) == {f"<{key}@pbx.example.ru>" for key in keys}
+    assert max(kept.values()) == 1
+
+
+def test_a_letter_kept_before_a_failure_comes_again_with_the_same_message_id(
+    app: Flask, ctx: Flask, smtp: SmtpServer
+) -> None:
+    """SMTP has no Idempotency-Key: a server that kept the letter and then failed gets it
+    again on the retry, recognisable as the same letter by its Message-ID."""
+    keys = enqueue(40, channel="email")
+    smtp.faults.ghost_rate = 0.25
+    drain(app, smtp_worker(app, smtp.url()))
+    assert statuses() == Counter({"sent": 40})
+    kept = Counter(smtp.message_ids())
+    assert set(kept) == {f"<{key}@pbx.example.ru>" for key in keys}  # none lost
+    assert sum(kept.values()) > 40  # some twice, each time under its own Message-ID
