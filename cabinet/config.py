@@ -68,6 +68,9 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "SMTP_URL": env.get("SMTP_URL") or None,
         "MAIL_FROM": env.get("MAIL_FROM", "Корпоративная АТС <invitations@localhost>"),
         "UNSUBSCRIBE_MAILTO": env.get("UNSUBSCRIBE_MAILTO") or None,
+        # Signed delivery receipts and inbound SMS from the gateways (docs/invitations.md).
+        "GATEWAY_CALLBACK_SECRET": env.get("GATEWAY_CALLBACK_SECRET", ""),
+        "GATEWAY_CALLBACK_WINDOW_SECONDS": float(env.get("GATEWAY_CALLBACK_WINDOW_SECONDS", "300")),
         "GATEWAY_CONNECT_TIMEOUT": float(env.get("GATEWAY_CONNECT_TIMEOUT", "3")),
         "GATEWAY_READ_TIMEOUT": float(env.get("GATEWAY_READ_TIMEOUT", "10")),
         # The whole call (connect + the whole answer); shorter than INVITE_LEASE_SECONDS.

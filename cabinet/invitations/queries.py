@@ -7,10 +7,13 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, select, tuple_
+from sqlalchemy import Integer, Select, and_, bindparam, or_, select, tuple_
 
+from cabinet.clients.models import Client
 from cabinet.db import UTCDateTime, read
+from cabinet.invitations import rules
 from cabinet.invitations.models import Invitation
+from cabinet.referrals.models import Grant, Referral
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,13 @@ class SentInvitation:
     recipient: str
     status: str
     created_at: datetime
+    receipt: str | None = None
+    applied: bool = False  # the friend applied this member's code (matched by contact)
+    granted: bool = False  # and the member's discount came of it
+
+    @property
+    def fate(self) -> str:
+        return rules.fate(self.status, self.receipt, self.applied, self.granted)
 
     @property
     def cursor(self) -> tuple[datetime, int]:
@@ -40,6 +50,31 @@ def sent_by(
     ]
 
 
+def _converted(granted: bool) -> Any:
+    """Whether the invited friend applied this member's code (a live referral whose referee
+    has the invitation's address or number), and, with `granted`, whether the member's
+    discount came of that referral."""
+    query = (
+        select(Referral.id)
+        .join(Client, Client.id == Referral.referee_id)
+        .where(
+            Referral.referrer_id == Invitation.member_id,
+            Referral.revoked_at.is_(None),
+            or_(Client.email == Invitation.recipient, Client.phone_e164 == Invitation.recipient),
+        )
+    )
+    if granted:
+        query = query.join(
+            Grant,
+            and_(
+                Grant.referral_id == Referral.id,
+                Grant.client_id == Invitation.member_id,
+                Grant.revoked_at.is_(None),
+            ),
+        )
+    return query.exists()
+
+
 # Built once for each shape and reused with new parameters (building costs more than running).
 @cache
 def _page(after: bool, limit: bool) -> Select[Any]:
@@ -50,6 +85,9 @@ def _page(after: bool, limit: bool) -> Select[Any]:
             Invitation.recipient,
             Invitation.status,
             Invitation.created_at,
+            Invitation.receipt,
+            _converted(granted=False),
+            _converted(granted=True),
         )
         .where(Invitation.member_id == bindparam("member_id", type_=Integer()))
         .order_by(Invitation.created_at.desc(), Invitation.id.desc())

@@ -16,6 +16,8 @@ from cabinet.invitations import errors
 
 Channel = Literal["sms", "email"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms")
+# What a gateway reports later about a sent message (a signed callback).
+RECEIPTS: tuple[str, ...] = ("delivered", "undeliverable", "expired")
 _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 MAX_INPUT = addresses.MAX_EMAIL_LENGTH
 
@@ -83,6 +85,21 @@ def normalise_recipient(channel: Channel, raw: str, limits: Limits) -> str:
 
 def show_recipient(channel: str, recipient: str) -> str:
     return show_phone(recipient) if channel == "sms" else recipient
+
+
+def fate(status: str, receipt: str | None, applied: bool, granted: bool) -> str:
+    """The whole way of one invitation, as far as it got: queued | sending → sent →
+    delivered | failed → applied (the friend applied the member's code) → granted (the
+    member's discount came of it)."""
+    if granted:
+        return "granted"
+    if applied:
+        return "applied"
+    if receipt == "delivered":
+        return "delivered"
+    if status == "failed" or receipt in ("undeliverable", "expired"):
+        return "failed"
+    return status
 
 
 @dataclass(frozen=True)

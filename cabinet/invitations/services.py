@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, select, text
+from sqlalchemy import delete, exists, func, select, text
 
 from cabinet.clients.models import Client
 from cabinet.clock import Program
 from cabinet.db import db, is_postgresql, transaction
 from cabinet.invitations import errors, messages, rules
-from cabinet.invitations.models import Invitation, StopListEntry
+from cabinet.invitations.callbacks import Inbound, Receipt
+from cabinet.invitations.models import GatewayCallback, Invitation, StopListEntry
 from cabinet.invitations.settings import InvitationSettings
 from cabinet.referrals import queries as referral_queries
 from cabinet.referrals.models import Member
@@ -169,3 +170,50 @@ def requeue_failed(
         if before_commit is not None and requeued:
             before_commit(requeued)
     return requeued
+
+
+def _remember_callback(digest: str, now: datetime, window: float) -> None:
+    """Refuse a signed request seen before (in the caller's transaction); forget the ones
+    older than the window, which their timestamp refuses anyway."""
+    db.session.execute(
+        delete(GatewayCallback).where(
+            GatewayCallback.received_at < now - timedelta(seconds=2 * window)
+        )
+    )
+    if db.session.get(GatewayCallback, digest) is not None:
+        raise errors.CallbackReplayed()
+    db.session.add(GatewayCallback(digest=digest, received_at=now))
+
+
+def record_receipt(program: Program, receipt: Receipt, digest: str, window: float) -> bool:
+    """A gateway's delivery receipt for one message (by its Idempotency-Key). The first
+    receipt of a message is its fate; the same or a later one changes nothing (False)."""
+    with transaction():
+        now = program.clock.now()
+        _remember_callback(digest, now, window)
+        row = db.session.scalars(
+            select(Invitation).where(Invitation.key == receipt.key).with_for_update()
+        ).first()
+        if row is None:
+            raise errors.CallbackUnknownMessage()
+        if row.receipt is not None:
+            return False
+        row.receipt, row.receipt_at = receipt.status, now
+    return True
+
+
+def record_inbound(
+    program: Program, settings: InvitationSettings, inbound: Inbound, digest: str, window: float
+) -> bool:
+    """An SMS a person sent back: «СТОП» puts the number on the stop list (True when added)."""
+    try:
+        phone = rules.normalise_phone(inbound.sender, settings.limits.sms_countries)
+    except errors.InvitationRefusal as refusal:
+        raise errors.CallbackMalformed() from refusal
+    with transaction():
+        now = program.clock.now()
+        _remember_callback(digest, now, window)
+        if not inbound.stop or db.session.get(StopListEntry, phone) is not None:
+            return False
+        db.session.add(StopListEntry(recipient=phone, added_at=now, source="sms reply"))
+    return True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cabinet.invitations.rules import Backoff, Limits
@@ -34,6 +34,9 @@ class InvitationSettings:
     mail_from: str = "Корпоративная АТС <invitations@localhost>"
     # The mailbox of `List-Unsubscribe: <mailto:…>` (support reads it); none: https only.
     unsubscribe_mailto: str | None = None
+    # Signed gateway callbacks (receipts, inbound «СТОП»); empty: the endpoints answer 404.
+    callback_secret: str = field(default="", repr=False)
+    callback_window_seconds: float = 300.0
 
     def __post_init__(self) -> None:
         if self.smtp_url:
@@ -77,4 +80,6 @@ class InvitationSettings:
             smtp_url=config.get("SMTP_URL") or None,
             mail_from=config.get("MAIL_FROM") or cls.mail_from,
             unsubscribe_mailto=config.get("UNSUBSCRIBE_MAILTO") or None,
+            callback_secret=str(config.get("GATEWAY_CALLBACK_SECRET") or ""),
+            callback_window_seconds=float(config.get("GATEWAY_CALLBACK_WINDOW_SECONDS", 300)),
         )

@@ -24,11 +24,14 @@ TABS: dict[Tab, str] = {
     "clients": "Приведенные клиенты",
     "invitations": "Приглашения",
 }
-INVITATION_STATES = {
+INVITATION_STATES = {  # the whole way of an invitation (cabinet/invitations/rules.fate)
     "queued": "в очереди",
     "sending": "в очереди",
     "sent": "отправлено",
+    "delivered": "доставлено",
     "failed": "не доставлено",
+    "applied": "друг применил код",
+    "granted": "скидка начислена",
 }
 CHANNEL_NAMES = {"sms": "SMS", "email": "Email"}
 
@@ -78,7 +81,7 @@ class InvitationLine:
     channel: str
     created: str
     state: str
-    status: str  # queued | sending | sent | failed, for the badge's colour
+    status: str  # the invitation's fate (queued … granted), for the badge's colour
 
 
 @dataclass(frozen=True)
@@ -249,8 +252,8 @@ def build_tab(
                 show_recipient(i.channel, i.recipient),
                 CHANNEL_NAMES[i.channel],
                 show_moment(i.created_at, zone),
-                INVITATION_STATES[i.status],
-                i.status,
+                INVITATION_STATES[i.fate],
+                i.fate,
             )
             for i in sent[:page_size]
         )
