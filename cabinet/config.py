@@ -71,6 +71,10 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         # Signed delivery receipts and inbound SMS from the gateways (docs/invitations.md).
         "GATEWAY_CALLBACK_SECRET": env.get("GATEWAY_CALLBACK_SECRET", ""),
         "GATEWAY_CALLBACK_WINDOW_SECONDS": float(env.get("GATEWAY_CALLBACK_WINDOW_SECONDS", "300")),
+        # Invitees' contacts (docs/privacy.md): raw this many days after their fate is known,
+        # then an HMAC under CONTACT_HASH_KEY (unset: derived from SECRET_KEY).
+        "INVITEE_RETENTION_DAYS": int(env.get("INVITEE_RETENTION_DAYS", "30")),
+        "CONTACT_HASH_KEY": env.get("CONTACT_HASH_KEY", ""),
         "GATEWAY_CONNECT_TIMEOUT": float(env.get("GATEWAY_CONNECT_TIMEOUT", "3")),
         "GATEWAY_READ_TIMEOUT": float(env.get("GATEWAY_READ_TIMEOUT", "10")),
         # The whole call (connect + the whole answer); shorter than INVITE_LEASE_SECONDS.

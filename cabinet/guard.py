@@ -105,7 +105,7 @@ def settle_secret_key(app: Flask) -> None:
 
 # Keys of their own, besides SECRET_KEY: production refuses a short one, the published
 # development key, or SECRET_KEY itself (one leaked key must not open everything).
-OWN_KEYS = ("GATEWAY_CALLBACK_SECRET",)
+OWN_KEYS = ("GATEWAY_CALLBACK_SECRET", "CONTACT_HASH_KEY")
 
 
 def refuse_development_keys(app: Flask) -> None:

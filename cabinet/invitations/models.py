@@ -14,7 +14,11 @@ STATUSES: tuple[str, ...] = ("queued", "sending", "sent", "failed")
 
 
 class Invitation(db.Model):  # type: ignore[name-defined,misc]
-    """One message to one friend. `key` is the Idempotency-Key, the same on every retry."""
+    """One message to one friend. `key` is the Idempotency-Key, the same on every retry.
+
+    `recipient` is the raw E.164 number or address until the message's fate is known plus
+    `INVITEE_RETENTION_DAYS`; then a keyed hash (`rules.contact_hash`, «h:…») and the
+    payload is emptied (docs/privacy.md)."""
 
     __tablename__ = "invitations"
     __table_args__ = (
@@ -48,6 +52,9 @@ class Invitation(db.Model):  # type: ignore[name-defined,misc]
     last_error: Mapped[str | None] = mapped_column(String(300))
     receipt: Mapped[str | None] = mapped_column(String(13))
     receipt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The member's consent tick as given: its moment is `created_at` (the same request).
+    consent_ip: Mapped[str | None] = mapped_column(String(45))
+    consent_text: Mapped[str | None] = mapped_column(String(300))
 
 
 class StopListEntry(db.Model):  # type: ignore[name-defined,misc]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -37,16 +37,54 @@ class SentInvitation:
 
 
 def sent_by(
-    member_id: int, *, after: tuple[datetime, int] | None = None, limit: int | None = None
+    member_id: int,
+    *,
+    after: tuple[datetime, int] | None = None,
+    limit: int | None = None,
+    hash_key: bytes = b"",
 ) -> list[SentInvitation]:
-    """Newest first, keyset-paginated by (created, id)."""
+    """Newest first, keyset-paginated by (created, id). A contact replaced by its hash
+    (docs/privacy.md) is matched to the member's referees here, by their contacts' hashes
+    (one more statement, only when the page shows such a row)."""
     params: dict[str, Any] = {"member_id": member_id}
     if after is not None:
         params["after_moment"], params["after_id"] = after
     if limit is not None:
         params["limit"] = limit
-    return [
+    rows = [
         SentInvitation(*row) for row in read(_page(after is not None, limit is not None), params)
+    ]
+    if hash_key and any(r.recipient.startswith(rules.HASHED) and not r.applied for r in rows):
+        return _match_hashed(member_id, rows, hash_key)
+    return rows
+
+
+def _match_hashed(member_id: int, rows: list[SentInvitation], key: bytes) -> list[SentInvitation]:
+    granted = (
+        select(Grant.id)
+        .where(
+            Grant.referral_id == Referral.id,
+            Grant.client_id == member_id,
+            Grant.revoked_at.is_(None),
+        )
+        .exists()
+    )
+    referees = read(
+        select(Client.email, Client.phone_e164, granted)
+        .select_from(Referral)
+        .join(Client, Client.id == Referral.referee_id)
+        .where(Referral.referrer_id == member_id, Referral.revoked_at.is_(None)),
+        {},
+    )
+    found: dict[str, bool] = {}
+    for email, phone, with_grant in referees:
+        for contact in (email, phone):
+            if contact:
+                hashed = rules.contact_hash(key, contact)
+                found[hashed] = found.get(hashed, False) or bool(with_grant)
+    return [
+        replace(row, applied=True, granted=found[row.recipient]) if row.recipient in found else row
+        for row in rows
     ]
 
 

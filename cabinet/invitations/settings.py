@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +39,10 @@ class InvitationSettings:
     # Signed gateway callbacks (receipts, inbound «СТОП»); empty: the endpoints answer 404.
     callback_secret: str = field(default="", repr=False)
     callback_window_seconds: float = 300.0
+    # Invitees' raw contacts are kept this long after their message's fate is known, then
+    # replaced by an HMAC under `contact_hash_key` (docs/privacy.md).
+    retention_days: int = 30
+    contact_hash_key: bytes = field(default=b"", repr=False)
 
     def __post_init__(self) -> None:
         if self.smtp_url:
@@ -82,4 +88,16 @@ class InvitationSettings:
             unsubscribe_mailto=config.get("UNSUBSCRIBE_MAILTO") or None,
             callback_secret=str(config.get("GATEWAY_CALLBACK_SECRET") or ""),
             callback_window_seconds=float(config.get("GATEWAY_CALLBACK_WINDOW_SECONDS", 300)),
+            retention_days=int(config.get("INVITEE_RETENTION_DAYS", 30)),
+            contact_hash_key=_contact_hash_key(config),
         )
+
+
+def _contact_hash_key(config: Mapping[str, Any]) -> bytes:
+    """`CONTACT_HASH_KEY`, or one derived from SECRET_KEY when unset (then changing
+    SECRET_KEY loses the hashed contacts' matches: set it in production, docs/privacy.md)."""
+    own = str(config.get("CONTACT_HASH_KEY") or "")
+    if own:
+        return own.encode()
+    secret = str(config.get("SECRET_KEY") or "").encode()
+    return hmac.new(secret, b"invitee-contacts", hashlib.sha256).digest()

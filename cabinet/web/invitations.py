@@ -96,6 +96,8 @@ def send() -> Response | BaseResponse:
                 bool(form.consent.data),
                 unsubscribe_url,
                 before_commit=audit_hook("cabinet_invite", channel=channel),
+                consent_ip=request.remote_addr,
+                consent_text=str(form.consent.label.text),
             )
         except InvitationRefusal as refusal:
             field = getattr(form, refusal.field, None) if refusal.field else None
@@ -134,8 +136,12 @@ def unsubscribe(token: str) -> tuple[str, int] | Response:
         ), 400
     done = False
     if request.method == "POST":
+        settings: InvitationSettings = current_app.extensions["invitations"]
         services.opt_out(
-            current_program(), recipient, "one-click" if one_click else "unsubscribe link"
+            current_program(),
+            recipient,
+            "one-click" if one_click else "unsubscribe link",
+            settings.contact_hash_key,
         )
         done = True
     if one_click:

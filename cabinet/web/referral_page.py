@@ -8,6 +8,8 @@ from functools import cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from flask import current_app
+
 from cabinet.clients.models import ClientRecord
 from cabinet.inputs import MAX_CURSOR_MICROS, MAX_ID, bounded_int
 from cabinet.invitations.queries import sent_by
@@ -246,7 +248,8 @@ def build_tab(
         if len(grants) > page_size:
             next_cursor = encode_cursor(grants[page_size - 1].cursor)
     elif tab == "invitations":
-        sent = sent_by(client_id, after=after, limit=page_size + 1)
+        key = current_app.extensions["invitations"].contact_hash_key
+        sent = sent_by(client_id, after=after, limit=page_size + 1, hash_key=key)
         invitations = tuple(
             InvitationLine(
                 show_recipient(i.channel, i.recipient),

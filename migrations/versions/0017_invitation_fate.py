@@ -1,5 +1,7 @@
 """The fate of each invitation: the gateway's delivery receipt (delivered, undeliverable,
-expired) and when it came; the signed gateway callbacks already seen, so a replay is refused.
+expired) and when it came; the signed gateway callbacks already seen, so a replay is refused;
+the member's consent as given (the IP it came from and the exact words shown; its moment is the
+invitation's `created_at`).
 
 Revision ID: 0017
 Revises: 0012
@@ -19,6 +21,8 @@ def upgrade():
     with op.batch_alter_table('invitations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('receipt', sa.String(length=13), nullable=True))
         batch_op.add_column(sa.Column('receipt_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('consent_ip', sa.String(length=45), nullable=True))
+        batch_op.add_column(sa.Column('consent_text', sa.String(length=300), nullable=True))
         batch_op.create_check_constraint(
             op.f('ck_invitations_receipt_known'), "receipt IN ('delivered', 'undeliverable', 'expired')"
         )
@@ -37,5 +41,7 @@ def downgrade():
     op.drop_table('gateway_callbacks')
     with op.batch_alter_table('invitations', schema=None) as batch_op:
         batch_op.drop_constraint('ck_invitations_receipt_known', type_='check')
+        batch_op.drop_column('consent_text')
+        batch_op.drop_column('consent_ip')
         batch_op.drop_column('receipt_at')
         batch_op.drop_column('receipt')

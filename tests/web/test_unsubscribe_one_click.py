@@ -33,6 +33,11 @@ def test_every_letter_carries_one_click_unsubscribe_and_a_mail_client_can_use_it
         "/referral/invite", {"channel": "email", "recipient": "friend@example.ru", "consent": "y"}
     )
     (row,) = queued(app)
+    # The consent tick as the member gave it: from where, and the words shown beside it.
+    assert (row.consent_ip, row.consent_text) == (
+        "127.0.0.1",
+        "Друг согласен получить сообщение с приглашением",
+    )
     with smtp_server() as smtp:
         gateway = SmtpGateway(smtp.url(), "АТС <invitations@pbx.example.ru>", 2, 2, 2)
         assert gateway.send(json.loads(row.payload), row.key).verdict == "accepted"
