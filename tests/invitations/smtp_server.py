@@ -46,6 +46,8 @@ class _Handler:
         self, server: Any, session: Session, envelope: Envelope, address: str, options: Any
     ) -> str:
         faults = self.server.faults
+        with self.server.lock:
+            self.server.recipients_asked += 1
         if faults.rcpt_delay:
             await asyncio.sleep(faults.rcpt_delay)
         if faults.rcpt_reply:
@@ -88,6 +90,7 @@ class SmtpServer:
         self.letters: list[EmailMessage] = []
         self.envelopes: list[tuple[str | None, list[str]]] = []
         self.transactions = 0
+        self.recipients_asked = 0  # RCPT TO commands received (answered or not)
         self.logins: list[str] = []
         kwargs: dict[str, Any] = {}
         if login is not None:

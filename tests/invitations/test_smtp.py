@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 import requests
@@ -19,7 +25,7 @@ from cabinet.invitations.settings import GatewayConfig, InvitationSettings
 from cabinet.invitations.smtp import parse_url
 from tests.conftest import live_program
 from tests.invitations.smtp_server import SmtpServer, free_port, smtp_server
-from tests.invitations.test_delivery import drain, enqueue, statuses
+from tests.invitations.test_delivery import ROOT, Ahead, drain, enqueue, statuses
 
 SENDER = "Корпоративная АТС <invitations@pbx.example.ru>"
 
@@ -211,3 +217,55 @@ def test_a_letter_kept_before_a_failure_comes_again_with_the_same_message_id(
     kept = Counter(smtp.message_ids())
     assert set(kept) == {f"<{key}@pbx.example.ru>" for key in keys}  # none lost
     assert sum(kept.values()) > 40  # some twice, each time under its own Message-ID
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_send_to_the_smtp_server_loses_nothing(
+    app: Flask, ctx: Flask, smtp: SmtpServer, database_url: str
+) -> None:
+    """The fault test of the HTTP gateway, with SMTP: a worker process dies while the server
+    holds its letter at RCPT TO; after the lease, another worker sends all five, once each."""
+    keys = enqueue(5, channel="email")
+    db.session.remove()
+    smtp.faults.rcpt_delay = 30  # the worker's letter waits at the server: it dies mid-send
+    lease = timedelta(seconds=60)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SMTP_URL": smtp.url(),
+        "MAIL_FROM": SENDER,
+        "INVITE_LEASE_SECONDS": str(lease.total_seconds()),
+        "GATEWAY_READ_TIMEOUT": "50",
+        "GATEWAY_DEADLINE_SECONDS": "50",
+        "SECRET_KEY": "k" * 40,
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "invitations", "deliver", "--loop", "--batch", "5"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while smtp.recipients_asked == 0:
+            assert worker.poll() is None, "the worker exited before sending anything"
+            assert time.monotonic() < deadline, "the worker never reached the server"
+            time.sleep(0.01)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+    assert statuses() == Counter({"sending": 5})  # claimed, one mid-send, owner dead
+    smtp.faults.rcpt_delay = 0
+    settings = smtp_settings(app, smtp.url())
+    with requests.Session() as session:
+        gateways = http_gateways(settings, session)
+    with app.app_context():
+        assert Worker(live_program(app), settings, gateways).run_pass().claimed == 0
+        db.session.remove()  # the dead worker's lease still holds them
+    later = dataclasses.replace(live_program(app), clock=Ahead(lease + timedelta(seconds=1)))
+    drain(app, Worker(later, settings, gateways))  # once the lease has run out
+    assert statuses() == Counter({"sent": 5})
+    kept = Counter(smtp.message_ids())
+    assert set(kept) == {f"<{key}@pbx.example.ru>" for key in keys}
+    assert max(kept.values()) == 1
