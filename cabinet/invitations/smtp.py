@@ -122,6 +122,9 @@ class SmtpGateway:
         else:
             client = smtplib.SMTP(timeout=self.connect_timeout)
         taken.append(client)  # the watchdog shuts `client.sock` down at the deadline
+        # The name TLS checks the certificate against: smtplib takes it from the constructor
+        # only, and a constructor given the host would connect before the watchdog sees it.
+        client._host = server.host  # type: ignore[attr-defined]
         try:
             client.connect(server.host, server.port)
             if client.sock is not None:

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import random
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 
 def free_port() -> int:
@@ -83,7 +91,12 @@ class _Handler:
 class SmtpServer:
     """`letters`: every letter the server kept (a duplicate kept twice)."""
 
-    def __init__(self, login: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        login: tuple[str, str] | None = None,
+        starttls: ssl.SSLContext | None = None,
+        implicit_tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.port = free_port()
         self.faults = Faults()
         self.lock = threading.Lock()
@@ -99,6 +112,10 @@ class SmtpServer:
                 "auth_require_tls": False,
                 "auth_exclude_mechanism": ["LOGIN"],  # PLAIN: one exchange, a clear 535
             }
+        if starttls is not None:
+            kwargs.update(tls_context=starttls, require_starttls=True)
+        if implicit_tls is not None:
+            kwargs["ssl_context"] = implicit_tls
         self.controller = Controller(
             _Handler(self), hostname="127.0.0.1", port=self.port, ready_timeout=10, **kwargs
         )
@@ -128,11 +145,51 @@ class SmtpServer:
 
 
 @contextmanager
-def smtp_server(login: tuple[str, str] | None = None) -> Iterator[SmtpServer]:
-    server = SmtpServer(login)
+def smtp_server(
+    login: tuple[str, str] | None = None,
+    starttls: ssl.SSLContext | None = None,
+    implicit_tls: ssl.SSLContext | None = None,
+) -> Iterator[SmtpServer]:
+    server = SmtpServer(login, starttls, implicit_tls)
     server.controller.start()
     try:
         yield server
     finally:
         server.faults = Faults()  # a slow handler must not hold the stop
         server.controller.stop()
+
+
+def tls_contexts(folder: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A self-signed certificate for 127.0.0.1: the server's context, and a client's context
+    that trusts it (and checks the name, as in production)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "smtp.pem", folder / "smtp.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert_path, key_path)
+    client = ssl.create_default_context(cafile=str(cert_path))
+    return server, client

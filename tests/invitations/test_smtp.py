@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -22,9 +23,9 @@ from cabinet.invitations.delivery import Worker, http_gateways
 from cabinet.invitations.models import Invitation, StopListEntry
 from cabinet.invitations.rules import Backoff
 from cabinet.invitations.settings import GatewayConfig, InvitationSettings
-from cabinet.invitations.smtp import parse_url
+from cabinet.invitations.smtp import SmtpGateway, parse_url
 from tests.conftest import live_program
-from tests.invitations.smtp_server import SmtpServer, free_port, smtp_server
+from tests.invitations.smtp_server import SmtpServer, free_port, smtp_server, tls_contexts
 from tests.invitations.test_delivery import ROOT, Ahead, drain, enqueue, statuses
 
 SENDER = "Корпоративная АТС <invitations@pbx.example.ru>"
@@ -89,8 +90,6 @@ def test_the_login_comes_from_the_url() -> None:
     with smtp_server(login=("robot@pbx", "p@ss:word")) as server:
         url = f"smtp://robot%40pbx:p%40ss%3Aword@127.0.0.1:{server.port}"
         assert parse_url(url).password == "p@ss:word"
-        from cabinet.invitations.smtp import SmtpGateway
-
         gateway = SmtpGateway(url, SENDER, 2, 2, 2)
         payload = {"to": "friend@example.ru", "subject": "Тема", "text": "т", "html": "<p>т</p>"}
         assert gateway.send(payload, "k1").verdict == "accepted"
@@ -269,3 +268,35 @@ def test_a_worker_killed_mid_send_to_the_smtp_server_loses_nothing(
     kept = Counter(smtp.message_ids())
     assert set(kept) == {f"<{key}@pbx.example.ru>" for key in keys}
     assert max(kept.values()) == 1
+
+
+PAYLOAD = {"to": "friend@example.ru", "subject": "Тема", "text": "т", "html": "<p>т</p>"}
+
+
+def test_starttls_with_a_login(tmp_path: Path) -> None:
+    server_tls, client_tls = tls_contexts(tmp_path)
+    with smtp_server(login=("robot", "secret"), starttls=server_tls) as server:
+        url = f"smtp://robot:secret@127.0.0.1:{server.port}?starttls=1"
+        gateway = SmtpGateway(url, SENDER, 2, 2, 2, tls_context=client_tls)
+        assert gateway.send(PAYLOAD, "k1").verdict == "accepted"
+        assert server.logins == ["robot"] and len(server.letters) == 1
+        # Without STARTTLS the server (which requires it) refuses the letter: a 5xx, final.
+        plain = SmtpGateway(f"smtp://127.0.0.1:{server.port}", SENDER, 2, 2, 2)
+        outcome = plain.send(PAYLOAD, "k2")
+        assert (outcome.verdict, outcome.detail) == (
+            "reject",
+            "SMTP 530: Must issue a STARTTLS command first",
+        )
+
+
+def test_implicit_tls_and_a_certificate_that_is_not_trusted(tmp_path: Path) -> None:
+    server_tls, client_tls = tls_contexts(tmp_path)
+    with smtp_server(implicit_tls=server_tls) as server:
+        url = f"smtps://127.0.0.1:{server.port}"
+        trusted = SmtpGateway(url, SENDER, 2, 2, 2, tls_context=client_tls)
+        assert trusted.send(PAYLOAD, "k1").verdict == "accepted"
+        untrusted = SmtpGateway(url, SENDER, 2, 2, 2)  # the system's CAs only
+        outcome = untrusted.send(PAYLOAD, "k2")
+        assert outcome.verdict == "retry"
+        assert outcome.detail == "нет соединения с почтовым сервером (SSLCertVerificationError)"
+        assert len(server.letters) == 1
