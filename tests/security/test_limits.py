@@ -242,6 +242,7 @@ def test_every_limit_counts_changes_only(app: Flask) -> None:
     assert checked >= 7  # apply (2), sign-in twice (2 each), invite (3)
 
 
+
 def test_no_limit_needs_the_check_before_every_request(app: Flask) -> None:
     """cabinet.extensions.AppLimiter skips Flask-Limiter's check before each request: it would
     only find limits of the whole app, of its defaults or of a blueprint, and there are none."""
