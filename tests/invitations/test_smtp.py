@@ -47,8 +47,8 @@ def smtp_settings(app: Flask, url: str, **overrides: object) -> InvitationSettin
         mail_from=SENDER,
         backoff=Backoff(base_seconds=0.001, max_seconds=0.01, max_attempts=12),
         connect_timeout=2,
-        read_timeout=2,
-        deadline_seconds=2,
+        read_timeout=10,
+        deadline_seconds=10,  # no cut on a loaded machine: a cut after DATA would send twice
         lease_seconds=30,
         breaker_threshold=1000,
         breaker_cooldown_seconds=0.05,
@@ -90,11 +90,11 @@ def test_the_login_comes_from_the_url() -> None:
     with smtp_server(login=("robot@pbx", "p@ss:word")) as server:
         url = f"smtp://robot%40pbx:p%40ss%3Aword@127.0.0.1:{server.port}"
         assert parse_url(url).password == "p@ss:word"
-        gateway = SmtpGateway(url, SENDER, 2, 2, 2)
+        gateway = SmtpGateway(url, SENDER, 2, 10, 10)
         payload = {"to": "friend@example.ru", "subject": "Тема", "text": "т", "html": "<p>т</p>"}
         assert gateway.send(payload, "k1").verdict == "accepted"
         assert server.logins == ["robot@pbx"]
-        wrong = SmtpGateway(f"smtp://robot%40pbx:nope@127.0.0.1:{server.port}", SENDER, 2, 2, 2)
+        wrong = SmtpGateway(f"smtp://robot%40pbx:nope@127.0.0.1:{server.port}", SENDER, 2, 10, 10)
         outcome = wrong.send(payload, "k2")
         assert (outcome.verdict, outcome.detail) == (
             "retry",
@@ -147,7 +147,8 @@ def test_a_server_slower_than_the_deadline_means_a_retry_and_no_letter(
     assert (row.status, row.last_error) == ("queued", "почтовый сервер не ответил за 0.5 с")
     assert smtp.letters == []
     smtp.faults.rcpt_delay = 0
-    drain(app, worker)
+    # The server answers at once now (and the usual deadline, which a loaded machine keeps).
+    drain(app, smtp_worker(app, smtp.url()))
     assert statuses() == Counter({"sent": 1})
     assert smtp.message_ids() == [f"<{keys[0]}@pbx.example.ru>"]
 
@@ -277,11 +278,11 @@ def test_starttls_with_a_login(tmp_path: Path) -> None:
     server_tls, client_tls = tls_contexts(tmp_path)
     with smtp_server(login=("robot", "secret"), starttls=server_tls) as server:
         url = f"smtp://robot:secret@127.0.0.1:{server.port}?starttls=1"
-        gateway = SmtpGateway(url, SENDER, 2, 2, 2, tls_context=client_tls)
+        gateway = SmtpGateway(url, SENDER, 2, 10, 10, tls_context=client_tls)
         assert gateway.send(PAYLOAD, "k1").verdict == "accepted"
         assert server.logins == ["robot"] and len(server.letters) == 1
         # Without STARTTLS the server (which requires it) refuses the letter: a 5xx, final.
-        plain = SmtpGateway(f"smtp://127.0.0.1:{server.port}", SENDER, 2, 2, 2)
+        plain = SmtpGateway(f"smtp://127.0.0.1:{server.port}", SENDER, 2, 10, 10)
         outcome = plain.send(PAYLOAD, "k2")
         assert (outcome.verdict, outcome.detail) == (
             "reject",
@@ -293,9 +294,9 @@ def test_implicit_tls_and_a_certificate_that_is_not_trusted(tmp_path: Path) -> N
     server_tls, client_tls = tls_contexts(tmp_path)
     with smtp_server(implicit_tls=server_tls) as server:
         url = f"smtps://127.0.0.1:{server.port}"
-        trusted = SmtpGateway(url, SENDER, 2, 2, 2, tls_context=client_tls)
+        trusted = SmtpGateway(url, SENDER, 2, 10, 10, tls_context=client_tls)
         assert trusted.send(PAYLOAD, "k1").verdict == "accepted"
-        untrusted = SmtpGateway(url, SENDER, 2, 2, 2)  # the system's CAs only
+        untrusted = SmtpGateway(url, SENDER, 2, 10, 10)  # the system's CAs only
         outcome = untrusted.send(PAYLOAD, "k2")
         assert outcome.verdict == "retry"
         assert outcome.detail == "нет соединения с почтовым сервером (SSLCertVerificationError)"

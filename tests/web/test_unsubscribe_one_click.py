@@ -39,7 +39,7 @@ def test_every_letter_carries_one_click_unsubscribe_and_a_mail_client_can_use_it
         "Друг согласен получить сообщение с приглашением",
     )
     with smtp_server() as smtp:
-        gateway = SmtpGateway(smtp.url(), "АТС <invitations@pbx.example.ru>", 2, 2, 2)
+        gateway = SmtpGateway(smtp.url(), "АТС <invitations@pbx.example.ru>", 2, 10, 10)
         assert gateway.send(json.loads(row.payload), row.key).verdict == "accepted"
         (letter,) = smtp.letters
     assert letter["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
