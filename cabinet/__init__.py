@@ -34,6 +34,7 @@ def create_app(
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     logs.configure(app.config["LOG_FORMAT"])
     guard.settle_secret_key(app)
+    guard.refuse_development_keys(app)
     guard.refuse_unshared_limits(app)
     guard.install_converters(app)
     _refuse_cheap_password_hashes_outside_tests(app)
@@ -70,6 +71,7 @@ def create_app(
     from cabinet.manage.views import bp as manage_bp
     from cabinet.referrals import models as _referrals  # noqa: F401
     from cabinet.referrals.cli import referral_cli
+    from cabinet.web import callbacks as gateway_callbacks
     from cabinet.web import health, serving, shell
     from cabinet.web import observability as web_observability
     from cabinet.web.auth import bp as auth_bp
@@ -87,6 +89,7 @@ def create_app(
     app.extensions["invitations"] = InvitationSettings.from_config(app.config)
     limits.configure(app)
     app.register_blueprint(invitations_bp)
+    gateway_callbacks.init_app(app)
     app.register_blueprint(manage_bp)
     app.register_blueprint(terms_bp)
     if app.config["DEMO_MODE"]:  # «Сценарии», the time machine, «Сбросить демо»

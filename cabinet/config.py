@@ -72,6 +72,17 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "EMAIL_GATEWAY_URL": env.get("EMAIL_GATEWAY_URL") or None,
         "SMS_GATEWAY_TOKEN": env.get("SMS_GATEWAY_TOKEN", env.get("GATEWAY_TOKEN", "")),
         "EMAIL_GATEWAY_TOKEN": env.get("EMAIL_GATEWAY_TOKEN", env.get("GATEWAY_TOKEN", "")),
+        # E-mail through an SMTP server (smtp://, smtps://, ?starttls=1), instead of the gateway.
+        "SMTP_URL": env.get("SMTP_URL") or None,
+        "MAIL_FROM": env.get("MAIL_FROM", "Корпоративная АТС <invitations@localhost>"),
+        "UNSUBSCRIBE_MAILTO": env.get("UNSUBSCRIBE_MAILTO") or None,
+        # Signed delivery receipts and inbound SMS from the gateways (docs/invitations.md).
+        "GATEWAY_CALLBACK_SECRET": env.get("GATEWAY_CALLBACK_SECRET", ""),
+        "GATEWAY_CALLBACK_WINDOW_SECONDS": float(env.get("GATEWAY_CALLBACK_WINDOW_SECONDS", "300")),
+        # Invitees' contacts (docs/privacy.md): raw this many days after their fate is known,
+        # then an HMAC under CONTACT_HASH_KEY (unset: derived from SECRET_KEY).
+        "INVITEE_RETENTION_DAYS": int(env.get("INVITEE_RETENTION_DAYS", "30")),
+        "CONTACT_HASH_KEY": env.get("CONTACT_HASH_KEY", ""),
         "GATEWAY_CONNECT_TIMEOUT": float(env.get("GATEWAY_CONNECT_TIMEOUT", "3")),
         "GATEWAY_READ_TIMEOUT": float(env.get("GATEWAY_READ_TIMEOUT", "10")),
         # The whole call (connect + the whole answer); shorter than INVITE_LEASE_SECONDS.

@@ -103,6 +103,29 @@ def settle_secret_key(app: Flask) -> None:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
 
 
+# Keys of their own, besides SECRET_KEY: production refuses a short one, the published
+# development key, or SECRET_KEY itself (one leaked key must not open everything).
+OWN_KEYS = ("GATEWAY_CALLBACK_SECRET", "CONTACT_HASH_KEY")
+
+
+def refuse_development_keys(app: Flask) -> None:
+    if app.config["CABINET_ENV"] != "production":
+        return
+    for name in OWN_KEYS:
+        value = str(app.config.get(name) or "")
+        if not value:
+            continue  # off: the feature that needs it refuses its requests
+        if (
+            len(value) < MIN_SECRET_LENGTH
+            or value == config.DEFAULT_SECRET_KEY
+            or value == app.config.get("SECRET_KEY")
+        ):
+            raise InsecureConfiguration(
+                f"В production {name} — собственный ключ не короче {MIN_SECRET_LENGTH} "
+                "символов, не ключ разработки и не SECRET_KEY."
+            )
+
+
 def _instance_secret(folder: Path) -> str:
     path = folder / "secret_key"
     try:

@@ -37,7 +37,9 @@ def deliver(loop: bool, batch: int, idle: float) -> None:
     with requests.Session() as session:
         gateways = http_gateways(settings, session)
         if not gateways:
-            refuse("Не задан ни SMS_GATEWAY_URL, ни EMAIL_GATEWAY_URL: отправлять некуда.")
+            refuse(
+                "Не задан ни SMS_GATEWAY_URL, ни EMAIL_GATEWAY_URL, ни SMTP_URL: отправлять некуда."
+            )
         worker = Worker(program, settings, gateways)
         if not loop:
             click.echo(f"Приглашения: {worker.run_pass(batch)}")
@@ -67,6 +69,22 @@ def requeue(ids: tuple[int, ...], everything: bool) -> None:
     click.echo(f"Снова в очереди: {len(done)}.")
 
 
+@invitations_cli.command("purge")
+def purge() -> None:
+    """Replace invitees' contacts past INVITEE_RETENTION_DAYS by their keyed hash."""
+    settings: InvitationSettings = current_app.extensions["invitations"]
+    program: Program = current_program()
+    total = services.Purged(0, 0)
+    while True:  # in batches, each its own transaction
+        done = services.purge_contacts(program, settings)
+        total = services.Purged(
+            total.invitations + done.invitations, total.stop_list + done.stop_list
+        )
+        if not (done.invitations or done.stop_list):
+            break
+    click.echo(f"Приглашения: {total} (срок хранения {settings.retention_days} дн.).")
+
+
 @invitations_cli.group("stop-list")
 def stop_list() -> None:
     """Recipients who asked not to receive invitations."""
@@ -86,7 +104,8 @@ def _recipient(raw: str) -> str:
 def stop_list_add(recipient: str) -> None:
     """Add a phone number or an e-mail address."""
     normalised = _recipient(recipient)
-    added = services.opt_out(current_program(), normalised, "support")
+    key = current_app.extensions["invitations"].contact_hash_key
+    added = services.opt_out(current_program(), normalised, "support", key)
     click.echo(f"{normalised}: {'добавлен в стоп-лист' if added else 'уже в стоп-листе'}.")
 
 
@@ -95,5 +114,5 @@ def stop_list_add(recipient: str) -> None:
 def stop_list_remove(recipient: str) -> None:
     """Remove a phone number or an e-mail address (at the recipient's request)."""
     normalised = _recipient(recipient)
-    removed = services.opt_in(normalised)
+    removed = services.opt_in(normalised, current_app.extensions["invitations"].contact_hash_key)
     click.echo(f"{normalised}: {'удален из стоп-листа' if removed else 'не было в стоп-листе'}.")

@@ -19,6 +19,7 @@ import json
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,18 +27,23 @@ from typing import Protocol
 
 import requests
 from flask import Flask, current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from cabinet import logs, metrics
 from cabinet.clock import Program
 from cabinet.db import db, transaction
 from cabinet.invitations.gateway import HttpGateway, Outcome
-from cabinet.invitations.models import Invitation
-from cabinet.invitations.rules import retry_delay
+from cabinet.invitations.models import Invitation, StopListEntry
+from cabinet.invitations.rules import retry_delay, stored_forms
+from cabinet.invitations.services import purge_contacts
 from cabinet.invitations.settings import InvitationSettings
+from cabinet.invitations.smtp import SmtpGateway
 
 log = logging.getLogger("cabinet.delivery")
+
+# How often `run_until` replaces the contacts whose time is up by their hash.
+PURGE_EVERY_SECONDS = 3600.0
 
 
 class Gateway(Protocol):
@@ -120,6 +126,14 @@ def http_gateways(settings: InvitationSettings, session: requests.Session) -> di
                 settings.read_timeout,
                 deadline=settings.deadline_seconds,
             )
+    if settings.smtp_url:  # SMTP_URL wins over EMAIL_GATEWAY_URL
+        gateways["email"] = SmtpGateway(
+            settings.smtp_url,
+            settings.mail_from,
+            settings.connect_timeout,
+            settings.read_timeout,
+            settings.deadline_seconds,
+        )
     return gateways
 
 
@@ -325,11 +339,28 @@ class Worker:
         ]
         for thread in lanes:
             thread.start()
+        next_purge = 0.0
         for thread in lanes:
             while thread.is_alive():  # short joins: the main thread stays free for signals
                 thread.join(0.2)
+                if time.monotonic() >= next_purge and not stop.is_set():
+                    self.purge(app)  # invitees' contacts past their time (docs/privacy.md)
+                    next_purge = time.monotonic() + PURGE_EVERY_SECONDS
         if failures:
             raise failures[0]
+
+    def purge(self, app: Flask) -> None:
+        """Replace the contacts whose time is up by their hash; a database that does not
+        answer is tried again at the next round."""
+        with app.app_context():
+            try:
+                purged = purge_contacts(self.program, self.settings)
+                if purged.invitations or purged.stop_list:
+                    log.info("Приглашения: %s", purged)
+            except SQLAlchemyError:
+                log.warning("Контакты приглашенных не обезличены: база данных недоступна.")
+            finally:
+                db.session.remove()
 
     def _claim(
         self, batch: int, report: PassReport, channels: tuple[str, ...] | None = None
@@ -439,3 +470,12 @@ class Worker:
         else:
             row.status = "failed"
             report.failed += 1
+            if outcome.hard_bounce:  # the address does not exist: never again
+                _stop_listed(row.recipient, now, "bounce", self.settings.contact_hash_key)
+
+
+def _stop_listed(recipient: str, now: datetime, source: str, key: bytes) -> None:
+    """Put a recipient on the stop list in the current transaction (once, raw or hashed)."""
+    forms = stored_forms(key, recipient)
+    if not db.session.scalar(select(exists().where(StopListEntry.recipient.in_(forms)))):
+        db.session.add(StopListEntry(recipient=recipient, added_at=now, source=source))

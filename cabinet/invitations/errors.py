@@ -85,3 +85,33 @@ class UnsubscribeLinkInvalid(ProgramRefusal):
     message = (
         "Ссылка для отказа от рассылки недействительна. Проверьте, что она скопирована целиком."
     )
+
+
+class CallbackRefused(ProgramRefusal):
+    """A gateway callback refused: nothing changed."""
+
+    message = "Запрос шлюза отклонен."
+
+
+class CallbackSignatureBad(CallbackRefused):
+    message = "Подпись запроса неверна."
+
+
+class CallbackTooOld(CallbackRefused):
+    message = "Запрос устарел: метка времени вне допустимого окна."
+
+
+class CallbackReplayed(CallbackRefused):
+    message = "Этот запрос уже принят: повтор отклонен."
+
+
+class CallbackMalformed(CallbackRefused):
+    message = "Тело запроса не соответствует формату."
+
+
+class CallbackUnknownMessage(CallbackRefused):
+    message = "Сообщение с таким ключом не найдено."
+
+
+class CallbacksOff(CallbackRefused):
+    message = "Прием уведомлений шлюза не настроен (GATEWAY_CALLBACK_SECRET)."

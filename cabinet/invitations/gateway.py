@@ -37,6 +37,7 @@ class Outcome:
     verdict: Verdict
     detail: str
     retry_after: float | None = None
+    hard_bounce: bool = False  # the recipient does not exist: the address goes on the stop list
 
 
 class _Calls(threading.local):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
+from email.utils import formatdate, parseaddr
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -83,14 +84,61 @@ def mime(to: str, message: Email) -> EmailMessage:
     return letter
 
 
-def email_payload(to: str, message: Email) -> dict[str, Any]:
+ONE_CLICK = "List-Unsubscribe=One-Click"
+
+
+def list_unsubscribe(unsubscribe_url: str, mailto: str | None) -> str:
+    """RFC 2369's `List-Unsubscribe`: the one-click https address first (RFC 8058), then a
+    mailto for clients that only write letters."""
+    links = [f"<{unsubscribe_url}>"]
+    if mailto:
+        links.append(f"<mailto:{mailto}?subject=unsubscribe>")
+    return ", ".join(links)
+
+
+def email_payload(
+    to: str, message: Email, unsubscribe_url: str = "", mailto: str | None = None
+) -> dict[str, Any]:
+    """What is stored in the outbox and sent: the HTTP gateway gets it as JSON, the SMTP
+    gateway builds the letter from it (`smtp_letter`). `headers` are the unsubscribe headers
+    every letter carries."""
     letter = mime(to, message)
-    return {
+    payload: dict[str, Any] = {
         "to": str(letter["To"]),
         "subject": str(letter["Subject"]),
         "text": message.text,
         "html": message.html,
     }
+    if unsubscribe_url:
+        payload["headers"] = {
+            "List-Unsubscribe": list_unsubscribe(unsubscribe_url, mailto),
+            "List-Unsubscribe-Post": ONE_CLICK,
+        }
+    return payload
+
+
+def message_id(key: str, sender: str) -> str:
+    """`<key@domain>`: the same on every attempt of one invitation, so a copy sent again
+    after a crash is recognisable as the same letter."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    return f"<{key}@{domain}>"
+
+
+def smtp_letter(payload: dict[str, Any], key: str, sender: str) -> EmailMessage:
+    """The stored payload as a letter for an SMTP server: From, Date, Message-ID from the
+    invitation's key, the unsubscribe headers; every header set by the library."""
+    letter = mime(
+        str(payload["to"]),
+        Email(str(payload["subject"]), str(payload["text"]), str(payload["html"])),
+    )
+    letter["From"] = sender
+    letter["Date"] = formatdate(localtime=False, usegmt=True)
+    letter["Message-ID"] = message_id(key, sender)
+    headers = payload.get("headers") or {}
+    for name in ("List-Unsubscribe", "List-Unsubscribe-Post"):
+        if name in headers:
+            letter[name] = str(headers[name])
+    return letter
 
 
 def _render(name: str, terms: Terms, **context: Any) -> str:

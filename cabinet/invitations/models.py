@@ -8,19 +8,24 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cabinet.db import UTCDateTime, db, sql_values
-from cabinet.invitations.rules import CHANNELS
+from cabinet.invitations.rules import CHANNELS, RECEIPTS
 
 STATUSES: tuple[str, ...] = ("queued", "sending", "sent", "failed")
 
 
 class Invitation(db.Model):  # type: ignore[name-defined,misc]
-    """One message to one friend. `key` is the Idempotency-Key, the same on every retry."""
+    """One message to one friend. `key` is the Idempotency-Key, the same on every retry.
+
+    `recipient` is the raw E.164 number or address until the message's fate is known plus
+    `INVITEE_RETENTION_DAYS`; then a keyed hash (`rules.contact_hash`, «h:…») and the
+    payload is emptied (docs/privacy.md)."""
 
     __tablename__ = "invitations"
     __table_args__ = (
         CheckConstraint(f"channel IN ({sql_values(CHANNELS)})", name="channel_known"),
         CheckConstraint(f"status IN ({sql_values(STATUSES)})", name="status_known"),
         CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+        CheckConstraint(f"receipt IN ({sql_values(RECEIPTS)})", name="receipt_known"),
         # The worker's claim: due messages in order.
         Index("ix_invitations_due", "status", "next_attempt_at"),
         # The member's list and its daily cap.
@@ -45,6 +50,11 @@ class Invitation(db.Model):  # type: ignore[name-defined,misc]
     lease_token: Mapped[str | None] = mapped_column(String(36))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(300))
+    receipt: Mapped[str | None] = mapped_column(String(13))
+    receipt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The member's consent tick as given: its moment is `created_at` (the same request).
+    consent_ip: Mapped[str | None] = mapped_column(String(45))
+    consent_text: Mapped[str | None] = mapped_column(String(300))
 
 
 class StopListEntry(db.Model):  # type: ignore[name-defined,misc]
@@ -55,3 +65,13 @@ class StopListEntry(db.Model):  # type: ignore[name-defined,misc]
     recipient: Mapped[str] = mapped_column(String(254), primary_key=True)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(20))
+
+
+class GatewayCallback(db.Model):  # type: ignore[name-defined,misc]
+    """A signed gateway callback already accepted (the SHA-256 of its signature), kept for the
+    replay window: the same request again is refused."""
+
+    __tablename__ = "gateway_callbacks"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +18,8 @@ from cabinet.invitations import errors
 
 Channel = Literal["sms", "email"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms")
+# What a gateway reports later about a sent message (a signed callback).
+RECEIPTS: tuple[str, ...] = ("delivered", "undeliverable", "expired")
 _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 MAX_INPUT = addresses.MAX_EMAIL_LENGTH
 
@@ -81,8 +85,48 @@ def normalise_recipient(channel: Channel, raw: str, limits: Limits) -> str:
     return normalise_email(raw)
 
 
+HIDDEN_RECIPIENT = "контакт удален по сроку хранения"
+
+
 def show_recipient(channel: str, recipient: str) -> str:
+    if recipient.startswith(HASHED):
+        return HIDDEN_RECIPIENT
     return show_phone(recipient) if channel == "sms" else recipient
+
+
+HASHED = "h:"
+
+
+def contact_hash(key: bytes, recipient: str) -> str:
+    """What is kept of a contact once its time is up: HMAC-SHA256 under `CONTACT_HASH_KEY`.
+    The same contact always gives the same hash, so cool-downs and the stop list still work;
+    without the key, nobody can test a guess against it."""
+    return HASHED + hmac.new(key, recipient.encode(), hashlib.sha256).hexdigest()
+
+
+def stored_forms(key: bytes, recipient: str) -> tuple[str, str]:
+    """A contact as a row may hold it: raw (within its retention) or hashed (after)."""
+    return (recipient, contact_hash(key, recipient))
+
+
+def purge_before(now: datetime, retention_days: int) -> datetime:
+    """Contacts whose fate was known before this moment are replaced by their hash."""
+    return now - timedelta(days=retention_days)
+
+
+def fate(status: str, receipt: str | None, applied: bool, granted: bool) -> str:
+    """The whole way of one invitation, as far as it got: queued | sending → sent →
+    delivered | failed → applied (the friend applied the member's code) → granted (the
+    member's discount came of it)."""
+    if granted:
+        return "granted"
+    if applied:
+        return "applied"
+    if receipt == "delivered":
+        return "delivered"
+    if status == "failed" or receipt in ("undeliverable", "expired"):
+        return "failed"
+    return status
 
 
 @dataclass(frozen=True)

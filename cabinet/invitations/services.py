@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, select, text
+from sqlalchemy import delete, exists, func, select, text
 
 from cabinet.clients.models import Client
 from cabinet.clock import Program
 from cabinet.db import db, is_postgresql, transaction
 from cabinet.invitations import errors, messages, rules
-from cabinet.invitations.models import Invitation, StopListEntry
+from cabinet.invitations.callbacks import Inbound, Receipt
+from cabinet.invitations.models import GatewayCallback, Invitation, StopListEntry
 from cabinet.invitations.settings import InvitationSettings
 from cabinet.referrals import queries as referral_queries
 from cabinet.referrals.models import Member
@@ -43,11 +44,14 @@ def invite(
     consent: bool,
     unsubscribe_url: Callable[[str], str],
     before_commit: Callable[[], None] | None = None,
+    consent_ip: str | None = None,
+    consent_text: str | None = None,
 ) -> Queued:
     """Validate, check the limits, and store the message; the worker sends it later.
 
     `before_commit` adds to the same transaction (the audit entry of a manager acting in the
-    member's cabinet)."""
+    member's cabinet). The consent is stored as given: the IP it came from and the exact
+    words the member ticked (its moment is the invitation's `created_at`)."""
     recipient = rules.normalise_recipient(channel, raw_recipient, settings.limits)
     with transaction():
         if is_postgresql():
@@ -63,14 +67,16 @@ def invite(
             raise errors.NotAMember()
         code, member_name, joined_at, registered_at = found
         now = program.clock.now()
-        usage = _usage(member_id, recipient, now, program, max(joined_at, registered_at))
+        forms = rules.stored_forms(settings.contact_hash_key, recipient)
+        usage = _usage(member_id, forms, now, program, max(joined_at, registered_at))
         rules.check_invitation(channel, consent, usage, now, settings.limits)
         terms = referral_queries.terms_at(now)
         if channel == "sms":
             payload = messages.sms_payload(recipient, code, terms)
         else:
-            letter = messages.email(member_name, code, unsubscribe_url(recipient), terms)
-            payload = messages.email_payload(recipient, letter)
+            link = unsubscribe_url(recipient)
+            letter = messages.email(member_name, code, link, terms)
+            payload = messages.email_payload(recipient, letter, link, settings.unsubscribe_mailto)
         invitation = Invitation(
             key=program.new_key(),
             member_id=member_id,
@@ -81,6 +87,8 @@ def invite(
             attempts=0,
             created_at=now,
             next_attempt_at=now,
+            consent_ip=(consent_ip or None) and consent_ip[:45],
+            consent_text=(consent_text or None) and consent_text[:300],
         )
         db.session.add(invitation)
         if before_commit is not None:
@@ -91,7 +99,11 @@ def invite(
 
 
 def _usage(
-    member_id: int, recipient: str, now: datetime, program: Program, member_since: datetime
+    member_id: int,
+    recipient: tuple[str, str],
+    now: datetime,
+    program: Program,
+    member_since: datetime,
 ) -> rules.Usage:
     """What the limits look at, in one statement (each count on its own index)."""
     today = rules.day_start(now, program.timezone)
@@ -100,10 +112,10 @@ def _usage(
             _count(today, Invitation.member_id == member_id, Invitation.channel == "sms"),
             _count(today, Invitation.member_id == member_id),
             select(func.max(Invitation.created_at))
-            .where(Invitation.recipient == recipient)
+            .where(Invitation.recipient.in_(recipient))  # raw, or hashed after its time
             .scalar_subquery(),
             _count(today, Invitation.channel == "sms"),
-            exists().where(StopListEntry.recipient == recipient),
+            exists().where(StopListEntry.recipient.in_(recipient)),
         )
     ).one()
     return rules.Usage(
@@ -125,10 +137,12 @@ def _count(since: datetime, *conditions: Any) -> Any:
     )
 
 
-def opt_out(program: Program, recipient: str, source: str) -> bool:
-    """Put a recipient on the stop list; False when it was there already."""
+def opt_out(program: Program, recipient: str, source: str, hash_key: bytes = b"") -> bool:
+    """Put a recipient on the stop list; False when it was there already (raw, or hashed
+    after its retention)."""
+    forms = rules.stored_forms(hash_key, recipient) if hash_key else (recipient,)
     with transaction():
-        if db.session.get(StopListEntry, recipient) is not None:
+        if db.session.scalar(select(exists().where(StopListEntry.recipient.in_(forms)))):
             return False
         db.session.add(
             StopListEntry(recipient=recipient, added_at=program.clock.now(), source=source)
@@ -136,14 +150,16 @@ def opt_out(program: Program, recipient: str, source: str) -> bool:
     return True
 
 
-def opt_in(recipient: str) -> bool:
+def opt_in(recipient: str, hash_key: bytes = b"") -> bool:
     """Take a recipient off the stop list (support, at the recipient's request)."""
+    forms = rules.stored_forms(hash_key, recipient) if hash_key else (recipient,)
     with transaction():
-        entry = db.session.get(StopListEntry, recipient)
-        if entry is None:
-            return False
-        db.session.delete(entry)
-    return True
+        entries = db.session.scalars(
+            select(StopListEntry).where(StopListEntry.recipient.in_(forms))
+        ).all()
+        for entry in entries:
+            db.session.delete(entry)
+    return bool(entries)
 
 
 def requeue_failed(
@@ -156,7 +172,10 @@ def requeue_failed(
     a gateway that did keep a copy keeps one. Returns the ids requeued; `before_commit` adds
     to the same transaction (a manager's audit entry)."""
     with transaction():
-        query = select(Invitation).where(Invitation.status == "failed")
+        query = select(Invitation).where(
+            Invitation.status == "failed",
+            ~Invitation.recipient.startswith(rules.HASHED),  # its contact is gone: nothing to send
+        )
         if ids is not None:
             query = query.where(Invitation.id.in_(ids))
         rows = db.session.scalars(query.order_by(Invitation.id).with_for_update()).all()
@@ -168,3 +187,110 @@ def requeue_failed(
         if before_commit is not None and requeued:
             before_commit(requeued)
     return requeued
+
+
+def _remember_callback(digest: str, now: datetime, window: float) -> None:
+    """Refuse a signed request seen before (in the caller's transaction); forget the ones
+    older than the window, which their timestamp refuses anyway."""
+    db.session.execute(
+        delete(GatewayCallback).where(
+            GatewayCallback.received_at < now - timedelta(seconds=2 * window)
+        )
+    )
+    if db.session.get(GatewayCallback, digest) is not None:
+        raise errors.CallbackReplayed()
+    db.session.add(GatewayCallback(digest=digest, received_at=now))
+
+
+def record_receipt(program: Program, receipt: Receipt, digest: str, window: float) -> bool:
+    """A gateway's delivery receipt for one message (by its Idempotency-Key). The first
+    receipt of a message is its fate; the same or a later one changes nothing (False)."""
+    with transaction():
+        now = program.clock.now()
+        _remember_callback(digest, now, window)
+        row = db.session.scalars(
+            select(Invitation).where(Invitation.key == receipt.key).with_for_update()
+        ).first()
+        if row is None:
+            raise errors.CallbackUnknownMessage()
+        if row.receipt is not None:
+            return False
+        row.receipt, row.receipt_at = receipt.status, now
+    return True
+
+
+def record_inbound(
+    program: Program, settings: InvitationSettings, inbound: Inbound, digest: str, window: float
+) -> bool:
+    """An SMS a person sent back: «СТОП» puts the number on the stop list (True when added)."""
+    try:
+        phone = rules.normalise_phone(inbound.sender, settings.limits.sms_countries)
+    except errors.InvitationRefusal as refusal:
+        raise errors.CallbackMalformed() from refusal
+    with transaction():
+        now = program.clock.now()
+        _remember_callback(digest, now, window)
+        forms = rules.stored_forms(settings.contact_hash_key, phone)
+        listed = db.session.scalar(select(exists().where(StopListEntry.recipient.in_(forms))))
+        if not inbound.stop or listed:
+            return False
+        db.session.add(StopListEntry(recipient=phone, added_at=now, source="sms reply"))
+    return True
+
+
+@dataclass(frozen=True)
+class Purged:
+    invitations: int
+    stop_list: int
+
+    def __str__(self) -> str:
+        return (
+            f"контакты заменены хешем: приглашений {self.invitations}, "
+            f"в стоп-листе {self.stop_list}"
+        )
+
+
+def purge_contacts(program: Program, settings: InvitationSettings, batch: int = 500) -> Purged:
+    """Replace raw contacts whose time is up by their keyed hash (docs/privacy.md): an
+    invitation's recipient once its fate has been known for `retention_days` (the receipt,
+    else the sending, else the creation of a message that was never sent), with its payload
+    emptied; a stop-list entry `retention_days` after it was added. Queued and sending
+    messages keep theirs. Cool-downs, the stop list and conversion matching go on with the
+    hash. Up to `batch` rows of each kind per call (the worker calls it again later)."""
+    key = settings.contact_hash_key
+    with transaction():
+        before = rules.purge_before(program.clock.now(), settings.retention_days)
+        known = func.coalesce(Invitation.receipt_at, Invitation.sent_at, Invitation.created_at)
+        rows = db.session.scalars(
+            select(Invitation)
+            .where(
+                Invitation.status.in_(("sent", "failed")),
+                ~Invitation.recipient.startswith(rules.HASHED),
+                known < before,
+            )
+            .order_by(Invitation.id)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for row in rows:
+            row.recipient = rules.contact_hash(key, row.recipient)
+            row.payload = "{}"
+        entries = db.session.scalars(
+            select(StopListEntry)
+            .where(
+                ~StopListEntry.recipient.startswith(rules.HASHED), StopListEntry.added_at < before
+            )
+            .order_by(StopListEntry.recipient)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        ).all()
+        stop_list = 0
+        for entry in entries:
+            hashed = rules.contact_hash(key, entry.recipient)
+            if db.session.get(StopListEntry, hashed) is None:
+                db.session.add(
+                    StopListEntry(recipient=hashed, added_at=entry.added_at, source=entry.source)
+                )
+            db.session.delete(entry)
+            stop_list += 1
+    return Purged(len(rows), stop_list)

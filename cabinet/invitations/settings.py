@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cabinet.invitations.rules import Backoff, Limits
@@ -29,8 +31,24 @@ class InvitationSettings:
     # The whole gateway call, connect + the whole answer; a send starts only with this much
     # of the lease left, so it must be shorter than the lease.
     deadline_seconds: float = 15.0
+    # E-mail through an SMTP server instead of EMAIL_GATEWAY_URL (cabinet/invitations/smtp.py).
+    smtp_url: str | None = None
+    mail_from: str = "Корпоративная АТС <invitations@localhost>"
+    # The mailbox of `List-Unsubscribe: <mailto:…>` (support reads it); none: https only.
+    unsubscribe_mailto: str | None = None
+    # Signed gateway callbacks (receipts, inbound «СТОП»); empty: the endpoints answer 404.
+    callback_secret: str = field(default="", repr=False)
+    callback_window_seconds: float = 300.0
+    # Invitees' raw contacts are kept this long after their message's fate is known, then
+    # replaced by an HMAC under `contact_hash_key` (docs/privacy.md).
+    retention_days: int = 30
+    contact_hash_key: bytes = field(default=b"", repr=False)
 
     def __post_init__(self) -> None:
+        if self.smtp_url:
+            from cabinet.invitations.smtp import parse_url
+
+            parse_url(self.smtp_url)  # a bad SMTP_URL stops the start, not the first letter
         if not 0 < self.deadline_seconds < self.lease_seconds:
             raise ValueError(
                 "GATEWAY_DEADLINE_SECONDS должен быть больше нуля и меньше INVITE_LEASE_SECONDS: "
@@ -65,4 +83,21 @@ class InvitationSettings:
             breaker_threshold=int(config["GATEWAY_BREAKER_THRESHOLD"]),
             breaker_cooldown_seconds=float(config["GATEWAY_BREAKER_COOLDOWN_SECONDS"]),
             deadline_seconds=float(config.get("GATEWAY_DEADLINE_SECONDS", 15.0)),
+            smtp_url=config.get("SMTP_URL") or None,
+            mail_from=config.get("MAIL_FROM") or cls.mail_from,
+            unsubscribe_mailto=config.get("UNSUBSCRIBE_MAILTO") or None,
+            callback_secret=str(config.get("GATEWAY_CALLBACK_SECRET") or ""),
+            callback_window_seconds=float(config.get("GATEWAY_CALLBACK_WINDOW_SECONDS", 300)),
+            retention_days=int(config.get("INVITEE_RETENTION_DAYS", 30)),
+            contact_hash_key=_contact_hash_key(config),
         )
+
+
+def _contact_hash_key(config: Mapping[str, Any]) -> bytes:
+    """`CONTACT_HASH_KEY`, or one derived from SECRET_KEY when unset (then changing
+    SECRET_KEY loses the hashed contacts' matches: set it in production, docs/privacy.md)."""
+    own = str(config.get("CONTACT_HASH_KEY") or "")
+    if own:
+        return own.encode()
+    secret = str(config.get("SECRET_KEY") or "").encode()
+    return hmac.new(secret, b"invitee-contacts", hashlib.sha256).digest()

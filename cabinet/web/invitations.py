@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from cabinet import limits
 from cabinet.auth.roles import client_action, client_required, current_client_id
 from cabinet.clock import current_program
+from cabinet.extensions import csrf
 from cabinet.htmx import fragment_response, retarget, trigger, wants_fragment
 from cabinet.invitations import rules, services
 from cabinet.invitations.errors import InvitationRefusal, UnsubscribeLinkInvalid
@@ -95,6 +96,8 @@ def send() -> Response | BaseResponse:
                 bool(form.consent.data),
                 unsubscribe_url,
                 before_commit=audit_hook("cabinet_invite", channel=channel),
+                consent_ip=request.remote_addr,
+                consent_text=str(form.consent.label.text),
             )
         except InvitationRefusal as refusal:
             field = getattr(form, refusal.field, None) if refusal.field else None
@@ -118,22 +121,41 @@ def send() -> Response | BaseResponse:
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
-def unsubscribe(token: str) -> tuple[str, int]:
-    """The link in every invitation e-mail: confirm, then the address is on the stop list.
-    (A GET only asks: mail scanners open links.)"""
+@csrf.exempt
+def unsubscribe(token: str) -> tuple[str, int] | Response:
+    """The link in every invitation e-mail (and its `List-Unsubscribe` header): a GET asks
+    (mail scanners open links), the button «Отписаться» confirms. A mail client's one-click
+    POST (RFC 8058: body `List-Unsubscribe=One-Click`, no cookies, no CSRF token) gets a short
+    answer. The signed token is the authority: no CSRF token is needed, and a bad token
+    changes nothing."""
+    one_click = request.method == "POST" and request.form.get("List-Unsubscribe") == "One-Click"
     try:
         recipient = str(_serializer().loads(token))
     except BadSignature:
+        error = UnsubscribeLinkInvalid().message
+        if one_click:
+            return _plain(error, 400)
         return render_template(
-            "invitations/unsubscribe.html",
-            error=UnsubscribeLinkInvalid().message,
-            done=False,
-            recipient=None,
+            "invitations/unsubscribe.html", error=error, done=False, recipient=None
         ), 400
     done = False
     if request.method == "POST":
-        services.opt_out(current_program(), recipient, "unsubscribe link")
+        settings: InvitationSettings = current_app.extensions["invitations"]
+        services.opt_out(
+            current_program(),
+            recipient,
+            "one-click" if one_click else "unsubscribe link",
+            settings.contact_hash_key,
+        )
         done = True
+    if one_click:
+        return _plain(f"Адрес {recipient} исключен из рассылки приглашений.", 200)
     return render_template(
         "invitations/unsubscribe.html", recipient=recipient, done=done, error=None
     ), 200
+
+
+def _plain(text: str, status: int) -> Response:
+    response = make_response(text + "\n", status)
+    response.mimetype = "text/plain"
+    return response

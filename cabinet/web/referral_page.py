@@ -8,6 +8,8 @@ from functools import cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from flask import current_app
+
 from cabinet.clients.models import ClientRecord
 from cabinet.inputs import MAX_CURSOR_MICROS, MAX_ID, bounded_int
 from cabinet.invitations.queries import sent_by
@@ -25,11 +27,14 @@ TABS: dict[Tab, str] = {
     "clients": "Приведенные клиенты",
     "invitations": "Приглашения",
 }
-INVITATION_STATES = {
+INVITATION_STATES = {  # the whole way of an invitation (cabinet/invitations/rules.fate)
     "queued": "в очереди",
     "sending": "в очереди",
     "sent": "отправлено",
+    "delivered": "доставлено",
     "failed": "не доставлено",
+    "applied": "друг применил код",
+    "granted": "скидка начислена",
 }
 CHANNEL_NAMES = {"sms": "SMS", "email": "Email"}
 
@@ -79,7 +84,7 @@ class InvitationLine:
     channel: str
     created: str
     state: str
-    status: str  # queued | sending | sent | failed, for the badge's colour
+    status: str  # the invitation's fate (queued … granted), for the badge's colour
 
 
 @dataclass(frozen=True)
@@ -299,14 +304,15 @@ def build_tab(
         if len(grants) > page_size:
             next_cursor = encode_cursor(grants[page_size - 1].cursor)
     elif tab == "invitations":
-        sent = sent_by(client_id, after=after, limit=page_size + 1)
+        key = current_app.extensions["invitations"].contact_hash_key
+        sent = sent_by(client_id, after=after, limit=page_size + 1, hash_key=key)
         invitations = tuple(
             InvitationLine(
                 show_recipient(i.channel, i.recipient),
                 CHANNEL_NAMES[i.channel],
                 show_moment(i.created_at, zone),
-                INVITATION_STATES[i.status],
-                i.status,
+                INVITATION_STATES[i.fate],
+                i.fate,
             )
             for i in sent[:page_size]
         )

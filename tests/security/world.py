@@ -104,6 +104,13 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("invitations.unsubscribe", "POST"): Route(
         "anonymous", "POST", path={"token": "not-a-token"}, changes_data=True
     ),
+    # Signed by the gateway, no session (the attack app has no callback secret: all refused).
+    ("callbacks.receipt", "POST"): Route(
+        "anonymous", "POST", form={"key": "k", "status": "delivered"}, changes_data=True
+    ),
+    ("callbacks.inbound", "POST"): Route(
+        "anonymous", "POST", form={"from": "+79101234567", "text": "СТОП"}, changes_data=True
+    ),
     ("manage.login", "GET"): Route("anonymous", "GET", query={"next": "/manage/clients"}),
     ("manage.login", "POST"): Route(
         "anonymous",

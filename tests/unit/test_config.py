@@ -163,3 +163,32 @@ def test_the_sms_options_link_is_unset_by_default_and_only_http() -> None:
     for bad in ("javascript:alert(1)", "operator.example/sms", "ftp://operator.example/sms"):
         with pytest.raises(ValueError, match="SMS_OPTIONS_URL"):
             from_environment({"SMS_OPTIONS_URL": bad})
+
+
+@pytest.mark.parametrize("name", ["GATEWAY_CALLBACK_SECRET", "CONTACT_HASH_KEY"])
+@pytest.mark.parametrize("key", ["short", DEFAULT_SECRET_KEY, "s" * 48])
+def test_production_refuses_a_weak_or_shared_key_of_its_own(name: str, key: str) -> None:
+    """`"s" * 48` is the SECRET_KEY itself: one leaked key must not open everything."""
+    with pytest.raises(InsecureConfiguration, match=name):
+        create_app(
+            {
+                "CABINET_ENV": "production",
+                "SECRET_KEY": "s" * 48,
+                name: key,
+                "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
+            }
+        )
+
+
+def test_production_starts_with_a_callback_secret_of_its_own() -> None:
+    app = create_app(
+        {
+            "CABINET_ENV": "production",
+            "SECRET_KEY": "s" * 48,
+            "GATEWAY_CALLBACK_SECRET": "c" * 40,
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
+        }
+    )
+    assert app.extensions["invitations"].callback_secret == "c" * 40

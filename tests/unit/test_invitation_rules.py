@@ -224,3 +224,45 @@ def test_the_library_itself_refuses_a_line_break_in_a_header() -> None:
     letter = messages.Email("Тема\r\nBcc: x@example.ru", "текст", "<p>текст</p>")
     with pytest.raises(ValueError):
         messages.mime("friend@example.ru", letter)
+
+
+@pytest.mark.parametrize(
+    ("status", "receipt", "applied", "granted", "fate"),
+    [
+        ("queued", None, False, False, "queued"),
+        ("sending", None, False, False, "sending"),
+        ("sent", None, False, False, "sent"),
+        ("sent", "delivered", False, False, "delivered"),
+        ("sent", "undeliverable", False, False, "failed"),
+        ("sent", "expired", False, False, "failed"),
+        ("failed", None, False, False, "failed"),
+        ("sent", "delivered", True, False, "applied"),
+        ("sent", "delivered", True, True, "granted"),
+    ],
+)
+def test_the_fate_of_an_invitation(
+    status: str, receipt: str | None, applied: bool, granted: bool, fate: str
+) -> None:
+    assert rules.fate(status, receipt, applied, granted) == fate
+
+
+def test_a_callback_signature_covers_the_timestamp_and_the_body() -> None:
+    from datetime import UTC, datetime
+
+    from cabinet.invitations import callbacks
+
+    now = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+    stamp = str(int(now.timestamp()))
+    body = b'{"key": "k", "status": "delivered"}'
+    signature = callbacks.sign("s" * 32, stamp, body)
+    assert len(callbacks.verify("s" * 32, stamp, signature, body, now, 300)) == 64
+    with pytest.raises(errors.CallbackSignatureBad):
+        callbacks.verify("s" * 32, str(int(stamp) + 1), signature, body, now, 300)
+    with pytest.raises(errors.CallbackSignatureBad):
+        callbacks.verify("s" * 32, stamp, signature, body + b" ", now, 300)
+    with pytest.raises(errors.CallbackTooOld):
+        later = datetime(2026, 12, 4, 12, 5, 1, tzinfo=UTC)
+        callbacks.verify("s" * 32, stamp, signature, body, later, 300)
+    with pytest.raises(errors.CallbackMalformed):
+        callbacks.verify("s" * 32, "yesterday", signature, body, now, 300)
+    assert callbacks.parse_inbound('{"from": "+79101234567", "text": " Стоп! "}'.encode()).stop

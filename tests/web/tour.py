@@ -396,6 +396,8 @@ NOT_TOURED = {
     "auth.demo_login": "demo mode only",
     "manage.apply_for_client": "the same service as «Применить» (referrals.apply_code)",
     "invitations.unsubscribe": "no database read before the confirmation; one write after",
+    "callbacks.receipt": "a gateway's signed request: one locked row, one write (its own tests)",
+    "callbacks.inbound": "a gateway's signed request: one write at most (its own tests)",
     "manage.open_cabinet": "one audit write; the cabinet it opens is the client's pages, toured",
     "manage.close_cabinet": "the sign-in check only (the open cabinet is in the session)",
     "auth.oidc_start_client": "OpenID Connect only: no database read (tests/web/test_oidc.py)",
