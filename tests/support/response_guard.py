@@ -19,6 +19,8 @@ PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 MISSING = re.compile(r"(?<![\w-])(None|nan|NaN)(?![\w-])")
 # «89.0», «0.5»; not «30.03.2023», «2.0.11», «v1.2», «127.0.0.1»
 DECIMAL = re.compile(r"(?<![\w.,])\d+\.\d+(?![\w.])")
+# a day and a month, as a manager may type one in a title: «Новые условия с 15.04»
+DAY_MONTH = re.compile(r"(0[1-9]|[12]\d|3[01])\.(0[1-9]|1[0-2])")
 _RAW = {"script", "style", "textarea", "template"}
 
 
@@ -66,7 +68,11 @@ def hits(html: str) -> list[Hit]:
             ("None/nan", MISSING),
             ("a decimal point", DECIMAL),
         ):
-            if pattern.search(text.replace("\u00a0", " ")):
+            shown = text.replace("\u00a0", " ")
+            if any(
+                not (pattern is DECIMAL and DAY_MONTH.fullmatch(match.group()))
+                for match in pattern.finditer(shown)
+            ):
                 found.append(Hit(what, text))
     return found
 

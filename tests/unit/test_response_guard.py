@@ -68,3 +68,8 @@ def test_the_test_client_runs_the_guard_on_every_html_response() -> None:
         client.get("/leftover")
     assert client.get("/clean").status_code == 200
     assert client.get("/json").status_code == 200
+
+
+def test_a_day_and_month_is_not_a_decimal_number() -> None:
+    assert hits("<p>Новые условия с 15.04</p>") == []
+    assert [hit.what for hit in hits("<p>скидка 15.40</p>")] == ["a decimal point"]
