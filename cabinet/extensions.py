@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,9 +36,11 @@ class RateLimits:
 
 
 class StorageFallbacks:
-    """How many times an app of this process fell back to counting in memory (a metric)."""
+    """How many times an app of this process fell back to counting in memory, and who is told
+    each time (the metrics register here: the core cannot import them)."""
 
     count = 0
+    listeners: list[Callable[[], None]] = []
 
 
 class AppLimiter(Limiter):
@@ -124,6 +127,8 @@ class AppLimiter(Limiter):
         state.degraded = dead
         if dead:
             StorageFallbacks.count += 1
+            for listener in StorageFallbacks.listeners:
+                listener()
             log.error(
                 "RATE LIMITS DEGRADED: Redis (RATELIMIT_STORAGE_URI) does not answer; each "
                 "process now counts in its own memory until it answers again"

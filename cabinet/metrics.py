@@ -66,6 +66,10 @@ LIMITS_HIT = Counter(
     "Requests refused by a request limit (429), by the limit's name (cabinet/limits.py).",
     ["limit"],
 )
+LIMITS_STORAGE_FALLBACKS = Counter(
+    "cabinet_limits_storage_fallbacks",
+    "Times a process found Redis unreachable and began counting its limits in memory.",
+)
 DELIVERY_PASSES = Counter(
     "cabinet_delivery_passes",
     "Passes of the invitation delivery worker, by whether they found work.",

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from cabinet import metrics
 from cabinet.clock import current_program
 from cabinet.db import db
+from cabinet.extensions import StorageFallbacks
 from cabinet.invitations.models import Invitation
 from cabinet.referrals.models import Referral
 
@@ -50,6 +51,7 @@ def init_app(app: Flask) -> None:
         # In the multiprocess mode a process that ends stops counting in the live gauges
         # (gunicorn's workers are marked by the master too; this covers the delivery worker).
         atexit.register(metrics.process_exited, os.getpid())
+        StorageFallbacks.listeners.append(metrics.LIMITS_STORAGE_FALLBACKS.inc)
         _session_hooks = True
     with app.app_context():
         _watch_pool(db.engine)

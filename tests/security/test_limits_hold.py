@@ -22,7 +22,7 @@ import pytest
 import requests
 from flask import Flask
 
-from cabinet import limits
+from cabinet import limits, metrics
 from cabinet.auth.services import create_manager
 from cabinet.clock import Program
 from cabinet.referrals import services
@@ -87,6 +87,7 @@ def test_limits_fall_back_to_memory_when_redis_is_unreachable(
         LOGIN_ACCOUNT_FAILURE_LIMIT="3 per minute",
     )
     before = limits.storage_fallbacks()
+    exported = metrics.LIMITS_STORAGE_FALLBACKS._value.get()
     email = web_client(app, client_id, registered_at=datetime.now(UTC) - timedelta(days=1))
     manager_email = f"ops{client_id}@example.ru"
     with outside_requests(app):
@@ -100,6 +101,8 @@ def test_limits_fall_back_to_memory_when_redis_is_unreachable(
         r.getMessage() for r in caplog.records
     ]
     assert limits.storage_fallbacks() > before
+    # …and Prometheus sees it (cabinet_limits_storage_fallbacks_total, docs/operations.md)
+    assert metrics.LIMITS_STORAGE_FALLBACKS._value.get() > exported
 
     applied = web.post("/referral/apply", data={"code": WRONG_CODE})
     assert applied.status_code == 422

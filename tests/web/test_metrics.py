@@ -360,6 +360,6 @@ def test_the_example_alert_rules_are_valid_for_prometheus(tmp_path: Path) -> Non
         [PROMTOOL, "check", "rules", str(rules)], capture_output=True, text=True, timeout=60
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 6 rules found" in checked.stdout
+    assert "SUCCESS: 7 rules found" in checked.stdout
     names = set(re.findall(r"\b(cabinet_[a-z_]+?)(?:_total|_count)?\b", found[1]))
     assert {"cabinet_outbox_oldest_age_seconds", "cabinet_referral_codes_refused"} <= names
