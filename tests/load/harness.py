@@ -160,8 +160,9 @@ class Browser:
                 response = self.http.request(
                     method, self.base + path, timeout=30, allow_redirects=False, **kwargs
                 )
-            except requests.ConnectionError:
-                self.tally.dropped += 1  # the worker that held it was killed: try again
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+                # the worker that held it was killed, before or while it answered: try again
+                self.tally.dropped += 1
                 time.sleep(0.05)
                 continue
             self.tally.statuses[response.status_code] += 1
