@@ -72,6 +72,7 @@ def create_app(
     from cabinet.web import observability as web_observability
     from cabinet.web.auth import bp as auth_bp
     from cabinet.web.invitations import bp as invitations_bp
+    from cabinet.web.links import bp as links_bp
     from cabinet.web.referrals import bp as referrals_bp
 
     observability.init_app(app)
@@ -85,6 +86,7 @@ def create_app(
     app.extensions["invitations"] = InvitationSettings.from_config(app.config)
     limits.configure(app)
     app.register_blueprint(invitations_bp)
+    app.register_blueprint(links_bp)
     app.register_blueprint(manage_bp)
     app.register_blueprint(terms_bp)
     app.register_blueprint(health.bp)

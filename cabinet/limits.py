@@ -11,6 +11,8 @@ worker and every server counts together), memory in development and tests.
   every address (`LOGIN_ACCOUNT_CEILING_LIMIT`), and per IP (`LOGIN_IP_FAILURE_LIMIT`). The
   clients' form and the managers' form count apart: a stranger guessing at one address cannot
   lock the account's owner out at another, nor a manager out of the panel from the clients' form.
+- The personal link /r/<code> (a read): unknown codes per IP (`PERSONAL_LINK_MISS_LIMIT`), counted
+  by its own decorator from the answer (a 404), since Flask-Limiter's check skips reads.
 - Inviting: requests per member and per IP, signed-in only; invitations accepted for a
   recipient, per recipient (`INVITE_*_RATE_LIMIT`): signed-out posts and refusals spend nobody's.
 
@@ -33,10 +35,11 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, abort, current_app, g, make_response, request
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
-from limits import RateLimitItemPerSecond
+from limits import RateLimitItemPerSecond, parse_many
+from werkzeug.exceptions import HTTPException
 
 from cabinet.extensions import StorageFallbacks, limiter
 
@@ -238,8 +241,43 @@ def invite_limits(view: View) -> View:
     return limited
 
 
+def personal_link_limits(view: View) -> View:
+    """/r/<code>: a stranger walking codes gets 404s, and after PERSONAL_LINK_MISS_LIMIT of
+    them from one IP, 429 for every code until the window passes. A read skips Flask-Limiter's
+    own check (`READ_METHODS`), so the misses are counted here, on the limiter's storage; a
+    valid link costs nothing. A storage that fails lets the page through (logged)."""
+
+    @functools.wraps(view)
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        items = parse_many(str(current_app.config["PERSONAL_LINK_MISS_LIMIT"]))
+        prefix = str(current_app.config.get("RATELIMIT_KEY_PREFIX", ""))
+        key = (prefix, "personal-link-ip", _ip_key())
+        try:
+            for item in items:
+                if not limiter.limiter.test(item, *key):
+                    stats = limiter.limiter.get_window_stats(item, *key)
+                    g.retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+                    abort(429)
+        except HTTPException:
+            raise
+        except Exception:  # noqa: BLE001 - the storage failed: the page, not a 500
+            current_app.logger.warning("rate limits: personal link check failed", exc_info=True)
+        response = make_response(view(*args, **kwargs))
+        if response.status_code == 404:
+            try:
+                for item in items:
+                    limiter.limiter.hit(item, *key)
+            except Exception:  # noqa: BLE001
+                current_app.logger.warning("rate limits: personal link miss not counted")
+        return response
+
+    return cast(View, counted)
+
+
 def retry_after_seconds() -> int:
     """Seconds until the limit that refused this request lets a request through again."""
+    if "retry_after" in g:  # set by a limit counted outside Flask-Limiter's check
+        return int(g.retry_after)
     current = limiter.current_limit
     if current is None:
         return 60

@@ -42,10 +42,12 @@ def invite(
     raw_recipient: str,
     consent: bool,
     unsubscribe_url: Callable[[str], str],
+    personal_link: Callable[[str], str],
     before_commit: Callable[[], None] | None = None,
 ) -> Queued:
     """Validate, check the limits, and store the message; the worker sends it later.
 
+    `personal_link` makes a code's link (/r/<code>), which both messages carry;
     `before_commit` adds to the same transaction (the audit entry of a manager acting in the
     member's cabinet)."""
     recipient = rules.normalise_recipient(channel, raw_recipient, settings.limits)
@@ -67,9 +69,13 @@ def invite(
         rules.check_invitation(channel, consent, usage, now, settings.limits)
         terms = referral_queries.terms_at(now)
         if channel == "sms":
-            payload = messages.sms_payload(recipient, code, terms)
+            payload = messages.sms_payload(
+                recipient, code, terms, member_name, personal_link(code), settings.sms_sender
+            )
         else:
-            letter = messages.email(member_name, code, unsubscribe_url(recipient), terms)
+            letter = messages.email(
+                member_name, code, unsubscribe_url(recipient), terms, personal_link(code)
+            )
             payload = messages.email_payload(recipient, letter)
         invitation = Invitation(
             key=program.new_key(),

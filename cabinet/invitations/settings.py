@@ -29,6 +29,7 @@ class InvitationSettings:
     # The whole gateway call, connect + the whole answer; a send starts only with this much
     # of the lease left, so it must be shorter than the lease.
     deadline_seconds: float = 15.0
+    sms_sender: str = "KorpATS"  # the sender's alpha-name (SMS_SENDER_NAME)
 
     def __post_init__(self) -> None:
         if not 0 < self.deadline_seconds < self.lease_seconds:
@@ -65,4 +66,5 @@ class InvitationSettings:
             breaker_threshold=int(config["GATEWAY_BREAKER_THRESHOLD"]),
             breaker_cooldown_seconds=float(config["GATEWAY_BREAKER_COOLDOWN_SECONDS"]),
             deadline_seconds=float(config.get("GATEWAY_DEADLINE_SECONDS", 15.0)),
+            sms_sender=str(config.get("SMS_SENDER_NAME", "KorpATS")),
         )

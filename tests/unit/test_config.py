@@ -163,3 +163,15 @@ def test_the_sms_options_link_is_unset_by_default_and_only_http() -> None:
     for bad in ("javascript:alert(1)", "operator.example/sms", "ftp://operator.example/sms"):
         with pytest.raises(ValueError, match="SMS_OPTIONS_URL"):
             from_environment({"SMS_OPTIONS_URL": bad})
+
+
+@pytest.mark.parametrize("name", ["KorpATS", "A", "ATS2024abcd"])
+def test_the_sms_sender_name_is_a_setting(name: str) -> None:
+    assert from_environment({"SMS_SENDER_NAME": name})["SMS_SENDER_NAME"] == name
+    assert from_environment({})["SMS_SENDER_NAME"] == "KorpATS"
+
+
+@pytest.mark.parametrize("name", ["", "ATS2024abcde", "Корп", "Korp ATS", "Korp-ATS"])
+def test_an_sms_sender_name_networks_would_refuse_stops_the_start(name: str) -> None:
+    with pytest.raises(ValueError, match="SMS_SENDER_NAME: от 1 до 11 латинских букв и цифр"):
+        from_environment({"SMS_SENDER_NAME": name})
