@@ -44,7 +44,13 @@
       button.hidden = false;
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { offerShareSheet(document); });
+  document.addEventListener("DOMContentLoaded", function () {
+    offerShareSheet(document);
+    // A code a personal link left waits in «Применить»: show the field (without focusing it,
+    // which would open a phone's keyboard).
+    var waiting = document.querySelector("[data-waiting-code]");
+    if (waiting) { waiting.scrollIntoView({ block: "center" }); }
+  });
   document.addEventListener("htmx:load", function (event) { offerShareSheet(event.detail.elt); });
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-share-url]");

@@ -73,10 +73,15 @@ def show() -> Response:
     view = _page(tab, after)
     # A code a /r/ link left in this browser waits in the field; only «Применить» applies it.
     pending = links.pending_code() if view.can_apply else None
-    apply_form = (
-        ApplyCodeForm(code=pending) if pending and pending != view.code else ApplyCodeForm()
+    waiting = pending is not None and pending != view.code
+    return render(
+        TEMPLATE,
+        "tabs",
+        view=view,
+        apply_form=ApplyCodeForm(code=pending) if waiting else ApplyCodeForm(),
+        join_form=JoinForm(),
+        code_waiting=waiting,
     )
-    return render(TEMPLATE, "tabs", view=view, apply_form=apply_form, join_form=JoinForm())
 
 
 @bp.post("/apply")

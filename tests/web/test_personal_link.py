@@ -139,6 +139,7 @@ def test_the_code_waits_in_apply_after_sign_in_and_is_applied_only_by_its_click(
     page = client.get("/referral").text
     assert re.search(rf'id="code" name="code"[^>]*value="{code}"', page, re.S)
     assert "Код применен" not in page and "Вступить в программу" in page  # nothing applied
+    assert "Код из ссылки-приглашения: нажмите «Применить»" in text_of(page)
     token = csrf_token(page)
     applied = client.post("/referral/apply", data={"code": code, "csrf_token": token})
     assert applied.status_code == 303
