@@ -39,7 +39,7 @@ from flask import Flask, Response, abort, current_app, g, make_response, request
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from limits import RateLimitItemPerSecond, parse_many
-from werkzeug.exceptions import HTTPException
+from limits.strategies import RateLimiter
 
 from cabinet.extensions import StorageFallbacks, limiter
 
@@ -245,33 +245,54 @@ def personal_link_limits(view: View) -> View:
     """/r/<code>: a stranger walking codes gets 404s, and after PERSONAL_LINK_MISS_LIMIT of
     them from one IP, 429 for every code until the window passes. A read skips Flask-Limiter's
     own check (`READ_METHODS`), so the misses are counted here, on the limiter's storage; a
-    valid link costs nothing. A storage that fails lets the page through (logged)."""
+    valid link costs nothing. Redis unreachable: counted in memory, like every limit."""
 
     @functools.wraps(view)
     def counted(*args: Any, **kwargs: Any) -> Any:
         items = parse_many(str(current_app.config["PERSONAL_LINK_MISS_LIMIT"]))
         prefix = str(current_app.config.get("RATELIMIT_KEY_PREFIX", ""))
         key = (prefix, "personal-link-ip", _ip_key())
-        try:
+
+        def refused(strategy: RateLimiter) -> int | None:
             for item in items:
-                if not limiter.limiter.test(item, *key):
-                    stats = limiter.limiter.get_window_stats(item, *key)
-                    g.retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-                    abort(429)
-        except HTTPException:
-            raise
-        except Exception:  # noqa: BLE001 - the storage failed: the page, not a 500
-            current_app.logger.warning("rate limits: personal link check failed", exc_info=True)
+                if not strategy.test(item, *key):
+                    reset = strategy.get_window_stats(item, *key).reset_time
+                    return max(1, math.ceil(reset - time.time()))
+            return None
+
+        wait = _counting(refused)
+        if wait is not None:
+            g.retry_after = wait
+            abort(429)
         response = make_response(view(*args, **kwargs))
         if response.status_code == 404:
-            try:
-                for item in items:
-                    limiter.limiter.hit(item, *key)
-            except Exception:  # noqa: BLE001
-                current_app.logger.warning("rate limits: personal link miss not counted")
+            _counting(lambda strategy: [strategy.hit(item, *key) for item in items])
         return response
 
     return cast(View, counted)
+
+
+Counted = TypeVar("Counted")
+
+
+def _counting(action: Callable[[RateLimiter], Counted]) -> Counted | None:
+    """Run `action` on the app's counters; if the shared storage fails, switch to this
+    process's memory (logged and counted, as Flask-Limiter's own checks do) and run it there.
+    None when no counter answers at all: the page is served uncounted rather than a 500."""
+    try:
+        return action(limiter.limiter)
+    except Exception:  # noqa: BLE001 - Redis went away
+        current_app.logger.warning("rate limits: personal link counter failed", exc_info=True)
+    state = limiter.state()
+    if state.fallback is None or state.degraded:
+        return None
+    limiter.storage_answers()  # marks the storage dead (logged, counted) when it is
+    if not limiter.state().degraded:
+        return None
+    try:
+        return action(limiter.limiter)
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def retry_after_seconds() -> int:

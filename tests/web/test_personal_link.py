@@ -4,6 +4,8 @@ waiting in «Применить» after sign-in, and the share dialog's link, QR
 from __future__ import annotations
 
 import re
+import socket
+import uuid
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -13,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image, ImageDraw
 
+from cabinet import limits
 from cabinet.auth.services import create_manager
 from cabinet.clock import Program, SettableClock
 from cabinet.db import db
@@ -238,3 +241,23 @@ def test_the_link_page_passes_the_csp(app: Flask, client: FlaskClient) -> None:
     response = client.get(f"/r/{code}")
     assert "style-src 'self'" in response.headers["Content-Security-Policy"]
     assert " style=" not in response.text and "<script>" not in response.text
+
+
+def test_with_redis_unreachable_the_misses_are_counted_in_memory(
+    make_app: object, database: None
+) -> None:
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = make_app(  # type: ignore[operator]
+        RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{port}/0",
+        RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}",
+        PERSONAL_LINK_MISS_LIMIT="2 per hour",
+    )
+    code = inviter(app)
+    client = app.test_client()
+    assert client.get(f"/r/{code}").status_code == 200
+    statuses = [client.get(f"/r/abcdef{n:03d}").status_code for n in range(4)]
+    assert statuses == [404, 404, 429, 429]
+    with app.app_context():
+        assert limits.degraded()  # /readyz says so, as for every limit's fallback
