@@ -76,6 +76,7 @@ def create_app(
     from cabinet.web import observability as web_observability
     from cabinet.web.auth import bp as auth_bp
     from cabinet.web.invitations import bp as invitations_bp
+    from cabinet.web.links import bp as links_bp
     from cabinet.web.referrals import bp as referrals_bp
 
     observability.init_app(app)
@@ -90,6 +91,7 @@ def create_app(
     limits.configure(app)
     app.register_blueprint(invitations_bp)
     gateway_callbacks.init_app(app)
+    app.register_blueprint(links_bp)
     app.register_blueprint(manage_bp)
     app.register_blueprint(terms_bp)
     if app.config["DEMO_MODE"]:  # «Сценарии», the time machine, «Сбросить демо»

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ LIMIT_DEFAULTS = {
     "INVITE_RATE_LIMIT": "10 per minute;100 per day",
     "INVITE_MEMBER_RATE_LIMIT": "5 per minute;40 per day",
     "INVITE_RECIPIENT_RATE_LIMIT": "3 per hour;5 per day",
+    # The personal link /r/<code>: unknown codes per IP (a read: counted by the view itself).
+    "PERSONAL_LINK_MISS_LIMIT": "20 per hour;100 per day",
 }
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -99,6 +102,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "INVITE_RECIPIENT_COOLDOWN_DAYS": int(env.get("INVITE_RECIPIENT_COOLDOWN_DAYS", "7")),
         "SMS_DAILY_BUDGET": int(env.get("SMS_DAILY_BUDGET", "500")),
         "SMS_COUNTRIES": env.get("SMS_COUNTRIES", "RU"),
+        # The sender's alpha-name the SMS gateway shows (registered with the operator).
+        "SMS_SENDER_NAME": sms_sender_name(env.get("SMS_SENDER_NAME", "KorpATS")),
         "SMS_MEMBER_DAILY_CAP": int(env.get("SMS_MEMBER_DAILY_CAP", "5")),
         "SMS_NEW_MEMBER_DAILY_CAP": int(env.get("SMS_NEW_MEMBER_DAILY_CAP", "2")),
         "SMS_NEW_MEMBER_DAYS": int(env.get("SMS_NEW_MEMBER_DAYS", "7")),
@@ -165,6 +170,17 @@ def oidc_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "OIDC_CLOCK_SKEW_SECONDS": int(env.get("OIDC_CLOCK_SKEW_SECONDS", "60")),
         "PASSWORD_SIGN_IN": env.get("PASSWORD_SIGN_IN", password_default) == "1",
     }
+
+
+_SENDER_NAME = re.compile(r"[A-Za-z0-9]{1,11}")
+
+
+def sms_sender_name(value: str) -> str:
+    """An SMS alpha-name: 1–11 Latin letters and digits (what SMS networks carry)."""
+    name = value.strip()
+    if not _SENDER_NAME.fullmatch(name):
+        raise ValueError(f"SMS_SENDER_NAME: от 1 до 11 латинских букв и цифр, а не {value!r}")
+    return name
 
 
 def _web_address(value: str, name: str) -> str | None:

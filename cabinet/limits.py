@@ -11,6 +11,8 @@ worker and every server counts together), memory in development and tests.
   every address (`LOGIN_ACCOUNT_CEILING_LIMIT`), and per IP (`LOGIN_IP_FAILURE_LIMIT`). The
   clients' form and the managers' form count apart: a stranger guessing at one address cannot
   lock the account's owner out at another, nor a manager out of the panel from the clients' form.
+- The personal link /r/<code> (a read): unknown codes per IP (`PERSONAL_LINK_MISS_LIMIT`), counted
+  by its own decorator from the answer (a 404), since Flask-Limiter's check skips reads.
 - Inviting: requests per member and per IP, signed-in only; invitations accepted for a
   recipient, per recipient (`INVITE_*_RATE_LIMIT`): signed-out posts and refusals spend nobody's.
 
@@ -33,10 +35,11 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, abort, current_app, g, make_response, request
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
-from limits import RateLimitItemPerSecond
+from limits import RateLimitItemPerSecond, parse_many
+from limits.strategies import RateLimiter
 
 from cabinet.extensions import StorageFallbacks, limiter
 from cabinet.texts import plural
@@ -239,8 +242,64 @@ def invite_limits(view: View) -> View:
     return limited
 
 
+def personal_link_limits(view: View) -> View:
+    """/r/<code>: a stranger walking codes gets 404s, and after PERSONAL_LINK_MISS_LIMIT of
+    them from one IP, 429 for every code until the window passes. A read skips Flask-Limiter's
+    own check (`READ_METHODS`), so the misses are counted here, on the limiter's storage; a
+    valid link costs nothing. Redis unreachable: counted in memory, like every limit."""
+
+    @functools.wraps(view)
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        items = parse_many(str(current_app.config["PERSONAL_LINK_MISS_LIMIT"]))
+        prefix = str(current_app.config.get("RATELIMIT_KEY_PREFIX", ""))
+        key = (prefix, "personal-link-ip", _ip_key())
+
+        def refused(strategy: RateLimiter) -> int | None:
+            for item in items:
+                if not strategy.test(item, *key):
+                    reset = strategy.get_window_stats(item, *key).reset_time
+                    return max(1, math.ceil(reset - time.time()))
+            return None
+
+        wait = _counting(refused)
+        if wait is not None:
+            g.retry_after = wait
+            abort(429)
+        response = make_response(view(*args, **kwargs))
+        if response.status_code == 404:
+            _counting(lambda strategy: [strategy.hit(item, *key) for item in items])
+        return response
+
+    return cast(View, counted)
+
+
+Counted = TypeVar("Counted")
+
+
+def _counting(action: Callable[[RateLimiter], Counted]) -> Counted | None:
+    """Run `action` on the app's counters; if the shared storage fails, switch to this
+    process's memory (logged and counted, as Flask-Limiter's own checks do) and run it there.
+    None when no counter answers at all: the page is served uncounted rather than a 500."""
+    try:
+        return action(limiter.limiter)
+    except Exception:  # noqa: BLE001 - Redis went away
+        current_app.logger.warning("rate limits: personal link counter failed", exc_info=True)
+    state = limiter.state()
+    if state.fallback is None or state.degraded:
+        return None
+    limiter.storage_answers()  # marks the storage dead (logged, counted) when it is
+    if not limiter.state().degraded:
+        return None
+    try:
+        return action(limiter.limiter)
+    except Exception:  # noqa: BLE001
+        return None
+
+
 def retry_after_seconds() -> int:
     """Seconds until the limit that refused this request lets a request through again."""
+    if "retry_after" in g:  # set by a limit counted outside Flask-Limiter's check
+        return int(g.retry_after)
     current = limiter.current_limit
     if current is None:
         return 60

@@ -37,6 +37,31 @@
     });
   });
 
+  // «Поделиться…»: the phone's share sheet (Web Share API), shown only where the browser has one.
+  function offerShareSheet(root) {
+    if (!navigator.share || !root.querySelectorAll) { return; }
+    Array.prototype.forEach.call(root.querySelectorAll("[data-share-url][hidden]"), function (button) {
+      button.hidden = false;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    offerShareSheet(document);
+    // A code a personal link left waits in «Применить»: show the field (without focusing it,
+    // which would open a phone's keyboard).
+    var waiting = document.querySelector("[data-waiting-code]");
+    if (waiting) { waiting.scrollIntoView({ block: "center" }); }
+  });
+  document.addEventListener("htmx:load", function (event) { offerShareSheet(event.detail.elt); });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-share-url]");
+    if (!button || !navigator.share) { return; }
+    navigator.share({
+      title: "Приглашение в Корпоративную АТС",
+      text: button.getAttribute("data-share-text"),
+      url: button.getAttribute("data-share-url")
+    }).catch(function () { /* closed without sharing: nothing to say */ });
+  });
+
   // ARIA tabs: arrows, Home and End move between tabs and open them (automatic activation).
   document.addEventListener("keydown", function (event) {
     var tab = event.target.closest('[role="tab"]');

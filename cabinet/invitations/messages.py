@@ -40,13 +40,39 @@ def sms_parts(text: str) -> int:
     return -(-len(text) // UCS2_PART)
 
 
-def sms_text(code: str, terms: Terms) -> str:
-    """The help page's wording when it fits two SMS parts; terms with longer numbers (months
-    in two or three digits, a window of several months) get the shorter wording."""
-    text = _render("invitation_sms.txt", terms, code=code)
-    if len(text) <= SMS_MAX_CHARS:
-        return text
-    return _render("invitation_sms_short.txt", terms, code=code)
+# The wordings of an invitation SMS, longest first: each names the inviter and carries the
+# code and the personal link. The inviter's name takes the room the rest leaves in two parts.
+SMS_WORDINGS = ("invitation_sms.txt", "invitation_sms_short.txt")
+SMS_NAMELESS = "invitation_sms_nameless.txt"
+# A name cut shorter than this says little: the next, shorter wording is tried instead.
+SMS_MIN_NAME = 12
+ELLIPSIS = "…"
+
+
+def sms_text(code: str, terms: Terms, inviter: str, link: str) -> str:
+    """The SMS: who invites, the discount, the code and the personal link, in at most two
+    UCS-2 parts. The rule for a long company name (docs/invitations.md): the first wording
+    whose text leaves the name at least SMS_MIN_NAME characters is used, the name cut to the
+    room left and ended with «…»; if none does (a very long CABINET_BASE_URL), the wording
+    without the name."""
+    name = display_safe(inviter)
+    for template in SMS_WORDINGS:
+        # Rendered with a one-letter name: the room left for the name is what the rest leaves.
+        room = SMS_MAX_CHARS - (
+            len(_render(template, terms, code=code, inviter="X", link=link)) - 1
+        )
+        if len(name) <= room:
+            return _render(template, terms, code=code, inviter=name, link=link)
+        if room >= SMS_MIN_NAME:
+            short = name[: room - len(ELLIPSIS)].rstrip() + ELLIPSIS
+            return _render(template, terms, code=code, inviter=short, link=link)
+    return _render(SMS_NAMELESS, terms, code=code, link=link)
+
+
+def share_text(code: str, terms: Terms, inviter: str) -> str:
+    """What the member's own sharing says beside the link (the share sheet, Telegram,
+    WhatsApp): the SMS's first wording without the link."""
+    return _render("invitation_share.txt", terms, code=code, inviter=display_safe(inviter))
 
 
 @dataclass(frozen=True)
@@ -56,12 +82,18 @@ class Email:
     html: str
 
 
-def email(raw_member_name: str, code: str, unsubscribe_url: str, terms: Terms) -> Email:
-    """An invitation letter: a subject line, a plain-text part and an HTML part."""
+def email(raw_member_name: str, code: str, unsubscribe_url: str, terms: Terms, link: str) -> Email:
+    """An invitation letter: a subject line, a plain-text part and an HTML part, with the
+    personal link (`link`, /r/<code>)."""
     # A name stored before names were checked may still hold a line break: in a header it
     # would start a new header. It goes everywhere as one clean line.
     member_name = display_safe(raw_member_name)
-    context = {"member_name": member_name, "code": code, "unsubscribe_url": unsubscribe_url}
+    context = {
+        "member_name": member_name,
+        "code": code,
+        "unsubscribe_url": unsubscribe_url,
+        "link": link,
+    }
     return Email(
         " ".join(_render("invitation_subject.txt", terms, **context).split()),
         _render("invitation.txt", terms, **context) + "\n",
@@ -69,8 +101,12 @@ def email(raw_member_name: str, code: str, unsubscribe_url: str, terms: Terms) -
     )
 
 
-def sms_payload(to: str, code: str, terms: Terms) -> dict[str, Any]:
-    return {"to": to, "text": sms_text(code, terms)}
+def sms_payload(
+    to: str, code: str, terms: Terms, inviter: str, link: str, sender: str
+) -> dict[str, Any]:
+    """What the SMS gateway is sent: the number, the text, and the sender's alpha-name
+    (SMS_SENDER_NAME)."""
+    return {"to": to, "text": sms_text(code, terms, inviter, link), "sender": sender}
 
 
 def mime(to: str, message: Email) -> EmailMessage:

@@ -43,12 +43,14 @@ def invite(
     raw_recipient: str,
     consent: bool,
     unsubscribe_url: Callable[[str], str],
+    personal_link: Callable[[str], str],
     before_commit: Callable[[], None] | None = None,
     consent_ip: str | None = None,
     consent_text: str | None = None,
 ) -> Queued:
     """Validate, check the limits, and store the message; the worker sends it later.
 
+    `personal_link` makes a code's link (/r/<code>), which both messages carry;
     `before_commit` adds to the same transaction (the audit entry of a manager acting in the
     member's cabinet). The consent is stored as given: the IP it came from and the exact
     words the member ticked (its moment is the invitation's `created_at`)."""
@@ -72,10 +74,12 @@ def invite(
         rules.check_invitation(channel, consent, usage, now, settings.limits)
         terms = referral_queries.terms_at(now)
         if channel == "sms":
-            payload = messages.sms_payload(recipient, code, terms)
+            payload = messages.sms_payload(
+                recipient, code, terms, member_name, personal_link(code), settings.sms_sender
+            )
         else:
             link = unsubscribe_url(recipient)
-            letter = messages.email(member_name, code, link, terms)
+            letter = messages.email(member_name, code, link, terms, personal_link(code))
             payload = messages.email_payload(recipient, letter, link, settings.unsubscribe_mailto)
         invitation = Invitation(
             key=program.new_key(),

@@ -43,6 +43,7 @@ class InvitationSettings:
     # replaced by an HMAC under `contact_hash_key` (docs/privacy.md).
     retention_days: int = 30
     contact_hash_key: bytes = field(default=b"", repr=False)
+    sms_sender: str = "KorpATS"  # the sender's alpha-name (SMS_SENDER_NAME)
 
     def __post_init__(self) -> None:
         if self.smtp_url:
@@ -90,6 +91,7 @@ class InvitationSettings:
             callback_window_seconds=float(config.get("GATEWAY_CALLBACK_WINDOW_SECONDS", 300)),
             retention_days=int(config.get("INVITEE_RETENTION_DAYS", 30)),
             contact_hash_key=_contact_hash_key(config),
+            sms_sender=str(config.get("SMS_SENDER_NAME", "KorpATS")),
         )
 
 

@@ -17,7 +17,12 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response as BaseResponse
 
 from cabinet import limits
-from cabinet.auth.roles import client_action, client_required, current_client_id
+from cabinet.auth.roles import (
+    client_action,
+    client_required,
+    current_client,
+    current_client_id,
+)
 from cabinet.clock import current_program
 from cabinet.extensions import csrf
 from cabinet.htmx import fragment_response, retarget, trigger, wants_fragment
@@ -26,6 +31,7 @@ from cabinet.invitations.errors import InvitationRefusal, UnsubscribeLinkInvalid
 from cabinet.invitations.forms import InviteForm
 from cabinet.invitations.settings import InvitationSettings
 from cabinet.referrals import queries
+from cabinet.web import links
 from cabinet.web.acting import audit_hook
 
 bp = Blueprint("invitations", __name__)
@@ -47,7 +53,14 @@ def _channel(value: str | None) -> rules.Channel:
 
 def _dialog_context(form: InviteForm, channel: rules.Channel) -> dict[str, object]:
     code = queries.member_code(current_client_id())
-    return {"form": form, "channel": channel, "code": code, "channels": CHANNEL_LABELS}
+    sharing = links.sharing(code, current_client().name) if code else None
+    return {
+        "form": form,
+        "channel": channel,
+        "code": code,
+        "channels": CHANNEL_LABELS,
+        "sharing": sharing,
+    }
 
 
 CHANNEL_LABELS = (("email", "Отправить email"), ("sms", "Отправить SMS"))
@@ -95,6 +108,7 @@ def send() -> Response | BaseResponse:
                 form.recipient.data,
                 bool(form.consent.data),
                 unsubscribe_url,
+                links.personal_link,
                 before_commit=audit_hook("cabinet_invite", channel=channel),
                 consent_ip=request.remote_addr,
                 consent_text=str(form.consent.label.text),

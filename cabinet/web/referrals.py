@@ -13,6 +13,7 @@ from cabinet.htmx import render, retarget, wants_fragment
 from cabinet.referrals import queries, services
 from cabinet.referrals.forms import ApplyCodeForm, JoinForm
 from cabinet.referrals.terms import words
+from cabinet.web import links
 from cabinet.web import referral_page as page
 from cabinet.web.acting import audit_hook
 
@@ -70,7 +71,17 @@ def show() -> Response:
     if wants_fragment():
         return render(TEMPLATE, "tabs", view=_tab(tab, after))
     view = _page(tab, after)
-    return render(TEMPLATE, "tabs", view=view, apply_form=ApplyCodeForm(), join_form=JoinForm())
+    # A code a /r/ link left in this browser waits in the field; only «Применить» applies it.
+    pending = links.pending_code() if view.can_apply else None
+    waiting = pending is not None and pending != view.code
+    return render(
+        TEMPLATE,
+        "tabs",
+        view=view,
+        apply_form=ApplyCodeForm(code=pending) if waiting else ApplyCodeForm(),
+        join_form=JoinForm(),
+        code_waiting=waiting,
+    )
 
 
 @bp.post("/apply")
@@ -99,7 +110,7 @@ def apply_code() -> Response | BaseResponse:
                 f"Ваш код для приглашения: {result.code}",
                 "success",
             )
-            return _after_change()
+            return links.forget_code(_after_change())
     response = render(
         TEMPLATE, "apply_form", 422, view=_page(), apply_form=form, join_form=JoinForm()
     )

@@ -28,6 +28,10 @@ def link(recipient: str) -> str:
     return f"http://cabinet.test/unsubscribe/{recipient}"
 
 
+def personal(code: str) -> str:
+    return f"http://cabinet.test/r/{code}"
+
+
 def invite(
     app: Flask, program: Program, member: int, channel: str, to: str, **kw: object
 ) -> object:
@@ -39,6 +43,7 @@ def invite(
         to,
         bool(kw.pop("consent", True)),
         link,
+        personal,
     )
 
 
@@ -60,6 +65,8 @@ def test_an_sms_invitation_is_stored_with_the_code(ctx: Flask, program: Program)
     )
     payload = json.loads(row.payload)
     assert payload["to"] == "+79101234567" and code in payload["text"]
+    assert payload["text"].startswith("ТехСтрой приглашает вас в Корпоративную АТС")
+    assert payload["text"].endswith(personal(code)) and payload["sender"] == "KorpATS"
     assert row.next_attempt_at == row.created_at == program.clock.now()
     assert len(row.key) == 36
 
@@ -67,9 +74,10 @@ def test_an_sms_invitation_is_stored_with_the_code(ctx: Flask, program: Program)
 def test_an_email_invitation_names_the_member_and_links_the_unsubscribe(
     ctx: Flask, program: Program
 ) -> None:
-    make_member(program, 1, msk("2023-03-01 09:00"), name="ТехСтрой")
+    code = make_member(program, 1, msk("2023-03-01 09:00"), name="ТехСтрой")
     invite(ctx, program, 1, "email", "Friend@Example.ru")
     payload = json.loads(db.session.scalars(select(Invitation.payload)).one())
+    assert personal(code) in payload["text"] and f'href="{personal(code)}"' in payload["html"]
     assert payload["to"] == "friend@example.ru"
     assert payload["subject"].startswith("ТехСтрой приглашает")
     assert link("friend@example.ru") in payload["text"]

@@ -101,6 +101,9 @@ ROUTES: dict[tuple[str, str], Route] = {
         changes_data=True,
     ),
     ("invitations.unsubscribe", "GET"): Route("anonymous", "GET", path={"token": "not-a-token"}),
+    # The personal link: public; an unknown code here (client A's own page names A, by design:
+    # tests/web/test_personal_link.py checks it shows nothing else of A).
+    ("links.personal", "GET"): Route("anonymous", "GET", path={"code": "abcdefabc"}),
     ("invitations.unsubscribe", "POST"): Route(
         "anonymous", "POST", path={"token": "not-a-token"}, changes_data=True
     ),

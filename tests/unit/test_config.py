@@ -192,3 +192,13 @@ def test_production_starts_with_a_callback_secret_of_its_own() -> None:
         }
     )
     assert app.extensions["invitations"].callback_secret == "c" * 40
+@pytest.mark.parametrize("name", ["KorpATS", "A", "ATS2024abcd"])
+def test_the_sms_sender_name_is_a_setting(name: str) -> None:
+    assert from_environment({"SMS_SENDER_NAME": name})["SMS_SENDER_NAME"] == name
+    assert from_environment({})["SMS_SENDER_NAME"] == "KorpATS"
+
+
+@pytest.mark.parametrize("name", ["", "ATS2024abcde", "Корп", "Korp ATS", "Korp-ATS"])
+def test_an_sms_sender_name_networks_would_refuse_stops_the_start(name: str) -> None:
+    with pytest.raises(ValueError, match="SMS_SENDER_NAME: от 1 до 11 латинских букв и цифр"):
+        from_environment({"SMS_SENDER_NAME": name})

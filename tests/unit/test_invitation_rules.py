@@ -105,19 +105,50 @@ def test_today_is_the_moscow_calendar_day() -> None:
     assert rules.day_start(late, MOSCOW) == msk("2023-04-01 00:00")
 
 
+LINK = "http://127.0.0.1:5000/r/5e83e12b1"  # CABINET_BASE_URL's default
+
+
 def test_sms_text_carries_terms_and_code_in_two_ucs2_segments() -> None:
-    text = messages.sms_text("5e83e12b1", HELP_PAGE_TERMS)
+    text = messages.sms_text("5e83e12b1", HELP_PAGE_TERMS, "ТехСтрой", LINK)
     assert "5e83e12b1" in text and TERMS.referee_percent in text and TERMS.referee_months in text
+    assert text.startswith("ТехСтрой приглашает вас в Корпоративную АТС") and text.endswith(LINK)
     assert len(text) <= messages.SMS_MAX_CHARS == 134
     assert messages.sms_parts(text) <= 2
     assert messages.sms_parts("я" * 70) == 1 and messages.sms_parts("я" * 71) == 2
     assert messages.sms_parts("я" * 135) == 3
 
 
+@pytest.mark.parametrize(
+    "link",
+    [LINK, "https://lk.korporativnaya-ats.operator-example.ru/r/5e83e12b1"],  # 61 characters
+)
+def test_the_sms_fits_two_parts_at_the_longest_company_name(link: str) -> None:
+    """Names go up to 200 characters (cabinet/clients/services.py): the name is cut to the
+    room the rest of the text leaves, and ends with «…»; the code and the link stay whole."""
+    name = "Общество с ограниченной ответственностью «" + "Я" * 200
+    name = name[:200]
+    text = messages.sms_text("5e83e12b1", HELP_PAGE_TERMS, name, link)
+    assert len(text) <= messages.SMS_MAX_CHARS and messages.sms_parts(text) == 2
+    assert text.endswith(link) and "5e83e12b1" in text
+    shown = text.split(" приглашает" if " приглашает" in text else ":")[0]
+    assert shown.endswith("…") and name.startswith(shown[:-1])
+    assert len(shown) >= messages.SMS_MIN_NAME
+
+
+def test_a_short_name_goes_whole_and_an_absurd_base_url_drops_the_name() -> None:
+    text = messages.sms_text("5e83e12b1", HELP_PAGE_TERMS, "ТехСтрой", LINK)
+    assert "ТехСтрой приглашает" in text and "…" not in text
+    long_link = "https://" + "x" * 90 + "/r/5e83e12b1"
+    text = messages.sms_text("5e83e12b1", HELP_PAGE_TERMS, "ТехСтрой", long_link)
+    assert text.startswith("Корпоративная АТС: скидка") and text.endswith(long_link)
+
+
 def test_email_has_subject_text_html_and_an_escaped_unsubscribe_link() -> None:
     letter = messages.email(
-        "Рога & <Копыта>", "5e83e12b1", "http://x/unsubscribe/t?a=1&b=2", HELP_PAGE_TERMS
+        "Рога & <Копыта>", "5e83e12b1", "http://x/unsubscribe/t?a=1&b=2", HELP_PAGE_TERMS, LINK
     )
+    assert f"Приглашение со всеми условиями: {LINK}" in letter.text
+    assert f'<a href="{LINK}">{LINK}</a>' in letter.html
     assert "5e83e12b1" in letter.text and "5e83e12b1" in letter.html
     assert TERMS.referee_percent.replace("\u00a0", " ") in letter.subject
     assert "\n" not in letter.subject
@@ -211,7 +242,9 @@ def test_new_accounts_never_reach_the_reserve(accounts: int) -> None:
     ],
 )
 def test_no_header_injection_through_a_members_name(name: str) -> None:
-    letter = messages.email(name, "5e83e12b1", "http://cabinet.test/unsubscribe/t", HELP_PAGE_TERMS)
+    letter = messages.email(
+        name, "5e83e12b1", "http://cabinet.test/unsubscribe/t", HELP_PAGE_TERMS, LINK
+    )
     payload = messages.email_payload("friend@example.ru", letter)
     for value in (payload["subject"], payload["to"]):
         assert not any(ch in value for ch in "\r\n\u2028\u202e\x00")

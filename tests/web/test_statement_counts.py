@@ -34,6 +34,7 @@ BUDGET = {
     "clients, next page": 2,
     "invitations tab": 2,
     "share dialog": 3,  # the client, its code, the terms in force
+    "personal link": 2,  # the code's active owner, the terms in force (no sign-in check)
     "send an invitation": 11,  # with the member's SMS allowance, and the terms in force
     "apply a code": 41,  # … and the terms of each activation
     "join without a code": 15,

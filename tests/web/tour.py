@@ -217,6 +217,7 @@ STOPS = (
         lambda c, w, t: c.get("/referral/invite", headers=HX),
         REFERRER,
     ),
+    Stop("personal link", "links.personal", lambda c, w, t: c.get(f"/r/{w.code}")),
     Stop(
         "send an invitation",
         "invitations.send",

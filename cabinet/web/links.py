@@ -1,0 +1,142 @@
+"""The personal link /r/<code>: a public page about the invitation, the code kept for the
+invitee's «Применить», and what the share dialog offers (the link, its QR code, messengers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
+
+import segno
+from flask import Blueprint, Response, current_app, make_response, render_template, request, url_for
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from markupsafe import Markup
+from werkzeug.wrappers import Response as BaseResponse
+
+from cabinet import limits
+from cabinet.clock import current_program
+from cabinet.invitations import messages
+from cabinet.moments import show_moment
+from cabinet.referrals import links, rules
+from cabinet.web import filters
+
+bp = Blueprint("links", __name__)
+
+# The code a visitor of /r/<code> brought, kept for «Применить» after sign-in: a signed cookie
+# of its own (signing in starts a new session; this survives it), never applied by itself.
+PENDING_COOKIE = "cabinet_invite_code"
+_SALT = "pending-invite-code"
+# The longest a kept code is read back: the window of any terms is at most this.
+_PENDING_MAX = timedelta(days=366 * 10)
+
+
+def personal_link(code: str) -> str:
+    """The absolute link of a code: CABINET_BASE_URL/r/<code>."""
+    base: str = current_app.config["CABINET_BASE_URL"]
+    return base.rstrip("/") + url_for("links.personal", code=code)
+
+
+@dataclass(frozen=True)
+class LinkPage:
+    """What /r/<code> shows: the inviter's name, the code and the terms in force."""
+
+    inviter: str
+    code: str
+    code_parts: tuple[str, str]
+    campaign: str | None  # «Акция «…» — условия действуют до 30.04.2023 00:00»
+    window_months: int
+
+
+def build(inviter: str, code: str, now: datetime, zone: ZoneInfo) -> LinkPage:
+    version = filters.schedule().version_at(now)
+    campaign = None
+    if version.ends_at is not None:
+        title = f" «{version.title}»" if version.title else ""
+        campaign = f"Акция{title} — условия действуют до {show_moment(version.ends_at, zone)}"
+    return LinkPage(
+        inviter=inviter,
+        code=code,
+        code_parts=(code[:5], code[5:]),
+        campaign=campaign,
+        window_months=version.terms.apply_window_months,
+    )
+
+
+@bp.get("/r/<code>")
+@limits.personal_link_limits
+def personal(code: str) -> Response:
+    """The invitation a friend opens: who invites, the offer in force, the steps, the code."""
+    inviter = links.inviter_name(code)
+    if inviter is None:
+        return make_response(render_template("links/unknown.html"), 404)
+    program = current_program()
+    normal = rules.normalise_code(code)
+    view = build(inviter, normal, program.clock.now(), program.timezone)
+    response = make_response(render_template("links/personal.html", view=view))
+    keep = timedelta(days=31 * view.window_months)
+    response.set_cookie(
+        PENDING_COOKIE,
+        _serializer().dumps(normal),
+        max_age=int(keep.total_seconds()),
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["CABINET_ENV"] == "production",
+    )
+    return response
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+
+
+def pending_code() -> str | None:
+    """The code a /r/ link left in this browser, if any (signed: never a typed value)."""
+    raw = request.cookies.get(PENDING_COOKIE)
+    if not raw:
+        return None
+    try:
+        code = str(_serializer().loads(raw, max_age=int(_PENDING_MAX.total_seconds())))
+    except BadSignature:
+        return None
+    return code if rules.is_code(code) else None
+
+
+def forget_code(response: Response | BaseResponse) -> Response | BaseResponse:
+    """The code was applied: the browser keeps it no longer."""
+    response.delete_cookie(PENDING_COOKIE)
+    return response
+
+
+@dataclass(frozen=True)
+class Sharing:
+    """«Поделиться ссылкой» in the share dialog."""
+
+    link: str
+    text: str  # what the share sheet and the messengers say beside the link
+    qr_svg: Markup
+    telegram: str
+    whatsapp: str
+
+
+def sharing(code: str, inviter: str) -> Sharing:
+    link = personal_link(code)
+    terms = filters.schedule().at(current_program().clock.now())
+    text = messages.share_text(code, terms, inviter)
+    return Sharing(
+        link=link,
+        text=text,
+        qr_svg=qr_svg(link),
+        telegram="https://t.me/share/url?"
+        + urlencode({"url": link, "text": text}, quote_via=quote),
+        whatsapp="https://wa.me/?" + urlencode({"text": f"{text} {link}"}, quote_via=quote),
+    )
+
+
+def qr_svg(link: str) -> Markup:
+    """The link's QR code as inline SVG, made here (no outside service): one path, colours
+    as attributes (no style attribute: the CSP allows none)."""
+    code = segno.make(link, error="m", micro=False)
+    svg = code.svg_inline(scale=4, svgclass="qr", lineclass=None, title=f"QR-код ссылки {link}")
+    # segno's own markup; it escapes the title, and the link is ours (CABINET_BASE_URL + code).
+    return Markup(svg)  # noqa: S704  # nosec B704
