@@ -30,8 +30,14 @@ def settings(app: Flask, **limits: object) -> InvitationSettings:
     return dataclasses.replace(base, limits=dataclasses.replace(base.limits, **limits))
 
 
+def personal_link(code: str) -> str:
+    return f"http://t/r/{code}"
+
+
 def invite(program: Program, config: InvitationSettings, member: int, to: str) -> None:
-    services.invite(program, config, member, "sms", to, True, lambda r: f"http://t/u/{r}")
+    services.invite(
+        program, config, member, "sms", to, True, lambda r: f"http://t/u/{r}", personal_link
+    )
 
 
 def sent_invitation(app: Flask, program: Program) -> str:
@@ -149,6 +155,7 @@ def test_the_consent_is_stored_as_given(app: Flask, ctx: Flask, program: Program
         "friend@example.ru",
         True,
         lambda r: "http://t/u",
+        personal_link,
         consent_ip="203.0.113.7",
         consent_text="Друг согласен получить сообщение с приглашением",
     )
