@@ -75,6 +75,7 @@ def create_app(
     from cabinet.referrals.cli import referral_cli
     from cabinet.web import callbacks as gateway_callbacks
     from cabinet.web import health, serving, shell
+    from cabinet.web import notices as web_notices
     from cabinet.web import observability as web_observability
     from cabinet.web.auth import bp as auth_bp
     from cabinet.web.invitations import bp as invitations_bp
@@ -93,6 +94,7 @@ def create_app(
     referral_services.on_activation(invitation_notices.on_activation)
     limits.configure(app)
     app.register_blueprint(invitations_bp)
+    web_notices.init_app(app)
     gateway_callbacks.init_app(app)
     app.register_blueprint(manage_bp)
     app.register_blueprint(terms_bp)
