@@ -4,6 +4,7 @@ queued in the activation's transaction, sent by the same worker, apart from invi
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -20,6 +21,9 @@ from cabinet.referrals import services as referral_services
 from cabinet.referrals.on_behalf import apply_code_for_client
 from tests.conftest import msk
 from tests.factories import make_client, make_member
+from tests.invitations.smtp_server import smtp_server
+from tests.invitations.test_delivery import drain, statuses
+from tests.invitations.test_smtp import smtp_worker
 
 MEMBER = "member@example.ru"
 
@@ -108,3 +112,23 @@ def test_a_manager_applying_on_behalf_queues_it_too(ctx: Flask, program: Program
     apply_code_for_client(program.at(msk("2023-03-30 15:47")), manager, 2, code, "по звонку")
     [row] = notices_queued()
     assert payload(row)["subject"] == "Клиент «ТехСтрой» применил ваш код"
+
+
+def test_the_worker_delivers_the_notice_through_a_real_smtp_server(
+    app: Flask, ctx: Flask, program: Program
+) -> None:
+    code = member_with_code(program)
+    make_client(2, "ТехСтрой")
+    referral_services.join(program.at(msk("2023-03-30 15:47")), 2, code)
+    [row] = notices_queued()
+    with smtp_server() as smtp:
+        drain(app, smtp_worker(app, smtp.url()))
+    assert statuses() == Counter({"sent": 1})
+    [letter] = smtp.letters
+    assert letter["To"] == MEMBER
+    assert letter["Subject"] == "Клиент «ТехСтрой» применил ваш код"
+    assert letter["Message-ID"] == f"<{row.key}@pbx.example.ru>"
+    assert letter["List-Unsubscribe"] is None  # transactional: the cabinet's switch instead
+    text = letter.get_body(("plain",)).get_content()
+    assert "Ваша скидка теперь 20\xa0% до 29.06.2023 15:47." in text
+    assert "Ваша скидка теперь" in letter.get_body(("html",)).get_content()
