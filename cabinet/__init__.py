@@ -63,6 +63,7 @@ def create_app(
     from cabinet.demo.cli import demo_cli
     from cabinet.events import models as _events  # noqa: F401
     from cabinet.invitations import models as _invitations  # noqa: F401
+    from cabinet.invitations import notices as invitation_notices
     from cabinet.invitations.cli import invitations_cli
     from cabinet.invitations.settings import InvitationSettings
     from cabinet.manage.cli import managers_cli
@@ -70,9 +71,11 @@ def create_app(
     from cabinet.manage.terms import bp as terms_bp
     from cabinet.manage.views import bp as manage_bp
     from cabinet.referrals import models as _referrals  # noqa: F401
+    from cabinet.referrals import services as referral_services
     from cabinet.referrals.cli import referral_cli
     from cabinet.web import callbacks as gateway_callbacks
     from cabinet.web import health, serving, shell
+    from cabinet.web import notices as web_notices
     from cabinet.web import observability as web_observability
     from cabinet.web.auth import bp as auth_bp
     from cabinet.web.invitations import bp as invitations_bp
@@ -88,8 +91,11 @@ def create_app(
     app.register_blueprint(referrals_bp)
     api_views.init_app(app)
     app.extensions["invitations"] = InvitationSettings.from_config(app.config)
+    # The referrer's notice «Клиент … применил ваш код», queued in the activation's transaction.
+    referral_services.on_activation(invitation_notices.on_activation)
     limits.configure(app)
     app.register_blueprint(invitations_bp)
+    web_notices.init_app(app)
     gateway_callbacks.init_app(app)
     app.register_blueprint(links_bp)
     app.register_blueprint(manage_bp)

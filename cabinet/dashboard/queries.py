@@ -29,9 +29,9 @@ def build(now: datetime, zone: tzinfo, limits: Limits | None = None) -> rules.Da
     by_status = {
         (channel, status): n
         for channel, status, n in db.session.execute(
-            select(Invitation.channel, Invitation.status, func.count()).group_by(
-                Invitation.channel, Invitation.status
-            )
+            select(Invitation.channel, Invitation.status, func.count())
+            .where(Invitation.kind == "invitation")  # not the members' own notices
+            .group_by(Invitation.channel, Invitation.status)
         )
     }
     grants = db.session.execute(
@@ -82,7 +82,11 @@ def _sms_budget(now: datetime, zone: tzinfo, limits: Limits) -> rules.SmsBudget:
         .select_from(Invitation)
         .join(Member, Member.client_id == Invitation.member_id)
         .join(Client, Client.id == Invitation.member_id)
-        .where(Invitation.channel == "sms", Invitation.created_at >= day_start(now, zone))
+        .where(
+            Invitation.channel == "sms",
+            Invitation.kind == "invitation",
+            Invitation.created_at >= day_start(now, zone),
+        )
         .group_by(Invitation.member_id)
     ).all()
     return rules.sms_budget(
@@ -100,7 +104,7 @@ def _conversion() -> tuple[int, int]:
     counted by the database."""
     delivered = (
         select(Invitation.member_id, Invitation.recipient)
-        .where(Invitation.status == "sent")
+        .where(Invitation.status == "sent", Invitation.kind == "invitation")
         .distinct()
         .subquery()
     )

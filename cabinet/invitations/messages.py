@@ -4,6 +4,7 @@ numbers are those of the terms in force when the invitation is queued."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate, parseaddr
@@ -13,8 +14,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from cabinet.config import PROJECT_ROOT
 from cabinet.inputs import display_safe
-from cabinet.referrals.rules import Terms
+from cabinet.moments import show_moment
+from cabinet.referrals.rules import Grant, Terms
 from cabinet.referrals.terms import words
+from cabinet.texts import percent
 from cabinet.typeset import Typeset
 
 # The texts are templates (templates/messages/): the numbers are those of the terms in force
@@ -101,6 +104,26 @@ def email(raw_member_name: str, code: str, unsubscribe_url: str, terms: Terms, l
     )
 
 
+def applied_notice(
+    raw_referee_name: str, discount_percent: int, reward: Grant, now: datetime, zone: tzinfo
+) -> Email:
+    """The member's notice «Клиент … применил ваш код»: «Ваша скидка» as the member's page
+    shows it after the activation, and the moment this activation's grant ends; a grant that
+    starts later (none does today: a referrer's grant starts at the activation) says when."""
+    context = {
+        "referee_name": display_safe(raw_referee_name),
+        "discount": percent(discount_percent),
+        "until": show_moment(reward.ends_at, zone),
+        "starts": show_moment(reward.starts_at, zone) if reward.starts_at > now else "",
+        "grant_percent": percent(reward.percent),
+    }
+    return Email(
+        " ".join(_plain("applied_notice_subject.txt", context).split()),
+        _plain("applied_notice.txt", context) + "\n",
+        _plain("applied_notice.html", context) + "\n",
+    )
+
+
 def sms_payload(
     to: str, code: str, terms: Terms, inviter: str, link: str, sender: str
 ) -> dict[str, Any]:
@@ -175,6 +198,10 @@ def smtp_letter(payload: dict[str, Any], key: str, sender: str) -> EmailMessage:
         if name in headers:
             letter[name] = str(headers[name])
     return letter
+
+
+def _plain(name: str, context: dict[str, Any]) -> str:
+    return _TEMPLATES.get_template(name).render(**context).strip()
 
 
 def _render(name: str, terms: Terms, **context: Any) -> str:

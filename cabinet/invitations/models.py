@@ -11,6 +11,9 @@ from cabinet.db import UTCDateTime, db, sql_values
 from cabinet.invitations.rules import CHANNELS, RECEIPTS
 
 STATUSES: tuple[str, ...] = ("queued", "sending", "sent", "failed")
+# An invitation to a friend, or a notice to the member itself («Клиент … применил ваш код»):
+# limits, the «Приглашения» tab and the dashboard look at invitations only.
+KINDS: tuple[str, ...] = ("invitation", "notice")
 
 
 class Invitation(db.Model):  # type: ignore[name-defined,misc]
@@ -26,6 +29,7 @@ class Invitation(db.Model):  # type: ignore[name-defined,misc]
         CheckConstraint(f"status IN ({sql_values(STATUSES)})", name="status_known"),
         CheckConstraint("attempts >= 0", name="attempts_non_negative"),
         CheckConstraint(f"receipt IN ({sql_values(RECEIPTS)})", name="receipt_known"),
+        CheckConstraint(f"kind IN ({sql_values(KINDS)})", name="kind_known"),
         # The worker's claim: due messages in order.
         Index("ix_invitations_due", "status", "next_attempt_at"),
         # The member's list and its daily cap.
@@ -40,6 +44,7 @@ class Invitation(db.Model):  # type: ignore[name-defined,misc]
     key: Mapped[str] = mapped_column(String(36), unique=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.client_id"))
     channel: Mapped[str] = mapped_column(String(5))
+    kind: Mapped[str] = mapped_column(String(10), default="invitation", server_default="invitation")
     recipient: Mapped[str] = mapped_column(String(254))
     payload: Mapped[str] = mapped_column(Text)  # the exact JSON body sent to the gateway
     status: Mapped[str] = mapped_column(String(7), default="queued")

@@ -127,7 +127,10 @@ def _page(after: bool, limit: bool) -> Select[Any]:
             _converted(granted=False),
             _converted(granted=True),
         )
-        .where(Invitation.member_id == bindparam("member_id", type_=Integer()))
+        .where(
+            Invitation.member_id == bindparam("member_id", type_=Integer()),
+            Invitation.kind == "invitation",  # the member's own notices are not invitations
+        )
         .order_by(Invitation.created_at.desc(), Invitation.id.desc())
     )
     if after:

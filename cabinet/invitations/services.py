@@ -116,7 +116,10 @@ def _usage(
             _count(today, Invitation.member_id == member_id, Invitation.channel == "sms"),
             _count(today, Invitation.member_id == member_id),
             select(func.max(Invitation.created_at))
-            .where(Invitation.recipient.in_(recipient))  # raw, or hashed after its time
+            .where(
+                Invitation.recipient.in_(recipient),  # raw, or hashed after its time
+                Invitation.kind == "invitation",
+            )
             .scalar_subquery(),
             _count(today, Invitation.channel == "sms"),
             exists().where(StopListEntry.recipient.in_(recipient)),
@@ -133,10 +136,11 @@ def _usage(
 
 
 def _count(since: datetime, *conditions: Any) -> Any:
+    """Invitations only: the members' own notices count toward no limit."""
     return (
         select(func.count())
         .select_from(Invitation)
-        .where(*conditions, Invitation.created_at >= since)
+        .where(*conditions, Invitation.kind == "invitation", Invitation.created_at >= since)
         .scalar_subquery()
     )
 

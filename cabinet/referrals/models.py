@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cabinet.clients.models import Client
@@ -120,6 +120,8 @@ class Member(db.Model):  # type: ignore[name-defined,misc]
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), primary_key=True)
     code: Mapped[str] = mapped_column(String(CODE_LENGTH), unique=True)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # «Сообщать мне по e-mail, когда друг применит мой код» (docs/invitations.md).
+    notify_applied: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     client: Mapped[Client] = relationship(back_populates="member")
 

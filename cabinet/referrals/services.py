@@ -33,6 +33,30 @@ _CODE_ATTEMPTS = 8
 
 
 @dataclass(frozen=True)
+class Activated:
+    """One activation, as listeners see it (inside its transaction, its rows flushed)."""
+
+    referral_id: int
+    referrer_id: int
+    referee_id: int
+    referee_name: str
+    activated_at: datetime
+    terms: rules.Terms
+    reward: rules.Grant  # the referrer's grant for this activation
+
+
+# Features above this layer that act on an activation in its transaction (the invitations'
+# outbox queues the referrer's notice «Клиент … применил ваш код»): registered by the app.
+_ACTIVATION_LISTENERS: list[Callable[[Program, Activated], None]] = []
+
+
+def on_activation(listener: Callable[[Program, Activated], None]) -> None:
+    """Call `listener` in each activation's transaction, after its rows and events."""
+    if listener not in _ACTIVATION_LISTENERS:
+        _ACTIVATION_LISTENERS.append(listener)
+
+
+@dataclass(frozen=True)
 class JoinResult:
     client_id: int
     code: str
@@ -158,6 +182,11 @@ def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
     db.session.add_all(packs)
     db.session.flush()
     _record_activation(program, referral, joined_now, welcome_row, closed, reward_row, packs)
+    activated = Activated(
+        referral.id, referrer_id, client_id, referee_client.name, now, terms, reward.grant
+    )
+    for listener in _ACTIVATION_LISTENERS:
+        listener(program, activated)
     return JoinResult(client_id, member.code, referrer_id, now, terms)
 
 

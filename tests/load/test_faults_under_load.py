@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 
 from cabinet.clock import Program
 from cabinet.db import db
+from cabinet.invitations import notices
 from cabinet.invitations.models import Invitation
 from cabinet.referrals import services
 from cabinet.referrals.models import Grant, Referral, SmsPack
@@ -75,6 +76,10 @@ def seed(app: Flask) -> str:
             )
         for client_id in PAIR:
             services.join(program.at(now - timedelta(hours=1)), client_id)
+        # Applied codes would queue the members' notices «Клиент … применил ваш код» (e-mail):
+        # this run counts SMS invitations (notices: tests/invitations/test_applied_notice.py).
+        for client_id in (REFERRER, *PAIR):
+            notices.set_switch(client_id, on=False)
         db.session.remove()
     return code
 

@@ -93,6 +93,7 @@ ROUTES: dict[tuple[str, str], Route] = {
         "client", "POST", form={"code": "abcdefabc"}, changes_data=True
     ),
     ("referrals.join", "POST"): Route("client", "POST", changes_data=True),
+    ("notices.save", "POST"): Route("client", "POST", form={"notify": "y"}, changes_data=True),
     ("invitations.dialog", "GET"): Route("client", "GET", query={"channel": "sms", "part": "form"}),
     ("invitations.send", "POST"): Route(
         "client",

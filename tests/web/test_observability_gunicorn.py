@@ -32,6 +32,7 @@ from sqlalchemy import func, select
 
 from cabinet.clock import Program, SystemClock
 from cabinet.db import db
+from cabinet.invitations import notices
 from cabinet.invitations.models import Invitation
 from cabinet.referrals import services
 from cabinet.referrals.models import Referral
@@ -121,6 +122,9 @@ def run(app: Flask, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             password=PASSWORD,
         )
         code = services.join(program.at(now - timedelta(days=60)), 400).code
+        # The friends' activations would each queue the member's notice «Клиент … применил ваш
+        # код»: this world counts invitations (notices: tests/invitations/test_applied_notice.py).
+        notices.set_switch(400, on=False)
         for n in range(FRIENDS + 1):
             make_client(
                 500 + n,

@@ -27,7 +27,8 @@ BUDGET = {
     "liveness": 0,
     "readiness": 1,
     "metrics": 1,  # the outbox's depth and oldest age, in one statement
-    "referral page": 6,  # the client, the terms in force, its standing (2), its SMS packs, a tab
+    "referral page": 7,  # the client, the terms in force, its standing (2), its SMS packs, a tab,
+    # the member's notice switch
     "history tab": 2,  # the client, one page: a fragment builds only its block
     "history, next page": 2,
     "clients tab": 2,
@@ -36,7 +37,10 @@ BUDGET = {
     "share dialog": 3,  # the client, its code, the terms in force
     "personal link": 2,  # the code's active owner, the terms in force (no sign-in check)
     "send an invitation": 11,  # with the member's SMS allowance, and the terms in force
-    "apply a code": 41,  # … and the terms of each activation
+    # … and the terms of each activation; the referrer's notice adds 5 (its switch and address,
+    # the stop list, its «Ваша скидка» (2), the outbox row): 25 → 30 measured
+    "apply a code": 41,
+    "notice switch": 3,  # the client, the member's row, the update
     "join without a code": 15,
     "sign out": 3,
     "API: client": 3,

@@ -241,6 +241,14 @@ STOPS = (
         _as(lambda w: f"c{w.newcomer}@example.ru"),
     ),
     Stop(
+        "notice switch",
+        "notices.save",
+        lambda c, w, t: c.post(
+            "/referral/notice", data={"notify": "y"}, headers={**HX, "X-CSRFToken": t}
+        ),
+        REFERRER,
+    ),
+    Stop(
         "join without a code",
         "referrals.join",
         lambda c, w, t: c.post("/referral/join", headers={**HX, "X-CSRFToken": t}),
