@@ -105,15 +105,15 @@ def email(raw_member_name: str, code: str, unsubscribe_url: str, terms: Terms, l
 
 
 def applied_notice(
-    raw_referee_name: str, discount_percent: int, reward: Grant, now: datetime, zone: tzinfo
+    raw_referee_name: str, told: str, reward: Grant, now: datetime, zone: tzinfo
 ) -> Email:
-    """The member's notice «Клиент … применил ваш код»: «Ваша скидка» as the member's page
-    shows it after the activation, and the moment this activation's grant ends; a grant that
-    starts later (none does today: a referrer's grant starts at the activation) says when."""
+    """The member's notice «Клиент … применил ваш код»: «Ваша скидка» from the activation on,
+    stretch by stretch as the member's page says it (`told`, «40 % до D1, затем 20 % до D2»);
+    a grant that starts later (none does today: a referrer's grant starts at the activation)
+    says when."""
     context = {
         "referee_name": display_safe(raw_referee_name),
-        "discount": percent(discount_percent),
-        "until": show_moment(reward.ends_at, zone),
+        "told": told,
         "starts": show_moment(reward.starts_at, zone) if reward.starts_at > now else "",
         "grant_percent": percent(reward.percent),
     }

@@ -22,8 +22,10 @@ from cabinet.invitations import messages, rules
 from cabinet.invitations.models import Invitation, StopListEntry
 from cabinet.invitations.settings import InvitationSettings
 from cabinet.referrals import queries as referral_queries
+from cabinet.referrals import rules as referral_rules
 from cabinet.referrals.models import Member
 from cabinet.referrals.services import Activated
+from cabinet.referrals.terms import timeline_words
 
 
 def on_activation(program: Program, activated: Activated) -> None:
@@ -51,11 +53,14 @@ def queue_applied_notice(
     if db.session.scalar(select(exists().where(StopListEntry.recipient.in_(forms)))):
         return False
     now = activated.activated_at
-    # «Ваша скидка» as the member's page computes it, this activation's grant included.
+    # «Ваша скидка» from now on as the member's page computes it, this activation's grant
+    # included: grants that end at other moments make steps («40 % до …, затем 20 % до …»).
     standing = referral_queries.standing(activated.referrer_id, now, activated.terms)
+    held = referral_queries.in_effect((*standing.in_force, *standing.upcoming))
+    timeline = referral_rules.discount_timeline(held, now, lambda _: activated.terms)
     letter = messages.applied_notice(
         activated.referee_name,
-        standing.discount_percent,
+        timeline_words(timeline, program.timezone),
         activated.reward,
         now,
         program.timezone,

@@ -200,3 +200,25 @@ def welcome_lines(terms: rules.Terms) -> tuple[str, ...]:
         )
     lines.append("Нажмите «Пригласить» — кабинет отправит другу SMS или письмо с вашим кодом.")
     return tuple(lines)
+
+
+def timeline_words(stretches: tuple[rules.Stretch, ...], zone: tzinfo) -> str:
+    """«X % до D1, затем Y % до D2»; a stretch without a discount between two
+    with one: «затем скидки не будет до …». Dates alone, unless two ends fall on one day: then
+    moments, so that no two steps read alike."""
+    parts = []
+    for i, stretch in enumerate(stretches):
+        until = until_words(stretches, i, zone)
+        if stretch.percent:
+            parts.append(f"{percent(stretch.percent)} до {until}")
+        else:
+            parts.append(f"скидки не будет до {until}")
+    return ", затем ".join(parts)
+
+
+def until_words(stretches: tuple[rules.Stretch, ...], i: int, zone: tzinfo) -> str:
+    """The end of stretch `i`: a date, or a moment where two stretches end on one day."""
+    days = [show_date(s.until, zone) for s in stretches]
+    if len(set(days)) < len(days):
+        return show_moment(stretches[i].until, zone)
+    return days[i]

@@ -10,7 +10,7 @@ from datetime import datetime, tzinfo
 
 from cabinet.moments import show_date, show_moment
 from cabinet.referrals import rules
-from cabinet.referrals.terms import sms_pack
+from cabinet.referrals.terms import sms_pack, timeline_words, until_words
 from cabinet.texts import months, percent
 
 
@@ -22,7 +22,7 @@ def next_referral_sentence(step: rules.NextReferral, zone: tzinfo) -> str:
     told = timeline_words(stretches, zone)
     if step.extends and step.level_before == step.grant.level and len(stretches) == 1:
         sentence = f"Еще 1 клиент — и скидка {percent(stretches[0].percent)} продлится до " + (
-            _until(stretches, 0, zone)
+            until_words(stretches, 0, zone)
         )
     elif step.restarts:
         sentence = (
@@ -34,27 +34,6 @@ def next_referral_sentence(step: rules.NextReferral, zone: tzinfo) -> str:
     if step.sms_pack is not None:
         sentence += f", а в подарок — {sms_pack(step.sms_pack)}"
     return sentence + "."
-
-
-def timeline_words(stretches: tuple[rules.Stretch, ...], zone: tzinfo) -> str:
-    """«X % до D1, затем Y % до D2»; a stretch without a discount between two
-    with one: «затем скидки не будет до …». Dates alone, unless two ends fall on one day: then
-    moments, so that no two steps read alike."""
-    parts = []
-    for i, stretch in enumerate(stretches):
-        until = _until(stretches, i, zone)
-        if stretch.percent:
-            parts.append(f"{percent(stretch.percent)} до {until}")
-        else:
-            parts.append(f"скидки не будет до {until}")
-    return ", затем ".join(parts)
-
-
-def _until(stretches: tuple[rules.Stretch, ...], i: int, zone: tzinfo) -> str:
-    days = [show_date(s.until, zone) for s in stretches]
-    if len(set(days)) < len(days):
-        return show_moment(stretches[i].until, zone)
-    return days[i]
 
 
 def referee_offer_lines(offer: rules.RefereeOffer, zone: tzinfo) -> tuple[str, ...]:

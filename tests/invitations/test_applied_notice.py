@@ -54,9 +54,9 @@ def test_an_applied_code_queues_one_notice_to_the_member(ctx: Flask, program: Pr
     # Level 1 of the help page's ladder: 20 % for 3 months from the activation.
     assert (
         "Клиент «ТехСтрой» применил ваш код приглашения. "
-        "Ваша скидка теперь 20\xa0% до 29.06.2023 15:47." in letter["text"]
+        "Ваша скидка теперь 20\xa0% до 29.06.2023." in letter["text"]
     )
-    assert "Ваша скидка теперь 20\xa0% до\xa029.06.2023\xa015:47." in letter["html"]
+    assert "Ваша скидка теперь 20\xa0% до\xa029.06.2023." in letter["html"]
     assert "headers" not in letter  # transactional: no List-Unsubscribe (the switch instead)
     # Not an invitation: the «Приглашения» tab lists none, the member's limits count none.
     assert queries.sent_by(1) == []
@@ -72,7 +72,23 @@ def test_the_second_activation_reports_the_sum_the_page_shows(ctx: Flask, progra
     # Level 2: 40 % for 6 months; level 1's grant closes at the activation (the page's sum).
     assert (
         "Клиент «Бета» применил ваш код приглашения. "
-        "Ваша скидка теперь 40\xa0% до 01.10.2023 12:00." in texts[1]
+        "Ваша скидка теперь 40\xa0% до 01.10.2023." in texts[1]
+    )
+
+
+def test_grants_that_end_apart_are_told_step_by_step(ctx: Flask, program: Program) -> None:
+    """The member holds its own referee grant too: the sum lasts until the earlier end, then
+    the rest until the later one — as «Ваша скидка» on the page goes, never one sum to the end."""
+    friend_code = make_member(program, 9, msk("2023-03-01 09:00"))
+    make_client(1, "АльфаТелеком", email=MEMBER, registered_at=msk("2023-03-20 10:00"))
+    code = referral_services.join(program.at(msk("2023-03-21 10:00")), 1, friend_code).code
+    make_client(2, "ТехСтрой")
+    referral_services.join(program.at(msk("2023-04-10 12:00")), 2, code)
+    [row] = [row for row in notices_queued() if row.member_id == 1]
+    assert (
+        "Клиент «ТехСтрой» применил ваш код приглашения. "
+        "Ваша скидка теперь 40\xa0% до 20.06.2023, затем 20\xa0% до 09.07.2023."
+        in payload(row)["text"]
     )
 
 
@@ -130,5 +146,5 @@ def test_the_worker_delivers_the_notice_through_a_real_smtp_server(
     assert letter["Message-ID"] == f"<{row.key}@pbx.example.ru>"
     assert letter["List-Unsubscribe"] is None  # transactional: the cabinet's switch instead
     text = letter.get_body(("plain",)).get_content()
-    assert "Ваша скидка теперь 20\xa0% до 29.06.2023 15:47." in text
+    assert "Ваша скидка теперь 20\xa0% до 29.06.2023." in text
     assert "Ваша скидка теперь" in letter.get_body(("html",)).get_content()
