@@ -30,10 +30,11 @@ from cabinet.demo.time_machine import move_clock
 from cabinet.demo.words import rule_words
 from cabinet.program import rules as terms_rules
 from cabinet.program import services as terms_services
-from cabinet.referrals.rules import HELP_PAGE_TERMS, Step, Terms
+from cabinet.referrals.rules import HELP_PAGE_TERMS, Terms
 from cabinet.texts import percent
 from tests.browser.conftest import SMS_OPTIONS_URL, serving
 from tests.conftest import output_dir
+from tests.support.terms_forms import SEVEN_LEVELS
 from tests.web.conftest import outside_requests
 
 MAX_CLICKS = 10
@@ -261,25 +262,6 @@ def words_for(terms: Terms) -> Words:
     """The words every story is told in under `terms`, with the campaign story's level 1."""
     campaign = campaign_terms(terms).ladder[0].percent
     return {**rule_words(terms), "cp1": percent(min(campaign, terms.max_discount_percent))}
-
-
-# Seven levels, SMS packs at 3, 5 and 7: valid terms that once broke «Сценарии».
-SEVEN_LEVELS = Terms(
-    0,
-    20,
-    3,
-    (
-        Step(1, 20, 3, None),
-        Step(2, 30, 3, None),
-        Step(3, 40, 6, 500),
-        Step(4, 50, 6, None),
-        Step(5, 60, 12, 1200),
-        Step(6, 70, 12, None),
-        Step(7, 80, 12, 3200),
-    ),
-    1,
-    100,
-)
 
 
 def _sign_in(page: Page) -> None:

@@ -1,7 +1,27 @@
-"""The terms editor's form as a manager fills it: the help page's ladder, with what a test
-changes on top (a campaign's dates, one level's percent)."""
+"""Terms the tests use: the editor's form as a manager fills it (the help page's ladder, with
+what a test changes on top), and the seven-level version that once broke «Сценарии»."""
 
 from __future__ import annotations
+
+from cabinet.referrals.rules import Step, Terms
+
+# Seven levels, SMS packs at 3, 5 and 7: valid terms that once broke «Сценарии».
+SEVEN_LEVELS = Terms(
+    0,
+    20,
+    3,
+    (
+        Step(1, 20, 3, None),
+        Step(2, 30, 3, None),
+        Step(3, 40, 6, 500),
+        Step(4, 50, 6, None),
+        Step(5, 60, 12, 1200),
+        Step(6, 70, 12, None),
+        Step(7, 80, 12, 3200),
+    ),
+    1,
+    100,
+)
 
 HELP_PAGE_FORM: dict[str, str] = {
     "referee_percent": "20",

@@ -23,6 +23,7 @@ from cabinet.program import rules as terms_rules
 from cabinet.program import services as terms_services
 from cabinet.referrals.rules import Step, Terms
 from tests.conftest import FAST_PASSWORD_HASHING, empty_tables
+from tests.support.terms_forms import SEVEN_LEVELS
 from tests.web.conftest import csrf_token, outside_requests
 
 from cabinet.demo.seed import DEMO_MANAGER_EMAIL, DEMO_PASSWORD, seed  # isort: skip
@@ -69,25 +70,7 @@ def versions(draw: st.DrawFn) -> Version:
 
 
 # The version: seven levels, SMS packs at 3, 5 and 7, as a campaign.
-SEVEN_LEVELS = Version(
-    Terms(
-        0,
-        20,
-        3,
-        (
-            Step(1, 20, 3, None),
-            Step(2, 30, 3, None),
-            Step(3, 40, 6, 500),
-            Step(4, 50, 6, None),
-            Step(5, 60, 12, 1200),
-            Step(6, 70, 12, None),
-            Step(7, 80, 12, 3200),
-        ),
-        1,
-        100,
-    ),
-    30,
-)
+SEVEN_LEVELS_CAMPAIGN = Version(SEVEN_LEVELS, 30)
 
 
 def publish(program: Program, version: Version) -> None:
@@ -158,7 +141,7 @@ def play_every_story(client: FlaskClient) -> int:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(version=versions())
-@example(version=SEVEN_LEVELS)
+@example(version=SEVEN_LEVELS_CAMPAIGN)
 @example(version=None)  # the help page's terms
 def test_every_story_under_any_valid_terms(
     make_app: Callable[..., Flask], database: None, version: Version | None
