@@ -108,7 +108,7 @@ def applied_notice(
     raw_referee_name: str, told: str, reward: Grant, now: datetime, zone: tzinfo
 ) -> Email:
     """The member's notice «Клиент … применил ваш код»: «Ваша скидка» from the activation on,
-    stretch by stretch as the member's page says it (`told`, «40 % до D1, затем 20 % до D2»);
+    stretch by stretch as the member's page says it (`told`, «X % до D1, затем Y % до D2»);
     a grant that starts later (none does today: a referrer's grant starts at the activation)
     says when."""
     context = {
