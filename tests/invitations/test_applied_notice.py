@@ -30,7 +30,11 @@ MEMBER = "member@example.ru"
 
 def notices_queued() -> list[Invitation]:
     db.session.rollback()
-    return list(db.session.scalars(select(Invitation).where(Invitation.kind == "notice")))
+    return list(
+        db.session.scalars(
+            select(Invitation).where(Invitation.kind == "notice").order_by(Invitation.id)
+        )
+    )
 
 
 def payload(row: Invitation) -> dict[str, Any]:
