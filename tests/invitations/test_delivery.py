@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -57,6 +57,11 @@ def enqueue(count: int, channel: str = "sms") -> list[str]:
 
     db.session.add(Member(client_id=1, code="5e83e12b1", joined_at=datetime.now(UTC)))
     db.session.flush()
+    return queue_rows(count, channel)
+
+
+def queue_rows(count: int, channel: str = "sms") -> list[str]:
+    """`count` more queued invitations of the member `enqueue` made; their keys."""
     now = datetime.now(UTC)
     keys = []
     rows = []
@@ -241,6 +246,27 @@ class Ahead:
         return datetime.now(UTC) + self.by
 
 
+def kill_a_worker_mid_send(env: dict[str, str], reached: Callable[[], int]) -> None:
+    """A real `flask invitations deliver --loop` process, killed (SIGKILL) once the server it
+    sends to holds one of its messages (`reached` turns non-zero)."""
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "invitations", "deliver", "--loop", "--batch", "5"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while reached() == 0:
+            assert worker.poll() is None, "the worker exited before sending anything"
+            assert time.monotonic() < deadline, "the worker never reached the server"
+            time.sleep(0.01)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+
+
 @pytest.mark.slow
 def test_a_worker_killed_mid_send_loses_nothing(
     app: Flask, ctx: Flask, simulator: Simulator, database_url: str
@@ -258,22 +284,7 @@ def test_a_worker_killed_mid_send_loses_nothing(
         "GATEWAY_READ_TIMEOUT": "60",
         "SECRET_KEY": "k" * 40,
     }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "flask", "invitations", "deliver", "--loop", "--batch", "5"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while simulator.held() == 0:
-            assert worker.poll() is None, "the worker exited before sending anything"
-            assert time.monotonic() < deadline, "the worker never reached the gateway"
-            time.sleep(0.01)
-    finally:
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=10)
+    kill_a_worker_mid_send(env, simulator.held)
     assert statuses() == Counter({"sending": 5})  # claimed, one mid-send, owner dead
     simulator.faults()  # from now on the gateway answers at once
     settings = worker_settings(app, simulator)

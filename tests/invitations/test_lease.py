@@ -9,16 +9,14 @@ The lease is shortened through the settings (`INVITE_LEASE_SECONDS`) so this run
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -31,7 +29,7 @@ from cabinet.invitations.delivery import PassReport, Worker, http_gateways
 from cabinet.invitations.models import Invitation
 from tests.conftest import live_program
 from tests.invitations.conftest import TOKEN, Simulator, TricklingServer
-from tests.invitations.test_delivery import Ahead, enqueue, statuses, worker_settings
+from tests.invitations.test_delivery import Ahead, enqueue, queue_rows, statuses, worker_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 2.0
@@ -135,7 +133,7 @@ def test_a_trickling_sms_gateway_holds_neither_the_e_mails_nor_the_worker(
     e-mails go through a healthy gateway meanwhile, and the SMS call ends at its deadline."""
     enqueue(1, "sms")
     db.session.remove()
-    enqueue_more(5, "email")
+    queue_rows(5, "email")
     worker = start_worker(
         database_url,
         simulator,
@@ -157,28 +155,6 @@ def test_a_trickling_sms_gateway_holds_neither_the_e_mails_nor_the_worker(
     sms = db.session.scalars(select(Invitation).where(Invitation.channel == "sms")).one()
     assert sms.status == "queued"
     assert sms.last_error == "шлюз не ответил за 1.5 с"
-
-
-def enqueue_more(count: int, channel: str) -> None:
-    """`count` more queued invitations of the member `enqueue` made."""
-    now = datetime.now(UTC)
-    for n in range(count):
-        to = f"friend{n}@example.ru"
-        payload = {"to": to, "text": "Код", "subject": "Приглашение", "html": "<p>Код</p>"}
-        db.session.add(
-            Invitation(
-                key=str(uuid.uuid4()),
-                member_id=1,
-                channel=channel,
-                recipient=to,
-                payload=json.dumps(payload, ensure_ascii=False),
-                status="queued",
-                attempts=0,
-                created_at=now,
-                next_attempt_at=now,
-            )
-        )
-    db.session.commit()
 
 
 def superseded_while_sending(

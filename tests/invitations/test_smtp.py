@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -26,7 +22,13 @@ from cabinet.invitations.settings import GatewayConfig, InvitationSettings
 from cabinet.invitations.smtp import SmtpGateway, parse_url
 from tests.conftest import live_program
 from tests.invitations.smtp_server import SmtpServer, free_port, smtp_server, tls_contexts
-from tests.invitations.test_delivery import ROOT, Ahead, drain, enqueue, statuses
+from tests.invitations.test_delivery import (
+    Ahead,
+    drain,
+    enqueue,
+    kill_a_worker_mid_send,
+    statuses,
+)
 
 SENDER = "Корпоративная АТС <invitations@pbx.example.ru>"
 
@@ -239,22 +241,7 @@ def test_a_worker_killed_mid_send_to_the_smtp_server_loses_nothing(
         "GATEWAY_DEADLINE_SECONDS": "50",
         "SECRET_KEY": "k" * 40,
     }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "flask", "invitations", "deliver", "--loop", "--batch", "5"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while smtp.recipients_asked == 0:
-            assert worker.poll() is None, "the worker exited before sending anything"
-            assert time.monotonic() < deadline, "the worker never reached the server"
-            time.sleep(0.01)
-    finally:
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=10)
+    kill_a_worker_mid_send(env, lambda: smtp.recipients_asked)
     assert statuses() == Counter({"sending": 5})  # claimed, one mid-send, owner dead
     smtp.faults.rcpt_delay = 0
     settings = smtp_settings(app, smtp.url())
