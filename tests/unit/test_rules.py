@@ -13,17 +13,13 @@ from cabinet.clients.errors import ClientClosed, ClientNotFound
 from cabinet.moments import parse_moment, show_moment
 from cabinet.referrals import errors, rules
 from cabinet.referrals.rules import HELP_PAGE_SCHEDULE, HELP_PAGE_TERMS, Grant, Party
+from tests.support.moments import MOSCOW, msk
 
 V1 = HELP_PAGE_TERMS  # version 1: the help page's terms
 V1_AT = HELP_PAGE_SCHEDULE.at
 LADDER = V1.ladder
 
-MOSCOW = ZoneInfo("Europe/Moscow")
 NEW_YORK = ZoneInfo("America/New_York")  # a zone with daylight saving, for contrast
-
-
-def msk(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=MOSCOW).astimezone(UTC)
 
 
 def party(client_id: int = 2, **overrides: object) -> Party:

@@ -28,6 +28,7 @@ from tests.factories import make_client
 from tests.web.conftest import csrf_token, outside_requests
 
 from cabinet.demo.seed import DEMO_MANAGER_EMAIL, DEMO_PASSWORD, seed  # isort: skip
+from tests.support.sign_in import sign_in_manager
 
 
 def demo_panel(make_app: Callable[..., Flask]) -> tuple[Flask, FlaskClient, str]:
@@ -35,11 +36,7 @@ def demo_panel(make_app: Callable[..., Flask]) -> tuple[Flask, FlaskClient, str]
     with outside_requests(demo):
         seed(demo.extensions["program"])
     client = demo.test_client()
-    token = csrf_token(client.get("/manage/login").text)
-    client.post(
-        "/manage/login",
-        data={"email": DEMO_MANAGER_EMAIL, "password": DEMO_PASSWORD, "csrf_token": token},
-    )
+    sign_in_manager(client, DEMO_MANAGER_EMAIL, DEMO_PASSWORD)
     return demo, client, csrf_token(client.get("/manage/scenarios").text)
 
 

@@ -28,6 +28,7 @@ from tests.web.conftest import csrf_token, outside_requests
 
 from cabinet.demo.seed import DEMO_MANAGER_EMAIL, DEMO_PASSWORD, seed  # isort: skip
 from cabinet.demo.stories import STORIES  # isort: skip
+from tests.support.sign_in import sign_in_manager
 
 PLACE = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 STEP_FORM = re.compile(r'action="(/manage/scenarios/(\w+)/steps/(\d+))"')
@@ -155,11 +156,7 @@ def test_every_story_under_any_valid_terms(
         if version is not None:
             publish(program, version)
     client = demo.test_client()
-    token = csrf_token(client.get("/manage/login").text)
-    client.post(
-        "/manage/login",
-        data={"email": DEMO_MANAGER_EMAIL, "password": DEMO_PASSWORD, "csrf_token": token},
-    )
+    sign_in_manager(client, DEMO_MANAGER_EMAIL, DEMO_PASSWORD)
     if version is not None:  # the version in force: a day later
         token = csrf_token(client.get("/manage/dashboard").text)
         client.post("/manage/clock", data={"jump": "day", "csrf_token": token})

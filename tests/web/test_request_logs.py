@@ -28,7 +28,8 @@ from tests.invitations.conftest import TOKEN, Simulator
 from tests.invitations.test_delivery import worker_settings
 from tests.log_audit import unmasked
 from tests.servers import running
-from tests.web.conftest import Auth, csrf_token, outside_requests, web_client
+from tests.support.sign_in import sign_in_manager
+from tests.web.conftest import Auth, outside_requests, web_client
 
 
 @pytest.fixture
@@ -100,15 +101,7 @@ def test_a_managers_requests_name_the_manager(
         manager_id = create_manager(
             "ops@example.ru", "пароль-менеджера-1", "Опер", datetime.now(UTC)
         ).id
-    form = client.get("/manage/login").text
-    client.post(
-        "/manage/login",
-        data={
-            "email": "ops@example.ru",
-            "password": "пароль-менеджера-1",
-            "csrf_token": csrf_token(form),
-        },
-    )
+    sign_in_manager(client, "ops@example.ru", "пароль-менеджера-1")
     assert client.get("/manage/clients").status_code == 200
     request_lines = [line for line in lines() if line["logger"] == "cabinet.request"]
     assert request_lines[-1]["endpoint"] == "manage.clients"
