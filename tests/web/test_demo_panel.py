@@ -216,9 +216,14 @@ def test_a_story_starts_afresh_and_touches_nothing_else(
         assert title.replace(NBSP, " ") in page
     token = csrf_token(page)
     ids = []
+    ladder = f"Лестница от {percent(0)} до {percent(100)} и пакеты SMS".replace(NBSP, " ")
     for _ in range(2):
         started = client.post("/manage/scenarios/ladder/start", data={"csrf_token": token})
         assert started.status_code == 303 and started.location.endswith("#story-ladder")
+        # What the manager then reads on the story's card: its title in the terms' words.
+        card = read(client.get("/manage/scenarios").text).by_id("story-ladder").text
+        assert f"Сценарий «{ladder}» начат с новыми клиентами." in card
+        assert not re.search(r"\{\w*\}", card)  # no placeholder left unfilled («{p0}»)
         with outside_requests(demo):
             run = scenarios.latest_run("ladder")
             assert run is not None
