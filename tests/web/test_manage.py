@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from cabinet.audit.models import AuditEntry
 from cabinet.auth.services import create_manager
@@ -333,29 +334,22 @@ def test_revoke_a_fraudulent_referral_from_the_clients_page(
     form = re.search(r'action="(/manage/referrals/(\d+)/revoke)"[^>]*>.*?reason-\2', page, re.S)
     assert form is not None
     token = csrf_token(page)
-    no_reason = client.post(
-        form.group(1),
-        data={"reason": "", "csrf_token": token},
-        headers={"Referer": "http://localhost/manage/clients/400"},
-        follow_redirects=True,
-    )
-    assert "Укажите причину отмены реферала." in no_reason.text
-    done = client.post(
-        form.group(1),
-        data={"reason": "один владелец у обеих компаний", "csrf_token": token},
-        headers={"Referer": "http://localhost/manage/clients/400"},
-        follow_redirects=True,
-    )
+
+    def revoke(reason: str) -> TestResponse:
+        return client.post(
+            form.group(1),
+            data={"reason": reason, "csrf_token": token},
+            headers={"Referer": "http://localhost/manage/clients/400"},
+            follow_redirects=True,
+        )
+
+    assert "Укажите причину отмены реферала." in revoke("").text
+    done = revoke("один владелец у обеих компаний")
     assert "Реферал отменен" in done.text
     assert read(done.text).by_id("client-discount").text == "40 %"  # two referrals left
     assert "отменена" in done.text  # voided grants stay in the history
     assert "один владелец у обеих компаний" in done.text  # the audit trail
-    again = client.post(
-        form.group(1),
-        data={"reason": "еще раз", "csrf_token": token},
-        headers={"Referer": "http://localhost/manage/clients/400"},
-        follow_redirects=True,
-    )
+    again = revoke("еще раз")
     assert "message--error" in again.text
 
 

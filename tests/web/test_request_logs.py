@@ -20,7 +20,6 @@ from cabinet.auth.services import create_manager
 from cabinet.clock import Program
 from cabinet.db import db
 from cabinet.invitations.delivery import Worker, http_gateways
-from cabinet.referrals import services
 from cabinet.simulator.server import SimulatorServer
 from tests.conftest import msk
 from tests.factories import make_member
@@ -29,7 +28,7 @@ from tests.invitations.test_delivery import worker_settings
 from tests.log_audit import unmasked
 from tests.servers import running
 from tests.support.sign_in import sign_in_manager
-from tests.web.conftest import Auth, outside_requests, web_client
+from tests.web.conftest import Auth, outside_requests, referrer_with_referees, web_client
 
 
 @pytest.fixture
@@ -145,9 +144,7 @@ def _drive(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     program: Program = app.extensions["program"]
-    email = web_client(app, 400, "АльфаТелеком", registered_at=msk("2023-01-01 00:00"))
-    with outside_requests(app):
-        services.join(program.at(msk("2023-03-01 09:00")), 400)
+    email, _code = referrer_with_referees(app, referees=0)  # 400 «АльфаТелеком», a member
     member = app.test_client()
     with caplog.at_level(logging.INFO):
         Auth(member).login(email)
