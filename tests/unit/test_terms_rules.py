@@ -21,14 +21,14 @@ from cabinet.referrals.rules import (
     Grant,
     Schedule,
     Step,
-    Terms,
+    TermsNumbers,
     Version,
 )
 from tests.support.moments import MOSCOW, msk
 
 
-def terms(version: int, *steps: tuple[int, int, int | None], referee: int = 20) -> Terms:
-    return Terms(
+def terms(version: int, *steps: tuple[int, int, int | None], referee: int = 20) -> TermsNumbers:
+    return TermsNumbers(
         version=version,
         referee_percent=referee,
         referee_months=3,
