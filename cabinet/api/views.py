@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import RequestRedirect
 
 from cabinet import guard
-from cabinet.api import inputs, openapi, present, problems, tokens
+from cabinet.api import inputs, openapi, problems, schemas, tokens
 from cabinet.api.problems import ApiProblem
 from cabinet.billing.queries import invoice_preview
 from cabinet.clients import errors as client_errors
@@ -87,8 +87,8 @@ def program_terms() -> Response:
     """The terms in force at `at` (default: now), those after a running campaign, and the
     versions published to start later."""
     program = current_program()
-    at = inputs.query_moment("at", program.timezone) or program.clock.now()
-    return _json(present.program(queries.schedule(), at, program.timezone))
+    at = inputs.query(schemas.AtQuery, program.timezone).at or program.clock.now()
+    return _json(schemas.Program.of(queries.schedule(), at).dump(program.timezone))
 
 
 @bp.get("/clients/<client_id>")
@@ -96,7 +96,7 @@ def get_client(client_id: str) -> Response:
     """A client as provisioned."""
     cid = inputs.client_id(client_id)
     row = find_client(cid)
-    return _json(present.client(row, current_program().timezone))
+    return _json(schemas.Client.of(row).dump(current_program().timezone))
 
 
 @bp.put("/clients/<client_id>")
@@ -104,10 +104,10 @@ def put_client(client_id: str) -> Response:
     """Create or update a client (idempotent); closing is `"status": "closed"`."""
     cid = inputs.client_id(client_id)
     program = current_program()
-    wanted = inputs.client_body(inputs.body_object(), cid, program.timezone)
-    result = provision_client(program, wanted)
+    wanted = inputs.body(schemas.ClientInput, program.timezone)
+    result = provision_client(program, wanted.client(cid))
     status = 201 if result.created else 200
-    response = _json(present.client(result.client, program.timezone), status)
+    response = _json(schemas.Client.of(result.client).dump(program.timezone), status)
     if result.created:
         response.headers["Location"] = url_for("api.get_client", client_id=cid)
     return response
@@ -118,10 +118,10 @@ def discount(client_id: str) -> Response:
     """The discount in force at `at` (default: now), its grants, what it never applies to."""
     cid = inputs.client_id(client_id)
     program = current_program()
-    at = inputs.query_moment("at", program.timezone) or program.clock.now()
+    at = inputs.query(schemas.AtQuery, program.timezone).at or program.clock.now()
     terms = queries.terms_at(at)
     standing = queries.standing(cid, at, terms)
-    return _json(present.discount(standing, at, terms, program.timezone))
+    return _json(schemas.Discount.of(standing, at, terms).dump(program.timezone))
 
 
 @bp.post("/clients/<client_id>/invoice-preview")
@@ -129,17 +129,19 @@ def invoice(client_id: str) -> Response:
     """Line items priced with the discount in force over their periods; SMS packages untouched."""
     cid = inputs.client_id(client_id)
     program = current_program()
-    wanted = inputs.invoice_body(inputs.body_object(), program.timezone)
-    at, result = invoice_preview(program, cid, wanted.lines, wanted.at)
-    return _json(present.invoice(cid, at, result, program.timezone))
+    wanted = inputs.body(schemas.InvoiceRequest, program.timezone)
+    lines = tuple(line.line() for line in wanted.lines)
+    at, result = invoice_preview(program, cid, lines, wanted.at)
+    return _json(schemas.Invoice.of(cid, at, result).dump(program.timezone))
 
 
 @bp.get("/events")
 def events() -> Response:
     """Events after the cursor `after`, oldest first, at most `limit`."""
-    after = inputs.query_int("after", 0, 0, inputs.MAX_ID)
-    limit = inputs.query_int("limit", inputs.EVENTS_LIMIT_DEFAULT, 1, inputs.EVENTS_LIMIT_MAX)
-    return _json(present.feed(feed(after, limit), current_program().timezone))
+    program = current_program()
+    wanted = inputs.query(schemas.EventsQuery, program.timezone)
+    page = schemas.EventPage.model_validate(feed(wanted.after, wanted.limit))
+    return _json(page.dump(program.timezone))
 
 
 # ---- errors --------------------------------------------------------------------------------
