@@ -25,6 +25,7 @@ from pydantic import (
     GetJsonSchemaHandler,
     PlainSerializer,
     PlainValidator,
+    SerializationInfo,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
@@ -146,8 +147,8 @@ def _not_blank(value: str) -> str:
     return value
 
 
-def _iso(moment: datetime, info: Any) -> str:
-    return moment.astimezone(info.context["zone"]).isoformat()
+def _iso(moment: datetime, info: SerializationInfo) -> str:
+    return moment.astimezone((info.context or {})["zone"]).isoformat()
 
 
 DAY_SCHEMA = {"type": "string", "format": "date", "pattern": f"^{DATE_PATTERN}$"}
@@ -176,6 +177,7 @@ Instant = Annotated[
 ]
 Kopecks = Annotated[int, Field(ge=0, description="Копейки.")]
 Percent = Annotated[int, Field(ge=0, le=100)]
+Share = Annotated[int, Field(ge=1, le=100)]  # a percent the terms give: 1…100
 Positive = Annotated[int, Field(ge=1)]
 
 
@@ -189,7 +191,7 @@ class Request(BaseModel):
 
 
 class ClientInput(Request):
-    """PUT /clients/{id}: the whole client (absent optional fields become null)."""
+    """Клиент целиком: отсутствующие необязательные поля становятся null."""
 
     name: Annotated[str, Field(min_length=1, max_length=NAME_MAX), AfterValidator(_not_blank)]
     registered_at: Moment
@@ -204,7 +206,7 @@ class ClientInput(Request):
 
 
 class DaysInput(Request):
-    """Calendar days first_day…last_day, both included."""
+    """Дни first_day…last_day включительно."""
 
     first_day: Day
     last_day: Day
@@ -250,7 +252,7 @@ class LineInput(Request):
 
 
 class InvoiceRequest(Request):
-    """POST /clients/{id}/invoice-preview."""
+    """Строки счета; строка без периода считается на момент at (по умолчанию — сейчас)."""
 
     at: MaybeMoment = None
     lines: Annotated[
@@ -297,17 +299,12 @@ class Client(Answer):
     email: str | None
     phone: str | None
     status: ClientStatus
-    member: bool
-
-    @classmethod
-    def of(cls, row: Any) -> Client:
-        fields = ("id", "name", "registered_at", "promo_until", "email", "phone", "status")
-        return cls(**{f: getattr(row, f) for f in fields}, member=row.member is not None)
+    member: Annotated[bool, BeforeValidator(lambda row: row is not None)]  # the row's Member
 
 
 class Grant(Answer):
     id: int
-    percent: Annotated[int, Field(ge=1, le=100)]
+    percent: Share
     starts_at: Instant
     ends_at: Instant
     reason: referrals.GrantReason
@@ -318,13 +315,13 @@ class Grant(Answer):
 
 
 class Referee(Answer):
-    percent: Annotated[int, Field(ge=1, le=100)] = Field(validation_alias="referee_percent")
+    percent: Share = Field(validation_alias="referee_percent")
     months: Positive = Field(validation_alias="referee_months")
 
 
 class Step(Answer):
     level: Positive
-    percent: Annotated[int, Field(ge=1, le=100)]
+    percent: Share
     months: Positive
     sms_pack: Positive | None
 
@@ -335,7 +332,7 @@ def _terms(name: str) -> Any:
 
 
 class Terms(Answer):
-    """A version of the terms (validated from referrals.rules.Version)."""
+    """Версия условий программы."""
 
     version: Positive = _terms("version")
     title: str
@@ -343,7 +340,7 @@ class Terms(Answer):
     ends_at: Annotated[Instant | None, Field(description="Конец акции: дальше — прежние условия.")]
     referee: Referee = Field(validation_alias="terms")
     apply_window_months: Positive = _terms("apply_window_months")
-    max_discount_percent: Annotated[int, Field(ge=1, le=100)] = _terms("max_discount_percent")
+    max_discount_percent: Share = _terms("max_discount_percent")
     ladder: Annotated[tuple[Step, ...], Field(min_length=1)] = _terms("ladder")
 
 
@@ -360,11 +357,9 @@ class Program(Answer):
     def of(cls, schedule: referrals.Schedule, at: datetime) -> Program:
         current = schedule.version_at(at)
         then = None if current.ends_at is None else schedule.version_at(current.ends_at)
-        return cls(
-            at=at,
-            current=Terms.model_validate(current),
-            then=None if then is None else Terms.model_validate(then),
-            upcoming=tuple(Terms.model_validate(v) for v in schedule.upcoming(at)),
+        upcoming = schedule.upcoming(at)
+        return cls.model_validate(
+            {"at": at, "current": current, "then": then, "upcoming": upcoming}
         )
 
 
@@ -373,7 +368,7 @@ class Discount(Answer):
     at: Instant
     percent: Percent
     terms_version: Positive
-    max_percent: Annotated[int, Field(ge=1, le=100)]
+    max_percent: Share
     grants: tuple[Grant, ...]
     upcoming: tuple[Grant, ...]
     excluded_service_kinds: tuple[billing.LineKind, ...] = billing.EXCLUDED_KINDS

@@ -96,7 +96,7 @@ def get_client(client_id: str) -> Response:
     """A client as provisioned."""
     cid = inputs.client_id(client_id)
     row = find_client(cid)
-    return _json(schemas.Client.of(row).dump(current_program().timezone))
+    return _json(schemas.Client.model_validate(row).dump(current_program().timezone))
 
 
 @bp.put("/clients/<client_id>")
@@ -107,7 +107,7 @@ def put_client(client_id: str) -> Response:
     wanted = inputs.body(schemas.ClientInput, program.timezone)
     result = provision_client(program, wanted.client(cid))
     status = 201 if result.created else 200
-    response = _json(schemas.Client.of(result.client).dump(program.timezone), status)
+    response = _json(schemas.Client.model_validate(result.client).dump(program.timezone), status)
     if result.created:
         response.headers["Location"] = url_for("api.get_client", client_id=cid)
     return response
