@@ -18,6 +18,7 @@ from cabinet.clock import current_program
 from cabinet.db import db
 from cabinet.errors import ProgramRefusal
 from cabinet.events.queries import feed
+from cabinet.inputs import MAX_CONTENT_LENGTH
 from cabinet.referrals import queries
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -205,6 +206,13 @@ def _database_down(error: Exception) -> Response:
     )
 
 
+# The other refusals of the HTTP layer, in Russian (werkzeug's descriptions are English).
+HTTP_DETAILS = {
+    413: f"Тело запроса больше {MAX_CONTENT_LENGTH // 1024} КБ; запрос не выполнен.",
+    429: "Слишком много запросов; повторите позже.",
+}
+
+
 def _from_http(error: HTTPException) -> ApiProblem:
     status = error.code or 500
     if isinstance(error, MethodNotAllowed):
@@ -216,9 +224,8 @@ def _from_http(error: HTTPException) -> ApiProblem:
         )
     if status == 404:
         return ApiProblem(problems.NOT_FOUND, f"В API нет адреса {request.path}.")
-    return ApiProblem(
-        problems.HTTP_ERROR, error.description or "Запрос не выполнен.", status=status
-    )
+    detail = HTTP_DETAILS.get(status, f"Запрос не выполнен (HTTP {status}).")
+    return ApiProblem(problems.HTTP_ERROR, detail, status=status)
 
 
 def _routing_error() -> Response | None:
