@@ -240,14 +240,11 @@ class LineInput(Request):
     kind: Annotated[billing.LineKind, OneOf()]
     amount: Annotated[int, Between(0, AMOUNT_MAX)]
     description: Annotated[str, Field(max_length=DESCRIPTION_MAX)] | None = None
-    period: Annotated[
-        DaysInput | None,
-        BeforeValidator(_object),
-        Field(description="Дни first_day…last_day включительно."),
-    ] = None
+    period: Annotated[DaysInput | None, BeforeValidator(_object)] = None
 
     def line(self) -> billing.Line:
-        days = None if self.period is None else billing.Period(*self.period.model_dump().values())
+        p = self.period
+        days = None if p is None else billing.Period(p.first_day, p.last_day)
         return billing.Line(self.kind, self.amount, days, self.description)
 
 
