@@ -371,7 +371,7 @@ class Discount(Answer):
     excluded_service_kinds: tuple[billing.LineKind, ...] = billing.EXCLUDED_KINDS
 
     @classmethod
-    def of(cls, standing: Standing, at: datetime, terms: referrals.Terms) -> Discount:
+    def of(cls, standing: Standing, at: datetime, terms: referrals.TermsNumbers) -> Discount:
         fields = {"client_id": standing.client_id, "at": at, "terms_version": terms.version}
         return cls.model_validate(
             fields

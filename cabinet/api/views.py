@@ -14,7 +14,7 @@ from cabinet.api.problems import ApiProblem
 from cabinet.billing.queries import invoice_preview
 from cabinet.clients import errors as client_errors
 from cabinet.clients.services import find_client, provision_client
-from cabinet.clock import current_program
+from cabinet.clock import current_context
 from cabinet.db import db
 from cabinet.errors import ProgramRefusal
 from cabinet.events.queries import feed
@@ -87,9 +87,9 @@ def openapi_document() -> Response:
 def program_terms() -> Response:
     """The terms in force at `at` (default: now), those after a running campaign, and the
     versions published to start later."""
-    program = current_program()
-    at = inputs.query(schemas.AtQuery, program.timezone).at or program.clock.now()
-    return _json(schemas.Program.of(queries.schedule(), at).dump(program.timezone))
+    context = current_context()
+    at = inputs.query(schemas.AtQuery, context.timezone).at or context.clock.now()
+    return _json(schemas.Program.of(queries.schedule(), at).dump(context.timezone))
 
 
 @bp.get("/clients/<client_id>")
@@ -97,18 +97,18 @@ def get_client(client_id: str) -> Response:
     """A client as provisioned."""
     cid = inputs.client_id(client_id)
     row = find_client(cid)
-    return _json(schemas.Client.model_validate(row).dump(current_program().timezone))
+    return _json(schemas.Client.model_validate(row).dump(current_context().timezone))
 
 
 @bp.put("/clients/<client_id>")
 def put_client(client_id: str) -> Response:
     """Create or update a client (idempotent); closing is `"status": "closed"`."""
     cid = inputs.client_id(client_id)
-    program = current_program()
-    wanted = inputs.body(schemas.ClientInput, program.timezone)
-    result = provision_client(program, wanted.client(cid))
+    context = current_context()
+    wanted = inputs.body(schemas.ClientInput, context.timezone)
+    result = provision_client(context, wanted.client(cid))
     status = 201 if result.created else 200
-    response = _json(schemas.Client.model_validate(result.client).dump(program.timezone), status)
+    response = _json(schemas.Client.model_validate(result.client).dump(context.timezone), status)
     if result.created:
         response.headers["Location"] = url_for("api.get_client", client_id=cid)
     return response
@@ -118,31 +118,31 @@ def put_client(client_id: str) -> Response:
 def discount(client_id: str) -> Response:
     """The discount in force at `at` (default: now), its grants, what it never applies to."""
     cid = inputs.client_id(client_id)
-    program = current_program()
-    at = inputs.query(schemas.AtQuery, program.timezone).at or program.clock.now()
+    context = current_context()
+    at = inputs.query(schemas.AtQuery, context.timezone).at or context.clock.now()
     terms = queries.terms_at(at)
     standing = queries.standing(cid, at, terms)
-    return _json(schemas.Discount.of(standing, at, terms).dump(program.timezone))
+    return _json(schemas.Discount.of(standing, at, terms).dump(context.timezone))
 
 
 @bp.post("/clients/<client_id>/invoice-preview")
 def invoice(client_id: str) -> Response:
     """Line items priced with the discount in force over their periods; SMS packages untouched."""
     cid = inputs.client_id(client_id)
-    program = current_program()
-    wanted = inputs.body(schemas.InvoiceRequest, program.timezone)
+    context = current_context()
+    wanted = inputs.body(schemas.InvoiceRequest, context.timezone)
     lines = tuple(line.line() for line in wanted.lines)
-    at, result = invoice_preview(program, cid, lines, wanted.at)
-    return _json(schemas.Invoice.of(cid, at, result).dump(program.timezone))
+    at, result = invoice_preview(context, cid, lines, wanted.at)
+    return _json(schemas.Invoice.of(cid, at, result).dump(context.timezone))
 
 
 @bp.get("/events")
 def events() -> Response:
     """Events after the cursor `after`, oldest first, at most `limit`."""
-    program = current_program()
-    wanted = inputs.query(schemas.EventsQuery, program.timezone)
+    context = current_context()
+    wanted = inputs.query(schemas.EventsQuery, context.timezone)
     page = schemas.EventPage.model_validate(feed(wanted.after, wanted.limit))
-    return _json(page.dump(program.timezone))
+    return _json(page.dump(context.timezone))
 
 
 # ---- errors --------------------------------------------------------------------------------
