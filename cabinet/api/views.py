@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import RequestRedirect
 
-from cabinet import guard
+from cabinet import conditional, guard, stamps
 from cabinet.api import inputs, openapi, present, problems, tokens
 from cabinet.api.problems import ApiProblem
 from cabinet.billing.queries import invoice_preview
@@ -118,10 +119,23 @@ def discount(client_id: str) -> Response:
     """The discount in force at `at` (default: now), its grants, what it never applies to."""
     cid = inputs.client_id(client_id)
     program = current_program()
-    at = inputs.query_moment("at", program.timezone) or program.clock.now()
-    terms = queries.terms_at(at)
-    standing = queries.standing(cid, at, terms)
-    return _json(present.discount(standing, at, terms, program.timezone))
+    wanted = inputs.query_moment("at", program.timezone)
+
+    def render() -> Response:
+        at = wanted or program.clock.now()
+        schedule = queries.schedule()
+        terms = schedule.at(at)
+        standing = queries.standing(cid, at, terms)
+        if wanted is None:  # the answer depends on the clock: where it would change
+            conditional.note_moments(*_moments(standing), *schedule.changes())
+        return _json(present.discount(standing, at, terms, program.timezone))
+
+    # Named by the client's and the program's change stamps (cabinet/stamps.py) and the minute.
+    return conditional.answer("api-discount", stamps.of_client(cid), render, program.clock.now)
+
+
+def _moments(standing: queries.Standing) -> list[datetime]:
+    return [m for g in (*standing.in_force, *standing.upcoming) for m in (g.starts_at, g.ends_at)]
 
 
 @bp.post("/clients/<client_id>/invoice-preview")

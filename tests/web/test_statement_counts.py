@@ -45,7 +45,7 @@ BUDGET = {
     "sign out": 3,
     "API: client": 3,
     "API: provision": 8,
-    "API: discount": 4,  # the terms in force (their version and cap)
+    "API: discount": 5,  # the change stamps, the terms in force (their version and cap)
     "API: invoice preview": 4,  # the versions of the terms (each day's cap)
     "API: events": 2,
     "API: program": 2,  # the token, the published versions
@@ -60,14 +60,15 @@ BUDGET = {
     "audit log": 2,
     "terms": 2,  # the manager, every version
     "new terms form": 2,
-    "save new terms": 4,  # the manager (twice: session, right), the insert, the audit entry
+    "save new terms": 5,  # the manager (twice: session, right), the insert, the audit entry,
+    # the change stamps (every write: cabinet/stamps.py)
     "terms draft with its preview": 7,  # the draft, the versions, the members' ladders (4)
-    "save a draft": 6,
+    "save a draft": 7,
     "publish terms": 7,  # … the terms lock (PostgreSQL), the published versions (overlaps, start)
     "withdraw terms": 6,  # … the terms lock (PostgreSQL)
     "revoke a referral": 42,
     "send failed invitations again": 3,
-    "manager signs out": 3,
+    "manager signs out": 4,
 }
 
 
