@@ -197,6 +197,7 @@ def _named(response: Response, tag: str) -> Response:
 
 def _not_modified(tag: str) -> Response:
     response = Response(status=304)
+    del response.headers["Content-Type"]  # a 304 has no body
     response.vary.add("HX-Request")
     response.vary.add("Accept-Encoding")
     return _named(response, tag)
