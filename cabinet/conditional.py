@@ -205,10 +205,12 @@ def _not_modified(tag: str) -> Response:
 
 @cache
 def release() -> str:
-    """A digest of the code and the templates: a new release never answers with old keys."""
+    """A digest of the code, the templates and the migrations: a new release never answers with
+    old keys (a migration may change rows without a session, so without the stamps)."""
     root = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for folder, pattern in ((root, "*.py"), (root.parent / "templates", "*.html")):
+    folders = ((root, "*.py"), (root.parent / "templates", "*.html"), (root.parent / "migrations", "*.py"))
+    for folder, pattern in folders:
         for path in sorted(folder.rglob(pattern)):
             digest.update(path.as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
