@@ -167,7 +167,14 @@ def answer(
 def _key(kind: str, parts: Iterable[object], minute: datetime) -> str:
     digest = hashlib.sha256(release().encode())
     settings = tuple(current_app.config.get(name) for name in SETTINGS)
-    for part in (kind, settings, request.script_root, request.full_path, minute.isoformat(), *parts):
+    for part in (
+        kind,
+        settings,
+        request.script_root,
+        request.full_path,
+        minute.isoformat(),
+        *parts,
+    ):
         digest.update(b"\x1f" + repr(part).encode())
     return digest.hexdigest()
 
@@ -209,7 +216,11 @@ def release() -> str:
     old keys (a migration may change rows without a session, so without the stamps)."""
     root = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    folders = ((root, "*.py"), (root.parent / "templates", "*.html"), (root.parent / "migrations", "*.py"))
+    folders = (
+        (root, "*.py"),
+        (root.parent / "templates", "*.html"),
+        (root.parent / "migrations", "*.py"),
+    )
     for folder, pattern in folders:
         for path in sorted(folder.rglob(pattern)):
             digest.update(path.as_posix().encode() + b"\0" + path.read_bytes())

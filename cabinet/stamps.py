@@ -56,7 +56,15 @@ OWNERS: dict[str, tuple[str, ...]] = {
 EVERYONE = frozenset({"program_terms", "demo_clock", "managers"})
 # tables no member's page or API answer reads
 UNSEEN = frozenset(
-    {"alembic_version", "member_stamps", "audit_log", "api_tokens", "demo_runs", "gateway_callbacks", "stop_list"}
+    {
+        "alembic_version",
+        "member_stamps",
+        "audit_log",
+        "api_tokens",
+        "demo_runs",
+        "gateway_callbacks",
+        "stop_list",
+    }
 )
 # columns of an OWNERS table that no page shows (the outbox's bookkeeping)
 UNSEEN_COLUMNS: dict[str, frozenset[str]] = {
@@ -215,7 +223,9 @@ def _after_flush(session: Session, _context: Any) -> None:
     for obj in session.dirty:
         state = inspect(obj)
         changed = {
-            attr.key for attr in state.mapper.column_attrs if state.attrs[attr.key].history.has_changes()
+            attr.key
+            for attr in state.mapper.column_attrs
+            if state.attrs[attr.key].history.has_changes()
         }
         if changed:
             touched |= _object_owners(obj, changed=changed)
@@ -270,7 +280,7 @@ _BUMP = text(
     "SELECT touched.id, :stamp FROM ("
     " SELECT id FROM clients WHERE id IN :ids"
     " UNION SELECT referrer_id FROM referrals WHERE referee_id IN :ids"
-    f" UNION SELECT {PROGRAM} AS id WHERE {PROGRAM} IN :ids"
+    " UNION SELECT 0 AS id WHERE 0 IN :ids"  # PROGRAM
     ") AS touched WHERE true ORDER BY touched.id "
     "ON CONFLICT (client_id) DO UPDATE SET stamp = excluded.stamp"
 )
@@ -332,10 +342,10 @@ def install() -> None:
 
 def of_client(client_id: int) -> tuple[int | None, int | None]:
     """The client's stamp and the program's (one statement; None: never changed)."""
-    rows = dict(read(_STAMPS_OF, {"client_id": client_id}).all())
+    rows: dict[int, int] = {row[0]: row[1] for row in read(_STAMPS_OF, {"client_id": client_id})}
     return rows.get(client_id), rows.get(PROGRAM)
 
 
 _STAMPS_OF = text(
-    f"SELECT client_id, stamp FROM member_stamps WHERE client_id IN (:client_id, {PROGRAM})"
+    "SELECT client_id, stamp FROM member_stamps WHERE client_id IN (:client_id, 0)"  # PROGRAM
 )

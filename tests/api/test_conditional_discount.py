@@ -16,14 +16,14 @@ from tests.web.test_referral_page import count_statements
 URL = "/api/v1/clients/400/discount"
 
 
-def test_an_unchanged_discount_is_not_sent_again(
-    app: Flask, api: Api, worked_example: str
-) -> None:
+def test_an_unchanged_discount_is_not_sent_again(app: Flask, api: Api, worked_example: str) -> None:
     first = api.get(URL)
     assert first.status_code == 200
     assert first.headers["Cache-Control"] == "private, no-cache"
     with count_statements(app) as statements:
-        second = api.client.get(URL, headers={**api.headers, "If-None-Match": first.headers["ETag"]})
+        second = api.client.get(
+            URL, headers={**api.headers, "If-None-Match": first.headers["ETag"]}
+        )
     assert second.status_code == 304
     assert [s for s in statements if not s.startswith("BEGIN")][1:] == [
         s for s in statements if "member_stamps" in s

@@ -41,7 +41,9 @@ def _signed_in(app: Flask, client: FlaskClient) -> str:
     return code
 
 
-def _again(client: FlaskClient, url: str, headers: dict[str, str], first: TestResponse) -> TestResponse:
+def _again(
+    client: FlaskClient, url: str, headers: dict[str, str], first: TestResponse
+) -> TestResponse:
     return client.get(url, headers={**headers, "If-None-Match": first.headers["ETag"]})
 
 
@@ -93,9 +95,7 @@ def test_a_referee_applying_the_code_changes_the_referrers_page(
     assert "ТехСтрой" in second.get_data(as_text=True)
 
 
-def test_a_referees_new_name_changes_the_referrers_page(
-    app: Flask, client: FlaskClient
-) -> None:
+def test_a_referees_new_name_changes_the_referrers_page(app: Flask, client: FlaskClient) -> None:
     _signed_in(app, client)
     first = client.get("/referral?tab=clients", headers=HX)
     with outside_requests(app):
@@ -183,7 +183,9 @@ def test_a_revoked_session_gets_no_304_and_no_kept_page(app: Flask, client: Flas
     assert page.status_code == 302
 
 
-def test_an_idle_session_gets_no_304(app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_idle_session_gets_no_304(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _signed_in(app, client)
     first = client.get("/referral?tab=history", headers=HX)
     import time as real_time

@@ -117,5 +117,3 @@ def test_no_call_of_the_tour_leaves_a_member_a_stale_page(app: Flask, world: Wor
                     body = _same(again.get_data(as_text=True))  # type: ignore[attr-defined]
                     assert body == fresh, (stop.name, watcher.client_id, url)
     assert checked > len(STOPS)  # most calls change nothing a given member sees
-
-
