@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -79,27 +80,36 @@ class MemoryStore:
 
 
 class RedisStore:
-    """Bodies in Redis, kept TTL_SECONDS (Redis's own `maxmemory` bounds the whole); Redis down
-    is a miss, never an error: the answer is rendered."""
+    """Bodies in Redis, kept TTL_SECONDS (Redis's own `maxmemory` bounds the whole). Redis down
+    is a miss, never an error: the answer is rendered, and Redis is left alone for RETRY_SECONDS
+    (a request does not wait for its timeout twice)."""
+
+    RETRY_SECONDS = 5.0
 
     def __init__(self, url: str, prefix: str, timeout_seconds: float) -> None:
         self.redis = Redis.from_url(
             url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
         )
         self.prefix = prefix
+        self._down_until = 0.0
 
     def get(self, key: str) -> bytes | None:
+        if time.monotonic() < self._down_until:
+            return None
         try:
             value = self.redis.get(self.prefix + key)
         except RedisError:
+            self._down_until = time.monotonic() + self.RETRY_SECONDS
             return None
         return value if isinstance(value, bytes) else None
 
     def set(self, key: str, value: bytes) -> None:
+        if time.monotonic() < self._down_until:
+            return
         try:
             self.redis.set(self.prefix + key, value, ex=TTL_SECONDS)
         except RedisError:
-            return
+            self._down_until = time.monotonic() + self.RETRY_SECONDS
 
 
 def init_app(app: Flask) -> None:

@@ -4,6 +4,7 @@ gets 304 without a render, and nothing a member sees changes without a new name.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from cabinet import stamps
 from cabinet.auth.services import end_sessions
 from cabinet.clients.models import load_record
 from cabinet.clock import Program, SettableClock
+from cabinet.conditional import MemoryStore, RedisStore
 from cabinet.db import db
 from cabinet.invitations import notices
 from cabinet.referrals import services
@@ -217,3 +219,11 @@ def test_every_table_says_who_sees_it(app: Flask) -> None:
     with app.app_context():
         tables = set(db.metadata.tables)
     assert tables - stamps.declared_tables() == set()
+
+
+def test_the_cache_is_the_limits_redis_when_they_have_one(make_app: Callable[..., Flask]) -> None:
+    shared = make_app(RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15")
+    assert isinstance(shared.extensions["fragment_cache"], RedisStore)
+    alone = make_app(RATELIMIT_STORAGE_URI="memory://", FRAGMENT_CACHE_BYTES=1024)
+    assert isinstance(alone.extensions["fragment_cache"], MemoryStore)
+    assert alone.extensions["fragment_cache"].max_bytes == 1024
