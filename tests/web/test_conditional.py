@@ -4,6 +4,7 @@ gets 304 without a render, and nothing a member sees changes without a new name.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -14,15 +15,15 @@ from werkzeug.test import TestResponse
 
 from cabinet import stamps
 from cabinet.auth.services import end_sessions
-from cabinet.clients.models import load_record
+from cabinet.clients.models import Client, load_record
 from cabinet.clock import Program, SettableClock
 from cabinet.conditional import MemoryStore, RedisStore
-from cabinet.db import db
+from cabinet.db import db, transaction
 from cabinet.invitations import notices
 from cabinet.referrals import services
 from tests.conftest import msk
 from tests.factories import make_client
-from tests.web.conftest import Auth, outside_requests, referrer_with_referees
+from tests.web.conftest import Auth, outside_requests, referrer_with_referees, web_client
 from tests.web.test_referral_page import count_statements
 
 HX = {"HX-Request": "true"}
@@ -101,8 +102,6 @@ def test_a_referees_new_name_changes_the_referrers_page(app: Flask, client: Flas
     _signed_in(app, client)
     first = client.get("/referral?tab=clients", headers=HX)
     with outside_requests(app):
-        from cabinet.clients.models import Client
-
         db.session.get(Client, 408).name = "ТехКомплект Плюс"
         db.session.commit()
     second = _again(client, "/referral?tab=clients", HX, first)
@@ -124,11 +123,7 @@ def test_a_write_that_fails_changes_no_stamp(app: Flask, client: FlaskClient) ->
     _signed_in(app, client)
     with outside_requests(app):
         before = stamps.of_client(400)
-        from cabinet.db import transaction
-
         with pytest.raises(RuntimeError), transaction():
-            from cabinet.clients.models import Client
-
             db.session.get(Client, 400).name = "Другое имя"
             db.session.flush()
             raise RuntimeError("rolled back")
@@ -157,8 +152,8 @@ def test_a_minute_in_which_the_page_changes_is_never_named(
         make_client(407, "ТехСтрой", registered_at=msk("2023-03-20 09:00"))
         services.join(program.at(msk("2023-03-31 11:00") + timedelta(seconds=30)), 407, code)
     texts = []
-    for moment in ("2023-03-31 11:00", "2023-03-31 11:00"):
-        clock.set(msk(moment) + timedelta(seconds=10 if not texts else 40))
+    for seconds in (10, 40):
+        clock.set(msk("2023-03-31 11:00") + timedelta(seconds=seconds))
         page = client.get("/referral?tab=history", headers=HX)
         assert page.status_code == 200
         assert "ETag" not in page.headers
@@ -190,9 +185,8 @@ def test_an_idle_session_gets_no_304(
 ) -> None:
     _signed_in(app, client)
     first = client.get("/referral?tab=history", headers=HX)
-    import time as real_time
-
-    later = real_time.time() + 31 * 60  # past the 30-minute idle timeout
+    idle = app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+    later = time.time() + idle + 60  # as tests/web/test_auth.py moves the signer's clock
     monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
     again = _again(client, "/referral?tab=history", HX, first)
     assert again.status_code == 401
@@ -201,8 +195,6 @@ def test_an_idle_session_gets_no_304(
 
 def test_a_flash_message_is_shown_not_skipped(app: Flask, client: FlaskClient, auth: Auth) -> None:
     """«Вы участвуете в программе…» is in the session for the next page: that page renders."""
-    from tests.web.conftest import web_client
-
     email = web_client(app, 600, "Новичок", registered_at=msk("2023-03-30 09:00"))
     auth.login(email)
     first = client.get("/referral")
