@@ -23,7 +23,13 @@ from cabinet.invitations import notices
 from cabinet.referrals import services
 from tests.conftest import msk
 from tests.factories import make_client
-from tests.web.conftest import Auth, outside_requests, referrer_with_referees, web_client
+from tests.web.conftest import (
+    Auth,
+    csrf_token,
+    outside_requests,
+    referrer_with_referees,
+    web_client,
+)
 from tests.web.test_referral_page import count_statements
 
 HX = {"HX-Request": "true"}
@@ -219,3 +225,14 @@ def test_the_cache_is_the_limits_redis_when_they_have_one(make_app: Callable[...
     alone = make_app(RATELIMIT_STORAGE_URI="memory://", FRAGMENT_CACHE_BYTES=1024)
     assert isinstance(alone.extensions["fragment_cache"], MemoryStore)
     assert alone.extensions["fragment_cache"].max_bytes == 1024
+
+
+def test_signing_out_clears_the_pages_the_browser_kept(app: Flask, client: FlaskClient) -> None:
+    """The pages are kept to be revalidated (`private, no-cache`): «Выйти» asks the browser to
+    drop them, so «Назад» on a shared computer shows none of them."""
+    _signed_in(app, client)
+    page = client.get("/referral")
+    assert page.headers["Cache-Control"] == "private, no-cache"
+    out = client.post("/logout", data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    assert out.status_code == 302
+    assert out.headers["Clear-Site-Data"] == '"cache"'
