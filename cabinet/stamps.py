@@ -90,7 +90,8 @@ def declared_tables() -> frozenset[str]:
 
 # ---- collecting: who did this transaction touch --------------------------------------------
 
-_MARKS = "stamp_marks"  # on the connection's info: the client ids touched (PROGRAM: everyone)
+_MARKS = "stamp_marks"
+_MIGRATING = "stamps_migrating"  # the connection wrote alembic_version: a migration
 _flushing: ContextVar[bool] = ContextVar("stamps_flushing", default=False)
 _WRITE = re.compile(r"^\s*(insert\s+into|update|delete\s+from)\s+\"?(\w+)", re.IGNORECASE)
 
@@ -110,6 +111,8 @@ def _before_execute(
     if _flushing.get():  # the ORM's own statements: `_after_flush` reads their rows
         return
     if isinstance(clause, Insert | Update | Delete):
+        if getattr(clause.table, "name", None) == "alembic_version":
+            connection.info[_MIGRATING] = True
         touched = _touched_by(clause, multiparams, params)
     elif isinstance(clause, TextClause):
         found = _WRITE.match(clause.text)
@@ -292,15 +295,24 @@ def new_stamp() -> int:
 
 def _forget(connection: Connection) -> None:
     connection.info.pop(_MARKS, None)
+    connection.info.pop(_MIGRATING, None)
 
 
 def _committed(connection: Connection) -> None:
-    """A commit that did not pass through a session (`_before_commit`) with marks left: its
-    members' stamps were not changed. The cabinet writes through the session; the migrations
-    do not, and need not: a migration is a new release, and the keys name the release
-    (cabinet/conditional.py)."""
-    if connection.info.pop(_MARKS, None):
-        logger.info("a write committed outside the session left the change stamps as they were")
+    """A commit that did not pass through a session (`_before_commit`: a Core write on a
+    connection of its own, a migration's data) with marks left: the stamps are changed here,
+    in the same transaction, just before its COMMIT, on the driver's own cursor (the connection
+    is committing: it takes no statement of its own now)."""
+    marks: set[int] | None = connection.info.pop(_MARKS, None)
+    if connection.info.pop(_MIGRATING, False) or not marks:
+        return  # a migration: a new release, and the keys name the release
+    ids = ", ".join(str(int(i)) for i in sorted(marks))  # integers only: nothing to quote
+    statement = _BUMP.text.replace(":ids", f"({ids})").replace(":stamp", str(new_stamp()))
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(statement)
+    finally:
+        cursor.close()
 
 
 def _flush_over(*_: Any) -> None:
