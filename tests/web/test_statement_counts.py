@@ -12,13 +12,15 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from tests.conftest import empty_tables
-from tests.web.tour import NOT_TOURED, STOPS, Stop, World, make_world, take
+from tests.web.tour import NOT_TOURED, STOPS, Stop, World, make_world, recorded, take
 
 TRANSACTION_CONTROL = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}
 
-# The budget of each call, the sign-in check included. Writes take their row locks first on
+# The budget of each call, the sign-in check included. Every write has one statement for the
+# change stamps of those who see it (cabinet/stamps.py). Writes take their row locks first on
 # PostgreSQL (SELECT … FOR UPDATE), a few statements more than SQLite: theirs is the budget.
 BUDGET = {
     "home": 0,
@@ -41,10 +43,10 @@ BUDGET = {
     # the stop list, its «Ваша скидка» (2), the outbox row): 25 → 30 measured
     "apply a code": 41,
     "notice switch": 3,  # the client, the member's row, the update
-    "join without a code": 15,
+    "join without a code": 16,
     "sign out": 3,
     "API: client": 3,
-    "API: provision": 8,
+    "API: provision": 9,
     "API: discount": 5,  # the change stamps, the terms in force (their version and cap)
     "API: invoice preview": 4,  # the versions of the terms (each day's cap)
     "API: events": 2,
@@ -64,11 +66,24 @@ BUDGET = {
     # the change stamps (every write: cabinet/stamps.py)
     "terms draft with its preview": 7,  # the draft, the versions, the members' ladders (4)
     "save a draft": 7,
-    "publish terms": 7,  # … the terms lock (PostgreSQL), the published versions (overlaps, start)
-    "withdraw terms": 6,  # … the terms lock (PostgreSQL)
+    "publish terms": 8,  # … the terms lock (PostgreSQL), the published versions (overlaps, start)
+    "withdraw terms": 7,  # … the terms lock (PostgreSQL)
     "revoke a referral": 42,
     "send failed invitations again": 3,
     "manager signs out": 4,
+}
+
+
+# A read asked again with the ETag it was given: a 304 without a render (cabinet/conditional.py).
+REVALIDATION_BUDGET = {
+    "referral page": 1,  # the signed-in client, its change stamps in the same statement
+    "history tab": 1,
+    "history, next page": 1,
+    "clients tab": 1,
+    "clients, next page": 1,
+    "invitations tab": 1,
+    "share dialog": 1,
+    "API: discount": 2,  # the token, the change stamps
 }
 
 
@@ -99,3 +114,26 @@ def test_each_call_runs_the_same_statements_small_or_big(
     small, big = (_queries(take(app, stop, world)) for world in worlds)
     assert len(small) == len(big), big
     assert len(big) <= BUDGET[stop.name], big
+
+
+@pytest.mark.parametrize("name", REVALIDATION_BUDGET)
+def test_a_read_asked_again_costs_its_revalidation_budget(
+    app: Flask, worlds: tuple[World, World], name: str
+) -> None:
+    stop = next(stop for stop in STOPS if stop.name == name)
+    for world in worlds:
+        client = app.test_client()
+        token = "" if stop.before is None else stop.before(client, world)
+        first = stop.call(client, world, token)
+        assert first.status_code == 200 and "ETag" in first.headers, name
+        again = _with_header(client, "If-None-Match", first.headers["ETag"])
+        with recorded(app) as statements:
+            response = stop.call(again, world, token)
+        assert response.status_code == 304, name
+        assert len(_queries(statements)) <= REVALIDATION_BUDGET[name] < BUDGET[name]
+
+
+def _with_header(client: FlaskClient, name: str, value: str) -> FlaskClient:
+    """The same browser, sending `name: value` with each request."""
+    client.environ_base[f"HTTP_{name.upper().replace('-', '_')}"] = value
+    return client
