@@ -12,10 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 
 from tests.conftest import empty_tables
-from tests.web.tour import NOT_TOURED, STOPS, Stop, World, make_world, recorded, take
+from tests.web.tour import NOT_TOURED, STOPS, Stop, World, make_world, take
 
 TRANSACTION_CONTROL = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}
 
@@ -74,19 +73,6 @@ BUDGET = {
 }
 
 
-# A read asked again with the ETag it was given: a 304 without a render (cabinet/conditional.py).
-REVALIDATION_BUDGET = {
-    "referral page": 1,  # the signed-in client, its change stamps in the same statement
-    "history tab": 1,
-    "history, next page": 1,
-    "clients tab": 1,
-    "clients, next page": 1,
-    "invitations tab": 1,
-    "share dialog": 1,
-    "API: discount": 2,  # the token, the change stamps
-}
-
-
 def test_the_tour_covers_every_endpoint(app: Flask) -> None:
     toured = {stop.endpoint for stop in STOPS}
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
@@ -114,26 +100,3 @@ def test_each_call_runs_the_same_statements_small_or_big(
     small, big = (_queries(take(app, stop, world)) for world in worlds)
     assert len(small) == len(big), big
     assert len(big) <= BUDGET[stop.name], big
-
-
-@pytest.mark.parametrize("name", REVALIDATION_BUDGET)
-def test_a_read_asked_again_costs_its_revalidation_budget(
-    app: Flask, worlds: tuple[World, World], name: str
-) -> None:
-    stop = next(stop for stop in STOPS if stop.name == name)
-    for world in worlds:
-        client = app.test_client()
-        token = "" if stop.before is None else stop.before(client, world)
-        first = stop.call(client, world, token)
-        assert first.status_code == 200 and "ETag" in first.headers, name
-        again = _with_header(client, "If-None-Match", first.headers["ETag"])
-        with recorded(app) as statements:
-            response = stop.call(again, world, token)
-        assert response.status_code == 304, name
-        assert len(_queries(statements)) <= REVALIDATION_BUDGET[name] < BUDGET[name]
-
-
-def _with_header(client: FlaskClient, name: str, value: str) -> FlaskClient:
-    """The same browser, sending `name: value` with each request."""
-    client.environ_base[f"HTTP_{name.upper().replace('-', '_')}"] = value
-    return client
