@@ -111,8 +111,8 @@ _RECORD_COLUMNS = tuple(field.name for field in fields(ClientRecord) if field.na
 def _record_by_id() -> Select[Any]:
     columns = (getattr(Client, name) for name in _RECORD_COLUMNS)
     own = select(MemberStamp.stamp).where(MemberStamp.client_id == Client.id)
-    program = select(MemberStamp.stamp).where(MemberStamp.client_id == PROGRAM)
-    return select(*columns, own.scalar_subquery(), program.scalar_subquery()).where(
+    everyone = select(MemberStamp.stamp).where(MemberStamp.client_id == PROGRAM)
+    return select(*columns, own.scalar_subquery(), everyone.scalar_subquery()).where(
         Client.id == bindparam("client_id", type_=Integer())
     )
 

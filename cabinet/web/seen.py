@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from cabinet import conditional
 from cabinet.auth.roles import current_visitor
-from cabinet.clock import current_program
+from cabinet.clock import current_context
 from cabinet.demo.clock import DemoClock
 from cabinet.htmx import is_htmx, wants_fragment
 from cabinet.web import links
@@ -30,7 +30,7 @@ def member_answer(kind: str, render: Callable[[], Response]) -> Response:
         # A flash message is shown once; a session with no CSRF token yet gets one now.
         return render()
     client = visitor.client
-    program = current_program()
+    context = current_context()
     parts = (
         current_user.get_id(),
         client.id,
@@ -44,11 +44,11 @@ def member_answer(kind: str, render: Callable[[], Response]) -> Response:
         is_htmx(),
         _demo_shifted(),
     )
-    return conditional.answer(kind, parts, render, program.clock.now)
+    return conditional.answer(kind, parts, render, context.clock.now)
 
 
 def _demo_shifted() -> bool | None:
     if not current_app.config["DEMO_MODE"]:
         return None
-    clock = current_program().clock
+    clock = current_context().clock
     return isinstance(clock, DemoClock) and clock.offset() != 0

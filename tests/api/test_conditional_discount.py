@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.referrals import services
 from tests.api.conftest import Api
@@ -32,12 +32,12 @@ def test_an_unchanged_discount_is_not_sent_again(app: Flask, api: Api, worked_ex
 
 
 def test_a_new_referral_changes_the_discount_and_its_name(
-    app: Flask, api: Api, worked_example: str, program: Program
+    app: Flask, api: Api, worked_example: str, context: Context
 ) -> None:
     first = api.get(URL)
     with app.app_context():
         make_client(409, "ТелекомСтрой", registered_at=msk("2023-03-20 09:00"))
-        services.join(program.at(msk("2023-03-31 16:00")), 409, worked_example)
+        services.join(context.at(msk("2023-03-31 16:00")), 409, worked_example)
         db.session.remove()
     second = api.client.get(URL, headers={**api.headers, "If-None-Match": first.headers["ETag"]})
     assert second.status_code == 200
@@ -48,7 +48,7 @@ def test_a_new_referral_changes_the_discount_and_its_name(
 
 
 def test_someone_elses_change_keeps_the_name(
-    app: Flask, api: Api, worked_example: str, program: Program
+    app: Flask, api: Api, worked_example: str, context: Context
 ) -> None:
     first = api.get(URL)
     with app.app_context():

@@ -9,7 +9,7 @@ from sqlalchemy import insert, text, update
 
 from cabinet import stamps
 from cabinet.clients.models import Client
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db, transaction
 from cabinet.invitations.models import Invitation
 from cabinet.referrals import services
@@ -21,9 +21,9 @@ def _now() -> tuple[int | None, int | None]:
     return stamps.of_client(400)
 
 
-def _member(program: Program) -> None:
+def _member(context: Context) -> None:
     make_client(400)
-    services.join(program, 400)
+    services.join(context, 400)
 
 
 def _invitation(key: str) -> dict[str, object]:
@@ -42,9 +42,9 @@ def _invitation(key: str) -> dict[str, object]:
 
 
 def test_a_core_write_on_a_connection_of_its_own_changes_the_stamp(
-    ctx: Flask, program: Program
+    ctx: Flask, context: Context
 ) -> None:
-    _member(program)
+    _member(context)
     before = _now()
     with db.engine.begin() as connection:
         connection.execute(insert(Invitation), [_invitation("k1")])
@@ -53,8 +53,8 @@ def test_a_core_write_on_a_connection_of_its_own_changes_the_stamp(
     assert after[1] == before[1]  # the member's own: the program's stays
 
 
-def test_the_outboxs_bookkeeping_changes_no_stamp(ctx: Flask, program: Program) -> None:
-    _member(program)
+def test_the_outboxs_bookkeeping_changes_no_stamp(ctx: Flask, context: Context) -> None:
+    _member(context)
     with transaction():
         db.session.execute(insert(Invitation), [_invitation("k2")])
     before = _now()
@@ -70,8 +70,8 @@ def test_the_outboxs_bookkeeping_changes_no_stamp(ctx: Flask, program: Program) 
     assert after[1] != before[1]
 
 
-def test_a_text_write_changes_everyones_stamp(ctx: Flask, program: Program) -> None:
-    _member(program)
+def test_a_text_write_changes_everyones_stamp(ctx: Flask, context: Context) -> None:
+    _member(context)
     before = _now()
     with transaction():
         db.session.execute(text("UPDATE clients SET name = 'Другое' WHERE id = 400"))
@@ -79,11 +79,11 @@ def test_a_text_write_changes_everyones_stamp(ctx: Flask, program: Program) -> N
     assert after[1] != before[1]
 
 
-def test_a_referees_change_is_its_referrers_too(ctx: Flask, program: Program) -> None:
+def test_a_referees_change_is_its_referrers_too(ctx: Flask, context: Context) -> None:
     make_client(400)
-    code = services.join(program, 400).code
+    code = services.join(context, 400).code
     make_client(401)
-    services.join(program, 401, code)
+    services.join(context, 401, code)
     before = _now()
     with transaction():
         db.session.get(Client, 401).name = "Новое имя"

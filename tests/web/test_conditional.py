@@ -16,7 +16,7 @@ from werkzeug.test import TestResponse
 from cabinet import stamps
 from cabinet.auth.services import end_sessions
 from cabinet.clients.models import Client, load_record
-from cabinet.clock import Program, SettableClock
+from cabinet.clock import Context, SettableClock
 from cabinet.conditional import MemoryStore, RedisStore
 from cabinet.db import db, transaction
 from cabinet.invitations import notices
@@ -91,13 +91,13 @@ def test_the_kept_body_is_the_page_a_render_gives(app: Flask, client: FlaskClien
 
 
 def test_a_referee_applying_the_code_changes_the_referrers_page(
-    app: Flask, client: FlaskClient, program: Program
+    app: Flask, client: FlaskClient, context: Context
 ) -> None:
     code = _signed_in(app, client)
     first = client.get("/referral?tab=clients", headers=HX)
     with outside_requests(app):
         make_client(407, "ТехСтрой", registered_at=msk("2023-03-20 09:00"))
-        services.join(program.at(msk("2023-03-31 11:00")), 407, code)
+        services.join(context.at(msk("2023-03-31 11:00")), 407, code)
     second = _again(client, "/referral?tab=clients", HX, first)
     assert second.status_code == 200
     assert second.headers["ETag"] != first.headers["ETag"]
@@ -148,7 +148,7 @@ def test_the_next_minute_is_another_name(
 
 
 def test_a_minute_in_which_the_page_changes_is_never_named(
-    app: Flask, client: FlaskClient, clock: SettableClock, program: Program
+    app: Flask, client: FlaskClient, clock: SettableClock, context: Context
 ) -> None:
     """A referee applies the code at 11:00:30: the referrer's new step starts then, so the
     history reads «начнет действовать» at 11:00:10 and «действует» at 11:00:40 — that minute
@@ -156,7 +156,7 @@ def test_a_minute_in_which_the_page_changes_is_never_named(
     code = _signed_in(app, client)
     with outside_requests(app):
         make_client(407, "ТехСтрой", registered_at=msk("2023-03-20 09:00"))
-        services.join(program.at(msk("2023-03-31 11:00") + timedelta(seconds=30)), 407, code)
+        services.join(context.at(msk("2023-03-31 11:00") + timedelta(seconds=30)), 407, code)
     texts = []
     for seconds in (10, 40):
         clock.set(msk("2023-03-31 11:00") + timedelta(seconds=seconds))
