@@ -1,7 +1,7 @@
 """Change stamps (cabinet/stamps.py): a random number per member, replaced in the same
 transaction by every write that changes what the member sees; client 0 is the program's (the
 terms, anything every member sees). The cabinet's pages and the discount API are named by them
-(ETag) and cached under them (cabinet/web/conditional.py).
+(ETag) and cached under them (cabinet/conditional.py).
 
 Revision ID: 0022
 Revises: 0019
