@@ -3,7 +3,7 @@
 Every member has a stamp (`member_stamps`, a random number replaced on each change), and the
 program has one (the row of client 0: the terms, the demo clock, anything seen by everyone).
 The cabinet's pages and the discount API name their content by these stamps (`ETag`, the
-fragment cache: cabinet/web/conditional.py), so a stamp that a write forgot to change would
+fragment cache: cabinet/conditional.py), so a stamp that a write forgot to change would
 serve a stale page. Hence no writer changes a stamp itself: the database session does it.
 
 * Every statement that writes is seen here (`before_execute` on every engine; the ORM's
