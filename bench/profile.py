@@ -22,13 +22,17 @@ from pathlib import Path
 from sqlalchemy import event
 
 from bench.run import (
+    ETAG,
     SESSION_COOKIE,
     Endpoint,
+    Request,
     app_env,
     endpoints,
     keeping_cookie,
+    mix,
     prepare,
     prepared_database,
+    warm_endpoints,
 )
 
 
@@ -50,7 +54,9 @@ def main() -> int:
             from cabinet import create_app
             from cabinet.db import db
 
-            app = create_app()
+            # Cold: nothing kept, every request renders; warm: the fragment cache (Redis).
+            app = create_app({"FRAGMENT_CACHE_URL": "memory://", "FRAGMENT_CACHE_BYTES": 0})
+            warm = create_app()
             with app.app_context():
                 engine = db.engine
             statements = [0]
@@ -62,11 +68,29 @@ def main() -> int:
             client = app.test_client(use_cookies=False)  # each request carries its own
             print("| endpoint | CPU ms/request | wall ms/request | statements | bytes |")
             print("|---|---:|---:|---:|---:|")
-            for endpoint in endpoints(fixtures):
+            for endpoint in [*endpoints(fixtures), mix(fixtures, False)]:
                 measure(client, endpoint, args, statements)
-            with app.app_context():
-                db.engine.dispose()
+            with warm.app_context():
+                event.listen(db.engine, "before_cursor_execute", count)
+            warm_client = warm.test_client(use_cookies=False)
+            for endpoint in [*warm_endpoints(fixtures), mix(fixtures, True)]:
+                measure(warm_client, with_etags(warm_client, endpoint), args, statements)
+            for each in (app, warm):
+                with each.app_context():
+                    db.engine.dispose()
     return 0
+
+
+def with_etags(client, endpoint: Endpoint) -> Endpoint:  # type: ignore[no-untyped-def]
+    """`If-None-Match` placeholders (bench/run.py ETAG) replaced by the ETags of now."""
+    resolved = []
+    for r in endpoint.requests:
+        if r.headers.get("If-None-Match") == ETAG:
+            plain = {k: v for k, v in r.headers.items() if k != "If-None-Match"}
+            tag = client.open(r.path, method=r.method, headers=plain).headers["ETag"]
+            r = Request(r.method, r.path, {**plain, "If-None-Match": tag}, r.body)
+        resolved.append(r)
+    return Endpoint(endpoint.name, resolved, endpoint.warm_up)
 
 
 def measure(client, endpoint: Endpoint, args, statements: list[int]) -> None:  # type: ignore[no-untyped-def]

@@ -126,9 +126,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 with server("bench.flaskr:app", flaskr_env, work / "flaskr.log") as base:
                     results.append(drive(base, flaskr_index, database, args, work))
                 env = app_env(url)
-                with server("wsgi:app", env, work / f"cabinet-{database}.log") as base:
+                # Cold: nothing is kept, every request renders (a first view).
+                cold_env = {**env, "FRAGMENT_CACHE_URL": "memory://", "FRAGMENT_CACHE_BYTES": "0"}
+                with server("wsgi:app", cold_env, work / f"cabinet-{database}.log") as base:
                     for endpoint in endpoints(fixtures):
                         results.append(drive(base, endpoint, database, args, work))
+                    results.append(drive(base, mix(fixtures, False), database, args, work))
+                # Warm: the fragment cache in Redis, as in production; the kept body, the 304.
+                with server("wsgi:app", env, work / f"cabinet-{database}-warm.log") as base:
+                    for endpoint in warm_endpoints(fixtures):
+                        results.append(drive(base, endpoint, database, args, work))
+                    results.append(drive(base, mix(fixtures, True), database, args, work))
                 for count in args.delivery_processes:
                     rate = deliver(url, count, args.worker_messages, work)
                     workers.append((database, count, rate))
@@ -371,6 +379,87 @@ def endpoints(f: Fixtures) -> list[Endpoint]:
     ]
 
 
+# The single GETs measured warm too: (name, path, htmx, API)
+WARM = (
+    ("`GET /referral` (member 400, full page)", "/referral", False, False),
+    ("tab «История скидок», first page", "/referral", True, False),
+    ("tab «Приведенные клиенты», first page", "/referral?tab=clients", True, False),
+    ("tab «Приглашения», first page", "/referral?tab=invitations", True, False),
+    ("share dialog `GET /referral/invite`", "/referral/invite", True, False),
+    ("API `GET /api/v1/clients/400/discount`", "/api/v1/clients/400/discount", False, True),
+)
+MIX_FILE = ROOT / "bench" / "mix.tsv"
+MIX = "browsing mix recorded in Chromium (bench/mix.tsv)"
+
+
+def warm_endpoints(f: Fixtures) -> list[Endpoint]:
+    """Each GET of WARM twice: asked again without `If-None-Match` (the kept body: another
+    browser of the same session, or one whose cache was cleared), and with it (a 304)."""
+    made = []
+    for name, path, htmx, api in WARM:
+        headers = {**BROWSER, **(HX if htmx else {})}
+        if api:
+            headers["Authorization"] = f"Bearer {f.token}"
+        else:
+            headers["Cookie"] = f"{SESSION_COOKIE}={f.member[0]}"
+        plain = Request("GET", path, headers)
+        made.append(Endpoint(f"{name} — warm, the kept body", [plain]))
+        tagged = {**headers, "If-None-Match": ETAG}
+        made.append(Endpoint(f"{name} — warm, 304", [Request("GET", path, tagged)]))
+    return made
+
+
+# In a request's If-None-Match: the ETag its answer has right before it is driven. A name holds
+# for the minute (cabinet/conditional.py), so an endpoint driven with ETags starts with enough
+# of the minute left for its warm-up and its run.
+ETAG = "<the ETag of this request now>"
+
+
+def with_etags(base: str, endpoint: Endpoint, seconds: int) -> Endpoint:
+    if not any(r.headers.get("If-None-Match") == ETAG for r in endpoint.requests):
+        return endpoint
+    left = 60 - time.time() % 60
+    if left < seconds + 3:
+        time.sleep(left + 0.5)
+    tags: dict[tuple[str, str], str] = {}
+    resolved = []
+    for r in endpoint.requests:
+        if r.headers.get("If-None-Match") == ETAG:
+            plain = {k: v for k, v in r.headers.items() if k != "If-None-Match"}
+            key = (r.path, plain.get("HX-Request", ""))
+            if key not in tags:
+                tags[key] = etag_of(base, Request(r.method, r.path, plain))
+            r = Request(r.method, r.path, {**plain, "If-None-Match": tags[key]}, r.body)
+            answer = requests.get(base + r.path, headers=r.headers, timeout=30)
+            if answer.status_code != 304:
+                raise SystemExit(f"{r.path}: {answer.status_code} to its own ETag, not 304")
+        resolved.append(r)
+    return Endpoint(endpoint.name, resolved, endpoint.warm_up)
+
+
+def etag_of(base: str, request: Request) -> str:
+    answer = requests.get(base + request.path, headers=request.headers, timeout=30)
+    if answer.status_code != 200 or "ETag" not in answer.headers:
+        raise SystemExit(f"{request.path}: {answer.status_code}, no ETag")
+    return answer.headers["ETag"]
+
+
+def mix(f: Fixtures, conditional: bool) -> Endpoint:
+    """The recorded browsing (bench/record.py) as member 400; `conditional`: with the ETags
+    where Chromium revalidated (its HTTP cache), else every request asks afresh."""
+    made = []
+    for line in MIX_FILE.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        method, path, kept, revalidates = line.split("\t")
+        headers = dict(pair.split(": ", 1) for pair in kept.split("\x1f") if pair)
+        headers = {**BROWSER, **headers, "Cookie": f"{SESSION_COOKIE}={f.member[0]}"}
+        if conditional and revalidates == "1":
+            headers["If-None-Match"] = ETAG
+        made.append(Request(method, path, headers))
+    return Endpoint(f"{MIX} — {'warm' if conditional else 'cold'}", made)
+
+
 def keeping_cookie(endpoint: Endpoint, cookie: str | None) -> Endpoint:
     """The endpoint's requests with the session cookie a response just set, as a browser keeps
     it: the sessions signed while preparing are minutes old by the time an endpoint is driven,
@@ -437,6 +526,7 @@ def server(app: str, env: dict[str, str], log: Path) -> Iterator[str]:
 
 
 def drive(base: str, endpoint: Endpoint, database: str, args: Any, work: Path) -> Result:
+    endpoint = with_etags(base, endpoint, args.duration + (1 if args.warm_up else 0))
     script = work / "requests.txt"
     script.write_text("\n".join(r.line() for r in endpoint.requests) + "\n", encoding="utf-8")
     first = endpoint.requests[0]

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-from cabinet import config, guard, htmx, limits, logs, passwords
+from cabinet import conditional, config, guard, htmx, limits, logs, passwords, stamps
 from cabinet.clock import Clock, Context, SystemClock
 from cabinet.db import db, engine_options, init_engine
 from cabinet.demo.clock import DemoClock
@@ -46,6 +46,7 @@ def create_app(
 
     db.init_app(app)
     init_engine(app)
+    stamps.install()  # every write changes the stamps of those who see it (cabinet/stamps.py)
     migrate.init_app(
         app, db, directory=str(config.PROJECT_ROOT / "migrations"), render_as_batch=True
     )
@@ -85,6 +86,7 @@ def create_app(
     observability.init_app(app)
     web_observability.init_app(app)  # first of the request hooks (the request id)
     htmx.init_app(app)
+    conditional.init_app(app)
     guard.init_app(app)  # before the shell: its input check runs before CSRF reads the form
     shell.init_app(app)
     app.register_blueprint(auth_bp)

@@ -110,6 +110,10 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "SMS_RESERVE": int(env.get("SMS_RESERVE", "100")),
         **{name: env.get(name, default) for name, default in LIMIT_DEFAULTS.items()},
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # The cache of rendered pages and answers (cabinet/conditional.py): Redis (unset: the
+        # limits' Redis, when they have one) or, with neither, this many bytes in each process.
+        "FRAGMENT_CACHE_URL": env.get("FRAGMENT_CACHE_URL", ""),
+        "FRAGMENT_CACHE_BYTES": int(env.get("FRAGMENT_CACHE_BYTES", str(32 * 1024 * 1024))),
         # Not read from the environment: only a test run may pick another (cabinet/passwords.py).
         "PASSWORD_HASH_METHOD": PRODUCTION_METHOD,
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "cabinet"),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import RequestRedirect
 
-from cabinet import guard
+from cabinet import conditional, guard, stamps
 from cabinet.api import inputs, openapi, problems, schemas, tokens
 from cabinet.api.problems import ApiProblem
 from cabinet.billing.queries import invoice_preview
@@ -119,10 +120,23 @@ def discount(client_id: str) -> Response:
     """The discount in force at `at` (default: now), its grants, what it never applies to."""
     cid = inputs.client_id(client_id)
     context = current_context()
-    at = inputs.query(schemas.AtQuery, context.timezone).at or context.clock.now()
-    terms = queries.terms_at(at)
-    standing = queries.standing(cid, at, terms)
-    return _json(schemas.Discount.of(standing, at, terms).dump(context.timezone))
+    wanted = inputs.query(schemas.AtQuery, context.timezone).at
+
+    def render() -> Response:
+        at = wanted or context.clock.now()
+        schedule = queries.schedule()
+        terms = schedule.at(at)
+        standing = queries.standing(cid, at, terms)
+        if wanted is None:  # the answer depends on the clock: where it would change
+            conditional.note_moments(*_moments(standing), *schedule.changes())
+        return _json(schemas.Discount.of(standing, at, terms).dump(context.timezone))
+
+    # Named by the client's and the program's change stamps (cabinet/stamps.py) and the minute.
+    return conditional.answer("api-discount", stamps.of_client(cid), render, context.clock.now)
+
+
+def _moments(standing: queries.Standing) -> list[datetime]:
+    return [m for g in (*standing.in_force, *standing.upcoming) for m in (g.starts_at, g.ends_at)]
 
 
 @bp.post("/clients/<client_id>/invoice-preview")

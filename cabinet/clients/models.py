@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from cabinet.addresses import phone_e164
 from cabinet.db import UTCDateTime, db, read, sql_values
+from cabinet.stamps import PROGRAM, MemberStamp
 
 if TYPE_CHECKING:
     from cabinet.referrals.models import Member
@@ -77,6 +78,10 @@ class ClientRecord:
     phone: str | None
     status: str
     session_version: int
+    # The change stamps (cabinet/stamps.py) read with the row: what this client sees, and what
+    # every client sees. None for a record made from a model (`of`): no page is named by it.
+    stamp: int | None = None
+    program_stamp: int | None = None
 
     # Flask-Login's user interface, as the model's.
     is_authenticated: ClassVar[bool] = True
@@ -98,13 +103,18 @@ class ClientRecord:
         return cls(*(getattr(client, name) for name in _RECORD_COLUMNS))
 
 
-_RECORD_COLUMNS = tuple(field.name for field in fields(ClientRecord))
+_STAMPS = ("stamp", "program_stamp")
+_RECORD_COLUMNS = tuple(field.name for field in fields(ClientRecord) if field.name not in _STAMPS)
 
 
 @cache
 def _record_by_id() -> Select[Any]:
     columns = (getattr(Client, name) for name in _RECORD_COLUMNS)
-    return select(*columns).where(Client.id == bindparam("client_id", type_=Integer()))
+    own = select(MemberStamp.stamp).where(MemberStamp.client_id == Client.id)
+    everyone = select(MemberStamp.stamp).where(MemberStamp.client_id == PROGRAM)
+    return select(*columns, own.scalar_subquery(), everyone.scalar_subquery()).where(
+        Client.id == bindparam("client_id", type_=Integer())
+    )
 
 
 def load_record(client_id: int) -> ClientRecord | None:

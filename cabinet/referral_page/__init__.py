@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, g
 
+from cabinet import conditional
 from cabinet.clients.models import ClientRecord
 from cabinet.inputs import MAX_CURSOR_MICROS, MAX_ID, bounded_int
 from cabinet.invitations.queries import sent_by
@@ -216,6 +217,16 @@ def build(
     party = standing.party()
     packs = queries.sms_packs(client_id) if standing.referred_count else []
     can_apply = rules.can_still_apply(party, now, zone, terms)
+    deadline = rules.apply_deadline(standing.registered_at, zone, terms)
+    # Where the page's words change with the clock (cabinet/conditional.py keeps a page only
+    # for a minute with none of these in it).
+    conditional.note_moments(
+        *schedule.changes(),
+        deadline,
+        standing.registered_at,
+        standing.promo_until,
+        *(m for g in (*standing.in_force, *standing.upcoming) for m in (g.starts_at, g.ends_at)),
+    )
     next_step = None
     fresh = (
         standing.member
@@ -253,7 +264,7 @@ def build(
             for g in standing.upcoming
         ),
         can_apply=can_apply,
-        apply_deadline=show_moment(rules.apply_deadline(standing.registered_at, zone, terms), zone),
+        apply_deadline=show_moment(deadline, zone),
         offer=(
             way_forward.referee_offer_lines(rules.referee_offer(party, now, zone, terms), zone)
             if can_apply
@@ -282,9 +293,7 @@ def _regular_after(version: rules.Version, schedule: rules.Schedule) -> rules.Te
 
 def _schedule_changes(schedule: rules.Schedule) -> tuple[datetime, ...]:
     """The moments the terms in force may change: every version's start and end."""
-    return tuple(v.effective_from for v in schedule.versions) + tuple(
-        v.ends_at for v in schedule.versions if v.ends_at is not None
-    )
+    return schedule.changes()
 
 
 def build_tab(
@@ -305,6 +314,7 @@ def build_tab(
         grants = queries.history(client_id, after=after, limit=page_size + 1, newest_first=True)
         # A grant closed in the minute it started is not a row of its own here (it stays in
         # the data and the API): the next row's level shows the jump.
+        conditional.note_moments(*(m for g in grants for m in (g.starts_at, g.ends_at)))
         history = tuple(
             _history_line(g, now, zone)
             for g in grants[:page_size]

@@ -133,6 +133,12 @@ class Schedule:
     def campaigns(self) -> tuple[Version, ...]:
         return tuple(v for v in self.versions if v.campaign)
 
+    def changes(self) -> tuple[datetime, ...]:
+        """The moments the terms in force may change: every version's start and end."""
+        return tuple(v.effective_from for v in self.versions) + tuple(
+            v.ends_at for v in self.versions if v.ends_at is not None
+        )
+
     def overlapping(self, campaign: Version) -> tuple[Version, ...]:
         """The other campaigns whose window meets `campaign`'s (none may be published)."""
         return tuple(

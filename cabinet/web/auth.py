@@ -130,12 +130,16 @@ def sign_out(audience: Audience) -> BaseResponse:
     logout_user()
     cookie_session.clear()
     flash(audience.signed_out)
+    response = redirect(url_for(audience.endpoint))
     if isinstance(id_token, str) and oidc.enabled():
         # The provider's session ends too; it sends the browser back to the login page.
         provider_logout = oidc.logout_url(id_token, url_for(audience.endpoint))
         if provider_logout is not None:
-            return redirect(provider_logout)
-    return redirect(url_for(audience.endpoint))
+            response = redirect(provider_logout)
+    # The pages are kept by the browser to be revalidated (`private, no-cache`:
+    # cabinet/conditional.py); on a shared computer «Назад» must not show them after «Выйти».
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
 
 
 def oidc_start(audience: Audience) -> BaseResponse:

@@ -31,7 +31,7 @@ from cabinet.invitations.errors import InvitationRefusal, UnsubscribeLinkInvalid
 from cabinet.invitations.forms import InviteForm
 from cabinet.invitations.settings import InvitationSettings
 from cabinet.referrals import queries
-from cabinet.web import links
+from cabinet.web import links, seen
 from cabinet.web.acting import audit_hook
 
 bp = Blueprint("invitations", __name__)
@@ -83,7 +83,11 @@ def _render(form: InviteForm, channel: rules.Channel, status: int = 200) -> Resp
 @bp.get("/referral/invite")
 @client_required
 def dialog() -> Response:
-    """«Поделиться кодом»."""
+    """«Поделиться кодом» (named by what it shows, as the page: cabinet/web/seen.py)."""
+    return seen.member_answer("share-dialog", _dialog)
+
+
+def _dialog() -> Response:
     channel = _channel(request.args.get("channel"))
     form = InviteForm(formdata=None, channel=channel)
     return _render(form, channel)

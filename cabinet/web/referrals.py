@@ -14,7 +14,7 @@ from cabinet.htmx import render, retarget, wants_fragment
 from cabinet.referrals import queries, services
 from cabinet.referrals.forms import ApplyCodeForm, JoinForm
 from cabinet.referrals.terms import words
-from cabinet.web import links
+from cabinet.web import links, seen
 from cabinet.web.acting import audit_hook
 
 bp = Blueprint("referrals", __name__, url_prefix="/referral")
@@ -66,7 +66,12 @@ def _tab_arg() -> page.Tab:
 @bp.get("")
 @client_required
 def show() -> Response:
-    """«Реферальная программа»; with htmx, only the tabs (a tab or a page of one)."""
+    """«Реферальная программа»; with htmx, only the tabs (a tab or a page of one). Named by
+    what it shows (cabinet/web/seen.py): a 304 or the kept page when nothing changed."""
+    return seen.member_answer("referral-tab" if wants_fragment() else "referral-page", _show)
+
+
+def _show() -> Response:
     tab, after = _tab_arg(), request.args.get("after")
     if wants_fragment():
         return render(TEMPLATE, "tabs", view=_tab(tab, after))

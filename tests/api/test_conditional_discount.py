@@ -1,0 +1,58 @@
+"""The discount API is named by the client's change stamp and the minute (cabinet/stamps.py):
+billing asking again for an unchanged discount gets 304 without the standing being read."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from cabinet.clock import Context
+from cabinet.db import db
+from cabinet.referrals import services
+from tests.api.conftest import Api
+from tests.conftest import msk
+from tests.factories import make_client
+from tests.web.test_referral_page import count_statements
+
+URL = "/api/v1/clients/400/discount"
+
+
+def test_an_unchanged_discount_is_not_sent_again(app: Flask, api: Api, worked_example: str) -> None:
+    first = api.get(URL)
+    assert first.status_code == 200
+    assert first.headers["Cache-Control"] == "private, no-cache"
+    with count_statements(app) as statements:
+        second = api.client.get(
+            URL, headers={**api.headers, "If-None-Match": first.headers["ETag"]}
+        )
+    assert second.status_code == 304
+    assert [s for s in statements if not s.startswith("BEGIN")][1:] == [
+        s for s in statements if "member_stamps" in s
+    ]  # the token, then the stamps: nothing else
+    assert len([s for s in statements if not s.startswith("BEGIN")]) == 2
+
+
+def test_a_new_referral_changes_the_discount_and_its_name(
+    app: Flask, api: Api, worked_example: str, context: Context
+) -> None:
+    first = api.get(URL)
+    with app.app_context():
+        make_client(409, "ТелекомСтрой", registered_at=msk("2023-03-20 09:00"))
+        services.join(context.at(msk("2023-03-31 16:00")), 409, worked_example)
+        db.session.remove()
+    second = api.client.get(URL, headers={**api.headers, "If-None-Match": first.headers["ETag"]})
+    assert second.status_code == 200
+    assert len(second.get_json()["upcoming"]) + len(second.get_json()["grants"]) > len(
+        first.get_json()["upcoming"]
+    ) + len(first.get_json()["grants"])
+    assert second.headers["ETag"] != first.headers["ETag"]
+
+
+def test_someone_elses_change_keeps_the_name(
+    app: Flask, api: Api, worked_example: str, context: Context
+) -> None:
+    first = api.get(URL)
+    with app.app_context():
+        make_client(700, "Посторонний", registered_at=msk("2023-03-20 09:00"))
+        db.session.remove()
+    second = api.client.get(URL, headers={**api.headers, "If-None-Match": first.headers["ETag"]})
+    assert second.status_code == 304
