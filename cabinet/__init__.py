@@ -81,6 +81,9 @@ def create_app(
     from cabinet.web.invitations import bp as invitations_bp
     from cabinet.web.links import bp as links_bp
     from cabinet.web.referrals import bp as referrals_bp
+    from cabinet.webhooks import models as _webhooks  # noqa: F401
+    from cabinet.webhooks.cli import webhooks_cli
+    from cabinet.webhooks.settings import WebhookSettings
 
     observability.init_app(app)
     web_observability.init_app(app)  # first of the request hooks (the request id)
@@ -91,6 +94,7 @@ def create_app(
     app.register_blueprint(referrals_bp)
     api_views.init_app(app)
     app.extensions["invitations"] = InvitationSettings.from_config(app.config)
+    app.extensions["webhooks"] = WebhookSettings.from_config(app.config)
     # The referrer's notice «Клиент … применил ваш код», queued in the activation's transaction.
     referral_services.on_activation(invitation_notices.on_activation)
     limits.configure(app)
@@ -106,6 +110,7 @@ def create_app(
     serving.init_app(app)
     app.cli.add_command(managers_cli)
     app.cli.add_command(invitations_cli)
+    app.cli.add_command(webhooks_cli)
 
     app.cli.add_command(clients_cli)
     app.cli.add_command(api_tokens_cli)
