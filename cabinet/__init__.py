@@ -70,6 +70,7 @@ def create_app(
     from cabinet.manage.demo import bp as demo_bp
     from cabinet.manage.terms import bp as terms_bp
     from cabinet.manage.views import bp as manage_bp
+    from cabinet.manage.webhooks import bp as webhooks_bp
     from cabinet.referrals import models as _referrals  # noqa: F401
     from cabinet.referrals import services as referral_services
     from cabinet.referrals.cli import referral_cli
@@ -104,6 +105,7 @@ def create_app(
     app.register_blueprint(links_bp)
     app.register_blueprint(manage_bp)
     app.register_blueprint(terms_bp)
+    app.register_blueprint(webhooks_bp)
     if app.config["DEMO_MODE"]:  # «Сценарии», the time machine, «Сбросить демо»
         app.register_blueprint(demo_bp)
     app.register_blueprint(health.bp)

@@ -246,6 +246,7 @@ MANAGER_MENU: tuple[tuple[str, str], ...] = (
     ("manage.dashboard", "Обзор программы"),
     ("manage.clients", "Клиенты"),
     ("terms.index", "Условия программы"),
+    ("webhooks.index", "Вебхуки"),
     ("manage.audit_log", "Журнал действий"),
 )
 DEMO_MENU: tuple[tuple[str, str], ...] = (("demo.scenarios", "Сценарии"),)
