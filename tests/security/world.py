@@ -29,6 +29,7 @@ from cabinet.program.services import save_draft
 from cabinet.referrals import services
 from cabinet.referrals.models import Referral
 from cabinet.referrals.rules import HELP_PAGE_TERMS
+from cabinet.webhooks import services as webhooks
 from tests.conftest import msk
 from tests.factories import make_client
 from tests.web.conftest import PASSWORD
@@ -180,6 +181,26 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("terms.withdraw", "POST"): Route(
         "manager", "POST", form={"confirm": "yes"}, path={"version": "{draft}"}, changes_data=True
     ),
+    ("webhooks.index", "GET"): Route("manager", "GET"),
+    ("webhooks.add", "POST"): Route(
+        "manager",
+        "POST",
+        form={"url": "https://billing.example.ru/hooks", "note": "Биллинг"},
+        changes_data=True,
+        keeps_session=True,
+    ),
+    ("webhooks.log", "GET"): Route("manager", "GET", path={"subscriber_id": "{subscriber}"}),
+    ("webhooks.replay", "POST"): Route(
+        "manager",
+        "POST",
+        form={"from_event": "1"},
+        path={"subscriber_id": "{subscriber}"},
+        changes_data=True,
+        keeps_session=True,
+    ),
+    ("webhooks.remove", "POST"): Route(
+        "manager", "POST", path={"subscriber_id": "{spare_subscriber}"}, changes_data=True
+    ),
     ("api.program_terms", "GET"): Route("api", "GET", query={"at": "2023-03-31T12:00"}),
     ("api.openapi_document", "GET"): Route("anonymous", "GET"),
     ("api.get_client", "GET"): Route("api", "GET", path={"client_id": "{client}"}),
@@ -245,6 +266,8 @@ class World:
     referral_id: int
     token: str
     draft: int  # a draft of the terms («Условия программы»)
+    subscriber: int  # a webhook subscriber («Вебхуки»)
+    spare_subscriber: int  # another, for «Удалить подписчика»
     secrets: tuple[str, ...]  # what client B must never see of client A
 
     def fill(self, value: str) -> str:
@@ -253,6 +276,8 @@ class World:
             .replace("{other_client}", str(CLIENT_B))
             .replace("{referral}", str(self.referral_id))
             .replace("{draft}", str(self.draft))
+            .replace("{spare_subscriber}", str(self.spare_subscriber))
+            .replace("{subscriber}", str(self.subscriber))
         )
 
 
@@ -278,12 +303,31 @@ def build_world(app: Flask) -> World:
         services.join(program.at(msk("2023-03-30 10:00")), REFEREE, code)
         referral_id = db.session.scalars(select(Referral.id)).one()
         manager = create_manager(
-            MANAGER_EMAIL, PASSWORD, "Безопасность", datetime.now(UTC), edits_program_terms=True
+            MANAGER_EMAIL,
+            PASSWORD,
+            "Безопасность",
+            datetime.now(UTC),
+            edits_program_terms=True,
+            manages_webhooks=True,
         )
         token = tokens.issue(program, "attack-suite").token
         draft = save_draft(program, manager.id, None, _CAMPAIGN)
+        subscriber = webhooks.add_subscriber(
+            program, manager.id, "https://billing.example.ru/hooks", "", False
+        ).id
+        spare = webhooks.add_subscriber(
+            program, manager.id, "https://crm.example.ru/hooks", "", False
+        ).id
         db.session.remove()
-    return World(code, referral_id, token, draft, (code, "ГаммаТест", "c501@example.ru"))
+    return World(
+        code,
+        referral_id,
+        token,
+        draft,
+        subscriber,
+        spare,
+        (code, "ГаммаТест", "c501@example.ru"),
+    )
 
 
 _CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')

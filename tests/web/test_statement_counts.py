@@ -67,6 +67,11 @@ BUDGET = {
     "withdraw terms": 6,  # … the terms lock (PostgreSQL)
     "revoke a referral": 42,
     "send failed invitations again": 3,
+    "webhooks": 2,
+    "add a webhook subscriber": 8,
+    "webhook delivery log": 3,
+    "send webhooks again": 8,
+    "remove a webhook subscriber": 6,
     "manager signs out": 3,
 }
 
