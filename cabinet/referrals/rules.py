@@ -20,6 +20,13 @@ from cabinet.referrals import errors
 
 GrantReason = Literal["referee", "referrer"]
 GRANT_REASONS: tuple[GrantReason, ...] = get_args(GrantReason)
+# When a referrer's reward is earned (docs/rules.md, «Награда после первой оплаты»).
+RewardOn = Literal["activation", "first_payment"]
+REWARD_ON: tuple[RewardOn, ...] = get_args(RewardOn)
+# Why a reward was taken back: the referee's contract closed within the terms' clawback days.
+ClawbackReason = Literal["contract_closed"]
+CLAWBACK_REASONS: tuple[ClawbackReason, ...] = get_args(ClawbackReason)
+MAX_CLAWBACK_DAYS = 3650  # ten years: the editor's bound and the table's constraint
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,10 @@ class Terms:
     ladder: tuple[Step, ...]  # «Таблица скидок», levels 1, 2, … in order
     apply_window_months: int  # a new client applies a code within this many months
     max_discount_percent: int  # «Ваша скидка» is the sum of the grants in force, at most this
+    # the referrer's reward: at the activation, or at the referee's first payment after its
+    # promo period; and the days after it within which the referee's closure takes it back
+    reward_on: RewardOn = "activation"
+    clawback_days: int = 0  # 0: never
 
     @property
     def top_level(self) -> int:
