@@ -62,6 +62,7 @@ def create_app(
     from cabinet.demo import models as _demo  # noqa: F401
     from cabinet.demo.cli import demo_cli
     from cabinet.events import models as _events  # noqa: F401
+    from cabinet.finance.cli import program_cli
     from cabinet.invitations import models as _invitations  # noqa: F401
     from cabinet.invitations import notices as invitation_notices
     from cabinet.invitations.cli import invitations_cli
@@ -113,6 +114,7 @@ def create_app(
     app.cli.add_command(managers_cli)
     app.cli.add_command(invitations_cli)
     app.cli.add_command(webhooks_cli)
+    app.cli.add_command(program_cli)
 
     app.cli.add_command(clients_cli)
     app.cli.add_command(api_tokens_cli)

@@ -2,7 +2,7 @@
 the delivery log), and the managers' right «Вебхуки».
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0021'
-down_revision = '0019'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
