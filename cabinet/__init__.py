@@ -69,6 +69,7 @@ def create_app(
     from cabinet.invitations.settings import InvitationSettings
     from cabinet.manage.cli import managers_cli
     from cabinet.manage.demo import bp as demo_bp
+    from cabinet.manage.report import bp as report_bp
     from cabinet.manage.terms import bp as terms_bp
     from cabinet.manage.views import bp as manage_bp
     from cabinet.manage.webhooks import bp as webhooks_bp
@@ -107,6 +108,7 @@ def create_app(
     app.register_blueprint(manage_bp)
     app.register_blueprint(terms_bp)
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(report_bp)
     if app.config["DEMO_MODE"]:  # «Сценарии», the time machine, «Сбросить демо»
         app.register_blueprint(demo_bp)
     app.register_blueprint(health.bp)

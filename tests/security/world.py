@@ -181,6 +181,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("terms.withdraw", "POST"): Route(
         "manager", "POST", form={"confirm": "yes"}, path={"version": "{draft}"}, changes_data=True
     ),
+    ("report.index", "GET"): Route("manager", "GET", query={"month": "2023-03"}),
+    ("report.csv", "GET"): Route("manager", "GET", query={"month": "2023-03"}),
     ("webhooks.index", "GET"): Route("manager", "GET"),
     ("webhooks.add", "POST"): Route(
         "manager",

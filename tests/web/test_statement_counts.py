@@ -67,6 +67,8 @@ BUDGET = {
     "withdraw terms": 6,  # … the terms lock (PostgreSQL)
     "revoke a referral": 42,
     "send failed invitations again": 3,
+    "finance report": 7,  # the manager, the terms, grants, payments, referrals, packs, titles
+    "finance report CSV": 7,
     "webhooks": 2,
     "add a webhook subscriber": 8,
     "webhook delivery log": 3,

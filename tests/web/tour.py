@@ -390,6 +390,18 @@ STOPS = (
         _as_manager,
         303,
     ),
+    Stop(
+        "finance report",
+        "report.index",
+        lambda c, w, t: c.get("/manage/report?month=2023-03"),
+        _as_manager,
+    ),
+    Stop(
+        "finance report CSV",
+        "report.csv",
+        lambda c, w, t: c.get("/manage/report.csv?month=2023-03"),
+        _as_manager,
+    ),
     Stop("webhooks", "webhooks.index", lambda c, w, t: c.get("/manage/webhooks"), _as_manager),
     Stop(
         "add a webhook subscriber",
