@@ -32,7 +32,7 @@ def index() -> tuple[str, int]:
         return render_template(
             "manage/report.html",
             month=None,
-            typed=request.args.get("month", "")[:20],
+            typed="",  # the refused text is in the message; the field holds months only
             problem=refusal.message,
             lines=[],
             columns=present.COLUMNS,
