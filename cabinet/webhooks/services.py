@@ -42,11 +42,11 @@ def add_subscriber(
 ) -> Added:
     """A new subscriber, with a new secret; it receives the events recorded from now on
     (`replay` sends older ones)."""
-    checked = rules.check_url(url, allow_http_loopback)
-    note = rules.check_note(note)
     secret = rules.new_secret(program.random_bytes(rules.SECRET_BYTES))
     with transaction():
-        _check_right(manager_id)
+        _check_right(manager_id)  # first: without the right, the address is not even judged
+        checked = rules.check_url(url, allow_http_loopback)
+        note = rules.check_note(note)
         now = program.clock.now()
         after = db.session.scalar(select(func.max(Event.id))) or 0
         row = Subscriber(url=checked, secret=secret, note=note, created_at=now, after=after)

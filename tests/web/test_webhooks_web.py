@@ -112,6 +112,10 @@ def test_a_manager_without_the_right_sees_the_list_but_cannot_change_it(
     )
     assert refused.status_code == 403
     assert "только менеджер с правом «Вебхуки»" in refused.text
+    refused = client.post(
+        "/manage/webhooks", data={"url": "http://x.ru/", "note": "", "csrf_token": token}
+    )
+    assert refused.status_code == 403
     with app.app_context():
         assert db.session.scalars(select(Subscriber)).all() == []
 
