@@ -6,6 +6,9 @@ from cabinet.errors import ProgramRefusal
 
 
 class MonthInvalid(ProgramRefusal):
-    def __init__(self, text: str) -> None:
-        shown = text.strip()[:20]
-        super().__init__(f"Месяц «{shown}» не понят: укажите его как 2026-11 (год и месяц).")
+    """The refused text is not echoed back: it may be anything at all."""
+
+    message = "Месяц не понят: укажите год и месяц, например 2026-11."
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()

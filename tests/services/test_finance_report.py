@@ -105,4 +105,6 @@ def test_the_cli_prints_the_month(ctx: Flask, program: Program, runner: FlaskCli
     ) in result.output
     refused = runner.invoke(args=["program", "liability", "--month", "май"])
     assert refused.exit_code != 0
-    assert "Месяц «май» не понят" in refused.output + (refused.stderr or "")
+    assert "Месяц не понят: укажите год и месяц, например 2026-11." in refused.output + (
+        refused.stderr or ""
+    )
