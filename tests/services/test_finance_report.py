@@ -31,13 +31,12 @@ def _pay(program: Program, client_id: int, at: str, kopecks: int) -> None:
     billing.record_payment(program.at(msk(at)), client_id, f"inv-{client_id}", msk(at), kopecks)
 
 
-def _may_2023(program: Program) -> None:
+def _may_2023(program: Program) -> int:
     """Version 2 from 25.03.2023: the help page's numbers, the referrer's reward on the
     referee's first payment after its promo period, taken back if the referee's contract
     closes within 30 days. Referrer 1 has no payment; its referees' promo periods end
     20.04.2023 00:00."""
     version = publish_first_payment_terms(program, clawback_days=30)
-    assert version == 2
     code = make_member(program, 1, msk("2023-03-01 09:00"))
     _apply(program, 407, code, "2023-03-31 15:18")
     _apply(program, 408, code, "2023-04-05 10:00")
@@ -45,6 +44,7 @@ def _may_2023(program: Program) -> None:
     _pay(program, 401, "2023-04-25 12:00", 200_000)  # 401 qualifies: April
     _pay(program, 407, "2023-05-10 12:00", 150_000)  # 407 qualifies: May
     billing.close_contract(program.at(msk("2023-05-15 12:00")), 401, msk("2023-05-15 12:00"))
+    return version  # 2 on a fresh database (PostgreSQL's ids run on across tests)
 
 
 def test_may_2023_as_computed_by_hand(ctx: Flask, program: Program) -> None:
@@ -64,7 +64,7 @@ def test_may_2023_as_computed_by_hand(ctx: Flask, program: Program) -> None:
     Referrals: earned in May 1 (407; 401 earned in April); pending at 01.06 00:00 1 (408, no
     payment); clawed back in May 1 (401). SMS packs: none (one referral counts).
     """
-    _may_2023(program)
+    version = _may_2023(program)
     referrer = db.session.execute(
         select(Grant.percent, Grant.starts_at, Grant.ends_at).where(
             Grant.client_id == 1, Grant.revoked_at.is_(None)
@@ -76,7 +76,7 @@ def test_may_2023_as_computed_by_hand(ctx: Flask, program: Program) -> None:
 
     built = queries.build(MAY, program.timezone)
     (line,) = built.report.lines
-    assert line.version == 2
+    assert line.version == version
     assert line.grants_in_force == 4
     assert (line.discount_kopecks, line.paid_clients) == (70_000, {401, 407})
     assert (line.discount_months_unpaid, line.unpaid_clients) == (Fraction(53, 155), {1, 408})
@@ -84,7 +84,10 @@ def test_may_2023_as_computed_by_hand(ctx: Flask, program: Program) -> None:
     assert (line.sms_packs, line.sms_total) == (0, 0)
 
     shown = present.lines(built)
-    assert [s.version for s in shown] == ["2 «Награда после первой оплаты» (условия)", "Итого"]
+    assert [s.version for s in shown] == [
+        f"{version} «Награда после первой оплаты» (условия)",
+        "Итого",
+    ]
     total = shown[-1]
     assert total.roubles_text == "700,00\u00a0₽"
     assert total.discount_months_text == "0,34"

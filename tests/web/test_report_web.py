@@ -18,27 +18,30 @@ from tests.web.conftest import PASSWORD, csrf_token, outside_requests
 FINANCE = "finance@example.ru"
 
 
-def _signed_in(app: Flask, client: FlaskClient, program: Program) -> None:
+def _signed_in(app: Flask, client: FlaskClient, program: Program) -> int:
+    """Signed in as a manager, May 2023 of tests/services/test_finance_report.py made; the
+    version of the terms it published."""
     with outside_requests(app):
         create_manager(FINANCE, PASSWORD, "Финансы", datetime.now(UTC))
-        _may_2023(program)
+        version = _may_2023(program)
     token = csrf_token(client.get("/manage/login").text)
     response = client.post(
         "/manage/login", data={"email": FINANCE, "password": PASSWORD, "csrf_token": token}
     )
     assert response.status_code == 302
+    return version
 
 
 def test_the_month_by_version_with_roubles_and_discount_months(
     app: Flask, client: FlaskClient, program: Program
 ) -> None:
-    _signed_in(app, client, program)
+    version = _signed_in(app, client, program)
     page = client.get("/manage/report?month=2023-05")
     assert page.status_code == 200
     text = page.text
     assert 'value="2023-05"' in text
     assert 'href="/manage/report.csv?month=2023-05"' in text
-    assert "2 «Награда после первой оплаты» (условия)" in text
+    assert f"{version} «Награда после первой оплаты» (условия)" in text
     assert '700,00 ₽ <span class="muted">(2 кл.)</span>' in text
     assert '0,34 <span class="muted">(2 кл.)</span>' in text
     assert "Скидка, ₽ (клиенты с оплатой)" in text
@@ -52,7 +55,7 @@ def test_the_month_by_version_with_roubles_and_discount_months(
 def test_the_csv_is_the_same_month_for_a_russian_spreadsheet(
     app: Flask, client: FlaskClient, program: Program
 ) -> None:
-    _signed_in(app, client, program)
+    version = _signed_in(app, client, program)
     response = client.get("/manage/report.csv?month=2023-05")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
@@ -68,7 +71,7 @@ def test_the_csv_is_the_same_month_for_a_russian_spreadsheet(
     ]
     assert rows[1] == [
         "2023-05",
-        "2 «Награда после первой оплаты» (условия)",
+        f"{version} «Награда после первой оплаты» (условия)",
         "4",
         "700,00",
         "0,34",
