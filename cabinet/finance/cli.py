@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from cabinet.cli_types import refuse
-from cabinet.clock import current_program
+from cabinet.clock import current_context
 from cabinet.errors import ProgramRefusal
 from cabinet.finance import present, queries
 from cabinet.finance.rules import month_of, parse_month
@@ -19,12 +19,12 @@ program_cli = AppGroup("program", help="Реферальная программ�
 @click.option("--month", default="", help="Месяц, ГГГГ-ММ (по умолчанию текущий).")
 def liability(month: str) -> None:
     """Finance's monthly report: grants in force, discount owed, rewards, SMS packs."""
-    program = current_program()
+    context = current_context()
     try:
-        chosen = parse_month(month) if month else month_of(program.clock.now(), program.timezone)
+        chosen = parse_month(month) if month else month_of(context.clock.now(), context.timezone)
     except ProgramRefusal as refusal:
         refuse(refusal.message)
-    built = queries.build(chosen, program.timezone)
+    built = queries.build(chosen, context.timezone)
     click.echo(f"Отчет за {chosen.key} (московское время)")
     for line in present.lines(built):
         click.echo(

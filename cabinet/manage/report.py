@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, make_response, render_template, request
 
 from cabinet.auth.roles import manager_required
-from cabinet.clock import current_program
+from cabinet.clock import current_context
 from cabinet.errors import ProgramRefusal
 from cabinet.finance import present, queries
 from cabinet.finance.rules import Month, month_of, parse_month
@@ -17,9 +17,9 @@ bp = Blueprint("report", __name__, url_prefix="/manage")
 
 def _month() -> Month:
     """`?month=2026-11`, by default the cabinet's current month; raises `MonthInvalid`."""
-    program = current_program()
+    context = current_context()
     raw = request.args.get("month", "")
-    return parse_month(raw) if raw else month_of(program.clock.now(), program.timezone)
+    return parse_month(raw) if raw else month_of(context.clock.now(), context.timezone)
 
 
 @bp.get("/report")
@@ -37,7 +37,7 @@ def index() -> tuple[str, int]:
             lines=[],
             columns=present.COLUMNS,
         ), 400
-    built = queries.build(month, current_program().timezone)
+    built = queries.build(month, current_context().timezone)
     return render_template(
         "manage/report.html",
         month=month,
@@ -58,7 +58,7 @@ def csv() -> Response:
         response = make_response(refusal.message + "\n", 400)
         response.headers["Content-Type"] = "text/plain; charset=utf-8"
         return response
-    built = queries.build(month, current_program().timezone)
+    built = queries.build(month, current_context().timezone)
     body = "\ufeff" + export.liability_csv(month.key, present.lines(built))
     response = make_response(body)
     response.headers["Content-Type"] = "text/csv; charset=utf-8"

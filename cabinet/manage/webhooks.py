@@ -8,7 +8,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from cabinet.auth.roles import manager_required
-from cabinet.clock import current_program
+from cabinet.clock import current_context
 from cabinet.errors import ProgramRefusal
 from cabinet.manage.forms import RemoveWebhookForm, ReplayForm, WebhookForm
 from cabinet.webhooks import errors, queries, services
@@ -63,7 +63,7 @@ def add() -> tuple[str, int]:
     settings: WebhookSettings = current_app.extensions["webhooks"]
     try:
         added = services.add_subscriber(
-            current_program(),
+            current_context(),
             current_user.id,
             form.url.data,
             form.note.data or "",
@@ -108,7 +108,7 @@ def replay(subscriber_id: int) -> BaseResponse | tuple[str, int]:
         return redirect(back, 303)
     try:
         count = services.replay(
-            current_program(), current_user.id, subscriber_id, form.from_event.data
+            current_context(), current_user.id, subscriber_id, form.from_event.data
         )
     except (errors.WebhooksRightMissing, errors.SubscriberNotFound) as refusal:
         return _refused(refusal)
@@ -130,7 +130,7 @@ def remove(subscriber_id: int) -> BaseResponse | tuple[str, int]:
     if not form.validate_on_submit():
         return redirect(url_for("webhooks.log", subscriber_id=subscriber_id), 303)
     try:
-        url = services.remove_subscriber(current_program(), current_user.id, subscriber_id)
+        url = services.remove_subscriber(current_context(), current_user.id, subscriber_id)
     except ProgramRefusal as refusal:
         return _refused(refusal)
     flash(f"Подписчик {url} удален: события ему больше не отправляются.", "success")

@@ -12,7 +12,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from cabinet.cli_types import refuse
-from cabinet.clock import Program, current_program
+from cabinet.clock import Context, current_context
 from cabinet.errors import ProgramRefusal
 from cabinet.moments import show_moment
 from cabinet.webhooks import queries, services
@@ -36,7 +36,7 @@ def add(url: str, note: str) -> None:
     """Add a subscriber; its secret is printed once, now."""
     try:
         added = services.add_subscriber(
-            current_program(), None, url, note, _settings().allow_http_loopback
+            current_context(), None, url, note, _settings().allow_http_loopback
         )
     except ProgramRefusal as refusal:
         refuse(refusal.message)
@@ -52,7 +52,7 @@ def list_() -> None:
     if not lines:
         click.echo("Подписчиков нет.")
         return
-    zone = current_program().timezone
+    zone = current_context().timezone
     for line in lines:
         note = f" — {line.note}" if line.note else ""
         click.echo(
@@ -67,7 +67,7 @@ def list_() -> None:
 def remove(subscriber_id: int) -> None:
     """Stop sending to a subscriber (its log is kept)."""
     try:
-        url = services.remove_subscriber(current_program(), None, subscriber_id)
+        url = services.remove_subscriber(current_context(), None, subscriber_id)
     except ProgramRefusal as refusal:
         refuse(refusal.message)
     click.echo(f"Подписчик {subscriber_id} ({url}) удален: события ему больше не отправляются.")
@@ -79,7 +79,7 @@ def remove(subscriber_id: int) -> None:
 def replay(subscriber_id: int, from_event: int) -> None:
     """Send a subscriber every event from an id on again, under the same webhook-ids."""
     try:
-        count = services.replay(current_program(), None, subscriber_id, from_event)
+        count = services.replay(current_context(), None, subscriber_id, from_event)
     except ProgramRefusal as refusal:
         refuse(refusal.message)
     click.echo(f"Подписчик {subscriber_id}: снова в очереди {count} событий с № {from_event}.")
@@ -97,10 +97,10 @@ def replay(subscriber_id: int, from_event: int) -> None:
 )
 def deliver(loop: bool, batch: int, idle: float) -> None:
     """Send the events to the subscribers (one pass, or --loop)."""
-    program: Program = current_program()
+    context: Context = current_context()
     settings = _settings()
     with requests.Session() as session:
-        worker = Worker(program, settings, Sender(session, settings))
+        worker = Worker(context, settings, Sender(session, settings))
         if not loop:
             click.echo(f"Вебхуки: {worker.run_pass(batch)}")
             return

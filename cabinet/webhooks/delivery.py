@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cabinet import logs
 from cabinet.backoff import retry_delay
-from cabinet.clock import Clock, Program, SystemClock
+from cabinet.clock import Clock, Context, SystemClock
 from cabinet.db import db, transaction
 from cabinet.deadlines import DeadlineAdapter, retry_after_seconds, watchdog
 from cabinet.events.models import Event
@@ -128,24 +128,24 @@ class PassReport:
 class Worker:
     def __init__(
         self,
-        program: Program,
+        context: Context,
         settings: WebhookSettings,
         sender: Sender,
         rng: random.Random | None = None,
         wall: Clock | None = None,
     ) -> None:
-        self.program = program
+        self.context = context
         self.settings = settings
         self.sender = sender
         # Jitter, not security; seeded from the program's random source.
-        self.rng = rng or random.Random(program.random_bytes(16))  # noqa: S311
+        self.rng = rng or random.Random(context.random_bytes(16))  # noqa: S311
         # `Webhook-Timestamp` is real time: receivers check it against their own clocks.
         self.wall: Clock = wall or SystemClock()
 
     def run_pass(self, batch: int = 20, stop: threading.Event | None = None) -> PassReport:
         """New events into the outbox; then up to `batch` due deliveries claimed, each tried
         once while a heartbeat renews the lease, every outcome stored in one transaction."""
-        report = PassReport(queued=fan_out(self.program))
+        report = PassReport(queued=fan_out(self.context))
         claimed, until = self._claim(batch, report)
         report.claimed = len(claimed)
         tried: list[tuple[Claimed, Answer | None, datetime]] = []
@@ -155,16 +155,16 @@ class Worker:
             Delivery,
             claimed,
             until,
-            self.program.clock,
+            self.context.clock,
             self.settings.lease_seconds,
             self.settings.deadline_seconds,
             "вебхуков",
         ) as lease:
             for item in claimed:
                 if (stop is not None and stop.is_set()) or not lease.holds(item):
-                    tried.append((item, None, self.program.clock.now()))
+                    tried.append((item, None, self.context.clock.now()))
                     continue
-                tried.append((item, self._send(item), self.program.clock.now()))
+                tried.append((item, self._send(item), self.context.clock.now()))
         if tried:
             with transaction():
                 for item, answer, at in tried:
@@ -203,7 +203,7 @@ class Worker:
 
     def _claim(self, batch: int, report: PassReport) -> tuple[list[Claimed], datetime]:
         with transaction():
-            now = self.program.clock.now()
+            now = self.context.clock.now()
             lease = timedelta(seconds=self.settings.lease_seconds)
             rows = list(
                 db.session.execute(
@@ -237,13 +237,13 @@ class Worker:
                     continue
                 row.status = "sending"
                 row.attempts += 1
-                row.lease_token = self.program.new_key()
+                row.lease_token = self.context.new_key()
                 row.lease_until = now + lease
                 body = rules.body(
                     event.id,
                     event.kind,
                     event.client_id,
-                    iso_moment(event.occurred_at, self.program.timezone),
+                    iso_moment(event.occurred_at, self.context.timezone),
                     event.data,
                 )
                 claimed.append(

@@ -14,7 +14,7 @@ from sqlalchemy import CursorResult, func, insert, select, update
 
 from cabinet.audit import services as audit
 from cabinet.auth.models import Manager
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db, transaction
 from cabinet.events.models import Event
 from cabinet.webhooks import errors, rules
@@ -38,16 +38,16 @@ def _check_right(manager_id: int | None) -> None:
 
 
 def add_subscriber(
-    program: Program, manager_id: int | None, url: str, note: str, allow_http_loopback: bool
+    context: Context, manager_id: int | None, url: str, note: str, allow_http_loopback: bool
 ) -> Added:
     """A new subscriber, with a new secret; it receives the events recorded from now on
     (`replay` sends older ones)."""
-    secret = rules.new_secret(program.random_bytes(rules.SECRET_BYTES))
+    secret = rules.new_secret(context.random_bytes(rules.SECRET_BYTES))
     with transaction():
         _check_right(manager_id)  # first: without the right, the address is not even judged
         checked = rules.check_url(url, allow_http_loopback)
         note = rules.check_note(note)
-        now = program.clock.now()
+        now = context.clock.now()
         after = db.session.scalar(select(func.max(Event.id))) or 0
         row = Subscriber(url=checked, secret=secret, note=note, created_at=now, after=after)
         db.session.add(row)
@@ -60,12 +60,12 @@ def add_subscriber(
     return added
 
 
-def remove_subscriber(program: Program, manager_id: int | None, subscriber_id: int) -> str:
+def remove_subscriber(context: Context, manager_id: int | None, subscriber_id: int) -> str:
     """Stop sending to a subscriber (its log stays); returns its URL."""
     with transaction():
         _check_right(manager_id)
         row = _active(subscriber_id)
-        now = program.clock.now()
+        now = context.clock.now()
         row.removed_at = now
         if manager_id is not None:
             audit.record(
@@ -75,7 +75,7 @@ def remove_subscriber(program: Program, manager_id: int | None, subscriber_id: i
     return url
 
 
-def replay(program: Program, manager_id: int | None, subscriber_id: int, from_event_id: int) -> int:
+def replay(context: Context, manager_id: int | None, subscriber_id: int, from_event_id: int) -> int:
     """Send the subscriber every event from `from_event_id` on again (up to those already
     put in its outbox; later ones come anyway), under the same `webhook-id`s: deliveries that
     exist go back in the queue, due now, with their attempts counted afresh; the events it
@@ -85,7 +85,7 @@ def replay(program: Program, manager_id: int | None, subscriber_id: int, from_ev
         row = _active(subscriber_id, lock=True)
         if db.session.get(Event, from_event_id) is None:
             raise errors.EventNotFound(from_event_id)
-        now = program.clock.now()
+        now = context.clock.now()
         result = db.session.execute(
             update(Delivery)
             .where(
@@ -112,7 +112,7 @@ def replay(program: Program, manager_id: int | None, subscriber_id: int, from_ev
                 .order_by(Event.id)
             )
         )
-        _queue(row.id, missing, program)
+        _queue(row.id, missing, context)
         if manager_id is not None:
             audit.record(
                 now,
@@ -123,7 +123,7 @@ def replay(program: Program, manager_id: int | None, subscriber_id: int, from_ev
     return int(requeued or 0) + len(missing)
 
 
-def fan_out(program: Program, batch: int = 500) -> int:
+def fan_out(context: Context, batch: int = 500) -> int:
     """Put the events recorded since each active subscriber's cursor in its outbox (up to
     `batch` a subscriber) and move the cursor on, in one transaction. The subscriber's row is
     locked (SKIP LOCKED: a second worker leaves it to the first); the unique (subscriber,
@@ -157,7 +157,7 @@ def fan_out(program: Program, batch: int = 500) -> int:
                 )
             )
             if ids:
-                _queue(subscriber.id, ids, program)
+                _queue(subscriber.id, ids, context)
                 subscriber.after = ids[-1]
                 queued += len(ids)
         if not queued:
@@ -165,10 +165,10 @@ def fan_out(program: Program, batch: int = 500) -> int:
     return queued
 
 
-def _queue(subscriber_id: int, event_ids: list[int], program: Program) -> None:
+def _queue(subscriber_id: int, event_ids: list[int], context: Context) -> None:
     if not event_ids:
         return
-    now = program.clock.now()
+    now = context.clock.now()
     db.session.execute(
         insert(Delivery),
         [

@@ -8,7 +8,7 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 
 from cabinet.clients.services import NewClient, provision_client
-from cabinet.clock import Program
+from cabinet.clock import Context
 from tests.conftest import msk
 from tests.webhooks.receiver import receiving
 
@@ -20,7 +20,7 @@ def _ok(runner: FlaskCliRunner, *args: str) -> str:
 
 
 def test_add_deliver_list_replay_remove(
-    app: Flask, runner: FlaskCliRunner, program: Program
+    app: Flask, runner: FlaskCliRunner, context: Context
 ) -> None:
     with receiving() as receiver:
         out = _ok(runner, "webhooks", "add", receiver.url, "--note", "Биллинг")
@@ -32,7 +32,7 @@ def test_add_deliver_list_replay_remove(
         assert url == receiver.url
 
         with app.app_context():
-            provision_client(program, NewClient(5, "ТехСтрой", msk("2023-03-20 09:00")))
+            provision_client(context, NewClient(5, "ТехСтрой", msk("2023-03-20 09:00")))
         out = _ok(runner, "webhooks", "deliver")
         assert "новых событий в очереди: 1, взято: 1, доставлено: 1" in out
         ((msg_id, event_id),) = receiver.processed.items()

@@ -9,7 +9,7 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 
 from cabinet.billing import services as billing
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.finance import present, queries
 from cabinet.finance.rules import Month
@@ -22,32 +22,32 @@ from tests.services.test_rewards import publish_first_payment_terms
 MAY = Month(2023, 5)
 
 
-def _apply(program: Program, referee: int, code: str, at: str) -> None:
+def _apply(context: Context, referee: int, code: str, at: str) -> None:
     make_client(referee, registered_at=msk("2023-03-20 09:00"), promo_until=msk("2023-04-20 00:00"))
-    services.join(program.at(msk(at)), referee, code)
+    services.join(context.at(msk(at)), referee, code)
 
 
-def _pay(program: Program, client_id: int, at: str, kopecks: int) -> None:
-    billing.record_payment(program.at(msk(at)), client_id, f"inv-{client_id}", msk(at), kopecks)
+def _pay(context: Context, client_id: int, at: str, kopecks: int) -> None:
+    billing.record_payment(context.at(msk(at)), client_id, f"inv-{client_id}", msk(at), kopecks)
 
 
-def _may_2023(program: Program) -> int:
+def _may_2023(context: Context) -> int:
     """Version 2 from 25.03.2023: the help page's numbers, the referrer's reward on the
     referee's first payment after its promo period, taken back if the referee's contract
     closes within 30 days. Referrer 1 has no payment; its referees' promo periods end
     20.04.2023 00:00."""
-    version = publish_first_payment_terms(program, clawback_days=30)
-    code = make_member(program, 1, msk("2023-03-01 09:00"))
-    _apply(program, 407, code, "2023-03-31 15:18")
-    _apply(program, 408, code, "2023-04-05 10:00")
-    _apply(program, 401, code, "2023-04-10 10:00")
-    _pay(program, 401, "2023-04-25 12:00", 200_000)  # 401 qualifies: April
-    _pay(program, 407, "2023-05-10 12:00", 150_000)  # 407 qualifies: May
-    billing.close_contract(program.at(msk("2023-05-15 12:00")), 401, msk("2023-05-15 12:00"))
+    version = publish_first_payment_terms(context, clawback_days=30)
+    code = make_member(context, 1, msk("2023-03-01 09:00"))
+    _apply(context, 407, code, "2023-03-31 15:18")
+    _apply(context, 408, code, "2023-04-05 10:00")
+    _apply(context, 401, code, "2023-04-10 10:00")
+    _pay(context, 401, "2023-04-25 12:00", 200_000)  # 401 qualifies: April
+    _pay(context, 407, "2023-05-10 12:00", 150_000)  # 407 qualifies: May
+    billing.close_contract(context.at(msk("2023-05-15 12:00")), 401, msk("2023-05-15 12:00"))
     return version  # 2 on a fresh database (PostgreSQL's ids run on across tests)
 
 
-def test_may_2023_as_computed_by_hand(ctx: Flask, program: Program) -> None:
+def test_may_2023_as_computed_by_hand(ctx: Flask, context: Context) -> None:
     """May 2023 has 31 days (01.05 00:00 – 01.06 00:00, Moscow). Version 2 governs all.
 
     Grants in force in May (each referee's own: 20 % from 20.04 00:00 to 20.07 00:00, every
@@ -64,7 +64,7 @@ def test_may_2023_as_computed_by_hand(ctx: Flask, program: Program) -> None:
     Referrals: earned in May 1 (407; 401 earned in April); pending at 01.06 00:00 1 (408, no
     payment); clawed back in May 1 (401). SMS packs: none (one referral counts).
     """
-    version = _may_2023(program)
+    version = _may_2023(context)
     referrer = db.session.execute(
         select(Grant.percent, Grant.starts_at, Grant.ends_at).where(
             Grant.client_id == 1, Grant.revoked_at.is_(None)
@@ -74,7 +74,7 @@ def test_may_2023_as_computed_by_hand(ctx: Flask, program: Program) -> None:
         (20, "10.05 12:00")
     ]
 
-    built = queries.build(MAY, program.timezone)
+    built = queries.build(MAY, context.timezone)
     (line,) = built.report.lines
     assert line.version == version
     assert line.grants_in_force == 4
@@ -92,12 +92,12 @@ def test_may_2023_as_computed_by_hand(ctx: Flask, program: Program) -> None:
     assert total.roubles_text == "700,00\u00a0₽"
     assert total.discount_months_text == "0,34"
 
-    april = queries.build(Month(2023, 4), program.timezone).report.total
+    april = queries.build(Month(2023, 4), context.timezone).report.total
     assert (april.earned, april.pending, april.clawed_back) == (1, 2, 0)
 
 
-def test_the_cli_prints_the_month(ctx: Flask, program: Program, runner: FlaskCliRunner) -> None:
-    _may_2023(program)
+def test_the_cli_prints_the_month(ctx: Flask, context: Context, runner: FlaskCliRunner) -> None:
+    _may_2023(context)
     result = runner.invoke(args=["program", "liability", "--month", "2023-05"])
     assert result.exit_code == 0, result.output
     assert "Отчет за 2023-05 (московское время)" in result.output

@@ -11,19 +11,19 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cabinet.auth.services import create_manager
-from cabinet.clock import Program
+from cabinet.clock import Context
 from tests.services.test_finance_report import _may_2023
 from tests.web.conftest import PASSWORD, csrf_token, outside_requests
 
 FINANCE = "finance@example.ru"
 
 
-def _signed_in(app: Flask, client: FlaskClient, program: Program) -> int:
+def _signed_in(app: Flask, client: FlaskClient, context: Context) -> int:
     """Signed in as a manager, May 2023 of tests/services/test_finance_report.py made; the
     version of the terms it published."""
     with outside_requests(app):
         create_manager(FINANCE, PASSWORD, "Финансы", datetime.now(UTC))
-        version = _may_2023(program)
+        version = _may_2023(context)
     token = csrf_token(client.get("/manage/login").text)
     response = client.post(
         "/manage/login", data={"email": FINANCE, "password": PASSWORD, "csrf_token": token}
@@ -33,9 +33,9 @@ def _signed_in(app: Flask, client: FlaskClient, program: Program) -> int:
 
 
 def test_the_month_by_version_with_roubles_and_discount_months(
-    app: Flask, client: FlaskClient, program: Program
+    app: Flask, client: FlaskClient, context: Context
 ) -> None:
-    version = _signed_in(app, client, program)
+    version = _signed_in(app, client, context)
     page = client.get("/manage/report?month=2023-05")
     assert page.status_code == 200
     text = page.text
@@ -53,9 +53,9 @@ def test_the_month_by_version_with_roubles_and_discount_months(
 
 
 def test_the_csv_is_the_same_month_for_a_russian_spreadsheet(
-    app: Flask, client: FlaskClient, program: Program
+    app: Flask, client: FlaskClient, context: Context
 ) -> None:
-    version = _signed_in(app, client, program)
+    version = _signed_in(app, client, context)
     response = client.get("/manage/report.csv?month=2023-05")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
@@ -88,9 +88,9 @@ def test_the_csv_is_the_same_month_for_a_russian_spreadsheet(
 
 
 def test_a_month_that_is_no_month_is_a_clear_400(
-    app: Flask, client: FlaskClient, program: Program
+    app: Flask, client: FlaskClient, context: Context
 ) -> None:
-    _signed_in(app, client, program)
+    _signed_in(app, client, context)
     page = client.get("/manage/report?month=2023-13")
     assert page.status_code == 400
     assert "Месяц не понят: укажите год и месяц, например 2026-11." in page.text

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from cabinet.audit.models import AuditEntry
 from cabinet.auth.services import create_manager
 from cabinet.clients.services import NewClient, provision_client
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.webhooks.delivery import Sender, Worker
 from cabinet.webhooks.models import Subscriber
@@ -132,7 +132,7 @@ def test_the_log_shows_attempts_answers_and_next_try_in_moscow_time_then_replay_
 ) -> None:
     _managers(app)
     _login(client, HOOKS)
-    program: Program = live_program(app)
+    context: Context = live_program(app)
     answers = iter([500])
 
     def once_500(_msg_id: str, _event_id: int, _attempt: int) -> int:
@@ -145,17 +145,17 @@ def test_the_log_shows_attempts_answers_and_next_try_in_moscow_time_then_replay_
         receiver.secret = secret.group(1)
         with app.app_context():
             subscriber = db.session.scalars(select(Subscriber.id)).one()
-            provision_client(program, NewClient(7, "ТехСтрой", msk("2023-03-20 09:00")))
+            provision_client(context, NewClient(7, "ТехСтрой", msk("2023-03-20 09:00")))
             settings = fast_settings(app)
             with requests.Session() as session:
-                worker = Worker(program, settings, Sender(session, settings))
+                worker = Worker(context, settings, Sender(session, settings))
                 worker.run_pass()  # the first attempt: HTTP 500, a retry planned
                 db.session.remove()
                 page = client.get(f"/manage/webhooks/{subscriber}").text
                 assert "ждет отправки" in page
                 assert "HTTP 500" in page
                 moments = re.findall(r"\d\d\.\d\d\.\d{4} \d\d:\d\d", page)
-                now = datetime.now(UTC).astimezone(program.timezone)
+                now = datetime.now(UTC).astimezone(context.timezone)
                 assert now.strftime("%d.%m.%Y") in " ".join(moments)  # Moscow, as shown
                 drain(worker)
                 db.session.remove()

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from cabinet.backoff import Backoff
 from cabinet.clients.services import NewClient, provision_client
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.events.models import Event
 from cabinet.webhooks import errors, queries, services
@@ -48,8 +48,8 @@ def worker(ctx: Flask) -> Iterator[Worker]:
         yield Worker(live_program(ctx), settings, Sender(session, settings))
 
 
-def subscribe(program: Program, receiver: Receiver) -> int:
-    added = services.add_subscriber(program, None, receiver.url, "биллинг", True)
+def subscribe(context: Context, receiver: Receiver) -> int:
+    added = services.add_subscriber(context, None, receiver.url, "биллинг", True)
     receiver.secret = added.secret
     return added.id
 
@@ -70,9 +70,9 @@ def drain(worker: Worker, passes: int = 200) -> list[PassReport]:
     raise AssertionError(f"still waiting after {passes} passes: {reports[-1]}")
 
 
-def make_client(program: Program, client_id: int) -> None:
+def make_client(context: Context, client_id: int) -> None:
     """A client provisioned as billing does it (`PUT /api/v1/clients/{id}`): one event."""
-    provision_client(program, NewClient(client_id, f"Клиент {client_id}", msk("2023-03-20 09:00")))
+    provision_client(context, NewClient(client_id, f"Клиент {client_id}", msk("2023-03-20 09:00")))
 
 
 def event_ids() -> list[int]:
@@ -96,9 +96,9 @@ def test_every_event_arrives_signed_under_one_id_despite_5xx_and_timeouts(
     ctx: Flask, worker: Worker
 ) -> None:
     with receiving(flaky) as receiver:
-        subscriber = subscribe(worker.program, receiver)
+        subscriber = subscribe(worker.context, receiver)
         for n in range(1, 7):
-            make_client(worker.program, n)  # each: an event «client_created»
+            make_client(worker.context, n)  # each: an event «client_created»
         ids = event_ids()
         assert len(ids) >= 6
 
@@ -135,9 +135,9 @@ def test_a_receiver_that_keeps_failing_ends_failed_with_the_answer_logged_then_a
         return 502 if down else 200
 
     with receiving(outage) as receiver:
-        subscriber = subscribe(worker.program, receiver)
-        make_client(worker.program, 1)
-        make_client(worker.program, 2)
+        subscriber = subscribe(worker.context, receiver)
+        make_client(worker.context, 1)
+        make_client(worker.context, 2)
         ids = event_ids()
         drain(worker)
 
@@ -150,7 +150,7 @@ def test_a_receiver_that_keeps_failing_ends_failed_with_the_answer_logged_then_a
         assert len(receiver.received) == 6 * len(ids)
 
         down = False
-        assert services.replay(worker.program, None, subscriber, ids[0]) == len(ids)
+        assert services.replay(worker.context, None, subscriber, ids[0]) == len(ids)
         drain(worker)
 
         assert receiver.processed == {f"msg_{subscriber}_{e}": e for e in ids}
@@ -162,21 +162,21 @@ def test_a_replay_sends_the_same_ids_again_and_events_from_before_the_subscriber
     ctx: Flask, worker: Worker
 ) -> None:
     with receiving() as receiver:
-        make_client(worker.program, 1)  # before the subscriber: not sent unless replayed
-        subscriber = subscribe(worker.program, receiver)
-        make_client(worker.program, 2)
-        make_client(worker.program, 3)
+        make_client(worker.context, 1)  # before the subscriber: not sent unless replayed
+        subscriber = subscribe(worker.context, receiver)
+        make_client(worker.context, 2)
+        make_client(worker.context, 3)
         first, *later = event_ids()
         drain(worker)
         assert sorted(receiver.processed.values()) == later
         sent_before = Counter(r.msg_id for r in receiver.received)
 
-        assert services.replay(worker.program, None, subscriber, later[1]) == len(later) - 1
+        assert services.replay(worker.context, None, subscriber, later[1]) == len(later) - 1
         drain(worker)
         again = Counter(r.msg_id for r in receiver.received) - sent_before
         assert again == Counter(f"msg_{subscriber}_{e}" for e in later[1:])
 
-        assert services.replay(worker.program, None, subscriber, first) == len(later) + 1
+        assert services.replay(worker.context, None, subscriber, first) == len(later) + 1
         drain(worker)
         assert receiver.processed[f"msg_{subscriber}_{first}"] == first
         assert all(r.verified for r in receiver.received)
@@ -186,33 +186,33 @@ def test_two_subscribers_each_with_its_secret_and_ids_and_a_removed_one_gets_not
     ctx: Flask, worker: Worker
 ) -> None:
     with receiving() as one, receiving() as two:
-        a = subscribe(worker.program, one)
-        b = subscribe(worker.program, two)
+        a = subscribe(worker.context, one)
+        b = subscribe(worker.context, two)
         assert one.secret != two.secret
-        make_client(worker.program, 1)
+        make_client(worker.context, 1)
         drain(worker)
         (event_id,) = event_ids()
         assert one.processed == {f"msg_{a}_{event_id}": event_id}
         assert two.processed == {f"msg_{b}_{event_id}": event_id}
 
-        assert services.remove_subscriber(worker.program, None, b) == two.url
-        make_client(worker.program, 2)
+        assert services.remove_subscriber(worker.context, None, b) == two.url
+        make_client(worker.context, 2)
         drain(worker)
         assert len(one.processed) == 2
         assert len(two.processed) == 1
         assert [line.id for line in queries.subscribers()] == [a]
         with pytest.raises(errors.SubscriberNotFound):
-            services.replay(worker.program, None, b, event_id)
+            services.replay(worker.context, None, b, event_id)
 
 
 def test_a_replay_from_an_unknown_event_is_refused_and_changes_nothing(
     ctx: Flask, worker: Worker
 ) -> None:
     with receiving() as receiver:
-        subscriber = subscribe(worker.program, receiver)
-        make_client(worker.program, 1)
+        subscriber = subscribe(worker.context, receiver)
+        make_client(worker.context, 1)
         drain(worker)
         before = queries.delivery_log(subscriber)
         with pytest.raises(errors.EventNotFound):
-            services.replay(worker.program, None, subscriber, 999)
+            services.replay(worker.context, None, subscriber, 999)
         assert queries.delivery_log(subscriber) == before

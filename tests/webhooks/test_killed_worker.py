@@ -60,11 +60,11 @@ def test_a_killed_worker_s_event_is_sent_again_under_the_same_id(
     def held_first(_msg_id: str, _event_id: int, attempt: int) -> int:
         return 0 if attempt == 1 else 200  # the first POST hangs until the worker is killed
 
-    program = live_program(app)
+    context = live_program(app)
     with receiving(held_first) as receiver:
-        added = services.add_subscriber(program, None, receiver.url, "", True)
+        added = services.add_subscriber(context, None, receiver.url, "", True)
         receiver.secret = added.secret
-        provision_client(program, NewClient(7, "ТехСтрой", msk("2023-03-20 09:00")))
+        provision_client(context, NewClient(7, "ТехСтрой", msk("2023-03-20 09:00")))
         db.session.remove()
 
         first = start_worker(database_url)
