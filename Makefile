@@ -38,7 +38,7 @@ setup:
 		&& echo "$(PIP_LOCK)" > $(PIP_STAMP)
 
 ## make run: set up, migrate, seed the demo clients, serve the cabinet on SQLite, with the
-## gateway simulator and the invitation worker running beside it (all stop with Ctrl+C).
+## gateway simulator, the invitation worker and the webhook worker beside it (all stop with Ctrl+C).
 run: export DEMO_MODE = 1
 run: export SMS_GATEWAY_URL = http://127.0.0.1:$(SIMULATOR_PORT)/sms
 run: export EMAIL_GATEWAY_URL = http://127.0.0.1:$(SIMULATOR_PORT)/email
@@ -48,10 +48,11 @@ run: setup
 	@echo "==> [3/4] Миграции базы данных и демо-данные"
 	@$(BIN)/flask db upgrade
 	@$(BIN)/flask demo seed
-	@echo "==> [4/4] Запуск: кабинет, симулятор шлюзов, отправка приглашений"
+	@echo "==> [4/4] Запуск: кабинет, симулятор шлюзов, отправка приглашений и вебхуков"
 	@$(BIN)/python -m cabinet.simulator --port $(SIMULATOR_PORT) --token $$GATEWAY_TOKEN & sim=$$!; \
 	$(BIN)/flask invitations deliver --loop & worker=$$!; \
-	trap 'kill $$sim $$worker 2>/dev/null; wait' EXIT INT TERM; \
+	$(BIN)/flask webhooks deliver --loop & hooks=$$!; \
+	trap 'kill $$sim $$worker $$hooks 2>/dev/null; wait' EXIT INT TERM; \
 	echo; \
 	echo "    Демо (панель):      http://$(HOST):$(PORT)/manage/login   (manager@example.ru / demo12345, затем «Сценарии»)"; \
 	echo "    Кабинет:            http://$(HOST):$(PORT)/   (вход: info@alfatelecom.ru / demo12345)"; \

@@ -63,14 +63,17 @@ def create_app(
     from cabinet.demo import models as _demo  # noqa: F401
     from cabinet.demo.cli import demo_cli
     from cabinet.events import models as _events  # noqa: F401
+    from cabinet.finance.cli import program_cli
     from cabinet.invitations import models as _invitations  # noqa: F401
     from cabinet.invitations import notices as invitation_notices
     from cabinet.invitations.cli import invitations_cli
     from cabinet.invitations.settings import InvitationSettings
     from cabinet.manage.cli import managers_cli
     from cabinet.manage.demo import bp as demo_bp
+    from cabinet.manage.report import bp as report_bp
     from cabinet.manage.terms import bp as terms_bp
     from cabinet.manage.views import bp as manage_bp
+    from cabinet.manage.webhooks import bp as webhooks_bp
     from cabinet.referrals import models as _referrals  # noqa: F401
     from cabinet.referrals import services as referral_services
     from cabinet.referrals.cli import referral_cli
@@ -82,6 +85,9 @@ def create_app(
     from cabinet.web.invitations import bp as invitations_bp
     from cabinet.web.links import bp as links_bp
     from cabinet.web.referrals import bp as referrals_bp
+    from cabinet.webhooks import models as _webhooks  # noqa: F401
+    from cabinet.webhooks.cli import webhooks_cli
+    from cabinet.webhooks.settings import WebhookSettings
 
     observability.init_app(app)
     web_observability.init_app(app)  # first of the request hooks (the request id)
@@ -93,6 +99,7 @@ def create_app(
     app.register_blueprint(referrals_bp)
     api_views.init_app(app)
     app.extensions["invitations"] = InvitationSettings.from_config(app.config)
+    app.extensions["webhooks"] = WebhookSettings.from_config(app.config)
     # The referrer's notice «Клиент … применил ваш код», queued in the activation's transaction.
     referral_services.on_activation(invitation_notices.on_activation)
     limits.configure(app)
@@ -102,12 +109,16 @@ def create_app(
     app.register_blueprint(links_bp)
     app.register_blueprint(manage_bp)
     app.register_blueprint(terms_bp)
+    app.register_blueprint(webhooks_bp)
+    app.register_blueprint(report_bp)
     if app.config["DEMO_MODE"]:  # «Сценарии», the time machine, «Сбросить демо»
         app.register_blueprint(demo_bp)
     app.register_blueprint(health.bp)
     serving.init_app(app)
     app.cli.add_command(managers_cli)
     app.cli.add_command(invitations_cli)
+    app.cli.add_command(webhooks_cli)
+    app.cli.add_command(program_cli)
 
     app.cli.add_command(clients_cli)
     app.cli.add_command(api_tokens_cli)

@@ -99,6 +99,18 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "INVITE_BACKOFF_MAX_SECONDS": float(env.get("INVITE_BACKOFF_MAX_SECONDS", "600")),
         "INVITE_LEASE_SECONDS": float(env.get("INVITE_LEASE_SECONDS", "60")),
         "INVITE_DAILY_CAP": int(env.get("INVITE_DAILY_CAP", "20")),
+        # Signed webhooks (docs/webhooks.md): plain http to 127.0.0.1 only outside production.
+        "WEBHOOK_ALLOW_HTTP_LOOPBACK": env.get(
+            "WEBHOOK_ALLOW_HTTP_LOOPBACK", "0" if environment == "production" else "1"
+        )
+        == "1",
+        "WEBHOOK_MAX_ATTEMPTS": int(env.get("WEBHOOK_MAX_ATTEMPTS", "12")),
+        "WEBHOOK_BACKOFF_BASE_SECONDS": float(env.get("WEBHOOK_BACKOFF_BASE_SECONDS", "5")),
+        "WEBHOOK_BACKOFF_MAX_SECONDS": float(env.get("WEBHOOK_BACKOFF_MAX_SECONDS", "3600")),
+        "WEBHOOK_LEASE_SECONDS": float(env.get("WEBHOOK_LEASE_SECONDS", "60")),
+        "WEBHOOK_DEADLINE_SECONDS": float(env.get("WEBHOOK_DEADLINE_SECONDS", "15")),
+        "WEBHOOK_CONNECT_TIMEOUT": float(env.get("WEBHOOK_CONNECT_TIMEOUT", "3")),
+        "WEBHOOK_READ_TIMEOUT": float(env.get("WEBHOOK_READ_TIMEOUT", "10")),
         "INVITE_RECIPIENT_COOLDOWN_DAYS": int(env.get("INVITE_RECIPIENT_COOLDOWN_DAYS", "7")),
         "SMS_DAILY_BUDGET": int(env.get("SMS_DAILY_BUDGET", "500")),
         "SMS_COUNTRIES": env.get("SMS_COUNTRIES", "RU"),

@@ -93,6 +93,11 @@ def percent(value: int | float | Decimal, digits: int = 0) -> str:
     )
 
 
+def roubles(kopecks: int) -> str:
+    """Integer kopecks as a Russian reads money: `123456789` → «1 234 567,89 ₽»."""
+    return number(Decimal(kopecks) / 100, 2) + NBSP + "₽"
+
+
 # ---- non-breaking spaces -------------------------------------------------------------------
 
 # A short word (a preposition, a conjunction, a particle: «в», «с», «на», «до», «не») stays with

@@ -26,6 +26,8 @@ class Manager(db.Model):  # type: ignore[name-defined,misc]
     # The right to open a client's cabinet («Открыть как клиент»): support sees what the client
     # sees; acting there is allowed in demo mode only (cabinet/auth/roles.py).
     opens_client_cabinets: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # «Вебхуки»: may add and remove subscribers and send events again (docs/webhooks.md).
+    manages_webhooks: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     # Flask-Login's user interface; the «m» keeps manager and client sessions apart.
     is_authenticated = True

@@ -73,9 +73,11 @@ def create_manager(
     *,
     edits_program_terms: bool = False,
     opens_client_cabinets: bool = False,
+    manages_webhooks: bool = False,
 ) -> Manager:
     """A manager account; `edits_program_terms`: the right to change the program's terms;
-    `opens_client_cabinets`: the right to «Открыть как клиент»."""
+    `opens_client_cabinets`: the right to «Открыть как клиент»; `manages_webhooks`: the right
+    to change webhook subscribers."""
     try:
         address = addresses.normalise_email(email)
     except addresses.BadEmail as exc:
@@ -92,6 +94,7 @@ def create_manager(
             password_hash=hash_password(password),
             edits_program_terms=edits_program_terms,
             opens_client_cabinets=opens_client_cabinets,
+            manages_webhooks=manages_webhooks,
         )
         db.session.add(manager)
     return manager

@@ -5,7 +5,18 @@ from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
-from sqlalchemy import CheckConstraint, Integer, Select, String, bindparam, select
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    Select,
+    String,
+    UniqueConstraint,
+    bindparam,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from cabinet.addresses import phone_e164
@@ -26,6 +37,7 @@ class Client(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         CheckConstraint(f"status IN ({sql_values(CLIENT_STATUSES)})", name="status_known"),
         CheckConstraint("length(name) > 0", name="name_not_empty"),
+        CheckConstraint("closed_at IS NULL OR status = 'closed'", name="closed_at_closed"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -38,6 +50,9 @@ class Client(db.Model):  # type: ignore[name-defined,misc]
     phone_e164: Mapped[str | None] = mapped_column(String(16), index=True)
     password_hash: Mapped[str | None] = mapped_column(String(256))
     status: Mapped[str] = mapped_column(String(10), default="active")
+    # When the contract closed, as billing reported it (`POST /api/v1/clients/{id}/closure`);
+    # NULL for an active client, and for one closed before billing reported closures.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Bumped at «Выйти» and on a password change, so an old session cookie stops working.
     session_version: Mapped[int] = mapped_column(default=0)
 
@@ -62,6 +77,32 @@ class Client(db.Model):  # type: ignore[name-defined,misc]
 
     def get_id(self) -> str:
         return f"{self.id}.{self.session_version}"
+
+
+MAX_PAYMENT_ID = 64
+
+
+class Payment(db.Model):  # type: ignore[name-defined,misc]
+    """A paid invoice, as billing reports it (`POST /api/v1/clients/{id}/payments`).
+
+    `payment_id` is billing's own id, unique per client: the same one reported twice is one row.
+    A referee's first payment after its promo period earns the referrer's reward under terms
+    that say so (docs/rules.md, «Награда после первой оплаты»)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("client_id", "payment_id", name="uq_payments_client_payment"),
+        CheckConstraint("amount_kopecks > 0", name="amount_positive"),
+        CheckConstraint("length(payment_id) > 0", name="payment_id_not_empty"),
+        Index("ix_payments_client_paid", "client_id", "paid_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    payment_id: Mapped[str] = mapped_column(String(MAX_PAYMENT_ID))
+    paid_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when the client paid (billing's)
+    amount_kopecks: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when the cabinet learnt it
 
 
 @dataclass(frozen=True, slots=True)

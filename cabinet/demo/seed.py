@@ -116,14 +116,20 @@ def _ensure_manager(context: Context, report: Callable[[str], None]) -> None:
             context.clock.now(),
             edits_program_terms=True,
             opens_client_cabinets=True,
+            manages_webhooks=True,
         )
         report(f"менеджер {DEMO_MANAGER_EMAIL} (панель /manage)")
         return
-    with transaction():  # a demo manager from before the right existed gets it
+    with transaction():  # a demo manager from before the rights existed gets them
         db.session.execute(
             update(Manager)
             .where(Manager.email == DEMO_MANAGER_EMAIL, Manager.opens_client_cabinets.is_(False))
             .values(opens_client_cabinets=True)
+        )
+        db.session.execute(
+            update(Manager)
+            .where(Manager.email == DEMO_MANAGER_EMAIL, Manager.manages_webhooks.is_(False))
+            .values(manages_webhooks=True)
         )
 
 

@@ -22,6 +22,13 @@ EventKind = Literal[
     "referral_revoked",
     "grant_revoked",
     "sms_pack_revoked",
+    # billing reported a payment / the closure of a client's contract (docs/api.md); a waiting
+    # referral started counting on the ladder; a referee's early closure took a reward back
+    # (docs/rules.md, «Награда после первой оплаты»)
+    "payment_received",
+    "client_closed",
+    "referral_qualified",
+    "reward_clawed_back",
 ]
 EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
 

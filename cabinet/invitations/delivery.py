@@ -27,18 +27,20 @@ from typing import Protocol
 
 import requests
 from flask import Flask, current_app
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from cabinet import logs, metrics
+from cabinet.backoff import retry_delay
 from cabinet.clock import Context
 from cabinet.db import db, transaction
 from cabinet.invitations.gateway import HttpGateway, Outcome
 from cabinet.invitations.models import Invitation, StopListEntry
-from cabinet.invitations.rules import retry_delay, stored_forms
+from cabinet.invitations.rules import stored_forms
 from cabinet.invitations.services import purge_contacts
 from cabinet.invitations.settings import InvitationSettings
 from cabinet.invitations.smtp import SmtpGateway
+from cabinet.outbox import Lease
 
 log = logging.getLogger("cabinet.delivery")
 
@@ -137,96 +139,6 @@ def http_gateways(settings: InvitationSettings, session: requests.Session) -> di
     return gateways
 
 
-class Lease:
-    """The lease of one claim, renewed by a heartbeat thread while its messages are sent.
-
-    Every `min(lease / 3, (lease - deadline) / 2)` seconds the rows still carrying this
-    claim's tokens get a fresh `lease_until`; a row whose token has changed was taken over by
-    another worker (our lease ran out: a stalled process, an unreachable database) and is
-    `lost`: it is not sent from here. `until` is the end of the lease as last renewed: a send
-    starts only if it can finish before then."""
-
-    def __init__(self, app: Flask, worker: Worker, items: list[Claimed], until: datetime) -> None:
-        self.app = app
-        self.worker = worker
-        self.items = {item.id: item for item in items}
-        self.until = until
-        self.lost: set[int] = set()
-        self._renewal_failed = False
-        self._lock = threading.Lock()
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="lease-heartbeat", daemon=True)
-
-    def __enter__(self) -> Lease:
-        if self.items:
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        if self._thread.is_alive():
-            self._thread.join()
-
-    def holds(self, item: Claimed) -> bool:
-        """Ours, and for long enough to finish one gateway call; when too little of the lease
-        is left, renewed here first (in the caller's app context, outside any transaction)."""
-        if self._holds(item):
-            return True
-        if item.id in self.lost or self._renewal_failed:
-            return False
-        self._renewal_failed = not self._try_renew()
-        return self._holds(item)
-
-    def _holds(self, item: Claimed) -> bool:
-        deadline = timedelta(seconds=self.worker.settings.deadline_seconds)
-        now = self.worker.context.clock.now()
-        with self._lock:
-            return item.id not in self.lost and self.until - now >= deadline
-
-    def _beat(self) -> None:
-        # Often enough that a call can always start: the lease left stays above the deadline.
-        settings = self.worker.settings
-        interval = min(
-            settings.lease_seconds / 3, (settings.lease_seconds - settings.deadline_seconds) / 2
-        )
-        while not self._done.wait(interval):
-            with self.app.app_context():
-                try:
-                    self._try_renew()
-                finally:
-                    db.session.remove()
-
-    def _try_renew(self) -> bool:
-        try:
-            self.renew()
-        except SQLAlchemyError:
-            log.warning("Аренда приглашений не продлена: база данных недоступна.")
-            return False
-        return True
-
-    def renew(self) -> None:
-        with self._lock:
-            held = [i for i in self.items if i not in self.lost]
-        if not held:
-            return
-        with transaction():
-            now = self.worker.context.clock.now()
-            rows = db.session.execute(
-                select(Invitation.id, Invitation.lease_token)
-                .where(Invitation.id.in_(held))
-                .with_for_update()
-            ).all()
-            mine = [i for i, token in rows if token == self.items[i].lease_token]
-            until = now + timedelta(seconds=self.worker.settings.lease_seconds)
-            if mine:
-                db.session.execute(
-                    update(Invitation).where(Invitation.id.in_(mine)).values(lease_until=until)
-                )
-        with self._lock:
-            self.lost |= set(held) - set(mine)
-            self.until = max(self.until, until)
-
-
 class Worker:
     def __init__(
         self,
@@ -263,7 +175,16 @@ class Worker:
         report.claimed = len(claimed)
         tried: list[tuple[Claimed, Outcome | None, bool]] = []  # (message, outcome, paused)
         app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-        with Lease(app, self, claimed, until) as lease:
+        with Lease(
+            app,
+            Invitation,
+            claimed,
+            until,
+            self.context.clock,
+            self.settings.lease_seconds,
+            self.settings.deadline_seconds,
+            "приглашений",
+        ) as lease:
             for item in claimed:
                 if (stop is not None and stop.is_set()) or not lease.holds(item):
                     tried.append((item, None, False))

@@ -107,17 +107,21 @@ def email(
 
 
 def applied_notice(
-    raw_referee_name: str, told: str, reward: Grant, now: datetime, zone: tzinfo
+    raw_referee_name: str, told: str, reward: Grant | None, now: datetime, zone: tzinfo
 ) -> Email:
     """The member's notice «Клиент … применил ваш код»: «Ваша скидка» from the activation on,
     stretch by stretch as the member's page says it (`told`, «X % до D1, затем Y % до D2»);
     a grant that starts later (none does today: a referrer's grant starts at the activation)
-    says when."""
+    says when. No reward (None): it waits for the friend's first payment (terms that reward
+    the first payment), and the letter says «начислится после первой оплаты»."""
     context = {
         "referee_name": display_safe(raw_referee_name),
         "told": told,
-        "starts": show_moment(reward.starts_at, zone) if reward.starts_at > now else "",
-        "grant_percent": percent(reward.percent),
+        "waits": reward is None,
+        "starts": ""
+        if reward is None or reward.starts_at <= now
+        else show_moment(reward.starts_at, zone),
+        "grant_percent": "" if reward is None else percent(reward.percent),
     }
     return Email(
         " ".join(_plain("applied_notice_subject.txt", context).split()),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -14,6 +13,8 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 
 from cabinet import addresses
+from cabinet.backoff import Backoff as Backoff
+from cabinet.backoff import retry_delay as retry_delay
 from cabinet.invitations import errors
 
 Channel = Literal["sms", "email"]
@@ -170,23 +171,3 @@ def day_start(now: datetime, zone: tzinfo) -> datetime:
     """Midnight of `now`'s calendar day in the cabinet's zone: «сегодня» as a customer reads it."""
     local = now.astimezone(zone)
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-@dataclass(frozen=True)
-class Backoff:
-    base_seconds: float = 2.0
-    max_seconds: float = 600.0
-    max_attempts: int = 8
-
-
-def retry_delay(
-    attempt: int, backoff: Backoff, rng: random.Random, retry_after: float | None = None
-) -> float:
-    """Seconds before the next try: exponential with "equal jitter" (half fixed, half random,
-    so retries of many messages spread out); a gateway's Retry-After wins
-    when it asks for longer."""
-    ceiling = min(backoff.max_seconds, backoff.base_seconds * 2 ** max(0, attempt - 1))
-    delay = rng.uniform(ceiling / 2, ceiling)
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, backoff.max_seconds))
-    return delay

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from cabinet.deadlines import watchdog
 from cabinet.invitations import messages
-from cabinet.invitations.gateway import Outcome, _watchdog
+from cabinet.invitations.gateway import Outcome
 
 _DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
 _STARTTLS_PORT = 587
@@ -91,7 +92,7 @@ class SmtpGateway:
 
     def send(self, payload: dict[str, Any], idempotency_key: str) -> Outcome:
         letter = messages.smtp_letter(payload, idempotency_key, self.sender)
-        with _watchdog.watching(self.deadline) as call:
+        with watchdog.watching(self.deadline) as call:
             try:
                 self._deliver(letter, call.taken)
             except smtplib.SMTPAuthenticationError as exc:

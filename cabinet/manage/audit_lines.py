@@ -58,6 +58,13 @@ def _details(entry: AuditLine, zone: tzinfo) -> str:
         if details.get("ends_at"):
             said += f" до {_moment(details['ends_at'], zone)}"
         return said
+    if entry.action.startswith("webhook_") and details.get("subscriber"):
+        said = f"подписчик {details['subscriber']}"
+        if details.get("url"):
+            said += f" {details['url']}"
+        if details.get("from_event"):
+            said += f", с события № {details['from_event']}"
+        return said
     if entry.action == "revoke_referral" and details.get("referral_id"):
         return f"реферал {details['referrer_id']} ← {details['referee_id']}"
     return ""

@@ -25,8 +25,14 @@ managers_cli = AppGroup("managers", help="Менеджеры программы 
     is_flag=True,
     help="Право «Открыть как клиент»: видеть кабинет клиента (действовать — только в демо).",
 )
+@click.option("--webhooks", is_flag=True, help="Право менять подписчиков вебхуков («Вебхуки»).")
 def create(
-    email: str, password: str, name: str, edits_terms: bool, opens_client_cabinets: bool
+    email: str,
+    password: str,
+    name: str,
+    edits_terms: bool,
+    opens_client_cabinets: bool,
+    webhooks: bool,
 ) -> None:
     """Create a manager account."""
     try:
@@ -37,6 +43,7 @@ def create(
             current_context().clock.now(),
             edits_program_terms=edits_terms,
             opens_client_cabinets=opens_client_cabinets,
+            manages_webhooks=webhooks,
         )
     except ProgramRefusal as refusal:
         refuse(refusal.message)

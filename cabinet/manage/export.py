@@ -1,11 +1,13 @@
-"""The dashboard as CSV, for a spreadsheet."""
+"""The dashboard and finance's monthly report as CSV, for a spreadsheet."""
 
 from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
 from cabinet.dashboard.rules import Dashboard
+from cabinet.finance.present import COLUMNS, Line, discount_months
 from cabinet.texts import NBSP, number
 
 
@@ -40,4 +42,39 @@ def dashboard_csv(board: Dashboard) -> str:
     rows += [(f"топ: {t.id} {t.name}", t.referrals) for t in board.top]
     rows += [(f"пакетов по {size} SMS", n) for size, n in board.sms_packs]
     writer.writerows((name, _value(value)) for name, value in rows)
+    return out.getvalue()
+
+
+def liability_csv(month: str, lines: list[Line]) -> str:
+    """Finance's monthly report, one row per version of the terms and «Итого»: the same
+    columns as the page; roubles as a number with a decimal comma (the header says «₽»),
+    discount-months with two decimals."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(
+        [
+            "месяц",
+            *(heading for _, heading in COLUMNS),
+            "клиентов с оплатой",
+            "клиентов без оплаты",
+            "SMS в пакетах",
+        ]
+    )
+    for line in lines:
+        writer.writerow(
+            [
+                month,
+                line.version,
+                line.grants,
+                number(Decimal(line.discount_kopecks) / 100, 2).replace(NBSP, ""),
+                discount_months(line.discount_months).replace(NBSP, ""),
+                line.earned,
+                line.pending,
+                line.clawed_back,
+                line.sms_packs,
+                line.paid_clients,
+                line.unpaid_clients,
+                line.sms_total,
+            ]
+        )
     return out.getvalue()

@@ -3,12 +3,20 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, StringField, TextAreaField
-from wtforms.validators import AnyOf, DataRequired, Optional, ValidationError
+from wtforms import DateField, HiddenField, IntegerField, StringField, TextAreaField
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    InputRequired,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from cabinet.demo.time_machine import JUMPS
 from cabinet.moments import YEAR_MAX, YEAR_MIN
 from cabinet.validators import SafeText
+from cabinet.webhooks.rules import MAX_NOTE, MAX_URL
 
 
 def _year_in_bounds(form: Any, field: Any) -> None:
@@ -41,3 +49,22 @@ class RevokeForm(FlaskForm):  # type: ignore[misc]
 
 class RequeueForm(FlaskForm):  # type: ignore[misc]
     """«Отправить снова»: only the CSRF token."""
+
+
+class WebhookForm(FlaskForm):  # type: ignore[misc]
+    url = StringField("Адрес (URL)", validators=[DataRequired("Укажите адрес."), SafeText(MAX_URL)])
+    note = StringField("Описание", validators=[Optional(), SafeText(MAX_NOTE)])
+
+
+class ReplayForm(FlaskForm):  # type: ignore[misc]
+    from_event = IntegerField(
+        "С события №",
+        validators=[
+            InputRequired("Укажите номер события."),
+            NumberRange(1, 2_147_483_647, "Номер события — целое число от 1."),
+        ],
+    )
+
+
+class RemoveWebhookForm(FlaskForm):  # type: ignore[misc]
+    """«Удалить подписчика»: only the CSRF token."""

@@ -15,7 +15,10 @@ from cabinet.inputs import text_problem
 from cabinet.moments import YEAR_MAX, MomentOutOfRange, parse_moment, show_moment
 from cabinet.program.errors import CampaignsOverlap, TermsInvalid
 from cabinet.referrals.rules import (
+    MAX_CLAWBACK_DAYS,
+    REWARD_ON,
     Grant,
+    RewardOn,
     Schedule,
     Step,
     TermsNumbers,
@@ -46,6 +49,8 @@ class Draft:
     apply_window_months: int
     max_discount_percent: int
     ladder: tuple[Step, ...]
+    reward_on: RewardOn = "activation"
+    clawback_days: int = 0
 
     def terms(self, version: int) -> TermsNumbers:
         return TermsNumbers(
@@ -55,6 +60,8 @@ class Draft:
             ladder=self.ladder,
             apply_window_months=self.apply_window_months,
             max_discount_percent=self.max_discount_percent,
+            reward_on=self.reward_on,
+            clawback_days=self.clawback_days,
         )
 
 
@@ -122,6 +129,17 @@ def validate(values: Mapping[str, str], now: datetime, zone: tzinfo) -> Draft:
     referee_months = _whole(errors, values, "referee_months", 1, MAX_MONTHS, "срок в месяцах")
     window = _whole(errors, values, "apply_window_months", 1, MAX_MONTHS, "срок для кода")
     cap = _whole(errors, values, "max_discount_percent", 1, 100, "наибольшую скидку")
+    # Absent from a form written before these fields: the help page's rule (at the activation,
+    # never taken back).
+    raw_reward_on = (values.get("reward_on") or "activation").strip()
+    reward_on: RewardOn = "first_payment" if raw_reward_on == "first_payment" else "activation"
+    if raw_reward_on not in REWARD_ON:
+        errors["reward_on"] = "Выберите, когда начисляется награда."
+    clawback_days = 0
+    if (values.get("clawback_days") or "").strip():
+        clawback_days = _whole(
+            errors, values, "clawback_days", 0, MAX_CLAWBACK_DAYS, "срок возврата награды"
+        )
 
     steps: list[Step] = []
     gap_at: int | None = None
@@ -152,7 +170,18 @@ def validate(values: Mapping[str, str], now: datetime, zone: tzinfo) -> Draft:
 
     if errors or starts is None:
         raise TermsInvalid(errors)
-    return Draft(title, starts, ends, referee_percent, referee_months, window, cap, tuple(steps))
+    return Draft(
+        title,
+        starts,
+        ends,
+        referee_percent,
+        referee_months,
+        window,
+        cap,
+        tuple(steps),
+        reward_on,
+        clawback_days,
+    )
 
 
 def values_of(terms: TermsNumbers, title: str, effective_from: str, ends_at: str) -> dict[str, str]:
@@ -165,6 +194,8 @@ def values_of(terms: TermsNumbers, title: str, effective_from: str, ends_at: str
         "referee_months": str(terms.referee_months),
         "apply_window_months": str(terms.apply_window_months),
         "max_discount_percent": str(terms.max_discount_percent),
+        "reward_on": terms.reward_on,
+        "clawback_days": str(terms.clawback_days),
     }
     for s in terms.ladder:
         values[f"level-{s.level}-percent"] = str(s.percent)

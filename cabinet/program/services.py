@@ -57,6 +57,8 @@ def _fill(row: ProgramTerms, draft: rules.Draft) -> None:
     row.apply_window_months = draft.apply_window_months
     row.max_discount_percent = draft.max_discount_percent
     row.ladder = ladder_json(draft.ladder)
+    row.reward_on = draft.reward_on
+    row.clawback_days = draft.clawback_days
 
 
 def _details(row: ProgramTerms, context: Context) -> dict[str, object]:
@@ -71,6 +73,8 @@ def _details(row: ProgramTerms, context: Context) -> dict[str, object]:
         "apply_window_months": row.apply_window_months,
         "max_discount_percent": row.max_discount_percent,
         "ladder": row.ladder,
+        "reward_on": row.reward_on,
+        "clawback_days": row.clawback_days,
     }
 
 

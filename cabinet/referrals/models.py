@@ -10,8 +10,16 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, t
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cabinet.clients.models import Client
-from cabinet.db import UTCDateTime, db
-from cabinet.referrals.rules import CODE_LENGTH, Step, TermsNumbers, Version
+from cabinet.db import UTCDateTime, db, sql_values
+from cabinet.referrals.rules import (
+    CLAWBACK_REASONS,
+    CODE_LENGTH,
+    MAX_CLAWBACK_DAYS,
+    REWARD_ON,
+    Step,
+    TermsNumbers,
+    Version,
+)
 
 # A percent is a share of a price: whatever the terms, a grant is 1–100% of it.
 PERCENT_BOUNDS = "BETWEEN 1 AND 100"
@@ -34,6 +42,10 @@ class ProgramTerms(db.Model):  # type: ignore[name-defined,misc]
         CheckConstraint(f"max_discount_percent {PERCENT_BOUNDS}", name="cap_valid"),
         CheckConstraint("referee_months >= 1 AND apply_window_months >= 1", name="months_valid"),
         CheckConstraint("ends_at IS NULL OR ends_at > effective_from", name="ends_after_start"),
+        CheckConstraint(f"reward_on IN ({sql_values(REWARD_ON)})", name="reward_on_known"),
+        CheckConstraint(
+            f"clawback_days BETWEEN 0 AND {MAX_CLAWBACK_DAYS}", name="clawback_days_valid"
+        ),
         Index("ix_program_terms_status_from", "status", "effective_from"),
     )
 
@@ -48,6 +60,11 @@ class ProgramTerms(db.Model):  # type: ignore[name-defined,misc]
     max_discount_percent: Mapped[int]
     # [{"percent": 20, "months": 3, "sms_pack": null}, …]: level 1 first
     ladder: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # When the referrer's reward is earned: at the activation, or at the referee's first
+    # payment after its promo period (docs/rules.md, «Награда после первой оплаты»).
+    reward_on: Mapped[str] = mapped_column(String(20), server_default="activation")
+    # The referee's contract closing within this many days of the reward takes it back; 0: never.
+    clawback_days: Mapped[int] = mapped_column(server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("managers.id"))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -71,6 +88,8 @@ TERMS_COLUMNS = (
     ProgramTerms.ladder,
     ProgramTerms.apply_window_months,
     ProgramTerms.max_discount_percent,
+    ProgramTerms.reward_on,
+    ProgramTerms.clawback_days,
 )
 VERSION_COLUMNS = (
     *TERMS_COLUMNS,
@@ -87,6 +106,8 @@ def terms_from(
     ladder: list[dict[str, Any]],
     apply_window_months: int,
     max_discount_percent: int,
+    reward_on: str = "activation",
+    clawback_days: int = 0,
 ) -> TermsNumbers:
     return TermsNumbers(
         version=version,
@@ -98,6 +119,8 @@ def terms_from(
         ),
         apply_window_months=apply_window_months,
         max_discount_percent=max_discount_percent,
+        reward_on="first_payment" if reward_on == "first_payment" else "activation",
+        clawback_days=clawback_days,
     )
 
 
@@ -130,7 +153,14 @@ class Referral(db.Model):  # type: ignore[name-defined,misc]
     """Referee applied referrer's code at `activated_at` («Код активирован»).
 
     A manager may revoke a fraudulent referral (cabinet/referrals/revocation.py): the row stays,
-    with who revoked it, when and why, and no longer counts anywhere."""
+    with who revoked it, when and why, and no longer counts anywhere.
+
+    `qualified_at`: when it started counting on the referrer's ladder — its activation under
+    terms with `reward_on = 'activation'`, the referee's first payment after its promo period
+    under 'first_payment'; NULL while the reward waits. `clawed_back_at` (with
+    `clawback_reason`): the referee's contract closed within the terms' `clawback_days` of
+    `qualified_at`, at that moment; the referral no longer counts on the ladder
+    (docs/rules.md, «Награда после первой оплаты»)."""
 
     __tablename__ = "referrals"
     __table_args__ = (
@@ -139,6 +169,16 @@ class Referral(db.Model):  # type: ignore[name-defined,misc]
             "(revoked_at IS NULL AND revoked_by IS NULL AND revoke_reason IS NULL) OR "
             "(revoked_at IS NOT NULL AND revoked_by IS NOT NULL AND length(revoke_reason) > 0)",
             name="revocation_complete",
+        ),
+        CheckConstraint(
+            "qualified_at IS NULL OR qualified_at >= activated_at",
+            name="qualified_after_activation",
+        ),
+        CheckConstraint(
+            "(clawed_back_at IS NULL AND clawback_reason IS NULL) OR "
+            "(clawed_back_at IS NOT NULL AND qualified_at IS NOT NULL "
+            f"AND clawback_reason IN ({sql_values(CLAWBACK_REASONS)}))",
+            name="clawback_complete",
         ),
         # «Приведенные клиенты» and the ladder read a referrer's referrals in activation order.
         Index("ix_referrals_referrer_activated", "referrer_id", "activated_at", "id"),
@@ -159,6 +199,9 @@ class Referral(db.Model):  # type: ignore[name-defined,misc]
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_by: Mapped[int | None] = mapped_column(ForeignKey("managers.id"))
     revoke_reason: Mapped[str | None] = mapped_column(Text)
+    qualified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    clawed_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    clawback_reason: Mapped[str | None] = mapped_column(String(20))
 
     referee: Mapped[Member] = relationship(foreign_keys=[referee_id])
 

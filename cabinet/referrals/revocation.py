@@ -29,7 +29,7 @@ from cabinet.auth.models import Manager
 from cabinet.clock import Context
 from cabinet.db import db, transaction
 from cabinet.moments import show_moment
-from cabinet.referrals import errors, queries, rules
+from cabinet.referrals import earning, errors, queries, rules, settlement
 from cabinet.referrals.models import Grant, Referral, SmsPack
 from cabinet.referrals.services import (
     grant_data,
@@ -114,21 +114,17 @@ def _revoke(context: Context, manager_id: int, referral_id: int, reason: str) ->
             .order_by(SmsPack.granted_at, SmsPack.id)
         )
     )
-    remaining = db.session.execute(
-        select(Referral.id, Referral.activated_at).where(
-            Referral.referrer_id == referrer_id,
-            Referral.revoked_at.is_(None),
-            Referral.id != referral_id,
-        )
-    ).all()
+    schedule = queries.schedule()
     plan = rules.recompute_ladder(
         (rules.HeldGrant(g.id, g.referral_id, rules.grant_of(g)) for g in held),
         (p.size for p in packs),
-        ((row_id, moment) for row_id, moment in remaining),
+        # The referrals that still count (the revoked one now left out), at the moments they
+        # started counting (docs/rules.md, «Награда после первой оплаты»).
+        earning.counting(fact for _, fact in settlement.facts(referrer_id, schedule)),
         zone,
         # Each remaining activation is replayed under the terms that were in force at its moment,
         # so the grants it already has are kept as they are.
-        queries.schedule().at,
+        schedule.at,
     )
     to_void, to_reverse = set(plan.void), set(plan.reverse_packs)
     voided = [g for g in held if g.id in to_void]

@@ -20,6 +20,13 @@ from cabinet.referrals import errors
 
 GrantReason = Literal["referee", "referrer"]
 GRANT_REASONS: tuple[GrantReason, ...] = get_args(GrantReason)
+# When a referrer's reward is earned (docs/rules.md, «Награда после первой оплаты»).
+RewardOn = Literal["activation", "first_payment"]
+REWARD_ON: tuple[RewardOn, ...] = get_args(RewardOn)
+# Why a reward was taken back: the referee's contract closed within the terms' clawback days.
+ClawbackReason = Literal["contract_closed"]
+CLAWBACK_REASONS: tuple[ClawbackReason, ...] = get_args(ClawbackReason)
+MAX_CLAWBACK_DAYS = 3650  # ten years: the editor's bound and the table's constraint
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,10 @@ class TermsNumbers:
     ladder: tuple[Step, ...]  # «Таблица скидок», levels 1, 2, … in order
     apply_window_months: int  # a new client applies a code within this many months
     max_discount_percent: int  # «Ваша скидка» is the sum of the grants in force, at most this
+    # the referrer's reward: at the activation, or at the referee's first payment after its
+    # promo period; and the days after it within which the referee's closure takes it back
+    reward_on: RewardOn = "activation"
+    clawback_days: int = 0  # 0: never
 
     @property
     def top_level(self) -> int:
@@ -385,17 +396,22 @@ def referrer_reward(
 class LadderResult:
     grants: tuple[Grant, ...]
     sms_packs: tuple[tuple[int, datetime], ...]
+    # for each of `sms_packs`, the position (0-based) in the replayed order of the moment that
+    # reached its threshold
+    pack_positions: tuple[int, ...] = ()
 
 
 def ladder(activations: Sequence[datetime], zone: tzinfo, terms_at: TermsAt) -> LadderResult:
-    """A referrer's grants and packs from its activations, replayed in order, each activation
-    under the terms in force at its moment (`terms_at`, e.g. `Schedule.at`).
+    """A referrer's grants and packs from the moments its referrals started counting (their
+    activations, or under terms that reward the first payment, their qualifications), replayed
+    in order, each under the terms in force at its moment (`terms_at`, e.g. `Schedule.at`).
 
     The services apply `referrer_reward` one activation at a time; this fold is the same rule
     run over a whole history, for checking and for recomputing.
     """
     grants: list[Grant] = []
     packs: list[tuple[int, datetime]] = []
+    positions: list[int] = []
     for count, moment in enumerate(sorted(activations)):
         reward = referrer_reward(
             grants[-1] if grants else None,
@@ -409,7 +425,8 @@ def ladder(activations: Sequence[datetime], zone: tzinfo, terms_at: TermsAt) -> 
             grants[-1] = replace(grants[-1], ends_at=reward.close_at)
         grants.append(reward.grant)
         packs.extend((size, moment) for size in reward.sms_packs)
-    return LadderResult(tuple(grants), tuple(packs))
+        positions.extend(count for _ in reward.sms_packs)
+    return LadderResult(tuple(grants), tuple(packs), tuple(positions))
 
 
 def discount_at(grants: Iterable[Grant], at: datetime, terms: TermsNumbers) -> int:
@@ -437,6 +454,9 @@ class Recomputed:
     void: tuple[int, ...]  # ids of held grants from the first one off the replay onward
     issue: tuple[tuple[int, Grant], ...]  # (referral id, grant) to add in their place
     reverse_packs: tuple[int, ...]  # held pack sizes whose threshold the count no longer reaches
+    # (referral id, size, moment): sizes the count now reaches that are not held (a late
+    # qualification moved the count up)
+    grant_packs: tuple[tuple[int, int, datetime], ...] = ()
 
 
 def recompute_ladder(
@@ -457,7 +477,8 @@ def recompute_ladder(
     (start, id) stays the activation order that `services._apply_code` relies on.
 
     SMS packs go by the lifetime count: a held size whose threshold the count no longer reaches
-    is reversed; a size still reached is kept as it was granted.
+    is reversed; a size still reached is kept as it was granted; a size reached but not held
+    (a late qualification raised the count) is granted, at the moment that reached it.
     """
     ordered = sorted(activations, key=lambda a: (a[1], a[0]))
     replay = ladder([moment for _, moment in ordered], zone, terms_at)
@@ -473,8 +494,14 @@ def recompute_ladder(
             issue.append((referral_id, expected))
     void = tuple(sorted(h.grant_id for rows in by_referral.values() for h in rows))
     reached = {size for size, _ in replay.sms_packs}
-    reverse = tuple(sorted(size for size in set(packs_held) if size not in reached))
-    return Recomputed(void, tuple(issue), reverse)
+    sizes_held = set(packs_held)
+    reverse = tuple(sorted(size for size in sizes_held if size not in reached))
+    grant_packs = tuple(
+        (ordered[position][0], size, moment)
+        for (size, moment), position in zip(replay.sms_packs, replay.pack_positions, strict=True)
+        if size not in sizes_held
+    )
+    return Recomputed(void, tuple(issue), reverse, grant_packs)
 
 
 # ---- the way forward, as the page tells it ------------------------------------------------

@@ -21,12 +21,12 @@ from sqlalchemy.exc import IntegrityError
 
 from cabinet import events, metrics
 from cabinet.clients import errors as client_errors
-from cabinet.clients.models import Client
+from cabinet.clients.models import Client, Payment
 from cabinet.clock import Context
 from cabinet.db import db, is_postgresql, transaction
 from cabinet.errors import ProgramRefusal
 from cabinet.moments import show_moment
-from cabinet.referrals import errors, queries, rules
+from cabinet.referrals import earning, errors, queries, rules
 from cabinet.referrals.models import Grant, Member, Referral, SmsPack
 
 _CODE_ATTEMPTS = 8
@@ -42,7 +42,8 @@ class Activated:
     referee_name: str
     activated_at: datetime
     terms: rules.TermsNumbers
-    reward: rules.Grant  # the referrer's grant for this activation
+    # the referrer's grant for this activation; None: it waits for the referee's first payment
+    reward: rules.Grant | None
 
 
 # Features above this layer that act on an activation in its transaction (the invitations'
@@ -131,7 +132,28 @@ def _apply_code(context: Context, client_id: int, code: str) -> JoinResult:
     if member is None:
         member = _enrol(context, client_id, now)
     referred_before = _referred_count(referrer_id)
-    referral = Referral(referrer_id=referrer_id, referee_id=client_id, activated_at=now)
+    # Under terms that reward the first payment, the referrer's reward waits for it (unless the
+    # referee has already paid after its promo period): earning.py.
+    standing = earning.standing(
+        earning.Facts(
+            referral_id=0,
+            activated_at=now,
+            revoked=False,
+            reward_on=terms.reward_on,
+            clawback_days=terms.clawback_days,
+            promo_until=referee_client.promo_until,
+            payments=tuple(
+                db.session.scalars(select(Payment.paid_at).where(Payment.client_id == client_id))
+            ),
+            closed_at=None,
+        )
+    )
+    referral = Referral(
+        referrer_id=referrer_id,
+        referee_id=client_id,
+        activated_at=now,
+        qualified_at=standing.qualified_at,
+    )
     db.session.add(referral)
     try:
         db.session.flush()
@@ -142,48 +164,55 @@ def _apply_code(context: Context, client_id: int, code: str) -> JoinResult:
     welcome_row = grant_row(client_id, referral.id, welcome)
     db.session.add(welcome_row)
 
-    running = db.session.scalars(
-        select(Grant)
-        .where(
-            Grant.client_id == referrer_id,
-            Grant.reason == "referrer",
-            Grant.revoked_at.is_(None),
-        )
-        .order_by(Grant.starts_at.desc(), Grant.id.desc())
-        .limit(1)
-    ).first()
-    packs_held = db.session.scalars(
-        select(SmsPack.size).where(SmsPack.client_id == referrer_id, SmsPack.revoked_at.is_(None))
-    )
-    reward = rules.referrer_reward(
-        None if running is None else rules.grant_of(running),
-        referred_before,
-        packs_held,
-        now,
-        zone,
-        terms,
-    )
     closed = None
-    if reward.close_at is not None and running is not None:
-        running.ends_at = reward.close_at
-        closed = running
-    reward_row = grant_row(referrer_id, referral.id, reward.grant)
-    db.session.add(reward_row)
-    packs = [
-        SmsPack(
-            client_id=referrer_id,
-            referral_id=referral.id,
-            size=size,
-            granted_at=now,
-            terms_version=terms.version,
+    reward_row = None
+    packs: list[SmsPack] = []
+    reward_grant = None
+    if standing.counts:  # it counts from now: the latest moment of the ladder, one step up
+        running = db.session.scalars(
+            select(Grant)
+            .where(
+                Grant.client_id == referrer_id,
+                Grant.reason == "referrer",
+                Grant.revoked_at.is_(None),
+            )
+            .order_by(Grant.starts_at.desc(), Grant.id.desc())
+            .limit(1)
+        ).first()
+        packs_held = db.session.scalars(
+            select(SmsPack.size).where(
+                SmsPack.client_id == referrer_id, SmsPack.revoked_at.is_(None)
+            )
         )
-        for size in reward.sms_packs
-    ]
-    db.session.add_all(packs)
+        reward = rules.referrer_reward(
+            None if running is None else rules.grant_of(running),
+            referred_before,
+            packs_held,
+            now,
+            zone,
+            terms,
+        )
+        if reward.close_at is not None and running is not None:
+            running.ends_at = reward.close_at
+            closed = running
+        reward_grant = reward.grant
+        reward_row = grant_row(referrer_id, referral.id, reward.grant)
+        db.session.add(reward_row)
+        packs = [
+            SmsPack(
+                client_id=referrer_id,
+                referral_id=referral.id,
+                size=size,
+                granted_at=now,
+                terms_version=terms.version,
+            )
+            for size in reward.sms_packs
+        ]
+        db.session.add_all(packs)
     db.session.flush()
     _record_activation(context, referral, joined_now, welcome_row, closed, reward_row, packs)
     activated = Activated(
-        referral.id, referrer_id, client_id, referee_client.name, now, terms, reward.grant
+        referral.id, referrer_id, client_id, referee_client.name, now, terms, reward_grant
     )
     for listener in _ACTIVATION_LISTENERS:
         listener(context, activated)
@@ -196,7 +225,7 @@ def _record_activation(
     joined_now: bool,
     welcome: Grant,
     closed: Grant | None,
-    reward: Grant,
+    reward: Grant | None,
     packs: list[SmsPack],
 ) -> None:
     """The feed's events for one activation, last thing before the commit (see events)."""
@@ -228,9 +257,10 @@ def _record_activation(
         events.record(
             context, "grant_closed", client_id=closed.client_id, at=now, data=grant_data(closed)
         )
-    events.record(
-        context, "grant_issued", client_id=reward.client_id, at=now, data=grant_data(reward)
-    )
+    if reward is not None:
+        events.record(
+            context, "grant_issued", client_id=reward.client_id, at=now, data=grant_data(reward)
+        )
     for pack in packs:
         events.record(
             context,
@@ -325,11 +355,18 @@ def _enrol(context: Context, client_id: int, now: datetime) -> Member:
 
 
 def _referred_count(referrer_id: int) -> int:
+    """The lifetime count on the ladder: referrals that count (not revoked, not waiting for a
+    first payment, not taken back)."""
     return (
         db.session.scalar(
             select(func.count())
             .select_from(Referral)
-            .where(Referral.referrer_id == referrer_id, Referral.revoked_at.is_(None))
+            .where(
+                Referral.referrer_id == referrer_id,
+                Referral.revoked_at.is_(None),
+                Referral.qualified_at.is_not(None),
+                Referral.clawed_back_at.is_(None),
+            )
         )
         or 0
     )

@@ -244,8 +244,10 @@ def _unexpected_error(error: Exception) -> Response:
 CABINET_BLUEPRINTS = frozenset({"referrals", "invitations"})
 MANAGER_MENU: tuple[tuple[str, str], ...] = (
     ("manage.dashboard", "Обзор программы"),
+    ("report.index", "Отчет для финансов"),
     ("manage.clients", "Клиенты"),
     ("terms.index", "Условия программы"),
+    ("webhooks.index", "Вебхуки"),
     ("manage.audit_log", "Журнал действий"),
 )
 DEMO_MENU: tuple[tuple[str, str], ...] = (("demo.scenarios", "Сценарии"),)

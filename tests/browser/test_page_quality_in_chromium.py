@@ -152,7 +152,7 @@ def test_a_member_with_referred_clients(app: Flask, open_checked: Open) -> None:
 def test_the_managers_pages(app: Flask, open_checked: Open) -> None:
     email, _ = referrer_with_referees(app)
     with outside_requests(app):
-        create_manager("pm@example.ru", PASSWORD, "Анна", datetime.now(UTC))
+        create_manager("pm@example.ru", PASSWORD, "Анна", datetime.now(UTC), manages_webhooks=True)
     page, check = open_checked()
     page.goto("/manage/login")
     page.get_by_label("Email").fill("pm@example.ru")
@@ -171,6 +171,21 @@ def test_the_managers_pages(app: Flask, open_checked: Open) -> None:
     check(page, "client search, nothing found")
     page.goto("/manage/audit")
     check(page, "audit log")
+    page.goto("/manage/report?month=2023-03")
+    expect(page.locator("#report-table")).to_contain_text("Итого")
+    check(page, "finance report")
+    page.goto("/manage/report?month=2023-13")
+    expect(page.locator("#report-month-error")).to_contain_text("не понят")
+    check(page, "finance report, a bad month")
+    page.goto("/manage/webhooks")
+    page.get_by_label("Адрес (URL)").fill("https://billing.example.ru/hooks")
+    page.get_by_label("Описание").fill("Биллинг")
+    page.get_by_role("button", name="Добавить").click()
+    expect(page.locator("#webhook-secret")).to_contain_text("whsec_")
+    check(page, "webhooks, a subscriber just added")
+    page.get_by_role("link", name="https://billing.example.ru/hooks").click()
+    expect(page.get_by_role("heading", name="Журнал доставки")).to_be_visible()
+    check(page, "webhook delivery log")
 
 
 # Empty space a card may keep below its content (its padding and a little air).

@@ -23,6 +23,7 @@ from cabinet.db import db
 from cabinet.program.services import save_draft
 from cabinet.referrals import services
 from cabinet.referrals.models import Referral
+from cabinet.webhooks import services as webhooks
 from tests.support.factories import make_client
 from tests.support.moments import msk
 from tests.support.routes import (
@@ -50,6 +51,8 @@ class World:
     referral_id: int
     token: str
     draft: int  # a draft of the terms («Условия программы»)
+    subscriber: int  # a webhook subscriber («Вебхуки»)
+    spare_subscriber: int  # another, for «Удалить подписчика»
     secrets: tuple[str, ...]  # what client B must never see of client A
 
     def fill(self, value: str) -> str:
@@ -58,6 +61,8 @@ class World:
             .replace("{other_client}", str(CLIENT_B))
             .replace("{referral}", str(self.referral_id))
             .replace("{draft}", str(self.draft))
+            .replace("{spare_subscriber}", str(self.spare_subscriber))
+            .replace("{subscriber}", str(self.subscriber))
         )
 
 
@@ -83,12 +88,31 @@ def build_world(app: Flask) -> World:
         services.join(context.at(msk("2023-03-30 10:00")), REFEREE, code)
         referral_id = db.session.scalars(select(Referral.id)).one()
         manager = create_manager(
-            MANAGER_EMAIL, PASSWORD, "Безопасность", datetime.now(UTC), edits_program_terms=True
+            MANAGER_EMAIL,
+            PASSWORD,
+            "Безопасность",
+            datetime.now(UTC),
+            edits_program_terms=True,
+            manages_webhooks=True,
         )
         token = tokens.issue(context, "attack-suite").token
         draft = save_draft(context, manager.id, None, _CAMPAIGN)
+        subscriber = webhooks.add_subscriber(
+            context, manager.id, "https://billing.example.ru/hooks", "", False
+        ).id
+        spare = webhooks.add_subscriber(
+            context, manager.id, "https://crm.example.ru/hooks", "", False
+        ).id
         db.session.remove()
-    return World(code, referral_id, token, draft, (code, "ГаммаТест", "c501@example.ru"))
+    return World(
+        code,
+        referral_id,
+        token,
+        draft,
+        subscriber,
+        spare,
+        (code, "ГаммаТест", "c501@example.ru"),
+    )
 
 
 class Actor:

@@ -83,6 +83,8 @@ def hits(html: str) -> list[Hit]:
 ECHOED_AS_TYPED: tuple[tuple[str, re.Pattern[str]], ...] = (
     # not a fault: the search echoes the query as typed («NaN», «None», «{x}»)
     ("/manage/clients", re.compile(r"^Никого не нашли по запросу «")),
+    # a webhook subscriber's description, as the manager typed it, in «»
+    ("/manage/webhooks", re.compile(r"^«[^«»]*»$")),
 )
 
 

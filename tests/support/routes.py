@@ -169,6 +169,28 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("terms.withdraw", "POST"): Route(
         "manager", "POST", form={"confirm": "yes"}, path={"version": "{draft}"}, changes_data=True
     ),
+    ("report.index", "GET"): Route("manager", "GET", query={"month": "2023-03"}),
+    ("report.csv", "GET"): Route("manager", "GET", query={"month": "2023-03"}),
+    ("webhooks.index", "GET"): Route("manager", "GET"),
+    ("webhooks.add", "POST"): Route(
+        "manager",
+        "POST",
+        form={"url": "https://billing.example.ru/hooks", "note": "Биллинг"},
+        changes_data=True,
+        keeps_session=True,
+    ),
+    ("webhooks.log", "GET"): Route("manager", "GET", path={"subscriber_id": "{subscriber}"}),
+    ("webhooks.replay", "POST"): Route(
+        "manager",
+        "POST",
+        form={"from_event": "1"},
+        path={"subscriber_id": "{subscriber}"},
+        changes_data=True,
+        keeps_session=True,
+    ),
+    ("webhooks.remove", "POST"): Route(
+        "manager", "POST", path={"subscriber_id": "{spare_subscriber}"}, changes_data=True
+    ),
     ("api.program_terms", "GET"): Route("api", "GET", query={"at": "2023-03-31T12:00"}),
     ("api.openapi_document", "GET"): Route("anonymous", "GET"),
     ("api.get_client", "GET"): Route("api", "GET", path={"client_id": "{client}"}),

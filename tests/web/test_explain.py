@@ -27,6 +27,11 @@ BIG_TABLES = {"clients", "members", "referrals", "grants", "invitations"}
 WHOLE_TABLE_BY_DESIGN = {
     "dashboard": "the program's totals and weekly chart for managers: aggregates of everything",
     "dashboard CSV": "the same totals, as a file",
+    "finance report": (
+        "finance's month: every grant in force and every referral pending, earned or taken "
+        "back in it, summed by version — an aggregate of the program, like the dashboard"
+    ),
+    "finance report CSV": "the same month, as a file",
     "terms draft with its preview": (
         "the preview judges a draft against every member's ladder: a manager's look at the "
         "whole program, like the dashboard"

@@ -68,6 +68,13 @@ BUDGET = {
     "withdraw terms": 7,  # … the terms lock (PostgreSQL)
     "revoke a referral": 42,
     "send failed invitations again": 3,
+    "finance report": 7,  # the manager, the terms, grants, payments, referrals, packs, titles
+    "finance report CSV": 7,
+    "webhooks": 2,
+    "add a webhook subscriber": 8,
+    "webhook delivery log": 3,
+    "send webhooks again": 8,
+    "remove a webhook subscriber": 6,
     "manager signs out": 4,
 }
 

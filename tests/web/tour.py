@@ -21,6 +21,7 @@ from cabinet.program import services as terms_services
 from cabinet.referral_page import encode_cursor
 from cabinet.referrals import queries, services
 from cabinet.referrals.rules import HELP_PAGE_TERMS
+from cabinet.webhooks import services as webhooks
 from tests.conftest import msk
 from tests.support.factories import invitation, make_client
 from tests.support.routes import owner_of
@@ -47,6 +48,9 @@ class World:
     token: str
     draft: int  # a draft of the terms, for the manager's «Условия программы»
     campaign: tuple[str, str]  # its dates: each world's own (two campaigns may not overlap)
+    subscriber: int  # a webhook subscriber, for «Вебхуки»
+    spare_subscriber: int  # another, for «Удалить подписчика»
+    event: int  # an event of the feed, to send again
 
 
 def make_world(app: Flask, base: int, size: int) -> World:
@@ -80,12 +84,23 @@ def make_world(app: Flask, base: int, size: int) -> World:
         referred = queries.referred_clients(referrer, limit=2, newest_first=True)
         manager = f"m{base}@example.ru"
         manager_id = create_manager(
-            manager, PASSWORD, f"Менеджер {base}", now, edits_program_terms=True
+            manager,
+            PASSWORD,
+            f"Менеджер {base}",
+            now,
+            edits_program_terms=True,
+            manages_webhooks=True,
         ).id
         token = tokens.issue(context, f"tour-{base}").token
         campaign = CAMPAIGN_DATES[base // 1000 % 2]
         draft = terms_services.save_draft(
             context, manager_id, None, _campaign(f"Акция {base}", campaign)
+        )
+        subscriber = webhooks.add_subscriber(
+            context, manager_id, f"https://billing.example.ru/hooks/{base}", "Биллинг", False
+        )
+        spare = webhooks.add_subscriber(
+            context, manager_id, f"https://crm.example.ru/hooks/{base}", "", False
         )
     return World(
         referrer=referrer,
@@ -100,6 +115,9 @@ def make_world(app: Flask, base: int, size: int) -> World:
         token=token,
         draft=draft,
         campaign=campaign,
+        subscriber=subscriber.id,
+        spare_subscriber=spare.id,
+        event=subscriber.after,
     )
 
 
@@ -329,6 +347,53 @@ STOPS = (
             f"/manage/terms/{w.draft}/withdraw", data={"confirm": "yes", "csrf_token": t}
         ),
         status=303,
+    ),
+    Stop(
+        "finance report",
+        "report.index",
+        lambda c, w, t: c.get("/manage/report?month=2023-03"),
+        _as_manager,
+    ),
+    Stop(
+        "finance report CSV",
+        "report.csv",
+        lambda c, w, t: c.get("/manage/report.csv?month=2023-03"),
+        _as_manager,
+    ),
+    Stop("webhooks", "webhooks.index", lambda c, w, t: c.get("/manage/webhooks"), _as_manager),
+    Stop(
+        "add a webhook subscriber",
+        "webhooks.add",
+        lambda c, w, t: c.post(
+            "/manage/webhooks",
+            data={"url": "https://erp.example.ru/hooks", "note": "ERP", "csrf_token": t},
+        ),
+        _as_manager,
+    ),
+    Stop(
+        "webhook delivery log",
+        "webhooks.log",
+        lambda c, w, t: c.get(f"/manage/webhooks/{w.subscriber}"),
+        _as_manager,
+    ),
+    Stop(
+        "send webhooks again",
+        "webhooks.replay",
+        lambda c, w, t: c.post(
+            f"/manage/webhooks/{w.subscriber}/replay",
+            data={"from_event": str(w.event), "csrf_token": t},
+        ),
+        _as_manager,
+        303,
+    ),
+    Stop(
+        "remove a webhook subscriber",
+        "webhooks.remove",
+        lambda c, w, t: c.post(
+            f"/manage/webhooks/{w.spare_subscriber}/remove", data={"csrf_token": t}
+        ),
+        _as_manager,
+        303,
     ),
     Stop(
         "send failed invitations again",

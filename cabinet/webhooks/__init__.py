@@ -1,0 +1,1 @@
+"""Signed webhooks: the events feed POSTed to the operator's systems (docs/webhooks.md)."""
