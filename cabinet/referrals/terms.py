@@ -227,6 +227,18 @@ def until_words(stretches: tuple[rules.Stretch, ...], i: int, zone: tzinfo) -> s
 # ---- rewards that wait or were taken back (docs/rules.md, «Награда после первой оплаты») ----
 
 
+# The editor's choice «Когда начисляется награда» and the versions' tables (docs/manage.md).
+REWARD_ON_WORDS: dict[str, str] = {
+    "activation": "при активации кода",
+    "first_payment": "после первой оплаты приглашенного",
+}
+
+
+def clawback_words(days_: int) -> str:
+    """«Срок возврата награды»: «30 дней», or «нет» for 0."""
+    return "нет" if days_ <= 0 else days(days_)
+
+
 def days(n: int) -> str:
     return f"{n} {plural(n, 'день', 'дня', 'дней')}"
 

@@ -61,7 +61,8 @@ BUDGET = {
     "terms": 2,  # the manager, every version
     "new terms form": 2,
     "save new terms": 4,  # the manager (twice: session, right), the insert, the audit entry
-    "terms draft with its preview": 7,  # the draft, the versions, the members' ladders (4)
+    "terms draft with its preview": 8,  # the draft, the versions, the members' ladders (4),
+    # the referrals of the last 30 days with their payments (rewards that would wait)
     "save a draft": 6,
     "publish terms": 7,  # … the terms lock (PostgreSQL), the published versions (overlaps, start)
     "withdraw terms": 6,  # … the terms lock (PostgreSQL)
