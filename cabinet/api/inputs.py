@@ -23,7 +23,7 @@ from cabinet.api.problems import (
     FieldError,
 )
 from cabinet.billing.rules import LINE_KINDS, Line, LineKind, Period
-from cabinet.clients.models import CLIENT_STATUSES
+from cabinet.clients.models import CLIENT_STATUSES, MAX_PAYMENT_ID
 from cabinet.clients.services import NewClient
 from cabinet.moments import YEAR_MAX, YEAR_MIN, in_bounds
 
@@ -43,7 +43,10 @@ MOMENT_PATTERN = (
     DATE_PATTERN + r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
     r"(?:Z|[+-][0-9]{2}:[0-9]{2})?)?"
 )
+PAYMENT_ID_MAX = MAX_PAYMENT_ID
 CLIENT_FIELDS = ("name", "registered_at", "promo_until", "email", "phone", "status")
+PAYMENT_FIELDS = ("payment_id", "paid_at", "amount_kopecks")
+CLOSURE_FIELDS = ("closed_at",)
 INVOICE_FIELDS = ("at", "lines")
 LINE_FIELDS = ("kind", "amount", "description", "period")
 PERIOD_FIELDS = ("first_day", "last_day")
@@ -281,6 +284,45 @@ def client_body(body: Mapping[str, Any], client_id: int, zone: tzinfo) -> NewCli
 class InvoiceRequest:
     at: datetime | None
     lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    payment_id: str
+    paid_at: datetime
+    amount_kopecks: int
+
+
+def payment_body(body: Mapping[str, Any], zone: tzinfo) -> PaymentRequest:
+    """`{"payment_id", "paid_at", "amount_kopecks"}`: billing's id (1…64 characters), when the
+    client paid, how much (kopecks, at least 1)."""
+    errors: list[FieldError] = []
+    read = _Reader(body, errors)
+    read.only(PAYMENT_FIELDS)
+    payment_id = read.string("payment_id", PAYMENT_ID_MAX, required=True)
+    if payment_id is not None and not payment_id.strip():
+        read.fail("payment_id", "не может быть пустым")
+    paid_at = read.parsed(
+        "paid_at", lambda raw: parse_moment(raw, zone), f"нужен {MOMENT_HINT}", required=True
+    )
+    amount = read.integer("amount_kopecks", 1, AMOUNT_MAX)
+    if errors or payment_id is None or paid_at is None or amount is None:
+        raise _invalid(errors)
+    return PaymentRequest(payment_id, paid_at, amount)
+
+
+def closure_body(body: Mapping[str, Any], zone: tzinfo) -> datetime:
+    """`{"closed_at"}`: when the client's contract closed."""
+    errors: list[FieldError] = []
+    read = _Reader(body, errors)
+    read.only(CLOSURE_FIELDS)
+    closed_at = read.parsed(
+        "closed_at", lambda raw: parse_moment(raw, zone), f"нужен {MOMENT_HINT}", required=True
+    )
+    if errors or closed_at is None:
+        raise _invalid(errors)
+    moment: datetime = closed_at
+    return moment
 
 
 def invoice_body(body: Mapping[str, Any], zone: tzinfo) -> InvoiceRequest:

@@ -13,7 +13,7 @@ from cabinet.api.problems import KINDS, PROBLEM_JSON, TYPE_PREFIX
 from cabinet.billing.rules import EXCLUDED_KINDS, LINE_KINDS, ROUNDING
 from cabinet.clients.models import CLIENT_STATUSES
 from cabinet.events.models import EVENT_KINDS
-from cabinet.referrals.rules import GRANT_REASONS
+from cabinet.referrals.rules import GRANT_REASONS, MAX_CLAWBACK_DAYS, REWARD_ON
 
 JSON = "application/json"
 
@@ -85,6 +85,22 @@ def _schemas() -> dict[str, Any]:
             ),
             "apply_window_months": {"type": "integer", "minimum": 1},
             "max_discount_percent": {"type": "integer", "minimum": 1, "maximum": 100},
+            "reward_on": {
+                "enum": list(REWARD_ON),
+                "description": (
+                    "Когда начисляется награда пригласившему: при активации кода или после "
+                    "первой оплаты приглашенного после его промо-периода."
+                ),
+            },
+            "clawback_days": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": MAX_CLAWBACK_DAYS,
+                "description": (
+                    "Закрытие договора приглашенного раньше этого числа дней после начисления "
+                    "возвращает награду; 0 — никогда."
+                ),
+            },
             "ladder": {
                 "type": "array",
                 "minItems": 1,
@@ -150,6 +166,43 @@ def _schemas() -> dict[str, Any]:
                 "phone": _nullable({"type": "string"}),
                 "status": {"enum": list(CLIENT_STATUSES)},
                 "member": {"type": "boolean"},
+            }
+        ),
+        "PaymentInput": _closed(
+            {
+                "payment_id": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": inputs.PAYMENT_ID_MAX,
+                    "pattern": r"\S",
+                    "description": "Id платежа в биллинге; уникален в пределах клиента.",
+                },
+                "paid_at": MOMENT | {"description": "Когда клиент оплатил (может быть в прошлом)."},
+                "amount_kopecks": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": inputs.AMOUNT_MAX,
+                    "description": "Сумма, копейки.",
+                },
+            },
+            required=inputs.PAYMENT_FIELDS,
+        ),
+        "Payment": _closed(
+            {
+                "client_id": {"type": "integer", "minimum": 1},
+                "payment_id": {"type": "string"},
+                "paid_at": MOMENT_OUT,
+                "amount_kopecks": KOPECKS,
+                "received_at": MOMENT_OUT
+                | {"description": "Когда кабинет получил платеж в первый раз."},
+            }
+        ),
+        "ClosureInput": _closed({"closed_at": MOMENT}, required=inputs.CLOSURE_FIELDS),
+        "Closure": _closed(
+            {
+                "client_id": {"type": "integer", "minimum": 1},
+                "status": {"const": "closed"},
+                "closed_at": MOMENT_OUT,
             }
         ),
         "Grant": grant,
@@ -290,7 +343,10 @@ RESPONSES: dict[str, Any] = {
         {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}},
     ),
     "404": _problem("Клиент не найден"),
-    "409": _problem("E-mail уже указан у другого клиента"),
+    "409": _problem(
+        "Конфликт: e-mail у другого клиента; платеж с тем же payment_id, но другими данными; "
+        "договор уже закрыт другой датой"
+    ),
     "415": _problem("Тело запроса не в JSON"),
     "422": _problem("Данные не прошли проверку (errors — по полям)"),
 }
@@ -317,6 +373,16 @@ AT = {
     "description": "Момент; по умолчанию — сейчас",
     "schema": MOMENT,
 }
+# A replay of an idempotent request: the same status and body as the first time, and this.
+REPLAYED: dict[str, Any] = {
+    "headers": {
+        "Idempotent-Replayed": {
+            "required": False,
+            "description": "true: тот же запрос уже был; ничего не изменилось",
+            "schema": {"const": "true"},
+        }
+    }
+}
 CLIENT_ID = {
     "name": "client_id",
     "in": "path",
@@ -335,6 +401,8 @@ OPERATION_ENDPOINTS: dict[str, str] = {
     "putClient": "api.put_client",
     "getDiscount": "api.discount",
     "previewInvoice": "api.invoice",
+    "recordPayment": "api.record_payment",
+    "closeContract": "api.close_contract",
     "listEvents": "api.events",
 }
 
@@ -456,6 +524,50 @@ def document() -> dict[str, Any]:
                         "400",
                         "401",
                         "404",
+                        "415",
+                        "422",
+                    ),
+                },
+            },
+            "/clients/{client_id}/payments": {
+                "parameters": [CLIENT_ID],
+                "post": {
+                    "operationId": "recordPayment",
+                    "summary": "Платеж клиента от биллинга (идемпотентно по payment_id)",
+                    "description": (
+                        "Первая оплата приглашенного после промо-периода начисляет награду "
+                        "пригласившему, если версия условий этого требует; платеж с paid_at в "
+                        "прошлом пересчитывает лестницу на тот момент. Тот же payment_id с теми же "
+                        "данными — тот же ответ, ничего не меняется; с другими — 409."
+                    ),
+                    "requestBody": _body("PaymentInput"),
+                    "responses": _responses(
+                        {"201": _ok("Payment", "Платеж записан (или уже был записан)") | REPLAYED},
+                        "400",
+                        "401",
+                        "404",
+                        "409",
+                        "415",
+                        "422",
+                    ),
+                },
+            },
+            "/clients/{client_id}/closure": {
+                "parameters": [CLIENT_ID],
+                "post": {
+                    "operationId": "closeContract",
+                    "summary": "Закрытие договора клиента (идемпотентно)",
+                    "description": (
+                        "Статус клиента — closed. Закрытие раньше срока возврата после начисления "
+                        "награды возвращает ее. Та же дата еще раз — тот же ответ; другая — 409."
+                    ),
+                    "requestBody": _body("ClosureInput"),
+                    "responses": _responses(
+                        {"200": _ok("Closure", "Договор закрыт (или уже был закрыт)") | REPLAYED},
+                        "400",
+                        "401",
+                        "404",
+                        "409",
                         "415",
                         "422",
                     ),

@@ -6,6 +6,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from cabinet.billing import rules as billing
+from cabinet.billing.services import ClosureResult, PaymentResult
 from cabinet.clients.models import Client
 from cabinet.events.models import Event
 from cabinet.events.queries import FeedPage
@@ -58,6 +59,25 @@ def grant(row: HistoryRow, zone: tzinfo) -> dict[str, Any]:
     }
 
 
+def payment(result: PaymentResult, zone: tzinfo) -> dict[str, Any]:
+    """A payment as recorded: the same body for the first report and every replay."""
+    return {
+        "client_id": result.client_id,
+        "payment_id": result.payment_id,
+        "paid_at": iso_moment(result.paid_at, zone),
+        "amount_kopecks": result.amount_kopecks,
+        "received_at": iso_moment(result.received_at, zone),
+    }
+
+
+def closure(result: ClosureResult, zone: tzinfo) -> dict[str, Any]:
+    return {
+        "client_id": result.client_id,
+        "status": "closed",
+        "closed_at": iso_moment(result.closed_at, zone),
+    }
+
+
 def terms(version: Version, zone: tzinfo) -> dict[str, Any]:
     t = version.terms
     return {
@@ -68,6 +88,8 @@ def terms(version: Version, zone: tzinfo) -> dict[str, Any]:
         "referee": {"percent": t.referee_percent, "months": t.referee_months},
         "apply_window_months": t.apply_window_months,
         "max_discount_percent": t.max_discount_percent,
+        "reward_on": t.reward_on,
+        "clawback_days": t.clawback_days,
         "ladder": [
             {"level": s.level, "percent": s.percent, "months": s.months, "sms_pack": s.sms_pack}
             for s in t.ladder

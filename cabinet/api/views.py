@@ -11,6 +11,7 @@ from werkzeug.routing import RequestRedirect
 from cabinet import guard
 from cabinet.api import inputs, openapi, present, problems, tokens
 from cabinet.api.problems import ApiProblem
+from cabinet.billing import services as billing
 from cabinet.billing.queries import invoice_preview
 from cabinet.clients import errors as client_errors
 from cabinet.clients.services import find_client, provision_client
@@ -134,6 +135,35 @@ def invoice(client_id: str) -> Response:
     return _json(present.invoice(cid, at, result, program.timezone))
 
 
+@bp.post("/clients/<client_id>/payments")
+def record_payment(client_id: str) -> Response:
+    """Billing's payment (idempotent by `payment_id`): the same report again answers as the
+    first time and changes nothing; may earn the referrer's reward that waited for it."""
+    cid = inputs.client_id(client_id)
+    program = current_program()
+    wanted = inputs.payment_body(inputs.body_object(), program.timezone)
+    result = billing.record_payment(
+        program, cid, wanted.payment_id, wanted.paid_at, wanted.amount_kopecks
+    )
+    response = _json(present.payment(result, program.timezone), 201)
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@bp.post("/clients/<client_id>/closure")
+def close_contract(client_id: str) -> Response:
+    """Billing's closure of the client's contract (idempotent): may take a reward back."""
+    cid = inputs.client_id(client_id)
+    program = current_program()
+    closed_at = inputs.closure_body(inputs.body_object(), program.timezone)
+    result = billing.close_contract(program, cid, closed_at)
+    response = _json(present.closure(result, program.timezone))
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
 @bp.get("/events")
 def events() -> Response:
     """Events after the cursor `after`, oldest first, at most `limit`."""
@@ -158,6 +188,10 @@ def _refusal(refusal: ProgramRefusal) -> Response:
         kind = problems.CLIENT_NOT_FOUND
     elif isinstance(refusal, client_errors.EmailTaken | client_errors.ClientExists):
         kind = problems.CONFLICT
+    elif isinstance(refusal, client_errors.PaymentConflict):
+        kind = problems.PAYMENT_CONFLICT
+    elif isinstance(refusal, client_errors.ClosureConflict):
+        kind = problems.CLOSURE_CONFLICT
     else:
         kind = problems.VALIDATION_FAILED
     return problems.response(ApiProblem(kind, refusal.message))

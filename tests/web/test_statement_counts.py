@@ -47,6 +47,10 @@ BUDGET = {
     "API: provision": 8,
     "API: discount": 4,  # the terms in force (their version and cap)
     "API: invoice preview": 4,  # the versions of the terms (each day's cap)
+    # the token, the referee's referrer, the locks, the payment and its event, then settling the
+    # referrer: the terms, its referrals, their referees, their payments, its grants and packs
+    "API: payment": 14,
+    "API: closure": 13,  # the same, the client's row instead of the payment's
     "API: events": 2,
     "API: program": 2,  # the token, the published versions
     "API: OpenAPI": 0,
