@@ -4,13 +4,16 @@ preview's count of rewards that would wait (docs/manage.md)."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from flask import Flask
 from flask.testing import FlaskClient
 
 from cabinet.billing import services as billing
 from cabinet.clock import Program
+from cabinet.manage.changes import differences
 from cabinet.referrals import services
+from cabinet.referrals.rules import HELP_PAGE_TERMS
 from tests.conftest import msk
 from tests.factories import make_client, make_member
 from tests.web.conftest import outside_requests
@@ -70,3 +73,11 @@ def test_the_editor_saves_both_fields_and_the_preview_counts_the_rewards_that_wo
     shown = _text(client.get(url).text)
     assert "Когда начисляется награда после первой оплаты приглашенного" in shown
     assert "Срок возврата награды 30 дней" in shown
+
+
+def test_the_list_says_what_a_version_changes_in_the_reward_rule() -> None:
+    after = replace(HELP_PAGE_TERMS, version=2, reward_on="first_payment", clawback_days=30)
+    assert differences(HELP_PAGE_TERMS, after) == (
+        "награда начисляется: при активации кода → после первой оплаты приглашенного",
+        "срок возврата награды: нет → 30 дней",
+    )
