@@ -22,7 +22,7 @@ from sqlalchemy import select
 from cabinet import events
 from cabinet.clients import errors as client_errors
 from cabinet.clients.models import Client, Payment
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db, transaction
 from cabinet.moments import show_moment
 from cabinet.referrals import settlement
@@ -67,12 +67,12 @@ def _lock(client_id: int) -> tuple[Client, int | None]:
 
 
 def record_payment(
-    program: Program, client_id: int, payment_id: str, paid_at: datetime, amount_kopecks: int
+    context: Context, client_id: int, payment_id: str, paid_at: datetime, amount_kopecks: int
 ) -> PaymentResult:
     """Record billing's payment; settle the client's referrer if it is a referee."""
     with transaction():
         client, referrer_id = _lock(client_id)
-        zone = program.timezone
+        zone = context.timezone
         known = db.session.scalars(
             select(Payment).where(Payment.client_id == client_id, Payment.payment_id == payment_id)
         ).first()
@@ -90,8 +90,8 @@ def record_payment(
                 replayed=True,
                 settled=settlement.Settled(),
             )
-        now = program.clock.now()
-        _check_moment("Момент оплаты", paid_at, client, now, program)
+        now = context.clock.now()
+        _check_moment("Момент оплаты", paid_at, client, now, context)
         payment = Payment(
             client_id=client_id,
             payment_id=payment_id,
@@ -102,7 +102,7 @@ def record_payment(
         db.session.add(payment)
         db.session.flush()
         events.record(
-            program,
+            context,
             "payment_received",
             client_id=client_id,
             at=now,
@@ -116,42 +116,42 @@ def record_payment(
         settled = (
             settlement.Settled()
             if referrer_id is None
-            else settlement.settle(program, referrer_id, now)
+            else settlement.settle(context, referrer_id, now)
         )
     return PaymentResult(
         client_id, payment_id, paid_at, amount_kopecks, now, replayed=False, settled=settled
     )
 
 
-def close_contract(program: Program, client_id: int, closed_at: datetime) -> ClosureResult:
+def close_contract(context: Context, client_id: int, closed_at: datetime) -> ClosureResult:
     """Close the client's contract at `closed_at` (status «closed»); settle its referrer."""
     with transaction():
         client, referrer_id = _lock(client_id)
-        zone = program.timezone
+        zone = context.timezone
         if client.closed_at is not None:
             if client.closed_at != closed_at:
                 raise client_errors.ClosureConflict(show_moment(client.closed_at, zone))
             return ClosureResult(client_id, client.closed_at, True, settlement.Settled())
-        now = program.clock.now()
-        _check_moment("Момент закрытия договора", closed_at, client, now, program)
+        now = context.clock.now()
+        _check_moment("Момент закрытия договора", closed_at, client, now, context)
         client.status = "closed"
         client.closed_at = closed_at
         db.session.flush()
         events.record(
-            program, "client_closed", client_id=client_id, at=now, data={"closed_at": closed_at}
+            context, "client_closed", client_id=client_id, at=now, data={"closed_at": closed_at}
         )
         settled = (
             settlement.Settled()
             if referrer_id is None
-            else settlement.settle(program, referrer_id, now)
+            else settlement.settle(context, referrer_id, now)
         )
     return ClosureResult(client_id, closed_at, False, settled)
 
 
 def _check_moment(
-    what: str, moment: datetime, client: Client, now: datetime, program: Program
+    what: str, moment: datetime, client: Client, now: datetime, context: Context
 ) -> None:
-    zone = program.timezone
+    zone = context.timezone
     if moment > now:
         raise client_errors.MomentInFuture(what, show_moment(now, zone))
     registered = client.registered_at

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, exists, func, select, text
 
 from cabinet.clients.models import Client
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db, is_postgresql, transaction
 from cabinet.invitations import errors, messages, rules
 from cabinet.invitations.callbacks import Inbound, Receipt
@@ -36,7 +36,7 @@ class Queued:
 
 
 def invite(
-    program: Program,
+    context: Context,
     settings: InvitationSettings,
     member_id: int,
     channel: rules.Channel,
@@ -68,9 +68,9 @@ def invite(
         if found is None:
             raise errors.NotAMember()
         code, member_name, joined_at, registered_at = found
-        now = program.clock.now()
+        now = context.clock.now()
         forms = rules.stored_forms(settings.contact_hash_key, recipient)
-        usage = _usage(member_id, forms, now, program, max(joined_at, registered_at))
+        usage = _usage(member_id, forms, now, context, max(joined_at, registered_at))
         rules.check_invitation(channel, consent, usage, now, settings.limits)
         terms = referral_queries.terms_at(now)
         if channel == "sms":
@@ -82,7 +82,7 @@ def invite(
             letter = messages.email(member_name, code, link, terms, personal_link(code))
             payload = messages.email_payload(recipient, letter, link, settings.unsubscribe_mailto)
         invitation = Invitation(
-            key=program.new_key(),
+            key=context.new_key(),
             member_id=member_id,
             channel=channel,
             recipient=recipient,
@@ -106,11 +106,11 @@ def _usage(
     member_id: int,
     recipient: tuple[str, str],
     now: datetime,
-    program: Program,
+    context: Context,
     member_since: datetime,
 ) -> rules.Usage:
     """What the limits look at, in one statement (each count on its own index)."""
-    today = rules.day_start(now, program.timezone)
+    today = rules.day_start(now, context.timezone)
     member_sms_today, member_today, last_to_recipient, sms_today, opted_out = db.session.execute(
         select(
             _count(today, Invitation.member_id == member_id, Invitation.channel == "sms"),
@@ -145,7 +145,7 @@ def _count(since: datetime, *conditions: Any) -> Any:
     )
 
 
-def opt_out(program: Program, recipient: str, source: str, hash_key: bytes = b"") -> bool:
+def opt_out(context: Context, recipient: str, source: str, hash_key: bytes = b"") -> bool:
     """Put a recipient on the stop list; False when it was there already (raw, or hashed
     after its retention)."""
     forms = rules.stored_forms(hash_key, recipient) if hash_key else (recipient,)
@@ -153,7 +153,7 @@ def opt_out(program: Program, recipient: str, source: str, hash_key: bytes = b""
         if db.session.scalar(select(exists().where(StopListEntry.recipient.in_(forms)))):
             return False
         db.session.add(
-            StopListEntry(recipient=recipient, added_at=program.clock.now(), source=source)
+            StopListEntry(recipient=recipient, added_at=context.clock.now(), source=source)
         )
     return True
 
@@ -171,7 +171,7 @@ def opt_in(recipient: str, hash_key: bytes = b"") -> bool:
 
 
 def requeue_failed(
-    program: Program,
+    context: Context,
     ids: list[int] | None = None,
     before_commit: Callable[[list[int]], None] | None = None,
 ) -> list[int]:
@@ -187,7 +187,7 @@ def requeue_failed(
         if ids is not None:
             query = query.where(Invitation.id.in_(ids))
         rows = db.session.scalars(query.order_by(Invitation.id).with_for_update()).all()
-        now = program.clock.now()
+        now = context.clock.now()
         requeued = [row.id for row in rows]
         for row in rows:
             row.status, row.attempts, row.next_attempt_at = "queued", 0, now
@@ -210,11 +210,11 @@ def _remember_callback(digest: str, now: datetime, window: float) -> None:
     db.session.add(GatewayCallback(digest=digest, received_at=now))
 
 
-def record_receipt(program: Program, receipt: Receipt, digest: str, window: float) -> bool:
+def record_receipt(context: Context, receipt: Receipt, digest: str, window: float) -> bool:
     """A gateway's delivery receipt for one message (by its Idempotency-Key). The first
     receipt of a message is its fate; the same or a later one changes nothing (False)."""
     with transaction():
-        now = program.clock.now()
+        now = context.clock.now()
         _remember_callback(digest, now, window)
         row = db.session.scalars(
             select(Invitation).where(Invitation.key == receipt.key).with_for_update()
@@ -228,7 +228,7 @@ def record_receipt(program: Program, receipt: Receipt, digest: str, window: floa
 
 
 def record_inbound(
-    program: Program, settings: InvitationSettings, inbound: Inbound, digest: str, window: float
+    context: Context, settings: InvitationSettings, inbound: Inbound, digest: str, window: float
 ) -> bool:
     """An SMS a person sent back: «СТОП» puts the number on the stop list (True when added)."""
     try:
@@ -236,7 +236,7 @@ def record_inbound(
     except errors.InvitationRefusal as refusal:
         raise errors.CallbackMalformed() from refusal
     with transaction():
-        now = program.clock.now()
+        now = context.clock.now()
         _remember_callback(digest, now, window)
         forms = rules.stored_forms(settings.contact_hash_key, phone)
         listed = db.session.scalar(select(exists().where(StopListEntry.recipient.in_(forms))))
@@ -258,7 +258,7 @@ class Purged:
         )
 
 
-def purge_contacts(program: Program, settings: InvitationSettings, batch: int = 500) -> Purged:
+def purge_contacts(context: Context, settings: InvitationSettings, batch: int = 500) -> Purged:
     """Replace raw contacts whose time is up by their keyed hash (docs/privacy.md): an
     invitation's recipient once its fate has been known for `retention_days` (the receipt,
     else the sending, else the creation of a message that was never sent), with its payload
@@ -267,7 +267,7 @@ def purge_contacts(program: Program, settings: InvitationSettings, batch: int = 
     hash. Up to `batch` rows of each kind per call (the worker calls it again later)."""
     key = settings.contact_hash_key
     with transaction():
-        before = rules.purge_before(program.clock.now(), settings.retention_days)
+        before = rules.purge_before(context.clock.now(), settings.retention_days)
         known = func.coalesce(Invitation.receipt_at, Invitation.sent_at, Invitation.created_at)
         rows = db.session.scalars(
             select(Invitation)

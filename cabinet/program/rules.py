@@ -22,7 +22,7 @@ from cabinet.referrals.rules import (
     RewardOn,
     Schedule,
     Step,
-    Terms,
+    TermsNumbers,
     Version,
     add_months,
     referee_grant,
@@ -53,8 +53,8 @@ class Draft:
     reward_on: RewardOn = "activation"
     clawback_days: int = 0
 
-    def terms(self, version: int) -> Terms:
-        return Terms(
+    def terms(self, version: int) -> TermsNumbers:
+        return TermsNumbers(
             version=version,
             referee_percent=self.referee_percent,
             referee_months=self.referee_months,
@@ -201,7 +201,7 @@ def validate(values: Mapping[str, str], now: datetime, zone: tzinfo) -> Draft:
     )
 
 
-def values_of(terms: Terms, title: str, effective_from: str, ends_at: str) -> dict[str, str]:
+def values_of(terms: TermsNumbers, title: str, effective_from: str, ends_at: str) -> dict[str, str]:
     """The editor's fields filled from terms (to start a draft from the terms in force)."""
     values = {
         "title": title,
@@ -313,7 +313,7 @@ class RecentReferral:
     closed_at: datetime | None
 
 
-def rewards_waiting(recent: Iterable[RecentReferral], draft: Terms) -> int:
+def rewards_waiting(recent: Iterable[RecentReferral], draft: TermsNumbers) -> int:
     """How many of the recent referrals' rewards would wait under `draft` (none, unless it
     rewards the first payment): the earning rule, run on billing's data as it stands."""
     if draft.reward_on != "first_payment":
@@ -338,8 +338,8 @@ def percent_months(grant: Grant, start: datetime, end: datetime) -> float:
 
 def preview(
     members: Iterable[MemberLadder],
-    current: Terms,
-    draft: Terms,
+    current: TermsNumbers,
+    draft: TermsNumbers,
     at: datetime,
     zone: tzinfo,
 ) -> Preview:

@@ -17,7 +17,7 @@ from cabinet.referrals.rules import (
     MAX_CLAWBACK_DAYS,
     REWARD_ON,
     Step,
-    Terms,
+    TermsNumbers,
     Version,
 )
 
@@ -72,7 +72,7 @@ class ProgramTerms(db.Model):  # type: ignore[name-defined,misc]
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_by: Mapped[int | None] = mapped_column(ForeignKey("managers.id"))
 
-    def as_terms(self) -> Terms:
+    def as_terms(self) -> TermsNumbers:
         return terms_from(*(getattr(self, c.key) for c in TERMS_COLUMNS))
 
     def as_version(self) -> Version:
@@ -108,8 +108,8 @@ def terms_from(
     max_discount_percent: int,
     reward_on: str = "activation",
     clawback_days: int = 0,
-) -> Terms:
-    return Terms(
+) -> TermsNumbers:
+    return TermsNumbers(
         version=version,
         referee_percent=referee_percent,
         referee_months=referee_months,

@@ -120,7 +120,7 @@ def schedule() -> rules.Schedule:
     return rules.Schedule(tuple(version_from(row) for row in read(_published_terms())))
 
 
-def terms_at(at: datetime) -> rules.Terms:
+def terms_at(at: datetime) -> rules.TermsNumbers:
     """The terms in force at `at`."""
     return schedule().at(at)
 
@@ -134,7 +134,7 @@ def _published_terms() -> Select[Any]:
     )
 
 
-def standing(client_id: int, at: datetime, terms: rules.Terms | None = None) -> Standing:
+def standing(client_id: int, at: datetime, terms: rules.TermsNumbers | None = None) -> Standing:
     """Two statements: the client with its code, referrer and count; its current grants.
     (The signed-in client is already loaded: `standing_of` does not load it again.)
     `terms` are the terms in force at `at` (their cap bounds «Ваша скидка»): a caller that has
@@ -146,7 +146,9 @@ def standing(client_id: int, at: datetime, terms: rules.Terms | None = None) -> 
     return _standing(client, code, referred_by, referred_count, at, terms, not_counting)
 
 
-def standing_of(client: ClientRecord, at: datetime, terms: rules.Terms | None = None) -> Standing:
+def standing_of(
+    client: ClientRecord, at: datetime, terms: rules.TermsNumbers | None = None
+) -> Standing:
     """Two indexed statements, however long the history: the code, referrer and count of
     referred clients; the grants not yet ended (and the terms, unless the caller has them)."""
     code, referred_by, referred_count, not_counting = read(
@@ -167,7 +169,7 @@ def _standing(
     referred_by: int | None,
     referred_count: int | None,
     at: datetime,
-    terms: rules.Terms | None,
+    terms: rules.TermsNumbers | None,
     not_counting: int | None = 0,
 ) -> Standing:
     current = [

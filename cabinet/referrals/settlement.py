@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from cabinet import events
 from cabinet.clients.models import Client, Payment
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.referrals import earning, queries, rules
 from cabinet.referrals.models import Grant, Referral, SmsPack
@@ -84,12 +84,12 @@ def facts(referrer_id: int, schedule: rules.Schedule) -> list[tuple[Referral, ea
     return result
 
 
-def settle(program: Program, referrer_id: int, now: datetime) -> Settled:
+def settle(context: Context, referrer_id: int, now: datetime) -> Settled:
     """Recompute where each of the referrer's referrals stands and its ladder from them;
     write what differs (voided grants and reversed packs kept, with `revoked_at = now`) and the
     feed's events. The referrer's row must be locked by the caller."""
     schedule = queries.schedule()
-    zone = program.timezone
+    zone = context.timezone
     known = facts(referrer_id, schedule)
     qualified: list[Referral] = []
     clawed: list[tuple[Referral, int]] = []
@@ -161,7 +161,7 @@ def settle(program: Program, referrer_id: int, now: datetime) -> Settled:
 
     for referral in qualified:
         events.record(
-            program,
+            context,
             "referral_qualified",
             client_id=referrer_id,
             at=now,
@@ -175,7 +175,7 @@ def settle(program: Program, referrer_id: int, now: datetime) -> Settled:
         )
     for referral, days in clawed:
         events.record(
-            program,
+            context,
             "reward_clawed_back",
             client_id=referrer_id,
             at=now,
@@ -189,7 +189,7 @@ def settle(program: Program, referrer_id: int, now: datetime) -> Settled:
                 "clawback_days": days,
             },
         )
-    record_ladder_events(program, now, voided, issued, reversed_packs, granted_packs)
+    record_ladder_events(context, now, voided, issued, reversed_packs, granted_packs)
     return Settled(
         qualified=tuple(r.id for r in qualified),
         clawed_back=tuple(r.id for r, _ in clawed),
@@ -201,7 +201,7 @@ def settle(program: Program, referrer_id: int, now: datetime) -> Settled:
 
 
 def record_ladder_events(
-    program: Program,
+    context: Context,
     now: datetime,
     voided: list[Grant],
     issued: list[Grant],
@@ -210,7 +210,7 @@ def record_ladder_events(
 ) -> None:
     for grant in voided:
         events.record(
-            program,
+            context,
             "grant_revoked",
             client_id=grant.client_id,
             at=now,
@@ -218,11 +218,11 @@ def record_ladder_events(
         )
     for grant in issued:
         events.record(
-            program, "grant_issued", client_id=grant.client_id, at=now, data=grant_data(grant)
+            context, "grant_issued", client_id=grant.client_id, at=now, data=grant_data(grant)
         )
     for pack in reversed_packs:
         events.record(
-            program,
+            context,
             "sms_pack_revoked",
             client_id=pack.client_id,
             at=now,
@@ -230,5 +230,5 @@ def record_ladder_events(
         )
     for pack in granted_packs:
         events.record(
-            program, "sms_pack_granted", client_id=pack.client_id, at=now, data=pack_data(pack)
+            context, "sms_pack_granted", client_id=pack.client_id, at=now, data=pack_data(pack)
         )

@@ -23,7 +23,7 @@ from cabinet.auth.roles import (
     current_client,
     current_client_id,
 )
-from cabinet.clock import current_program
+from cabinet.clock import current_context
 from cabinet.extensions import csrf
 from cabinet.htmx import fragment_response, retarget, trigger, wants_fragment
 from cabinet.invitations import rules, services
@@ -101,7 +101,7 @@ def send() -> Response | BaseResponse:
         settings: InvitationSettings = current_app.extensions["invitations"]
         try:
             queued = services.invite(
-                current_program(),
+                current_context(),
                 settings,
                 current_client_id(),
                 channel,
@@ -156,7 +156,7 @@ def unsubscribe(token: str) -> tuple[str, int] | Response:
     if request.method == "POST":
         settings: InvitationSettings = current_app.extensions["invitations"]
         services.opt_out(
-            current_program(),
+            current_context(),
             recipient,
             "one-click" if one_click else "unsubscribe link",
             settings.contact_hash_key,

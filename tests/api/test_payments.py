@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from cabinet.api import tokens
 from cabinet.clients.models import Payment
-from cabinet.clock import Program, SettableClock
+from cabinet.clock import Context, SettableClock
 from cabinet.db import db
 from cabinet.events.models import Event
 from cabinet.referrals import queries, services
@@ -27,17 +27,17 @@ def _counts(app: Flask) -> tuple[int, int]:
         )
 
 
-def _setup(app: Flask, program: Program) -> None:
+def _setup(app: Flask, context: Context) -> None:
     """Referrer 1 under first-payment terms (clawback 30 days); friends 407 and 408 applied its
     code on 31.03.2023, their promo periods ending on 20.04.2023."""
     with app.app_context():
-        publish_first_payment_terms(program)
-        code = make_member(program, 1, msk("2023-03-01 09:00"))
+        publish_first_payment_terms(context)
+        code = make_member(context, 1, msk("2023-03-01 09:00"))
         for referee, at in ((408, "2023-03-31 10:03"), (407, "2023-03-31 15:18")):
             make_client(
                 referee, registered_at=msk("2023-03-20 09:00"), promo_until=msk("2023-04-20 00:00")
             )
-            services.join(program.at(msk(at)), referee, code)
+            services.join(context.at(msk(at)), referee, code)
         db.session.remove()
 
 
@@ -58,9 +58,9 @@ PAYMENT = {
 
 
 def test_a_payment_earns_the_waiting_reward_and_a_replay_answers_as_the_first_time(
-    app: Flask, api: Api, program: Program, clock: SettableClock
+    app: Flask, api: Api, context: Context, clock: SettableClock
 ) -> None:
-    _setup(app, program)
+    _setup(app, context)
     clock.set(msk("2023-04-21 12:00"))
     first = api.post("/api/v1/clients/408/payments", json=PAYMENT)
     assert first.status_code == 201, first.text
@@ -91,9 +91,9 @@ def test_a_payment_earns_the_waiting_reward_and_a_replay_answers_as_the_first_ti
 
 
 def test_a_late_payment_recomputes_the_ladder_as_of_then(
-    app: Flask, api: Api, program: Program, clock: SettableClock
+    app: Flask, api: Api, context: Context, clock: SettableClock
 ) -> None:
-    _setup(app, program)
+    _setup(app, context)
     clock.set(msk("2023-04-25 12:00"))
     api.post("/api/v1/clients/407/payments", json={**PAYMENT, "paid_at": "2023-04-25T10:00"})
     assert _referrer_grants(app) == [(20, "2023-04-25T07:00:00+00:00")]
@@ -112,9 +112,9 @@ def test_a_late_payment_recomputes_the_ladder_as_of_then(
 
 
 def test_a_closure_inside_the_window_takes_the_reward_back_and_is_idempotent(
-    app: Flask, api: Api, program: Program, clock: SettableClock
+    app: Flask, api: Api, context: Context, clock: SettableClock
 ) -> None:
-    _setup(app, program)
+    _setup(app, context)
     clock.set(msk("2023-04-21 12:00"))
     api.post("/api/v1/clients/408/payments", json=PAYMENT)
     clock.set(msk("2023-05-05 12:00"))
@@ -140,9 +140,9 @@ def test_a_closure_inside_the_window_takes_the_reward_back_and_is_idempotent(
 
 
 def test_bad_input_is_a_clear_4xx_and_changes_nothing(
-    app: Flask, api: Api, program: Program, clock: SettableClock
+    app: Flask, api: Api, context: Context, clock: SettableClock
 ) -> None:
-    _setup(app, program)
+    _setup(app, context)
     clock.set(msk("2023-04-21 12:00"))
     before = _counts(app)
     body = assert_problem(
@@ -174,10 +174,10 @@ def test_bad_input_is_a_clear_4xx_and_changes_nothing(
 
 
 def test_the_billing_scope_is_needed(
-    app: Flask, client: FlaskClient, program: Program, database: None
+    app: Flask, client: FlaskClient, context: Context, database: None
 ) -> None:
     with app.app_context():
-        reader = tokens.issue(program, "reader", scopes=("read",)).token
+        reader = tokens.issue(context, "reader", scopes=("read",)).token
     response = client.post(
         "/api/v1/clients/408/payments",
         json=PAYMENT,

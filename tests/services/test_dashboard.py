@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from cabinet.auth.services import create_manager
 from cabinet.clients.models import Client
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.dashboard import queries as dashboard
 from cabinet.db import db
 from cabinet.invitations.models import Invitation
@@ -38,11 +38,11 @@ def _invite(member_id: int, channel: str, recipient: str, status: str, at: datet
 
 
 def test_conversion_matches_referees_by_email_or_any_way_of_writing_the_phone(
-    ctx: Flask, program: Program
+    ctx: Flask, context: Context
 ) -> None:
     at = msk("2023-03-31 09:00")
-    code_1 = make_member(program, 1, msk("2023-03-01 09:00"))
-    code_9 = make_member(program, 9, msk("2023-03-01 09:00"))
+    code_1 = make_member(context, 1, msk("2023-03-01 09:00"))
+    code_9 = make_member(context, 9, msk("2023-03-01 09:00"))
     make_client(2, email="friend@company.ru")
     make_client(3, phone="8 (910) 123-45-67")
     make_client(4, phone="+7 999 000-00-01")
@@ -60,11 +60,11 @@ def test_conversion_matches_referees_by_email_or_any_way_of_writing_the_phone(
         _invite(1, channel, recipient, "sent", at)
     _invite(1, "email", "other@company.ru", "failed", at)
     for referee, code in [(2, code_1), (3, code_1), (4, code_9), (5, code_1), (6, code_1)]:
-        services.join(program.at(msk("2023-03-31 10:00")), referee, code)
+        services.join(context.at(msk("2023-03-31 10:00")), referee, code)
     manager = create_manager("support@example.ru", "password-123", "Поддержка", at)
     referral = db.session.scalar(select(Referral.id).where(Referral.referee_id == 6))
     assert referral is not None
-    revoke_referral(program.at(msk("2023-03-31 11:00")), manager.id, referral, "Проверка")
+    revoke_referral(context.at(msk("2023-03-31 11:00")), manager.id, referral, "Проверка")
 
     board = dashboard.build(msk("2023-04-01 12:00"), MOSCOW)
 

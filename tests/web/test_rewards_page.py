@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cabinet.billing import services as billing
-from cabinet.clock import Program, SettableClock
+from cabinet.clock import Context, SettableClock
 from cabinet.referrals import services
 from tests.conftest import msk
 from tests.factories import make_client
@@ -26,12 +26,12 @@ def _text(html: str) -> str:
 def test_waiting_and_clawed_back_rewards_on_the_members_page(
     app: Flask, client: FlaskClient, auth: Auth, clock: SettableClock
 ) -> None:
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     with outside_requests(app):
-        publish_first_payment_terms(program, clawback_days=30)
+        publish_first_payment_terms(context, clawback_days=30)
     email = web_client(app, 400, "АльфаТелеком", registered_at=msk("2023-01-01 00:00"))
     with outside_requests(app):
-        code = services.join(program.at(msk("2023-03-01 09:00")), 400).code
+        code = services.join(context.at(msk("2023-03-01 09:00")), 400).code
         for referee, name, at in ((407, "ТехСтрой", "10:03"), (401, "СтройКомплект", "10:30")):
             make_client(
                 referee,
@@ -39,7 +39,7 @@ def test_waiting_and_clawed_back_rewards_on_the_members_page(
                 registered_at=msk("2023-03-20 09:00"),
                 promo_until=msk("2023-04-20 00:00"),
             )
-            services.join(program.at(msk(f"2023-03-31 {at}")), referee, code)
+            services.join(context.at(msk(f"2023-03-31 {at}")), referee, code)
 
     clock.set(msk("2023-04-01 12:00"))
     auth.login(email)
@@ -52,12 +52,12 @@ def test_waiting_and_clawed_back_rewards_on_the_members_page(
 
     with outside_requests(app):
         billing.record_payment(
-            program.at(msk("2023-04-21 10:00")), 407, "INV-7", msk("2023-04-21 10:00"), 150_000
+            context.at(msk("2023-04-21 10:00")), 407, "INV-7", msk("2023-04-21 10:00"), 150_000
         )
         billing.record_payment(
-            program.at(msk("2023-04-22 10:00")), 401, "INV-1", msk("2023-04-22 10:00"), 150_000
+            context.at(msk("2023-04-22 10:00")), 401, "INV-1", msk("2023-04-22 10:00"), 150_000
         )
-        billing.close_contract(program.at(msk("2023-05-01 10:00")), 401, msk("2023-05-01 10:00"))
+        billing.close_contract(context.at(msk("2023-05-01 10:00")), 401, msk("2023-05-01 10:00"))
 
     clock.set(msk("2023-05-02 12:00"))
     page = _text(client.get("/referral").get_data(as_text=True))

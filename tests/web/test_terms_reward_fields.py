@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cabinet.billing import services as billing
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.manage.changes import differences
 from cabinet.referrals import services
 from cabinet.referrals.rules import HELP_PAGE_TERMS
@@ -27,16 +27,16 @@ def _text(html: str) -> str:
 def test_the_editor_saves_both_fields_and_the_preview_counts_the_rewards_that_would_wait(
     app: Flask, client: FlaskClient
 ) -> None:
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     _managers(app)
     with outside_requests(app):
-        code = make_member(program, 1, msk("2023-03-01 09:00"))
+        code = make_member(context, 1, msk("2023-03-01 09:00"))
         # two friends referred in the last 30 days: one has paid after its promo period
         for referee, promo in ((2, "2023-03-25 00:00"), (3, "2023-04-20 00:00")):
             make_client(referee, registered_at=msk("2023-03-20 09:00"), promo_until=msk(promo))
-            services.join(program.at(msk("2023-03-30 10:00")), referee, code)
+            services.join(context.at(msk("2023-03-30 10:00")), referee, code)
         billing.record_payment(
-            program.at(msk("2023-03-30 12:00")), 2, "INV-2", msk("2023-03-30 11:00"), 150_000
+            context.at(msk("2023-03-30 12:00")), 2, "INV-2", msk("2023-03-30 11:00"), 150_000
         )
     _login(client, EDITOR)
     form = _text(client.get("/manage/terms/new").text)
