@@ -164,7 +164,10 @@ def campaign_headline(version: rules.Version, regular: rules.TermsNumbers, zone:
     campaign in force changes, and until when; the regular terms apply again after it."""
     if version.ends_at is None:
         raise ValueError("a campaign has an end")
-    changes = _level_changes(version.terms, regular) or ["особые условия программы"]
+    changes = _level_changes(version.terms, regular)
+    if version.terms.reward_on != regular.reward_on:
+        changes.append(f"награда за приглашение — {REWARD_ON_WORDS[version.terms.reward_on]}")
+    changes = changes or ["особые условия программы"]
     return f"Акция до {campaign_until(version.ends_at, zone)}: " + ", ".join(changes) + "."
 
 
