@@ -58,7 +58,7 @@ from cabinet.referrals import services as referral_services
 from cabinet.referrals.models import Grant, Member, ProgramTerms, Referral
 from cabinet.referrals.on_behalf import apply_code_for_client
 from cabinet.referrals.revocation import revoke_referral
-from cabinet.referrals.terms import days, sms_pack
+from cabinet.referrals.terms import days, sms_pack, waiting_words
 from cabinet.texts import percent
 
 # Scenario clients get ids after every id in use, from here up (the seed uses 400–411).
@@ -624,6 +624,8 @@ def _standing_line(
     if standing.referred_count:
         parts.append(invited(standing.referred_count))
         parts += [sms_pack(p.size) for p in queries.sms_packs(client_id)]
+    if standing.not_counting:
+        parts += [waiting_words(n) for n in queries.waiting_names(client_id)]
     if not standing.member:
         parts.append("не участвует")
     return f"{name}: " + ", ".join(parts)
