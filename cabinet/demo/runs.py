@@ -136,9 +136,7 @@ def why_not(chosen: Story, context: Context) -> str:
         return ""
     now = context.clock.now()
     zone = context.timezone
-    own = set(
-        db.session.scalars(select(DemoRun.terms_version).where(DemoRun.story.in_(PUBLISHING)))
-    )
+    own = set(db.session.scalars(select(DemoRun.terms_version).where(DemoRun.story == chosen.key)))
     for version in queries.schedule().versions:
         if version.terms.version in own:
             continue  # a campaign of an earlier run of this story
