@@ -186,7 +186,10 @@ def _refusal(refusal: ProgramRefusal) -> Response:
     db.session.rollback()
     if isinstance(refusal, client_errors.ClientNotFound):
         kind = problems.CLIENT_NOT_FOUND
-    elif isinstance(refusal, client_errors.EmailTaken | client_errors.ClientExists):
+    elif isinstance(
+        refusal,
+        client_errors.EmailTaken | client_errors.ClientExists | client_errors.ClosedByBilling,
+    ):
         kind = problems.CONFLICT
     elif isinstance(refusal, client_errors.PaymentConflict):
         kind = problems.PAYMENT_CONFLICT

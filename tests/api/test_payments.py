@@ -184,3 +184,21 @@ def test_the_billing_scope_is_needed(
         headers={"Authorization": f"Bearer {reader}"},
     )
     assert_problem(response, 403, "insufficient-scope")
+
+
+def test_a_contract_closed_by_billing_is_not_reopened_by_provisioning(
+    app: Flask, api: Api, context: Context, clock: SettableClock
+) -> None:
+    _setup(app, context)
+    clock.set(msk("2023-05-05 12:00"))
+    api.post("/api/v1/clients/408/closure", json={"closed_at": "2023-05-05T11:00"})
+    before = _counts(app)
+    reopened = api.put(
+        "/api/v1/clients/408",
+        json={"name": "Клиент 408", "registered_at": "2023-03-20T09:00", "status": "active"},
+    )
+    body = assert_problem(reopened, 409, "conflict")
+    assert body["detail"] == (
+        "Договор клиента закрыт биллингом 05.05.2023 11:00: вернуть статус active нельзя."
+    )
+    assert _counts(app) == before
