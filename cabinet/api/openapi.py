@@ -93,6 +93,32 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=("404",),
     ),
     Operation(
+        "recordPayment",
+        "api.record_payment",
+        "post",
+        "/clients/{client_id}/payments",
+        "Платеж клиента от биллинга (идемпотентно по payment_id)",
+        schemas.Payment,
+        body=schemas.PaymentInput,
+        errors=("404", "409"),
+        description="Первая оплата приглашенного после промо-периода начисляет награду, если "
+        "версия условий этого требует; paid_at в прошлом пересчитывает лестницу на тот момент. "
+        "Тот же payment_id с теми же данными — тот же ответ (и Idempotent-Replayed: true), "
+        "ничего не меняется; с другими — 409.",
+    ),
+    Operation(
+        "closeContract",
+        "api.close_contract",
+        "post",
+        "/clients/{client_id}/closure",
+        "Закрытие договора клиента (идемпотентно)",
+        schemas.Closure,
+        body=schemas.ClosureInput,
+        errors=("404", "409"),
+        description="Статус — closed; закрытие раньше срока возврата после начисления награды "
+        "возвращает ее. Та же дата еще раз — тот же ответ; другая — 409.",
+    ),
+    Operation(
         "listEvents",
         "api.events",
         "get",

@@ -31,6 +31,8 @@ NOT_FOUND = Kind("not-found", 404, "Не найдено")
 CLIENT_NOT_FOUND = Kind("client-not-found", 404, "Клиент не найден")
 METHOD_NOT_ALLOWED = Kind("method-not-allowed", 405, "Метод не поддерживается")
 CONFLICT = Kind("conflict", 409, "Конфликт с данными другого клиента")
+PAYMENT_CONFLICT = Kind("payment-conflict", 409, "Платеж с этим id уже получен с другими данными")
+CLOSURE_CONFLICT = Kind("closure-conflict", 409, "Договор уже закрыт другой датой")
 UNSUPPORTED_MEDIA_TYPE = Kind("unsupported-media-type", 415, "Нужен JSON")
 VALIDATION_FAILED = Kind("validation-failed", 422, "Данные не прошли проверку")
 HTTP_ERROR = Kind("http-error", 400, "Запрос не выполнен")
@@ -46,6 +48,8 @@ KINDS: tuple[Kind, ...] = (
     CLIENT_NOT_FOUND,
     METHOD_NOT_ALLOWED,
     CONFLICT,
+    PAYMENT_CONFLICT,
+    CLOSURE_CONFLICT,
     UNSUPPORTED_MEDIA_TYPE,
     VALIDATION_FAILED,
     HTTP_ERROR,

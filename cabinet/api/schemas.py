@@ -34,7 +34,7 @@ from pydantic_core import PydanticCustomError, core_schema
 
 from cabinet import inputs as safe
 from cabinet.billing import rules as billing
-from cabinet.clients.models import ClientStatus
+from cabinet.clients.models import MAX_PAYMENT_ID, ClientStatus
 from cabinet.clients.services import NewClient
 from cabinet.events.models import EventKind
 from cabinet.moments import YEAR_MAX, YEAR_MIN, parse_moment
@@ -257,6 +257,22 @@ class InvoiceRequest(Request):
     ]
 
 
+class PaymentInput(Request):
+    """Платеж клиента от биллинга; payment_id уникален в пределах клиента."""
+
+    payment_id: Annotated[
+        str, Field(min_length=1, max_length=MAX_PAYMENT_ID), AfterValidator(_not_blank)
+    ]
+    paid_at: Moment
+    amount_kopecks: Annotated[int, Between(1, AMOUNT_MAX)]
+
+
+class ClosureInput(Request):
+    """Закрытие договора клиента."""
+
+    closed_at: Moment
+
+
 class AtQuery(Request):
     at: Annotated[MaybeMoment, Field(description="Момент; по умолчанию — сейчас")] = None
 
@@ -338,6 +354,8 @@ class Terms(Answer):
     referee: Referee = Field(validation_alias="terms")
     apply_window_months: Positive = _terms("apply_window_months")
     max_discount_percent: Share = _terms("max_discount_percent")
+    reward_on: referrals.RewardOn = _terms("reward_on")
+    clawback_days: Annotated[int, Field(ge=0)] = _terms("clawback_days")
     ladder: Annotated[tuple[Step, ...], Field(min_length=1)] = _terms("ladder")
 
 
@@ -440,6 +458,22 @@ class Invoice(Answer):
         return cls.model_validate(
             {"client_id": client_id, "at": at, "lines": result.lines, "totals": result}
         )
+
+
+class Payment(Answer):
+    """Платеж, как он записан: тот же ответ на повтор."""
+
+    client_id: Positive
+    payment_id: str
+    paid_at: Instant
+    amount_kopecks: Kopecks
+    received_at: Annotated[Instant, Field(description="Когда кабинет получил платеж впервые.")]
+
+
+class Closure(Answer):
+    client_id: Positive
+    status: Literal["closed"] = "closed"
+    closed_at: Instant
 
 
 class Event(Answer):

@@ -50,6 +50,8 @@ REQUIRED_SCOPE: dict[str, Scope] = {
     "api.events": "read",
     "api.discount": "billing",
     "api.invoice": "billing",
+    "api.record_payment": "billing",
+    "api.close_contract": "billing",
     "api.put_client": "provisioning",
 }
 

@@ -12,6 +12,7 @@ from werkzeug.routing import RequestRedirect
 from cabinet import conditional, guard, stamps
 from cabinet.api import inputs, openapi, problems, schemas, tokens
 from cabinet.api.problems import ApiProblem
+from cabinet.billing import services as billing
 from cabinet.billing.queries import invoice_preview
 from cabinet.clients import errors as client_errors
 from cabinet.clients.services import find_client, provision_client
@@ -150,6 +151,35 @@ def invoice(client_id: str) -> Response:
     return _json(schemas.Invoice.of(cid, at, result).dump(context.timezone))
 
 
+@bp.post("/clients/<client_id>/payments")
+def record_payment(client_id: str) -> Response:
+    """Billing's payment (idempotent by `payment_id`): the same report again answers as the
+    first time and changes nothing; may earn the referrer's reward that waited for it."""
+    cid = inputs.client_id(client_id)
+    context = current_context()
+    wanted = inputs.body(schemas.PaymentInput, context.timezone)
+    result = billing.record_payment(
+        context, cid, wanted.payment_id, wanted.paid_at, wanted.amount_kopecks
+    )
+    response = _json(schemas.Payment.model_validate(result).dump(context.timezone))
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@bp.post("/clients/<client_id>/closure")
+def close_contract(client_id: str) -> Response:
+    """Billing's closure of the client's contract (idempotent): may take a reward back."""
+    cid = inputs.client_id(client_id)
+    context = current_context()
+    wanted = inputs.body(schemas.ClosureInput, context.timezone)
+    result = billing.close_contract(context, cid, wanted.closed_at)
+    response = _json(schemas.Closure.model_validate(result).dump(context.timezone))
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
 @bp.get("/events")
 def events() -> Response:
     """Events after the cursor `after`, oldest first, at most `limit`."""
@@ -173,8 +203,15 @@ def _refusal(refusal: ProgramRefusal) -> Response:
     db.session.rollback()
     if isinstance(refusal, client_errors.ClientNotFound):
         kind = problems.CLIENT_NOT_FOUND
-    elif isinstance(refusal, client_errors.EmailTaken | client_errors.ClientExists):
+    elif isinstance(
+        refusal,
+        client_errors.EmailTaken | client_errors.ClientExists | client_errors.ClosedByBilling,
+    ):
         kind = problems.CONFLICT
+    elif isinstance(refusal, client_errors.PaymentConflict):
+        kind = problems.PAYMENT_CONFLICT
+    elif isinstance(refusal, client_errors.ClosureConflict):
+        kind = problems.CLOSURE_CONFLICT
     else:
         kind = problems.VALIDATION_FAILED
     return problems.response(ApiProblem(kind, refusal.message))

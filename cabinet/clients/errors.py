@@ -50,3 +50,10 @@ class MomentInFuture(ProgramRefusal):
 class MomentBeforeRegistration(ProgramRefusal):
     def __init__(self, what: str, registered: str) -> None:
         super().__init__(f"{what} не может быть раньше регистрации АТС клиента ({registered}).")
+
+
+class ClosedByBilling(ProgramRefusal):
+    def __init__(self, closed_at: str) -> None:
+        super().__init__(
+            f"Договор клиента закрыт биллингом {closed_at}: вернуть статус active нельзя."
+        )

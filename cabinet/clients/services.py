@@ -15,6 +15,7 @@ from cabinet.clients.models import CLIENT_STATUSES, Client
 from cabinet.clock import Context
 from cabinet.db import db, transaction
 from cabinet.errors import ProgramRefusal
+from cabinet.moments import show_moment
 from cabinet.passwords import hash_password
 
 
@@ -149,6 +150,10 @@ def _provision(context: Context, client_id: int, values: dict[str, Any]) -> Prov
             context, "client_created", client_id=client_id, at=now, data=client_snapshot(client)
         )
         return Provisioned(client, True, PROVISIONED_FIELDS)
+    if client.closed_at is not None and values["status"] != "closed":
+        # billing closed the contract at a moment (its clawback was judged by it): reopening
+        # is not a field to provision
+        raise client_errors.ClosedByBilling(show_moment(client.closed_at, context.timezone))
     changed = tuple(f for f in PROVISIONED_FIELDS if getattr(client, f) != values[f])
     for field in changed:
         setattr(client, field, values[field])

@@ -21,6 +21,8 @@ from datetime import datetime, timedelta, tzinfo
 from sqlalchemy import func, select
 
 from cabinet.audit import services as audit
+from cabinet.billing import services as billing
+from cabinet.billing.services import roubles
 from cabinet.clients.models import Client
 from cabinet.clients.services import NewClient, create_client
 from cabinet.clock import Context
@@ -32,7 +34,11 @@ from cabinet.demo.stories import (
     BY_KEY,
     CAMPAIGN_DAYS,
     CAMPAIGN_TITLE,
+    DEMO_PAYMENT_KOPECKS,
     OPENS,
+    PUBLISHING,
+    REWARD_CLAWBACK_DAYS,
+    REWARD_TITLE,
     STORIES,
     Role,
     Step,
@@ -40,6 +46,7 @@ from cabinet.demo.stories import (
     Story,
     campaign_period,
     campaign_terms,
+    first_payment_terms,
 )
 from cabinet.demo.words import CampaignWords, campaign_words, invited, rule_words
 from cabinet.errors import ProgramRefusal
@@ -51,7 +58,7 @@ from cabinet.referrals import services as referral_services
 from cabinet.referrals.models import Grant, Member, ProgramTerms, Referral
 from cabinet.referrals.on_behalf import apply_code_for_client
 from cabinet.referrals.revocation import revoke_referral
-from cabinet.referrals.terms import sms_pack
+from cabinet.referrals.terms import days, sms_pack, waiting_words
 from cabinet.texts import percent
 
 # Scenario clients get ids after every id in use, from here up (the seed uses 400–411).
@@ -89,9 +96,11 @@ def _require_demo(context: Context) -> None:
 # ---- the terms a story is told under -------------------------------------------------------
 
 
-def _campaign(run: DemoRun | None, context: Context) -> CampaignWords:
-    """The campaign of the run, once published; before that, the one the step would publish."""
+def _campaign(run: DemoRun | None, context: Context, key: str = "season") -> CampaignWords:
+    """The campaign of the run, once published; before that, the one the step would publish
+    (the seasonal campaign, or the first-payment terms of «Награда после первой оплаты»)."""
     now = context.clock.now()
+    own_terms = first_payment_terms if key == "first_payment" else campaign_terms
     row = (
         None
         if run is None or run.terms_version is None
@@ -100,7 +109,7 @@ def _campaign(run: DemoRun | None, context: Context) -> CampaignWords:
     if row is None or row.ends_at is None:
         regular = queries.terms_at(now)
         starts, ends = campaign_period(now, context.timezone)
-        return CampaignWords(regular, campaign_terms(regular), starts, ends, CAMPAIGN_DAYS)
+        return CampaignWords(regular, own_terms(regular), starts, ends, CAMPAIGN_DAYS)
     return CampaignWords(
         queries.schedule().at(row.ends_at),
         row.as_terms(),
@@ -113,16 +122,21 @@ def _campaign(run: DemoRun | None, context: Context) -> CampaignWords:
 def _words(chosen: Story, run: DemoRun | None, context: Context) -> dict[str, str]:
     if chosen.key == "season":
         return campaign_words(_campaign(run, context), context.timezone)
+    if chosen.key == "first_payment":
+        return {
+            **campaign_words(_campaign(run, context, chosen.key), context.timezone),
+            "cbdays": days(REWARD_CLAWBACK_DAYS),
+        }
     return rule_words(queries.terms_at(context.clock.now()))
 
 
 def why_not(chosen: Story, context: Context) -> str:
     """Why the story cannot be shown under the terms in force and ahead; empty if it can."""
-    if chosen.key != "season":
+    if chosen.key not in PUBLISHING:
         return ""
     now = context.clock.now()
     zone = context.timezone
-    own = set(db.session.scalars(select(DemoRun.terms_version).where(DemoRun.story == "season")))
+    own = set(db.session.scalars(select(DemoRun.terms_version).where(DemoRun.story == chosen.key)))
     for version in queries.schedule().versions:
         if version.terms.version in own:
             continue  # a campaign of an earlier run of this story
@@ -134,7 +148,7 @@ def why_not(chosen: Story, context: Context) -> str:
                 "времени на «Обзоре программы»)."
             )
     regular = queries.terms_at(now)
-    if campaign_terms(regular) == regular:
+    if chosen.key == "season" and campaign_terms(regular) == regular:
         return (
             "Условия в силе не оставляют места для акции: за первого клиента уже столько же, "
             "сколько за второго, и самый долгий срок."
@@ -354,16 +368,44 @@ def _revoke(play: Play) -> Outcome:
 def _publish_campaign(play: Play) -> Outcome:
     """The campaign over the terms in force, saved and published as a manager would in
     «Условия программы» (so the right, the checks and the log are the same)."""
+    version, campaign = _publish_own_terms(play, CAMPAIGN_TITLE)
+    zone = play.context.timezone
+    return Outcome(
+        f"Акция опубликована (версия {version}): с {show_moment(campaign.starts, zone)} "
+        f"до {show_moment(campaign.ends, zone)}.",
+        True,
+    )
+
+
+def _publish_reward_terms(play: Play) -> Outcome:
+    """«Награда после первой оплаты»: the terms in force with the reward on the first payment
+    and a clawback, published for CAMPAIGN_DAYS the way the seasonal campaign is."""
+    version, terms = _publish_own_terms(play, REWARD_TITLE)
+    zone = play.context.timezone
+    return Outcome(
+        f"Условия опубликованы (версия {version}): с {show_moment(terms.starts, zone)} "
+        f"до {show_moment(terms.ends, zone)} награда — после первой оплаты, срок возврата — "
+        f"{days(REWARD_CLAWBACK_DAYS)}.",
+        True,
+    )
+
+
+def _publish_own_terms(play: Play, title: str) -> tuple[int, CampaignWords]:
     if play.run.terms_version is not None:
-        raise StepNotReady("Акция этого запуска уже опубликована: следующий шаг — ниже.")
+        what = (
+            "Акция этого запуска уже опубликована"
+            if play.chosen.key == "season"
+            else ("Условия этого запуска уже опубликованы")
+        )
+        raise StepNotReady(f"{what}: следующий шаг — ниже.")
     reason = why_not(play.chosen, play.context)
     if reason:
         raise StepNotReady(reason)
-    campaign = _campaign(None, play.context)
+    campaign = _campaign(None, play.context, play.chosen.key)
     zone = play.context.timezone
     values = terms_rules.values_of(
         campaign.campaign,
-        CAMPAIGN_TITLE,
+        title,
         campaign.starts.astimezone(zone).replace(tzinfo=None).isoformat(),
         campaign.ends.astimezone(zone).replace(tzinfo=None).isoformat(),
     )
@@ -374,11 +416,34 @@ def _publish_campaign(play: Play) -> Outcome:
         if fresh is None:  # pragma: no cover - the run was read above
             raise StaleRun()
         fresh.terms_version = version
-    return Outcome(
-        f"Акция опубликована (версия {version}): с {show_moment(campaign.starts, zone)} "
-        f"до {show_moment(campaign.ends, zone)}.",
-        True,
+    return version, campaign
+
+
+def _payment(play: Play) -> Outcome:
+    """Billing's payment for the role's client, now, through the service the API calls."""
+    role = play.step.role
+    client_id = play.ids[role]
+    paid = billing.record_payment(
+        play.context,
+        client_id,
+        f"DEMO-{play.run.id}-{client_id}",
+        play.context.clock.now(),
+        DEMO_PAYMENT_KOPECKS,
     )
+    said = f"Биллинг: {play.names[role]} оплатил счет на {roubles(paid.amount_kopecks)}"
+    if paid.settled.qualified:
+        return Outcome(f"{said} — награда за него начислена.", True)
+    return Outcome(f"{said}.", True)
+
+
+def _closure(play: Play) -> Outcome:
+    """Billing closes the role's contract now, through the service the API calls."""
+    role = play.step.role
+    closed = billing.close_contract(play.context, play.ids[role], play.context.clock.now())
+    said = f"Биллинг: договор {play.names[role]} закрыт"
+    if closed.settled.clawed_back:
+        return Outcome(f"{said} — награда за него возвращена.", True)
+    return Outcome(f"{said}.", True)
 
 
 def _campaign_over(play: Play) -> Outcome:
@@ -400,6 +465,9 @@ HANDLERS: dict[StepKind, Callable[[Play], Outcome]] = {
     "revoke": _revoke,
     "campaign": _publish_campaign,
     "campaign_over": _campaign_over,
+    "reward_terms": _publish_reward_terms,
+    "payment": _payment,
+    "closure": _closure,
 }
 
 
@@ -518,7 +586,7 @@ def board(context: Context) -> list[StoryView]:
 def _done_in_data(step: Step, ids: dict[str, int], run: DemoRun | None = None) -> bool:
     """A code applied by hand in the client's cabinet counts as the step done; so does the
     campaign, published."""
-    if step.kind == "campaign":
+    if step.kind in ("campaign", "reward_terms"):
         return run is not None and run.terms_version is not None
     if step.kind in ("apply", "newcomer") and step.role in ids:
         return (
@@ -554,6 +622,8 @@ def _standing_line(
     if standing.referred_count:
         parts.append(invited(standing.referred_count))
         parts += [sms_pack(p.size) for p in queries.sms_packs(client_id)]
+    if standing.not_counting:
+        parts += [waiting_words(n) for n in queries.waiting_names(client_id)]
     if not standing.member:
         parts.append("не участвует")
     return f"{name}: " + ", ".join(parts)

@@ -21,7 +21,7 @@ from cabinet.audit import services as audit
 from cabinet.audit.models import AuditEntry
 from cabinet.auth.models import Manager
 from cabinet.auth.services import create_manager
-from cabinet.clients.models import Client
+from cabinet.clients.models import Client, Payment
 from cabinet.clients.services import NewClient, create_client
 from cabinet.clock import Context
 from cabinet.db import db, transaction
@@ -175,6 +175,7 @@ def clear(now: datetime) -> Cleared:
             delete(Referral).where(or_(Referral.referrer_id.in_(ids), Referral.referee_id.in_(ids)))
         )
         db.session.execute(delete(Member).where(Member.client_id.in_(ids)))
+        db.session.execute(delete(Payment).where(Payment.client_id.in_(ids)))
         db.session.execute(delete(Client).where(Client.id.in_(ids)))
         db.session.execute(delete(DemoRun))
         removed, kept = _take_back_versions(now)

@@ -30,6 +30,9 @@ StepKind = Literal[
     "revoke",
     "campaign",
     "campaign_over",
+    "reward_terms",
+    "payment",
+    "closure",
 ]
 # Steps that lead to another page (the card's way there and back).
 OPENS: frozenset[StepKind] = frozenset({"open", "card", "terms"})
@@ -37,6 +40,14 @@ OPENS: frozenset[StepKind] = frozenset({"open", "card", "terms"})
 # The campaign of «Сезонная акция»: from the next midnight of the cabinet's time, two weeks.
 CAMPAIGN_DAYS = 14
 CAMPAIGN_TITLE = "Сезонная акция (демо-сценарий)"
+# «Награда после первой оплаты»: the terms in force, the reward on the friend's first payment
+# and taken back when its contract closes within these days; published like a campaign (from the
+# next midnight, CAMPAIGN_DAYS), so the other stories run under the regular terms after it.
+REWARD_TITLE = "Награда после первой оплаты (демо-сценарий)"
+REWARD_CLAWBACK_DAYS = 30
+DEMO_PAYMENT_KOPECKS = 150_000
+# Stories that publish a version of the terms of their own (DemoRun.terms_version).
+PUBLISHING: frozenset[str] = frozenset({"season", "first_payment"})
 
 
 @dataclass(frozen=True)
@@ -92,6 +103,12 @@ def campaign_terms(regular: TermsNumbers) -> TermsNumbers:
     return replace(
         regular, ladder=(replace(first, percent=raised, months=longer), *regular.ladder[1:])
     )
+
+
+def first_payment_terms(regular: TermsNumbers) -> TermsNumbers:
+    """The terms in force, with the reward waiting for the friend's first payment and taken
+    back when its contract closes within REWARD_CLAWBACK_DAYS."""
+    return replace(regular, reward_on="first_payment", clawback_days=REWARD_CLAWBACK_DAYS)
 
 
 def campaign_period(now: datetime, zone: tzinfo) -> tuple[datetime, datetime]:
@@ -393,6 +410,68 @@ STORIES: tuple[Story, ...] = (
             ),
         ),
         watch=("R", "S"),
+    ),
+    Story(
+        "first_payment",
+        "Награда после первой оплаты",
+        "Менеджер публикует условия, по которым награда за друга начисляется после его первой "
+        "оплаты и возвращается, если договор друга закрыт раньше чем через {cbdays}. Друг "
+        "применяет код — награда ждет; биллинг сообщает об оплате — награда начислена; другой "
+        "друг закрывает договор — награда возвращается.",
+        (
+            Role("R", "Меридиан", "meridian", 200, member=True),
+            Role("A", "Каскад", "kaskad"),
+            Role("B", "Пульсар", "pulsar"),
+        ),
+        (
+            Step(
+                "reward_terms",
+                "Опубликовать условия с {cstart} до {cend}: награда после первой оплаты",
+                "В «Условиях программы» версия «предстоит»: награда — после первой оплаты "
+                "приглашенного, срок возврата — {cbdays}.",
+            ),
+            Step(
+                "jump",
+                "+1 день",
+                "Условия вступили в силу: время кабинета — после {cstart}.",
+                jump="day",
+            ),
+            Step(
+                "burst",
+                "Клиенты {A} и {B} применяют код {R}",
+                "Коды применены, но награды {R} ждут первой оплаты друзей: у {R} — {p0}, «ожидает "
+                "первой оплаты …» у каждого.",
+                referrer="R",
+                roles=("A", "B"),
+            ),
+            Step(
+                "payment",
+                "Биллинг: {A} оплачивает счет",
+                "Оплата пришла через API биллинга: у {R} — {p1} на {m1}{sms_and1}.",
+                role="A",
+            ),
+            Step(
+                "payment",
+                "Биллинг: {B} оплачивает счет",
+                "У {R} — {p2}: уровень 2 за второго оплатившего друга.",
+                role="B",
+            ),
+            Step(
+                "closure",
+                "Биллинг: {B} закрывает договор",
+                "Договор закрыт раньше чем через {cbdays}: награда за {B} возвращена, у {R} "
+                "снова {p1}.",
+                role="B",
+            ),
+            Step(
+                "open",
+                "Открыть как клиент {R}",
+                "«Ваша скидка» — {p1}; во вкладке «Приведенные клиенты» у {B} — «награда "
+                "возвращена: договор закрыт …».",
+                role="R",
+            ),
+        ),
+        watch=("R",),
     ),
 )
 BY_KEY = {story.key: story for story in STORIES}

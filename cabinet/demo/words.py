@@ -99,4 +99,6 @@ def campaign_words(c: CampaignWords, zone: tzinfo) -> dict[str, str]:
 
 # Every place of the terms a story may use (a test checks each story's texts against them).
 CAMPAIGN_PLACES = frozenset({"cp1", "cm1", "cstart", "cend", "cdays"})
+# «Награда после первой оплаты»: its period (as a campaign's) and the clawback days.
+REWARD_PLACES = frozenset({"cstart", "cend", "cdays", "cbdays"})
 RULE_PLACES = frozenset(rule_words(HELP_PAGE_TERMS))

@@ -4,7 +4,7 @@ lines «Условия программы» shows for it («уровень 1: 20
 from __future__ import annotations
 
 from cabinet.referrals.rules import Schedule, Step, TermsNumbers, Version
-from cabinet.referrals.terms import sms_pack
+from cabinet.referrals.terms import REWARD_ON_WORDS, clawback_words, sms_pack
 from cabinet.texts import months, percent
 
 SAME = "условия те же"
@@ -54,6 +54,16 @@ def differences(before: TermsNumbers, after: TermsNumbers) -> tuple[str, ...]:
         said.append(
             f"срок для кода: {months(before.apply_window_months)} → "
             f"{months(after.apply_window_months)}"
+        )
+    if before.reward_on != after.reward_on:
+        said.append(
+            f"награда начисляется: {REWARD_ON_WORDS[before.reward_on]} → "
+            f"{REWARD_ON_WORDS[after.reward_on]}"
+        )
+    if before.clawback_days != after.clawback_days:
+        said.append(
+            f"срок возврата награды: {clawback_words(before.clawback_days)} → "
+            f"{clawback_words(after.clawback_days)}"
         )
     if before.max_discount_percent != after.max_discount_percent:
         said.append(

@@ -18,6 +18,7 @@ from cabinet.program import errors, queries, rules, services
 from cabinet.referral_page import LadderLine, ladder_lines
 from cabinet.referrals.models import ProgramTerms
 from cabinet.referrals.rules import Schedule, TermsNumbers, Version
+from cabinet.referrals.terms import REWARD_ON_WORDS, clawback_words, days
 from cabinet.texts import months, number, percent
 
 bp = Blueprint("terms", __name__, url_prefix="/manage/terms")
@@ -35,6 +36,8 @@ class TermsView:
     referee: str  # «20 % на 3 месяца»
     window: str
     cap: str
+    reward_on: str  # «после первой оплаты приглашенного»
+    clawback: str  # «30 дней», «нет»
     ladder: tuple[LadderLine, ...]
     changes: tuple[str, ...]  # against the version in force before it starts (in the list)
 
@@ -61,8 +64,25 @@ def terms_view(version: Version, published: Schedule | None = None) -> TermsView
         referee=f"{percent(t.referee_percent)} на {months(t.referee_months)}",
         window=months(t.apply_window_months),
         cap=percent(t.max_discount_percent),
+        reward_on=REWARD_ON_WORDS[t.reward_on],
+        clawback=clawback_words(t.clawback_days),
         ladder=ladder_lines(t),
         changes=() if published is None else changes.against_before(version, published),
+    )
+
+
+def waiting_line(preview: rules.Preview | None, reward_on: str) -> str:
+    """The preview's count of rewards that would wait for the friend's first payment."""
+    if preview is None:
+        return ""
+    lookback = f"за последние {days(rules.WAIT_LOOKBACK_DAYS)}"
+    if reward_on != "first_payment":
+        return "награда начисляется при активации кода: ни одна не ждала бы оплаты."
+    if not preview.recent:
+        return f"{lookback} клиентов не приводили: ждущих оплаты наград не было бы."
+    return (
+        f"награда ждала бы первой оплаты приглашенного у {preview.waiting} из "
+        f"{preview.recent} клиентов, приведенных {lookback} (по оплатам, известным сейчас)."
     )
 
 
@@ -121,7 +141,9 @@ def _editor(
         values=values,
         problems=problems or {},
         preview=preview,
+        waiting_line=waiting_line(preview, "" if row is None else row.reward_on),
         levels=range(1, rules.MAX_LEVELS + 1),
+        reward_on_choices=tuple(REWARD_ON_WORDS.items()),
         may_edit=_may_edit(),
         may_withdraw=row is not None
         and row.status != "withdrawn"

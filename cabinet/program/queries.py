@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy import func, select
 
+from cabinet.clients.models import Client, Payment
 from cabinet.db import db
 from cabinet.program import errors, rules
 from cabinet.referrals import queries as referral_queries
@@ -129,4 +130,37 @@ def preview(row: ProgramTerms, now: datetime, zone: tzinfo) -> rules.Preview:
     at = max(now, schedule.takes_effect(draft))
     current = schedule.at(at)
     judged = rules.preview(member_ladders(), current, row.as_terms(), at, zone)
-    return replace(judged, notes=rules.schedule_notes(schedule, draft, zone))
+    recent = recent_referrals(now - timedelta(days=rules.WAIT_LOOKBACK_DAYS))
+    return replace(
+        judged,
+        notes=rules.schedule_notes(schedule, draft, zone),
+        recent=len(recent),
+        waiting=rules.rewards_waiting(recent, row.as_terms()),
+    )
+
+
+def recent_referrals(since: datetime) -> list[rules.RecentReferral]:
+    """The live referrals activated since `since`, with their referees' promo periods,
+    closures and payments: one statement."""
+    rows = db.session.execute(
+        select(
+            Referral.id,
+            Referral.activated_at,
+            Client.promo_until,
+            Client.closed_at,
+            Payment.paid_at,
+        )
+        .join(Client, Client.id == Referral.referee_id)
+        .outerjoin(Payment, Payment.client_id == Referral.referee_id)
+        .where(Referral.activated_at >= since, Referral.revoked_at.is_(None))
+        .order_by(Referral.id)
+    ).all()
+    found: dict[int, rules.RecentReferral] = {}
+    for referral_id, activated_at, promo_until, closed_at, paid_at in rows:
+        known = found.get(referral_id) or rules.RecentReferral(
+            activated_at, promo_until, (), closed_at
+        )
+        if paid_at is not None:
+            known = replace(known, payments=(*known.payments, paid_at))
+        found[referral_id] = known
+    return list(found.values())

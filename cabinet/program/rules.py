@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, tzinfo
 from cabinet.inputs import text_problem
 from cabinet.moments import YEAR_MAX, MomentOutOfRange, parse_moment, show_moment
 from cabinet.program.errors import CampaignsOverlap, TermsInvalid
+from cabinet.referrals import earning
 from cabinet.referrals.rules import (
     MAX_CLAWBACK_DAYS,
     REWARD_ON,
@@ -273,10 +274,44 @@ class Preview:
     referrer_change: float  # percent-months within the horizon, draft minus current
     referee_change: float
     notes: tuple[str, ...] = ()  # where the draft falls among the published versions
+    # of the clients referred in the last WAIT_LOOKBACK_DAYS, how many there were and how many
+    # rewards would wait for the friend's first payment under the draft (billing's data now)
+    recent: int = 0
+    waiting: int = 0
 
     @property
     def total_change(self) -> float:
         return round(self.referrer_change + self.referee_change, 1)
+
+
+WAIT_LOOKBACK_DAYS = 30
+
+
+@dataclass(frozen=True)
+class RecentReferral:
+    """A referral of the last WAIT_LOOKBACK_DAYS, with what billing has said of its referee."""
+
+    activated_at: datetime
+    promo_until: datetime | None
+    payments: tuple[datetime, ...]
+    closed_at: datetime | None
+
+
+def rewards_waiting(recent: Iterable[RecentReferral], draft: TermsNumbers) -> int:
+    """How many of the recent referrals' rewards would wait under `draft` (none, unless it
+    rewards the first payment): the earning rule, run on billing's data as it stands."""
+    if draft.reward_on != "first_payment":
+        return 0
+    return sum(
+        1
+        for r in recent
+        if earning.qualified_at(
+            earning.Facts(
+                0, r.activated_at, False, draft.reward_on, 0, r.promo_until, r.payments, r.closed_at
+            )
+        )
+        is None
+    )
 
 
 def percent_months(grant: Grant, start: datetime, end: datetime) -> float:

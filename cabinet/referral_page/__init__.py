@@ -86,6 +86,8 @@ class ClientLine:
     id: int
     name: str
     activated: str
+    # «ожидает первой оплаты «ТехСтрой»», or why and when the reward was taken back
+    reward_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,7 @@ class ReferralPage(TabPanel):
     apply_deadline: str
     offer: tuple[str, ...]  # what applying a code gives, and until when (while it may)
     next_step: str | None  # «Еще 1 клиент — и скидка станет …» (members)
+    waiting: str | None  # «Награда за приглашение ожидает первой оплаты «ТехСтрой».»
     ladder: tuple[terms_words.StepWords, ...]
     ladder_intro: str  # the sentence above «Таблица скидок», from the terms in force
     welcome: tuple[str, ...]  # a new member (no discount, none brought, none coming): the offer
@@ -215,7 +218,9 @@ def build(
     client_id = standing.client_id
     panel = build_tab(client_id, now, zone, tab, after, page_size) if standing.member else _NO_TAB
     party = standing.party()
-    packs = queries.sms_packs(client_id) if standing.referred_count else []
+    packs = queries.sms_packs(client_id) if standing.ladder_count else []
+    # Only a member with rewards that wait or were taken back pays the statement.
+    waiting = queries.waiting_names(client_id) if standing.not_counting else ()
     can_apply = rules.can_still_apply(party, now, zone, terms)
     deadline = rules.apply_deadline(standing.registered_at, zone, terms)
     # Where the page's words change with the clock (cabinet/conditional.py keeps a page only
@@ -238,7 +243,7 @@ def build(
         next_step = way_forward.next_referral_sentence(
             rules.next_referral(
                 queries.in_effect((*standing.in_force, *standing.upcoming)),
-                standing.referred_count,
+                standing.ladder_count,
                 (p.size for p in packs),
                 now,
                 zone,
@@ -271,6 +276,7 @@ def build(
             else ()
         ),
         next_step=next_step,
+        waiting=terms_words.waiting_sentence(waiting),
         ladder=ladder_words(terms, regular),
         ladder_intro=terms_words.ladder_intro(terms),
         welcome=terms_words.welcome_lines(terms) if fresh else (),
@@ -278,6 +284,15 @@ def build(
             None if regular is None else terms_words.campaign_headline(version, regular, zone)
         ),
     )
+
+
+def _reward_note(referred: queries.ReferredClient, zone: ZoneInfo) -> str:
+    """A row of «Приведенные клиенты» whose reward waits, or was taken back, says so."""
+    if referred.qualified_at is None:
+        return terms_words.waiting_words(referred.name)
+    if referred.clawed_back_at is not None:
+        return terms_words.clawed_back_words(referred.qualified_at, referred.clawed_back_at, zone)
+    return ""
 
 
 def _regular_after(version: rules.Version, schedule: rules.Schedule) -> rules.TermsNumbers | None:
@@ -342,7 +357,7 @@ def build_tab(
             client_id, after=after, limit=page_size + 1, newest_first=True
         )
         clients = tuple(
-            ClientLine(r.id, r.name, show_moment(r.activated_at, zone))
+            ClientLine(r.id, r.name, show_moment(r.activated_at, zone), _reward_note(r, zone))
             for r in referred[:page_size]
         )
         if len(referred) > page_size:

@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Integer, Select, bindparam, func, select, tuple_
+from sqlalchemy import BindParameter, Integer, Select, bindparam, func, or_, select, tuple_
 from sqlalchemy.orm import aliased
 
 from cabinet.clients import errors as client_errors
@@ -32,10 +32,17 @@ class ReferredClient:
     name: str
     activated_at: datetime
     referral_id: int
+    # None: the reward waits for the referee's first payment (docs/rules.md)
+    qualified_at: datetime | None = None
+    clawed_back_at: datetime | None = None  # the reward was taken back: the contract closed
 
     @property
     def cursor(self) -> tuple[datetime, int]:
         return (self.activated_at, self.referral_id)
+
+    @property
+    def waiting(self) -> bool:
+        return self.qualified_at is None
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,14 @@ class Standing:
     referred_count: int
     in_force: tuple[HistoryRow, ...]
     upcoming: tuple[HistoryRow, ...]  # granted, not started yet (the promo period runs)
+    # of `referred_count`, those that do not count on the ladder: their reward waits for the
+    # first payment, or was taken back (docs/rules.md, «Награда после первой оплаты»)
+    not_counting: int = 0
+
+    @property
+    def ladder_count(self) -> int:
+        """The lifetime count the ladder and the SMS packs go by."""
+        return self.referred_count - self.not_counting
 
     @property
     def member(self) -> bool:
@@ -127,8 +142,8 @@ def standing(client_id: int, at: datetime, terms: rules.TermsNumbers | None = No
     row = db.session.execute(_client_and_program(), {"client_id": client_id}).first()
     if row is None:
         raise client_errors.ClientNotFound(client_id)
-    client, code, referred_by, referred_count = row
-    return _standing(client, code, referred_by, referred_count, at, terms)
+    client, code, referred_by, referred_count, not_counting = row
+    return _standing(client, code, referred_by, referred_count, at, terms, not_counting)
 
 
 def standing_of(
@@ -136,8 +151,10 @@ def standing_of(
 ) -> Standing:
     """Two indexed statements, however long the history: the code, referrer and count of
     referred clients; the grants not yet ended (and the terms, unless the caller has them)."""
-    code, referred_by, referred_count = read(_program_of(), {"client_id": client.id}).one()
-    return _standing(client, code, referred_by, referred_count, at, terms)
+    code, referred_by, referred_count, not_counting = read(
+        _program_of(), {"client_id": client.id}
+    ).one()
+    return _standing(client, code, referred_by, referred_count, at, terms, not_counting)
 
 
 def member_code(client_id: int) -> str | None:
@@ -153,6 +170,7 @@ def _standing(
     referred_count: int | None,
     at: datetime,
     terms: rules.TermsNumbers | None,
+    not_counting: int | None = 0,
 ) -> Standing:
     current = [
         HistoryRow(*row) for row in read(_current_grants(), {"client_id": client.id, "at": at})
@@ -172,6 +190,7 @@ def _standing(
         referred_count=referred_count or 0,
         in_force=in_force,
         upcoming=tuple(g for g in current if g.starts_at > at),
+        not_counting=not_counting or 0,
     )
 
 
@@ -190,8 +209,23 @@ def _live_referrals_count() -> Any:
     )
 
 
+def _not_counting_count(referrer: Any) -> Any:
+    """Live referrals whose reward waits or was taken back (few: read through the partial
+    index of live referrals)."""
+    return (
+        select(func.count())
+        .select_from(Referral)
+        .where(
+            Referral.referrer_id == referrer,
+            Referral.revoked_at.is_(None),
+            or_(Referral.qualified_at.is_(None), Referral.clawed_back_at.is_not(None)),
+        )
+        .scalar_subquery()
+    )
+
+
 @cache
-def _client_and_program() -> Select[tuple[Client, str | None, int | None, int]]:
+def _client_and_program() -> Select[tuple[Client, str | None, int | None, int, int]]:
     referral = aliased(Referral)
     count = (
         select(func.count())
@@ -200,7 +234,7 @@ def _client_and_program() -> Select[tuple[Client, str | None, int | None, int]]:
         .scalar_subquery()
     )
     return (
-        select(Client, Member.code, referral.referrer_id, count)
+        select(Client, Member.code, referral.referrer_id, count, _not_counting_count(Client.id))
         .outerjoin(Member, Member.client_id == Client.id)
         .outerjoin(referral, referral.referee_id == Client.id)
         .where(Client.id == _CLIENT_ID)
@@ -208,11 +242,12 @@ def _client_and_program() -> Select[tuple[Client, str | None, int | None, int]]:
 
 
 @cache
-def _program_of() -> Select[tuple[str | None, int | None, int]]:
+def _program_of() -> Select[tuple[str | None, int | None, int, int]]:
     return select(
         select(Member.code).where(Member.client_id == _CLIENT_ID).scalar_subquery(),
         select(Referral.referrer_id).where(Referral.referee_id == _CLIENT_ID).scalar_subquery(),
         _live_referrals_count(),
+        _not_counting_count(_CLIENT_ID),
     )
 
 
@@ -289,7 +324,14 @@ def _page_params(client_id: int, after: Cursor | None, limit: int | None) -> dic
 @cache
 def _referred_page(after: bool, limit: bool, newest_first: bool) -> Select[Any]:
     stmt = (
-        select(Client.id, Client.name, Referral.activated_at, Referral.id)
+        select(
+            Client.id,
+            Client.name,
+            Referral.activated_at,
+            Referral.id,
+            Referral.qualified_at,
+            Referral.clawed_back_at,
+        )
         .join(Referral, Referral.referee_id == Client.id)
         .where(Referral.referrer_id == _CLIENT_ID, Referral.revoked_at.is_(None))
         .order_by(*_order(Referral.activated_at, Referral.id, newest_first))
@@ -322,6 +364,25 @@ def _paged(
 
 def _order(moment: Any, row_id: Any, newest_first: bool) -> tuple[Any, Any]:
     return (moment.desc(), row_id.desc()) if newest_first else (moment, row_id)
+
+
+def waiting_names(referrer_id: int) -> tuple[str, ...]:
+    """The referees whose referrer's reward waits for their first payment, oldest first."""
+    return tuple(read(_waiting_names(), {"client_id": referrer_id}).scalars())
+
+
+@cache
+def _waiting_names() -> Select[tuple[str]]:
+    return (
+        select(Client.name)
+        .join(Referral, Referral.referee_id == Client.id)
+        .where(
+            Referral.referrer_id == _CLIENT_ID,
+            Referral.revoked_at.is_(None),
+            Referral.qualified_at.is_(None),
+        )
+        .order_by(Referral.activated_at, Referral.id)
+    )
 
 
 def sms_packs(client_id: int) -> list[PackRow]:

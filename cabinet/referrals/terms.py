@@ -13,7 +13,7 @@ from functools import cache
 
 from cabinet.moments import show_date, show_moment
 from cabinet.referrals import rules
-from cabinet.texts import months, months_for, months_within, number, percent
+from cabinet.texts import months, months_for, months_within, number, percent, plural
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,10 @@ def campaign_headline(version: rules.Version, regular: rules.TermsNumbers, zone:
     campaign in force changes, and until when; the regular terms apply again after it."""
     if version.ends_at is None:
         raise ValueError("a campaign has an end")
-    changes = _level_changes(version.terms, regular) or ["особые условия программы"]
+    changes = _level_changes(version.terms, regular)
+    if version.terms.reward_on != regular.reward_on:
+        changes.append(f"награда за приглашение — {REWARD_ON_WORDS[version.terms.reward_on]}")
+    changes = changes or ["особые условия программы"]
     return f"Акция до {campaign_until(version.ends_at, zone)}: " + ", ".join(changes) + "."
 
 
@@ -222,3 +225,46 @@ def until_words(stretches: tuple[rules.Stretch, ...], i: int, zone: tzinfo) -> s
     if len(set(days)) < len(days):
         return show_moment(stretches[i].until, zone)
     return days[i]
+
+
+# ---- rewards that wait or were taken back (docs/rules.md, «Награда после первой оплаты») ----
+
+
+# The editor's choice «Когда начисляется награда» and the versions' tables (docs/manage.md).
+REWARD_ON_WORDS: dict[str, str] = {
+    "activation": "при активации кода",
+    "first_payment": "после первой оплаты приглашенного",
+}
+
+
+def clawback_words(days_: int) -> str:
+    """«Срок возврата награды»: «30 дней», or «нет» for 0."""
+    return "нет" if days_ <= 0 else days(days_)
+
+
+def days(n: int) -> str:
+    return f"{n} {plural(n, 'день', 'дня', 'дней')}"
+
+
+def waiting_words(name: str) -> str:
+    """A referral whose reward waits: «ожидает первой оплаты «ТехСтрой»»."""
+    return f"ожидает первой оплаты «{name}»"
+
+
+def clawed_back_words(earned: datetime, closed: datetime, zone: tzinfo) -> str:
+    """Why and when a reward was taken back: «награда возвращена: договор закрыт
+    10.05.2023 11:00, через 19 дней после начисления»."""
+    after = (closed - earned).days
+    when = "в день начисления" if after == 0 else f"через {days(after)} после начисления"
+    return f"награда возвращена: договор закрыт {show_moment(closed, zone)}, {when}"
+
+
+def waiting_sentence(names: tuple[str, ...]) -> str | None:
+    """The way forward for rewards that wait: «Награда за приглашение ожидает первой оплаты
+    «ТехСтрой».» (several: each name)."""
+    if not names:
+        return None
+    if len(names) == 1:
+        return f"Награда за приглашение {waiting_words(names[0])}."
+    quoted = ", ".join(f"«{n}»" for n in names[:-1]) + f" и «{names[-1]}»"
+    return f"Награды за приглашения ожидают первой оплаты {quoted}."

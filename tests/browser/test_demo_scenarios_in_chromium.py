@@ -248,6 +248,35 @@ def story_season(page: Page, click: Clicks, w: Words) -> None:
     _back(page, click)
 
 
+def story_first_payment(page: Page, click: Clicks, w: Words) -> None:
+    key = "first_payment"
+    _start(page, click, key)
+    _do(page, click, key, 0)  # the terms: from the next midnight, reward on the first payment
+    expect(_told(page, key, 0)).to_contain_text("награда — после первой оплаты")
+    _do(page, click, key, 1)  # +1 day: in force
+    _do(page, click, key, 2)  # both friends apply: the rewards wait
+    now = _now(page, key)
+    expect(now).to_contain_text(f"«Меридиан»: скидка {w['p0']}")
+    expect(now).to_contain_text("ожидает первой оплаты «Каскад»")
+    expect(now).to_contain_text("ожидает первой оплаты «Пульсар»")
+    _do(page, click, key, 3)  # billing's payment from the button: the reward appears
+    expect(_told(page, key, 3)).to_contain_text("награда за него начислена")
+    expect(now).to_contain_text(f"«Меридиан»: скидка {w['p1']}")
+    expect(now).not_to_contain_text("ожидает первой оплаты «Каскад»")
+    _do(page, click, key, 4)
+    expect(now).to_contain_text(f"«Меридиан»: скидка {w['p2']}")
+    _do(page, click, key, 5)  # the second friend closes inside the window: its reward goes back
+    expect(_told(page, key, 5)).to_contain_text("награда за него возвращена")
+    expect(now).to_contain_text(f"«Меридиан»: скидка {w['p1']}")
+    _open(page, click, key, 6)
+    expect(page.locator("#discount")).to_have_text(w["p1"])
+    click(page.get_by_role("tab", name="Приведенные клиенты"))
+    row = page.get_by_role("row").filter(has_text="Пульсар")
+    expect(row).to_contain_text("награда возвращена: договор закрыт")
+    expect(page.get_by_role("row").filter(has_text="Каскад")).not_to_contain_text("награда")
+    _back(page, click)
+
+
 STORIES = {
     "promo": story_promo,
     "ladder": story_ladder,
@@ -255,6 +284,7 @@ STORIES = {
     "expiry": story_expiry,
     "fraud": story_fraud,
     "season": story_season,
+    "first_payment": story_first_payment,
 }
 
 

@@ -24,6 +24,7 @@ from tests.factories import make_client, make_member
 from tests.invitations.smtp_server import smtp_server
 from tests.invitations.test_delivery import drain, statuses
 from tests.invitations.test_smtp import smtp_worker
+from tests.services.test_rewards import publish_first_payment_terms
 
 MEMBER = "member@example.ru"
 
@@ -152,3 +153,20 @@ def test_the_worker_delivers_the_notice_through_a_real_smtp_server(
     text = letter.get_body(("plain",)).get_content()
     assert "Ваша скидка теперь 20\xa0% до 29.06.2023." in text
     assert "Ваша скидка теперь" in letter.get_body(("html",)).get_content()
+
+
+def test_under_first_payment_terms_the_notice_says_the_reward_comes_with_the_payment(
+    ctx: Flask, context: Context
+) -> None:
+    publish_first_payment_terms(context)
+    code = member_with_code(context)
+    make_client(2, "ТехСтрой", promo_until=msk("2023-04-20 00:00"))
+    referral_services.join(context.at(msk("2023-03-30 15:47")), 2, code)
+    [row] = notices_queued()
+    letter = payload(row)
+    assert (
+        "Клиент «ТехСтрой» применил ваш код приглашения. "
+        "Скидка за него начислится после первой оплаты «ТехСтрой»." in letter["text"]
+    )
+    assert "начислится после первой оплаты" in letter["html"]
+    assert "Ваша скидка теперь" not in letter["text"]

@@ -228,6 +228,20 @@ ROUTES: dict[tuple[str, str], Route] = {
         path={"client_id": "{client}"},
     ),
     ("api.events", "GET"): Route("api", "GET", query={"after": "0", "limit": "10"}),
+    ("api.record_payment", "POST"): Route(
+        "api",
+        "POST",
+        json={"payment_id": "INV-1", "paid_at": "2023-03-31T11:00", "amount_kopecks": 150000},
+        path={"client_id": "{client}"},
+        changes_data=True,
+    ),
+    ("api.close_contract", "POST"): Route(
+        "api",
+        "POST",
+        json={"closed_at": "2023-03-31T11:00"},
+        path={"client_id": "{client}"},
+        changes_data=True,
+    ),
 }
 
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cabinet.demo.stories import STORIES
-from cabinet.demo.words import CAMPAIGN_PLACES, RULE_PLACES, rule_words
+from cabinet.demo.words import CAMPAIGN_PLACES, REWARD_PLACES, RULE_PLACES, rule_words
 from cabinet.program.rules import MAX_LEVELS, MAX_SMS_PACK
 from cabinet.referrals.rules import HELP_PAGE_TERMS, Step, TermsNumbers
 from cabinet.texts import NBSP
@@ -24,7 +24,8 @@ def test_every_place_of_every_story_is_filled() -> None:
         texts = [story.title, story.summary]
         texts += [text for step in story.steps for text in (step.label, step.look)]
         roles = {role.key for role in story.roles}
-        known = RULE_PLACES | roles | (CAMPAIGN_PLACES if story.key == "season" else set())
+        own = {"season": CAMPAIGN_PLACES, "first_payment": REWARD_PLACES}.get(story.key, set())
+        known = RULE_PLACES | roles | own
         for text in texts:
             assert _places(text) <= known, (story.key, text, _places(text) - known)
 

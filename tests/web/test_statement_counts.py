@@ -47,6 +47,10 @@ BUDGET = {
     "API: provision": 9,
     "API: discount": 5,  # the change stamps, the terms in force (their version and cap)
     "API: invoice preview": 4,  # the versions of the terms (each day's cap)
+    # the token, the referee's referrer, the locks, the payment and its event, then settling the
+    # referrer: the terms, its referrals, their referees, their payments, its grants and packs
+    "API: payment": 15,
+    "API: closure": 14,  # the same, the client's row instead of the payment's
     "API: events": 2,
     "API: program": 2,  # the token, the published versions
     "API: OpenAPI": 0,
@@ -62,7 +66,8 @@ BUDGET = {
     "new terms form": 2,
     "save new terms": 5,  # the manager (twice: session, right), the insert, the audit entry,
     # the change stamps (every write: cabinet/stamps.py)
-    "terms draft with its preview": 7,  # the draft, the versions, the members' ladders (4)
+    "terms draft with its preview": 8,  # the draft, the versions, the members' ladders (4),
+    # the referrals of the last 30 days with their payments (rewards that would wait)
     "save a draft": 7,
     "publish terms": 8,  # … the terms lock (PostgreSQL), the published versions (overlaps, start)
     "withdraw terms": 7,  # … the terms lock (PostgreSQL)

@@ -283,6 +283,24 @@ STOPS = (
         ),
     ),
     Stop(
+        "API: payment",
+        "api.record_payment",
+        lambda c, w, t: c.post(
+            f"/api/v1/clients/{w.referrer + 1}/payments",  # a referee: its referrer settled
+            json={"payment_id": "INV-1", "paid_at": "2023-03-31T11:00", "amount_kopecks": 150000},
+            headers=_api(w),
+        ),
+    ),
+    Stop(
+        "API: closure",
+        "api.close_contract",
+        lambda c, w, t: c.post(
+            f"/api/v1/clients/{w.referrer + 1}/closure",
+            json={"closed_at": "2023-03-31T11:00"},
+            headers=_api(w),
+        ),
+    ),
+    Stop(
         "API: events",
         "api.events",
         lambda c, w, t: c.get("/api/v1/events?limit=50", headers=_api(w)),
