@@ -51,6 +51,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "sms_packs": ("client_id",),
     "invitations": ("member_id",),
     "events": ("client_id",),
+    "payments": ("client_id",),  # a payment qualifies the referrer's waiting reward
 }
 # tables every member's pages read: a write to one changes the program's stamp
 EVERYONE = frozenset({"program_terms", "demo_clock", "managers"})
@@ -64,6 +65,8 @@ UNSEEN = frozenset(
         "demo_runs",
         "gateway_callbacks",
         "stop_list",
+        "webhook_subscribers",
+        "webhook_deliveries",
     }
 )
 # columns of an OWNERS table that no page shows (the outbox's bookkeeping)
