@@ -11,7 +11,7 @@ from cabinet.referrals import services
 from tests.api.conftest import Api
 from tests.conftest import msk
 from tests.factories import make_client
-from tests.web.test_referral_page import count_statements
+from tests.support.statements import queries, recorded
 
 URL = "/api/v1/clients/400/discount"
 
@@ -20,15 +20,14 @@ def test_an_unchanged_discount_is_not_sent_again(app: Flask, api: Api, worked_ex
     first = api.get(URL)
     assert first.status_code == 200
     assert first.headers["Cache-Control"] == "private, no-cache"
-    with count_statements(app) as statements:
+    with recorded(app) as statements:
         second = api.client.get(
             URL, headers={**api.headers, "If-None-Match": first.headers["ETag"]}
         )
     assert second.status_code == 304
-    assert [s for s in statements if not s.startswith("BEGIN")][1:] == [
-        s for s in statements if "member_stamps" in s
-    ]  # the token, then the stamps: nothing else
-    assert len([s for s in statements if not s.startswith("BEGIN")]) == 2
+    sent = queries(statements)
+    assert sent[1:] == [s for s in sent if "member_stamps" in s]  # the token, then the stamps
+    assert len(queries(statements)) == 2
 
 
 def test_a_new_referral_changes_the_discount_and_its_name(

@@ -23,6 +23,7 @@ from cabinet.invitations import notices
 from cabinet.referrals import services
 from tests.conftest import msk
 from tests.factories import make_client
+from tests.support.statements import queries, recorded
 from tests.web.conftest import (
     Auth,
     csrf_token,
@@ -30,7 +31,6 @@ from tests.web.conftest import (
     referrer_with_referees,
     web_client,
 )
-from tests.web.test_referral_page import count_statements
 
 HX = {"HX-Request": "true"}
 SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options")
@@ -66,7 +66,7 @@ def test_a_read_names_what_it_shows_and_an_unchanged_one_is_not_sent_again(
     assert first.headers["Cache-Control"] == "private, no-cache"
     assert first.headers["ETag"].startswith('"')
     assert "HX-Request" in first.headers["Vary"]
-    with count_statements(app) as statements:
+    with recorded(app) as statements:
         second = _again(client, url, headers, first)
     assert second.status_code == 304
     assert second.get_data() == b""
@@ -75,18 +75,18 @@ def test_a_read_names_what_it_shows_and_an_unchanged_one_is_not_sent_again(
     for header in SECURITY_HEADERS:
         assert header in second.headers
     # only the signed-in client (and its stamps, in the same statement) was read
-    assert len([s for s in statements if not s.startswith("BEGIN")]) == 1
+    assert len(queries(statements)) == 1
 
 
 def test_the_kept_body_is_the_page_a_render_gives(app: Flask, client: FlaskClient) -> None:
     _signed_in(app, client)
     first = client.get("/referral?tab=clients", headers=HX)
-    with count_statements(app) as statements:
+    with recorded(app) as statements:
         kept = client.get("/referral?tab=clients", headers=HX)
     assert kept.status_code == 200
     assert kept.get_data() == first.get_data()
     assert kept.headers["ETag"] == first.headers["ETag"]
-    assert len([s for s in statements if not s.startswith("BEGIN")]) == 1
+    assert len(queries(statements)) == 1
     assert "ТехКомплект" in kept.get_data(as_text=True)
 
 
