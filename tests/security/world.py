@@ -108,6 +108,11 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("invitations.unsubscribe", "POST"): Route(
         "anonymous", "POST", path={"token": "not-a-token"}, changes_data=True
     ),
+    # The SMS's refusal link: public; an unknown token (a 404, counted per IP).
+    ("invitations.refuse", "GET"): Route("anonymous", "GET", path={"token": "AbCd1234"}),
+    ("invitations.refuse", "POST"): Route(
+        "anonymous", "POST", path={"token": "AbCd1234"}, changes_data=True
+    ),
     # Signed by the gateway, no session (the attack app has no callback secret: all refused).
     ("callbacks.receipt", "POST"): Route(
         "anonymous", "POST", form={"key": "k", "status": "delivered"}, changes_data=True
