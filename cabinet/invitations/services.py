@@ -201,9 +201,9 @@ class Refusal:
 def refusal(settings: InvitationSettings, token: str) -> Refusal:
     """What the refusal page shows (a read); RefusalLinkUnknown for a token no SMS carried."""
     recipient = _refusal_recipient(token)
-    forms = rules.stored_forms(settings.contact_hash_key, recipient)
-    if recipient.startswith(rules.HASHED):
-        forms = (recipient,)
+    forms: tuple[str, ...] = (recipient,)
+    if not recipient.startswith(rules.HASHED):
+        forms = rules.stored_forms(settings.contact_hash_key, recipient)
     listed = db.session.scalar(select(exists().where(StopListEntry.recipient.in_(forms))))
     return Refusal(_shown_number(recipient), bool(listed))
 

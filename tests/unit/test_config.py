@@ -192,6 +192,8 @@ def test_production_starts_with_a_callback_secret_of_its_own() -> None:
         }
     )
     assert app.extensions["invitations"].callback_secret == "c" * 40
+
+
 @pytest.mark.parametrize("name", ["KorpATS", "A", "ATS2024abcd"])
 def test_the_sms_sender_name_is_a_setting(name: str) -> None:
     assert from_environment({"SMS_SENDER_NAME": name})["SMS_SENDER_NAME"] == name

@@ -81,9 +81,7 @@ def test_extra_fields_and_tracebacks_are_masked_by_the_formatters() -> None:
     except ValueError:
         import sys
 
-        record = logging.LogRecord(
-            "x", logging.ERROR, __file__, 1, "failed", None, sys.exc_info()
-        )
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
     record.recipient = "+79161234567"
     for formatter in (logs.JsonFormatter(), logs.TextFormatter()):
         text = formatter.format(record)

@@ -131,8 +131,28 @@ def test_dashboard_numbers_for_a_known_data_set(
     assert '<p class="stat__value" id="m-members">4</p>' in html
     assert '<p class="stat__value" id="m-referrals">3</p>' in html
     assert '<p class="stat__value" id="m-sms">1 200</p>' in html  # ru-RU groups digits
-    # 407 applied 400's code and had been invited by e-mail: 1 of 2 delivered invitations.
-    assert '<p class="stat__value" id="m-conversion">50,0 %</p>' in html
+    # 407 applied 400's code before it was invited by e-mail: the letter brought nothing
+    # (0 of 2 delivered invitations); the three codes count as typed in.
+    assert '<p class="stat__value" id="m-conversion">0,0 %</p>' in html
+    conversion = re.search(r'<table[^>]*id="conversion-table".*?</table>', html, re.S)
+    assert conversion is not None
+    cells = [
+        [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row)]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", conversion.group(0), re.S)
+    ]
+    assert cells == [
+        ["Канал", "Отправлено", "Доставлено", "Применили код", "Скидка начислена"],
+        ["E-mail", "1", "0", "0", "0"],
+        ["SMS", "1", "0", "0", "0"],
+        ["Ссылка и QR-код", "—", "—", "0", "0"],
+        ["Мессенджеры", "—", "—", "0", "0"],
+        ["Код без приглашения", "—", "—", "3", "3"],
+        ["Всего", "2", "0", "3", "3"],
+    ]
+    assert conversion.group(0).count('class="num"') == 4 + 4 * 6  # numbers to the right
+    assert '<tfoot><tr class="table__total"><th scope="row" data-label="Канал">Всего</th>' in (
+        conversion.group(0)
+    )
     assert '400 «АльфаТелеком»</a></td><td data-label="Приведено">3</td>' in html
     exported = client.get("/manage/dashboard.csv").text.lstrip("\ufeff")
     rows = dict(csv.reader(io.StringIO(exported), delimiter=";"))
@@ -141,6 +161,9 @@ def test_dashboard_numbers_for_a_known_data_set(
     assert rows["приглашений sms: доставлено"] == "1"
     assert rows["приглашений sms: не доставлено"] == "1"
     assert rows["рефералов за неделю с 27.03.2023"] == "3"
+    assert rows["конверсия, Код без приглашения: применили код"] == "3"
+    assert rows["конверсия, Ссылка и QR-код: отправлено"] == ""  # the cabinet sends no link
+    assert rows["конверсия, Всего: отправлено"] == "2"
     assert rows["топ: 400 АльфаТелеком"] == "3"
     # 60% for 30.03.2024 15:18 − 01.04.2023 12:00 (364.1 days) + three referees' 20% grants.
     # As a Russian spreadsheet reads it: a decimal comma.

@@ -58,9 +58,8 @@ def test_the_sms_carries_a_refusal_link_that_asks_then_refuses_once(
     stranger = app.test_client()  # the friend's phone: no session, no cookies
     page = stranger.get(f"/s/{token}")
     assert page.status_code == 200
-    assert (
-        "Вы больше не хотите получать на номер +7 910 ***-**-67 SMS с приглашениями"
-        in text_of(page.text)
+    assert "Вы больше не хотите получать на номер +7 910 ***-**-67 SMS с приглашениями" in text_of(
+        page.text
     )
     assert ">Отказаться</button>" in page.text
     assert "+79101234567" not in page.text and "123-45-67" not in page.text
