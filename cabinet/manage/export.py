@@ -33,8 +33,9 @@ def dashboard_csv(board: Dashboard) -> str:
         ("скидка ожидает начала, процент-месяцев", board.liability_coming),
         ("SMS в подарок всего", board.sms_total),
     ]
-    rows += [(f"приглашений {c.channel}: отправлено", c.sent) for c in board.channels]
-    rows += [(f"приглашений {c.channel}: доставлено", c.delivered) for c in board.channels]
+    # «отправлено»: the gateway took it, as the «Приглашения» tab and the conversion say.
+    rows += [(f"приглашений {c.channel}: всего", c.sent) for c in board.channels]
+    rows += [(f"приглашений {c.channel}: отправлено", c.delivered) for c in board.channels]
     rows += [(f"приглашений {c.channel}: не доставлено", c.failed) for c in board.channels]
     for row in board.conversion:
         rows += [
