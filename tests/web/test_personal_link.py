@@ -24,6 +24,7 @@ from cabinet.invitations.models import ReferralChannel
 from cabinet.program import rules as terms_rules
 from cabinet.program import services as terms_services
 from cabinet.referrals import services
+from cabinet.referrals.models import Referral
 from cabinet.referrals.rules import HELP_PAGE_TERMS
 from cabinet.web.links import PENDING_COOKIE
 from tests.conftest import msk
@@ -170,8 +171,9 @@ def test_the_prefilled_code_keeps_the_way_its_link_came(
     applied = client.post("/referral/apply", data={"code": code.upper(), "csrf_token": token})
     assert applied.status_code == 303
     with outside_requests(app):
+        referral = db.session.scalar(select(Referral.id).where(Referral.referee_id == 402))
         assert [(c.referral_id, c.channel, c.invitation_id) for c in channels()] == [
-            (1, kept, None)
+            (referral, kept, None)
         ]
 
 
