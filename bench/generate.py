@@ -291,7 +291,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from cabinet import create_app
 
     app = create_app()
-    now = app.extensions["program"].clock.now()
+    now = app.extensions["context"].clock.now()
     started = time.monotonic()
     made = generate(app, SCALES[args.scale], now)
     print(

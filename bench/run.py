@@ -239,13 +239,13 @@ def _fixtures(scale: str) -> Fixtures:
     from cabinet.api import tokens
     from cabinet.clients.models import Client
     from cabinet.db import db
+    from cabinet.referral_page import encode_cursor
     from cabinet.referrals import queries
-    from cabinet.web.referral_page import encode_cursor
 
     app = create_app()
-    program = app.extensions["program"]
+    context = app.extensions["context"]
     say(f"generate the {scale!r} program (bench/generate.py)")
-    made = generate(app, SCALES[scale], program.clock.now())
+    made = generate(app, SCALES[scale], context.clock.now())
 
     def signed_in(client_id: int) -> tuple[str, str]:
         with app.test_request_context("/", environ_base={"REMOTE_ADDR": "127.0.0.1"}):
@@ -259,7 +259,7 @@ def _fixtures(scale: str) -> Fixtures:
 
     say("sign in the benchmark's clients")
     with app.app_context():
-        issued = tokens.issue(program, "bench").token
+        issued = tokens.issue(context, "bench").token
         deep = made.deep_referrer
         depth = min(9000, SCALES[scale].deep - 40)
         history = queries.history(deep, limit=depth, newest_first=True)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 
 from cabinet import config, guard, htmx, limits, logs, passwords
-from cabinet.clock import Clock, Program, SystemClock
+from cabinet.clock import Clock, Context, SystemClock
 from cabinet.db import db, engine_options, init_engine
 from cabinet.demo.clock import DemoClock
 from cabinet.extensions import migrate
@@ -42,7 +42,7 @@ def create_app(
     if clock is None:
         # In demo mode the time machine moves the clock; otherwise it is the system's.
         clock = DemoClock() if app.config["DEMO_MODE"] else SystemClock()
-    app.extensions["program"] = Program(clock, ZoneInfo(app.config["CABINET_TIMEZONE"]))
+    app.extensions["context"] = Context(clock, ZoneInfo(app.config["CABINET_TIMEZONE"]))
 
     db.init_app(app)
     init_engine(app)

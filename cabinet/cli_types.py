@@ -25,7 +25,7 @@ class Moment(click.ParamType[datetime]):
         # Options are parsed before the command enters the app context: ask Flask's ScriptInfo.
         app = ctx.ensure_object(ScriptInfo).load_app() if ctx is not None else current_app
         try:
-            return parse_moment(str(value), app.extensions["program"].timezone)
+            return parse_moment(str(value), app.extensions["context"].timezone)
         except ValueError:
             self.fail(
                 f"«{value}» — не момент ISO 8601 (например, 2023-03-30T15:47 или "

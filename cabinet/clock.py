@@ -46,25 +46,27 @@ class SettableClock:
 
 
 @dataclass(frozen=True)
-class Program:
-    """What every service needs from the outside world, handed over in one piece."""
+class Context:
+    """The request context: what every service needs from the outside world (the clock, the
+    cabinet's time zone, the random source), handed over in one piece. A web request, a CLI
+    command and a worker each hold one; `at` freezes its time for `--at` and the demo."""
 
     clock: Clock
     timezone: ZoneInfo
     random_bytes: Callable[[int], bytes] = secrets.token_bytes
 
     def new_key(self) -> str:
-        """A random UUID (message keys, leases), from the program's random source."""
+        """A random UUID (message keys, leases), from the context's random source."""
         return str(uuid.UUID(bytes=self.random_bytes(16), version=4))
 
-    def at(self, moment: datetime | None) -> Program:
-        """The same program, with time frozen at `moment` (when given)."""
+    def at(self, moment: datetime | None) -> Context:
+        """The same context, with time frozen at `moment` (when given)."""
         if moment is None:
             return self
-        return Program(FixedClock(moment), self.timezone, self.random_bytes)
+        return Context(FixedClock(moment), self.timezone, self.random_bytes)
 
 
-def current_program() -> Program:
-    """The app's program (set once in the factory): its clock, zone and random source."""
-    program: Program = current_app.extensions["program"]
-    return program
+def current_context() -> Context:
+    """The app's context (set once in the factory): its clock, zone and random source."""
+    context: Context = current_app.extensions["context"]
+    return context

@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from cabinet import metrics
-from cabinet.clock import current_program
+from cabinet.clock import current_context
 from cabinet.db import db
 from cabinet.extensions import StorageFallbacks
 from cabinet.invitations.models import Invitation
@@ -133,7 +133,7 @@ class OutboxCollector(Collector):
         for status, count in counts.items():
             depth.add_metric([status], count)
         yield depth
-        now = current_program().clock.now()
+        now = current_context().clock.now()
         age = 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
         yield GaugeMetricFamily(
             "cabinet_outbox_oldest_age_seconds",

@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 from werkzeug.test import TestResponse
 
 from cabinet import create_app
-from cabinet.clock import Program, SettableClock, SystemClock
+from cabinet.clock import Context, SettableClock, SystemClock
 from cabinet.config import normalise_database_url
 from cabinet.db import db
 from tests.support import response_guard
@@ -156,16 +156,16 @@ def ctx(app: Flask, database: None) -> Iterator[Flask]:
         db.session.remove()
 
 
-def live_program(app: Flask) -> Program:
+def live_program(app: Flask) -> Context:
     """The app's program on the wall clock: workers and concurrent writers read real time."""
-    program: Program = app.extensions["program"]
-    return Program(SystemClock(), program.timezone, program.random_bytes)
+    context: Context = app.extensions["context"]
+    return Context(SystemClock(), context.timezone, context.random_bytes)
 
 
 @pytest.fixture
-def program(app: Flask) -> Program:
-    program: Program = app.extensions["program"]
-    return program
+def context(app: Flask) -> Context:
+    context: Context = app.extensions["context"]
+    return context
 
 
 class ReadableResponse(TestResponse):

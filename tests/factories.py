@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cabinet.clients.services import NewClient, create_client
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.referrals import services
 from tests.conftest import msk
 
@@ -37,10 +37,10 @@ def make_client(
     return client_id
 
 
-def make_member(program: Program, client_id: int, at: datetime, **client: object) -> str:
+def make_member(context: Context, client_id: int, at: datetime, **client: object) -> str:
     """A client that joined without a code at `at`; returns its personal code."""
     make_client(client_id, **client)  # type: ignore[arg-type]
-    return services.join(program.at(at), client_id).code
+    return services.join(context.at(at), client_id).code
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ REFEREES_REGISTERED_AT = "2023-03-20 09:00"
 
 
 def refer_worked_example(
-    program: Program, code: str, referees: int = 3, *, emails: bool = False
+    context: Context, code: str, referees: int = 3, *, emails: bool = False
 ) -> None:
     """The first `referees` of the worked example apply `code`, each at its moment
     (`emails`: each with the address `<id>@example.ru`)."""
@@ -73,11 +73,11 @@ def refer_worked_example(
             registered_at=msk(REFEREES_REGISTERED_AT),
             email=f"{referee.id}@example.ru" if emails else None,
         )
-        services.join(program.at(msk(referee.applies_at)), referee.id, code)
+        services.join(context.at(msk(referee.applies_at)), referee.id, code)
 
 
 def seed_worked_example(
-    program: Program,
+    context: Context,
     referrer_id: int = 400,
     name: str = "АльфаТелеком",
     *,
@@ -87,6 +87,6 @@ def seed_worked_example(
 ) -> str:
     """The worked example: the referrer joins on 01.03.2023 at 09:00 (`referrer`: more of its
     client fields), then its referees apply its code. Returns the referrer's code."""
-    code = make_member(program, referrer_id, msk(REFERRER_JOINS_AT), name=name, **referrer)
-    refer_worked_example(program, code, referees, emails=emails)
+    code = make_member(context, referrer_id, msk(REFERRER_JOINS_AT), name=name, **referrer)
+    refer_worked_example(context, code, referees, emails=emails)
     return code

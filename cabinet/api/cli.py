@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 
 from cabinet.api import tokens
 from cabinet.cli_types import refuse
-from cabinet.clock import current_program
+from cabinet.clock import current_context
 from cabinet.errors import ProgramRefusal
 from cabinet.moments import iso_moment
 
@@ -29,7 +29,7 @@ def create(name: str, scopes: tuple[str, ...]) -> None:
     if not scopes:
         refuse(tokens.ScopesMissing.message)
     try:
-        issued = tokens.issue(current_program(), name, scopes)
+        issued = tokens.issue(current_context(), name, scopes)
     except ProgramRefusal as refusal:
         refuse(refusal.message)
     else:
@@ -45,7 +45,7 @@ def create(name: str, scopes: tuple[str, ...]) -> None:
 def list_tokens() -> None:
     """Every token's name, when it was issued, its scopes and whether it still works (never the
     secret); a warning for each active token from before scopes, which can do everything."""
-    zone = current_program().timezone
+    zone = current_context().timezone
     rows = tokens.listing()
     if not rows:
         click.echo("Токенов нет.")
@@ -74,7 +74,7 @@ def list_tokens() -> None:
 def revoke(name: str) -> None:
     """Revoke the token NAME: requests with it get 401 from now on."""
     try:
-        _token, was_active = tokens.revoke(current_program(), name)
+        _token, was_active = tokens.revoke(current_context(), name)
     except ProgramRefusal as refusal:
         refuse(refusal.message)
     else:

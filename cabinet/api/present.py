@@ -11,7 +11,7 @@ from cabinet.events.models import Event
 from cabinet.events.queries import FeedPage
 from cabinet.moments import iso_moment
 from cabinet.referrals.queries import HistoryRow, Standing
-from cabinet.referrals.rules import Schedule, Terms, Version
+from cabinet.referrals.rules import Schedule, TermsNumbers, Version
 
 ROUNDING = {
     "mode": billing.ROUNDING,
@@ -86,7 +86,7 @@ def program(schedule: Schedule, at: datetime, zone: tzinfo) -> dict[str, Any]:
     }
 
 
-def discount(standing: Standing, at: datetime, terms: Terms, zone: tzinfo) -> dict[str, Any]:
+def discount(standing: Standing, at: datetime, terms: TermsNumbers, zone: tzinfo) -> dict[str, Any]:
     return {
         "client_id": standing.client_id,
         "at": iso_moment(at, zone),

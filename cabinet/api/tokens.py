@@ -22,7 +22,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from cabinet.api.models import ApiToken
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db, read, transaction
 from cabinet.errors import ProgramRefusal
 
@@ -124,12 +124,12 @@ def checked_scopes(scopes: Iterable[str]) -> tuple[Scope, ...]:
     return tuple(scope for scope in SCOPES if scope in chosen)
 
 
-def issue(program: Program, name: str, scopes: Iterable[str] = SCOPES) -> IssuedToken:
+def issue(context: Context, name: str, scopes: Iterable[str] = SCOPES) -> IssuedToken:
     """A new token called `name` with `scopes` (every scope unless told: the CLI always asks)."""
     if not _NAME.fullmatch(name):
         raise TokenNameInvalid()
     granted = checked_scopes(scopes)
-    secret = base64.urlsafe_b64encode(program.random_bytes(TOKEN_BYTES)).rstrip(b"=").decode()
+    secret = base64.urlsafe_b64encode(context.random_bytes(TOKEN_BYTES)).rstrip(b"=").decode()
     token = TOKEN_PREFIX + secret
     try:
         with transaction():
@@ -139,7 +139,7 @@ def issue(program: Program, name: str, scopes: Iterable[str] = SCOPES) -> Issued
                 ApiToken(
                     name=name,
                     token_hash=hash_token(token),
-                    created_at=program.clock.now(),
+                    created_at=context.clock.now(),
                     scopes=" ".join(granted),
                     legacy_scopes=False,
                 )
@@ -149,7 +149,7 @@ def issue(program: Program, name: str, scopes: Iterable[str] = SCOPES) -> Issued
     return IssuedToken(name, token, granted)
 
 
-def revoke(program: Program, name: str) -> tuple[ApiToken, bool]:
+def revoke(context: Context, name: str) -> tuple[ApiToken, bool]:
     """Revoke the token called `name`; the flag says whether it was still active."""
     with transaction():
         token = db.session.scalars(
@@ -159,7 +159,7 @@ def revoke(program: Program, name: str) -> tuple[ApiToken, bool]:
             raise TokenNotFound(name)
         was_active = token.active
         if was_active:
-            token.revoked_at = program.clock.now()
+            token.revoked_at = context.clock.now()
     return token, was_active
 
 

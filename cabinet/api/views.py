@@ -14,7 +14,7 @@ from cabinet.api.problems import ApiProblem
 from cabinet.billing.queries import invoice_preview
 from cabinet.clients import errors as client_errors
 from cabinet.clients.services import find_client, provision_client
-from cabinet.clock import current_program
+from cabinet.clock import current_context
 from cabinet.db import db
 from cabinet.errors import ProgramRefusal
 from cabinet.events.queries import feed
@@ -86,9 +86,9 @@ def openapi_document() -> Response:
 def program_terms() -> Response:
     """The terms in force at `at` (default: now), those after a running campaign, and the
     versions published to start later."""
-    program = current_program()
-    at = inputs.query_moment("at", program.timezone) or program.clock.now()
-    return _json(present.program(queries.schedule(), at, program.timezone))
+    context = current_context()
+    at = inputs.query_moment("at", context.timezone) or context.clock.now()
+    return _json(present.program(queries.schedule(), at, context.timezone))
 
 
 @bp.get("/clients/<client_id>")
@@ -96,18 +96,18 @@ def get_client(client_id: str) -> Response:
     """A client as provisioned."""
     cid = inputs.client_id(client_id)
     row = find_client(cid)
-    return _json(present.client(row, current_program().timezone))
+    return _json(present.client(row, current_context().timezone))
 
 
 @bp.put("/clients/<client_id>")
 def put_client(client_id: str) -> Response:
     """Create or update a client (idempotent); closing is `"status": "closed"`."""
     cid = inputs.client_id(client_id)
-    program = current_program()
-    wanted = inputs.client_body(inputs.body_object(), cid, program.timezone)
-    result = provision_client(program, wanted)
+    context = current_context()
+    wanted = inputs.client_body(inputs.body_object(), cid, context.timezone)
+    result = provision_client(context, wanted)
     status = 201 if result.created else 200
-    response = _json(present.client(result.client, program.timezone), status)
+    response = _json(present.client(result.client, context.timezone), status)
     if result.created:
         response.headers["Location"] = url_for("api.get_client", client_id=cid)
     return response
@@ -117,21 +117,21 @@ def put_client(client_id: str) -> Response:
 def discount(client_id: str) -> Response:
     """The discount in force at `at` (default: now), its grants, what it never applies to."""
     cid = inputs.client_id(client_id)
-    program = current_program()
-    at = inputs.query_moment("at", program.timezone) or program.clock.now()
+    context = current_context()
+    at = inputs.query_moment("at", context.timezone) or context.clock.now()
     terms = queries.terms_at(at)
     standing = queries.standing(cid, at, terms)
-    return _json(present.discount(standing, at, terms, program.timezone))
+    return _json(present.discount(standing, at, terms, context.timezone))
 
 
 @bp.post("/clients/<client_id>/invoice-preview")
 def invoice(client_id: str) -> Response:
     """Line items priced with the discount in force over their periods; SMS packages untouched."""
     cid = inputs.client_id(client_id)
-    program = current_program()
-    wanted = inputs.invoice_body(inputs.body_object(), program.timezone)
-    at, result = invoice_preview(program, cid, wanted.lines, wanted.at)
-    return _json(present.invoice(cid, at, result, program.timezone))
+    context = current_context()
+    wanted = inputs.invoice_body(inputs.body_object(), context.timezone)
+    at, result = invoice_preview(context, cid, wanted.lines, wanted.at)
+    return _json(present.invoice(cid, at, result, context.timezone))
 
 
 @bp.get("/events")
@@ -139,7 +139,7 @@ def events() -> Response:
     """Events after the cursor `after`, oldest first, at most `limit`."""
     after = inputs.query_int("after", 0, 0, inputs.MAX_ID)
     limit = inputs.query_int("limit", inputs.EVENTS_LIMIT_DEFAULT, 1, inputs.EVENTS_LIMIT_MAX)
-    return _json(present.feed(feed(after, limit), current_program().timezone))
+    return _json(present.feed(feed(after, limit), current_context().timezone))
 
 
 # ---- errors --------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from cabinet import addresses, events
 from cabinet.clients import errors as client_errors
 from cabinet.clients.models import CLIENT_STATUSES, Client
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db, transaction
 from cabinet.errors import ProgramRefusal
 from cabinet.passwords import hash_password
@@ -98,7 +98,7 @@ class Provisioned:
     changed: tuple[str, ...]  # the fields that changed (all of them for a new client)
 
 
-def provision_client(program: Program, wanted: NewClient) -> Provisioned:
+def provision_client(context: Context, wanted: NewClient) -> Provisioned:
     """Create the client or bring it to `wanted`; the same request twice changes nothing.
 
     The password (the cabinet's sign-in) is not provisioned: `wanted.password` must be None.
@@ -117,7 +117,7 @@ def provision_client(program: Program, wanted: NewClient) -> Provisioned:
     for attempt in (1, 2):
         try:
             with transaction():
-                result = _provision(program, wanted.id, values)
+                result = _provision(context, wanted.id, values)
         except IntegrityError:
             # Two requests created the same client (or took the same e-mail) at once; the
             # second try sees the winner's row and compares with it.
@@ -128,7 +128,7 @@ def provision_client(program: Program, wanted: NewClient) -> Provisioned:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _provision(program: Program, client_id: int, values: dict[str, Any]) -> Provisioned:
+def _provision(context: Context, client_id: int, values: dict[str, Any]) -> Provisioned:
     client = db.session.scalars(
         select(Client)
         .where(Client.id == client_id)
@@ -140,13 +140,13 @@ def _provision(program: Program, client_id: int, values: dict[str, Any]) -> Prov
         select(Client.id).where(Client.email == email, Client.id != client_id)
     ):
         raise client_errors.EmailTaken(email)
-    now = program.clock.now()
+    now = context.clock.now()
     if client is None:
         client = Client(id=client_id, **values)
         db.session.add(client)
         db.session.flush()
         events.record(
-            program, "client_created", client_id=client_id, at=now, data=client_snapshot(client)
+            context, "client_created", client_id=client_id, at=now, data=client_snapshot(client)
         )
         return Provisioned(client, True, PROVISIONED_FIELDS)
     changed = tuple(f for f in PROVISIONED_FIELDS if getattr(client, f) != values[f])
@@ -155,7 +155,7 @@ def _provision(program: Program, client_id: int, values: dict[str, Any]) -> Prov
     if changed:
         db.session.flush()
         events.record(
-            program,
+            context,
             "client_updated",
             client_id=client_id,
             at=now,

@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from cabinet.cli_types import refuse
-from cabinet.clock import current_program
+from cabinet.clock import current_context
 from cabinet.demo.seed import DEMO_PASSWORD, reset, seed
 
 demo_cli = AppGroup("demo", help="Демонстрационные данные.")
@@ -24,14 +24,14 @@ demo_cli = AppGroup("demo", help="Демонстрационные данные.
 )
 def seed_command(reset_first: bool) -> None:
     """Create the help page's demo clients (once); with --reset, afresh."""
-    program = current_program()
+    context = current_context()
     report: Callable[[str], None] = lambda line: click.echo(f"  демо: {line}")  # noqa: E731
     if reset_first:
         if current_app.config["CABINET_ENV"] == "production":
             refuse("Сброс демо-данных в production запрещен.")
-        reset(program, report)
+        reset(context, report)
         click.echo(f"Демо сброшено. Пароль всех демо-клиентов: {DEMO_PASSWORD}")
-    elif seed(program, report):
+    elif seed(context, report):
         click.echo(f"Демонстрационные данные созданы. Пароль всех демо-клиентов: {DEMO_PASSWORD}")
     else:
         click.echo("Демонстрационные данные уже есть.")

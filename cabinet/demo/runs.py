@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from cabinet.audit import services as audit
 from cabinet.clients.models import Client
 from cabinet.clients.services import NewClient, create_client
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db, transaction
 from cabinet.demo import time_machine
 from cabinet.demo.clock import DemoClock, NotInDemoMode
@@ -81,17 +81,17 @@ def story(key: str) -> Story:
     return found
 
 
-def _require_demo(program: Program) -> None:
-    if not isinstance(program.clock, DemoClock):
+def _require_demo(context: Context) -> None:
+    if not isinstance(context.clock, DemoClock):
         raise NotInDemoMode()
 
 
 # ---- the terms a story is told under -------------------------------------------------------
 
 
-def _campaign(run: DemoRun | None, program: Program) -> CampaignWords:
+def _campaign(run: DemoRun | None, context: Context) -> CampaignWords:
     """The campaign of the run, once published; before that, the one the step would publish."""
-    now = program.clock.now()
+    now = context.clock.now()
     row = (
         None
         if run is None or run.terms_version is None
@@ -99,7 +99,7 @@ def _campaign(run: DemoRun | None, program: Program) -> CampaignWords:
     )
     if row is None or row.ends_at is None:
         regular = queries.terms_at(now)
-        starts, ends = campaign_period(now, program.timezone)
+        starts, ends = campaign_period(now, context.timezone)
         return CampaignWords(regular, campaign_terms(regular), starts, ends, CAMPAIGN_DAYS)
     return CampaignWords(
         queries.schedule().at(row.ends_at),
@@ -110,18 +110,18 @@ def _campaign(run: DemoRun | None, program: Program) -> CampaignWords:
     )
 
 
-def _words(chosen: Story, run: DemoRun | None, program: Program) -> dict[str, str]:
+def _words(chosen: Story, run: DemoRun | None, context: Context) -> dict[str, str]:
     if chosen.key == "season":
-        return campaign_words(_campaign(run, program), program.timezone)
-    return rule_words(queries.terms_at(program.clock.now()))
+        return campaign_words(_campaign(run, context), context.timezone)
+    return rule_words(queries.terms_at(context.clock.now()))
 
 
-def why_not(chosen: Story, program: Program) -> str:
+def why_not(chosen: Story, context: Context) -> str:
     """Why the story cannot be shown under the terms in force and ahead; empty if it can."""
     if chosen.key != "season":
         return ""
-    now = program.clock.now()
-    zone = program.timezone
+    now = context.clock.now()
+    zone = context.timezone
     own = set(db.session.scalars(select(DemoRun.terms_version).where(DemoRun.story == "season")))
     for version in queries.schedule().versions:
         if version.terms.version in own:
@@ -163,19 +163,19 @@ def _next_id() -> int:
     return max(highest + 1, FIRST_SCENARIO_ID)
 
 
-def _registered(program: Program, role: Role) -> datetime:
-    now = program.clock.now()
+def _registered(context: Context, role: Role) -> datetime:
+    now = context.clock.now()
     if role.window_closes_in_days is None:
         return now - timedelta(days=role.registered_days_ago)
     # so that its window for a code (the terms' months) closes that many days from now
     window = queries.terms_at(now).apply_window_months
     closes = now + timedelta(days=role.window_closes_in_days)
-    return rules.add_months(closes, -window, program.timezone)
+    return rules.add_months(closes, -window, context.timezone)
 
 
-def _create(program: Program, role: Role, ids: dict[str, int], roles: dict[str, Role]) -> int:
+def _create(context: Context, role: Role, ids: dict[str, int], roles: dict[str, Role]) -> int:
     client_id = _next_id()
-    registered = _registered(program, role)
+    registered = _registered(context, role)
     promo = None if role.promo_days is None else registered + timedelta(days=role.promo_days)
     create_client(
         NewClient(
@@ -190,35 +190,35 @@ def _create(program: Program, role: Role, ids: dict[str, int], roles: dict[str, 
     return client_id
 
 
-def title_of(key: str, program: Program) -> str:
+def title_of(key: str, context: Context) -> str:
     """The story's title under the terms in force (for «… начат» and the log)."""
     chosen = story(key)
-    return chosen.title.format_map(_words(chosen, latest_run(key), program))
+    return chosen.title.format_map(_words(chosen, latest_run(key), context))
 
 
-def start(program: Program, manager_id: int, key: str) -> DemoRun:
+def start(context: Context, manager_id: int, key: str) -> DemoRun:
     """Fresh clients for the story at the cabinet's time; its earlier runs stay as they were."""
-    _require_demo(program)
+    _require_demo(context)
     chosen = story(key)
-    reason = why_not(chosen, program)
+    reason = why_not(chosen, context)
     if reason:
         raise StoryUnavailable(reason)
     roles = {role.key: role for role in chosen.roles}
     ids: dict[str, int] = {}
     for role in chosen.roles:
         if not role.later:
-            ids[role.key] = _create(program, role, ids, roles)
+            ids[role.key] = _create(context, role, ids, roles)
     for role in chosen.roles:
         if role.member:
-            referral_services.join(program, ids[role.key])
+            referral_services.join(context, ids[role.key])
     with transaction():
-        run = DemoRun(story=key, started_at=program.clock.now(), clients=ids, steps_done=[])
+        run = DemoRun(story=key, started_at=context.clock.now(), clients=ids, steps_done=[])
         db.session.add(run)
         audit.record(
-            program.clock.now(),
+            context.clock.now(),
             manager_id,
             "scenario_start",
-            reason=chosen.title.format_map(_words(chosen, None, program)),
+            reason=chosen.title.format_map(_words(chosen, None, context)),
             details={"story": key, "clients": ids},
         )
     return run
@@ -246,7 +246,7 @@ class Outcome:
 class Play:
     """One step being performed: the run, its clients and what the handlers need."""
 
-    program: Program
+    context: Context
     manager_id: int
     chosen: Story
     run: DemoRun
@@ -259,14 +259,14 @@ class Play:
 
     @property
     def reason(self) -> str:
-        title = self.chosen.title.format_map(_words(self.chosen, self.run, self.program))
+        title = self.chosen.title.format_map(_words(self.chosen, self.run, self.context))
         return f"Демо-сценарий «{title}»"
 
     def apply(self, role: str, referrer: str) -> None:
         code = db.session.scalar(select(Member.code).where(Member.client_id == self.ids[referrer]))
         if code is None:  # pragma: no cover - the story's referrer joins at the start
             raise StepNotReady("У реферера нет кода.")
-        apply_code_for_client(self.program, self.manager_id, self.ids[role], code, self.reason)
+        apply_code_for_client(self.context, self.manager_id, self.ids[role], code, self.reason)
 
 
 def _open(play: Play) -> Outcome:
@@ -304,8 +304,8 @@ def _burst(play: Play) -> Outcome:
 
 
 def _jump(play: Play) -> Outcome:
-    shown = time_machine.move_clock(play.program, play.manager_id, play.step.jump)
-    return Outcome(_clock_message(shown, play.program), True)
+    shown = time_machine.move_clock(play.context, play.manager_id, play.step.jump)
+    return Outcome(_clock_message(shown, play.context), True)
 
 
 def _jump_past(play: Play) -> Outcome:
@@ -328,7 +328,7 @@ def _newcomer(play: Play) -> Outcome:
     role = play.step.role
     if role not in play.ids:
         roles = {r.key: r for r in play.chosen.roles}
-        play.ids[role] = _create(play.program, roles[role], play.ids, roles)
+        play.ids[role] = _create(play.context, roles[role], play.ids, roles)
         with transaction():
             fresh = db.session.get(DemoRun, play.run.id, populate_existing=True)
             if fresh is None:  # pragma: no cover - the run was read above
@@ -346,7 +346,7 @@ def _revoke(play: Play) -> Outcome:
     if referral_id is None:
         raise StepNotReady(f"{play.names[role]} еще не применял код: сначала шаги выше.")
     revoke_referral(
-        play.program, play.manager_id, referral_id, f"{play.reason}: всплеск с одного домена"
+        play.context, play.manager_id, referral_id, f"{play.reason}: всплеск с одного домена"
     )
     return Outcome(f"Реферал {play.names[role]} отменен, скидки пересчитаны.", True)
 
@@ -356,19 +356,19 @@ def _publish_campaign(play: Play) -> Outcome:
     «Условия программы» (so the right, the checks and the log are the same)."""
     if play.run.terms_version is not None:
         raise StepNotReady("Акция этого запуска уже опубликована: следующий шаг — ниже.")
-    reason = why_not(play.chosen, play.program)
+    reason = why_not(play.chosen, play.context)
     if reason:
         raise StepNotReady(reason)
-    campaign = _campaign(None, play.program)
-    zone = play.program.timezone
+    campaign = _campaign(None, play.context)
+    zone = play.context.timezone
     values = terms_rules.values_of(
         campaign.campaign,
         CAMPAIGN_TITLE,
         campaign.starts.astimezone(zone).replace(tzinfo=None).isoformat(),
         campaign.ends.astimezone(zone).replace(tzinfo=None).isoformat(),
     )
-    version = terms_services.save_draft(play.program, play.manager_id, None, values)
-    terms_services.publish(play.program, play.manager_id, version, confirmed=True)
+    version = terms_services.save_draft(play.context, play.manager_id, None, values)
+    terms_services.publish(play.context, play.manager_id, version, confirmed=True)
     with transaction():
         fresh = db.session.get(DemoRun, play.run.id, populate_existing=True)
         if fresh is None:  # pragma: no cover - the run was read above
@@ -384,7 +384,7 @@ def _publish_campaign(play: Play) -> Outcome:
 def _campaign_over(play: Play) -> Outcome:
     if play.run.terms_version is None:
         raise StepNotReady("Акция еще не опубликована: сначала шаг «Опубликовать акцию».")
-    return _go_to_day_after(play, _campaign(play.run, play.program).ends)
+    return _go_to_day_after(play, _campaign(play.run, play.context).ends)
 
 
 HANDLERS: dict[StepKind, Callable[[Play], Outcome]] = {
@@ -403,9 +403,9 @@ HANDLERS: dict[StepKind, Callable[[Play], Outcome]] = {
 }
 
 
-def perform(program: Program, manager_id: int, key: str, run_id: int, index: int) -> Outcome:
+def perform(context: Context, manager_id: int, key: str, run_id: int, index: int) -> Outcome:
     """Step `index` of the latest run of story `key` (`run_id` guards against a stale page)."""
-    _require_demo(program)
+    _require_demo(context)
     chosen = story(key)
     run = latest_run(key)
     if run is None or run.id != run_id:
@@ -414,21 +414,21 @@ def perform(program: Program, manager_id: int, key: str, run_id: int, index: int
         raise UnknownStory()
     step = chosen.steps[index]
     ids = {k: int(v) for k, v in run.clients.items()}
-    outcome = HANDLERS[step.kind](Play(program, manager_id, chosen, run, step, ids))
+    outcome = HANDLERS[step.kind](Play(context, manager_id, chosen, run, step, ids))
     _mark_done(run.id, index)
     return outcome
 
 
 def _go_to_day_after(play: Play, moment: datetime) -> Outcome:
     """The time machine to the day after `moment` (the cabinet's calendar), same time of day."""
-    program = play.program
-    day = (moment.astimezone(program.timezone) + timedelta(days=1)).date()
-    shown = time_machine.move_clock(program, play.manager_id, "date", day)
-    return Outcome(_clock_message(shown, program), True)
+    context = play.context
+    day = (moment.astimezone(context.timezone) + timedelta(days=1)).date()
+    shown = time_machine.move_clock(context, play.manager_id, "date", day)
+    return Outcome(_clock_message(shown, context), True)
 
 
-def _clock_message(shown: datetime, program: Program) -> str:
-    return f"Время кабинета: {show_moment(shown, program.timezone)}"
+def _clock_message(shown: datetime, context: Context) -> str:
+    return f"Время кабинета: {show_moment(shown, context.timezone)}"
 
 
 def _mark_done(run_id: int, index: int) -> None:
@@ -475,12 +475,12 @@ class StoryView:
     unavailable: str  # why the story cannot be shown under the terms in force
 
 
-def story_view(chosen: Story, program: Program) -> StoryView:
-    now = program.clock.now()
-    zone = program.timezone
+def story_view(chosen: Story, context: Context) -> StoryView:
+    now = context.clock.now()
+    zone = context.timezone
     terms = queries.terms_at(now)
     run = latest_run(chosen.key)
-    words = _words(chosen, run, program)
+    words = _words(chosen, run, context)
     ids = {} if run is None else {k: int(v) for k, v in run.clients.items()}
     texts = {**words, **_names(chosen, ids)}
     steps = tuple(
@@ -490,7 +490,7 @@ def story_view(chosen: Story, program: Program) -> StoryView:
             s.look.format_map(texts),
             s.kind,
             run is not None and (i in run.steps_done or _done_in_data(s, ids, run)),
-            "" if run is None else _note(s, ids, now, program, terms),
+            "" if run is None else _note(s, ids, now, context, terms),
         )
         for i, s in enumerate(chosen.steps)
     )
@@ -507,12 +507,12 @@ def story_view(chosen: Story, program: Program) -> StoryView:
         "" if run is None else show_moment(run.started_at, zone),
         steps,
         standing,
-        why_not(chosen, program) if run is None else "",
+        why_not(chosen, context) if run is None else "",
     )
 
 
-def board(program: Program) -> list[StoryView]:
-    return [story_view(chosen, program) for chosen in STORIES]
+def board(context: Context) -> list[StoryView]:
+    return [story_view(chosen, context) for chosen in STORIES]
 
 
 def _done_in_data(step: Step, ids: dict[str, int], run: DemoRun | None = None) -> bool:
@@ -529,24 +529,24 @@ def _done_in_data(step: Step, ids: dict[str, int], run: DemoRun | None = None) -
 
 
 def _note(
-    step: Step, ids: dict[str, int], now: datetime, program: Program, terms: rules.Terms
+    step: Step, ids: dict[str, int], now: datetime, context: Context, terms: rules.TermsNumbers
 ) -> str:
     if step.kind != "apply" or step.role not in ids:
         return ""
     client = db.session.get(Client, ids[step.role])
     if client is None:
         return ""
-    deadline = rules.apply_deadline(client.registered_at, program.timezone, terms)
+    deadline = rules.apply_deadline(client.registered_at, context.timezone, terms)
     if now > deadline and not _done_in_data(step, ids):
         return (
-            f"Окно для кода закрылось {show_date(deadline, program.timezone)} (время кабинета "
+            f"Окно для кода закрылось {show_date(deadline, context.timezone)} (время кабинета "
             "сдвинуто): нажмите «Начать заново»."
         )
     return ""
 
 
 def _standing_line(
-    client_id: int, name: str, now: datetime, zone: tzinfo, terms: rules.Terms
+    client_id: int, name: str, now: datetime, zone: tzinfo, terms: rules.TermsNumbers
 ) -> str:
     standing = queries.standing(client_id, now, terms)
     parts = [f"скидка {percent(standing.discount_percent)}"]

@@ -23,7 +23,7 @@ from cabinet.auth.models import Manager
 from cabinet.auth.services import create_manager
 from cabinet.clients.models import Client
 from cabinet.clients.services import NewClient, create_client
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db, transaction
 from cabinet.demo.clock import DemoClock, DemoClockSetting, NotInDemoMode
 from cabinet.demo.models import DemoRun
@@ -81,14 +81,14 @@ DEMO_CLIENTS = (
 DEMO_MANAGER_EMAIL = "manager@example.ru"
 
 
-def seed(program: Program, report: Callable[[str], None] = lambda _line: None) -> bool:
+def seed(context: Context, report: Callable[[str], None] = lambda _line: None) -> bool:
     """Create the demo clients, referrals and manager, reporting each step; False when the
     clients were already there."""
-    _ensure_manager(program, report)
+    _ensure_manager(context, report)
     if db.session.get(Client, REFERRER_ID) is not None:
         return False
-    zone = program.timezone
-    now = program.clock.now()
+    zone = context.timezone
+    now = context.clock.now()
     yesterday = (now.astimezone(zone) - timedelta(days=1)).date()
     for demo in DEMO_CLIENTS:
         registered = now - timedelta(days=demo.registered_days_ago)
@@ -97,23 +97,23 @@ def seed(program: Program, report: Callable[[str], None] = lambda _line: None) -
             NewClient(demo.id, demo.name, registered, promo, demo.email, demo.phone, DEMO_PASSWORD)
         )
         report(f"клиент {demo.id} «{demo.name}», вход: {demo.email}")
-    referrer = services.join(program.at(now - timedelta(days=30)), REFERRER_ID)
+    referrer = services.join(context.at(now - timedelta(days=30)), REFERRER_ID)
     for demo in DEMO_CLIENTS:
         if demo.applies_at is not None:
             moment = datetime.combine(yesterday, demo.applies_at, zone).astimezone(UTC)
-            services.join(program.at(moment), demo.id, referrer.code)
+            services.join(context.at(moment), demo.id, referrer.code)
             report(f"клиент {demo.id} применил код {referrer.code}")
     return True
 
 
-def _ensure_manager(program: Program, report: Callable[[str], None]) -> None:
+def _ensure_manager(context: Context, report: Callable[[str], None]) -> None:
     """The demo manager, with the right to open clients' cabinets («Открыть как клиент»)."""
     if db.session.scalar(select(Manager.id).where(Manager.email == DEMO_MANAGER_EMAIL)) is None:
         create_manager(
             DEMO_MANAGER_EMAIL,
             DEMO_PASSWORD,
             "Демо-менеджер",
-            program.clock.now(),
+            context.clock.now(),
             edits_program_terms=True,
             opens_client_cabinets=True,
         )
@@ -146,10 +146,10 @@ class Cleared:
 
 def clear(now: datetime) -> Cleared:
     """Remove the demo's clients with everything they have (referrals and the channels that
-    brought them, grants, packs, invitations, their audit entries), the scenarios' runs, every version of the terms but
-    version 1 (the help page's), and the time machine's moves, and put the clock back to the
-    real time; one transaction. Other clients are not touched. The events feed keeps its
-    history: it is append-only for its consumers."""
+    brought them, grants, packs, invitations, their audit entries), the scenarios' runs,
+    every version of the terms but version 1 (the help page's), and the time machine's moves,
+    and put the clock back to the real time; one transaction. Other clients are not touched.
+    The events feed keeps its history: it is append-only for its consumers."""
     with transaction():
         ids = demo_client_ids()
         referral_ids = select(Referral.id).where(
@@ -225,14 +225,14 @@ def _demo_audit(ids: Iterable[int]) -> Any:
     )
 
 
-def reset(program: Program, report: Callable[[str], None] = lambda _line: None) -> Cleared:
+def reset(context: Context, report: Callable[[str], None] = lambda _line: None) -> Cleared:
     """The demo back to the README's starting state: the demo's data, the terms and the clock."""
-    cleared = clear(program.clock.now())
-    if isinstance(program.clock, DemoClock):
-        program.clock.forget()
+    cleared = clear(context.clock.now())
+    if isinstance(context.clock, DemoClock):
+        context.clock.forget()
     report(f"удалены демо-клиенты ({len(cleared.clients)}), сценарии и сдвиги машины времени")
     report(kept_sentence(cleared) or "условия программы — только версия 1 (из справки)")
-    seed(program, report)
+    seed(context, report)
     return cleared
 
 
@@ -252,12 +252,12 @@ def kept_sentence(cleared: Cleared) -> str:
     )
 
 
-def reset_demo(program: Program, manager_id: int) -> Cleared:
+def reset_demo(context: Context, manager_id: int) -> Cleared:
     """«Сбросить демо»: the demo's data, terms and clock as `make run` leaves them; the reset
     itself is the first entry of the new log."""
-    if not isinstance(program.clock, DemoClock):
+    if not isinstance(context.clock, DemoClock):
         raise NotInDemoMode()
-    cleared = reset(program)
+    cleared = reset(context)
     with transaction():
-        audit.record(program.clock.now(), manager_id, "demo_reset")
+        audit.record(context.clock.now(), manager_id, "demo_reset")
     return cleared

@@ -15,7 +15,7 @@ from typing import Literal
 
 from cabinet.demo.time_machine import Jump
 from cabinet.program import rules as terms_rules
-from cabinet.referrals.rules import Terms
+from cabinet.referrals.rules import TermsNumbers
 
 StepKind = Literal[
     "open",
@@ -77,7 +77,7 @@ class Story:
     watch: tuple[str, ...] = ()  # roles whose standing the card shows
 
 
-def campaign_terms(regular: Terms) -> Terms:
+def campaign_terms(regular: TermsNumbers) -> TermsNumbers:
     """«Сезонная акция» over the regular terms: the first level's discount doubled, no more
     than the next level's and the cap (the ladder stays in order); where that changes nothing,
     the first level's months doubled instead."""

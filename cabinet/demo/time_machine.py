@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Literal
 
 from cabinet.audit import services as audit
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import transaction
 from cabinet.demo.clock import DemoClock, NotInDemoMode
 from cabinet.referrals.rules import add_months
@@ -37,13 +37,13 @@ def target(
     return real_now
 
 
-def move_clock(program: Program, manager_id: int, jump: Jump, day: date | None = None) -> datetime:
+def move_clock(context: Context, manager_id: int, jump: Jump, day: date | None = None) -> datetime:
     """Move the demo clock; returns the time the cabinet now shows."""
-    clock = program.clock
+    clock = context.clock
     if not isinstance(clock, DemoClock):
         raise NotInDemoMode()
     shown, real = clock.now(), clock.real.now()
-    landing = target(jump, shown, real, program.timezone, day)
+    landing = target(jump, shown, real, context.timezone, day)
     with transaction():
         clock.store_offset(landing - real)
         audit.record(

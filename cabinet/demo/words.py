@@ -17,7 +17,7 @@ from datetime import datetime, tzinfo
 
 from cabinet.moments import show_moment
 from cabinet.program.rules import MAX_LEVELS
-from cabinet.referrals.rules import HELP_PAGE_TERMS, Terms
+from cabinet.referrals.rules import HELP_PAGE_TERMS, TermsNumbers
 from cabinet.referrals.terms import sms_pack
 from cabinet.texts import invited_word, months, months_within, number, percent, plural
 
@@ -37,7 +37,7 @@ def invited(n: int) -> str:
     return f"{number(n)} {invited_word(n)}"
 
 
-def rule_words(terms: Terms) -> dict[str, str]:
+def rule_words(terms: TermsNumbers) -> dict[str, str]:
     """The places every story may use, filled from `terms`."""
     cap = terms.max_discount_percent
     words = {
@@ -78,8 +78,8 @@ def rule_words(terms: Terms) -> dict[str, str]:
 class CampaignWords:
     """What the campaign story needs beyond the regular terms."""
 
-    regular: Terms
-    campaign: Terms
+    regular: TermsNumbers
+    campaign: TermsNumbers
     starts: datetime
     ends: datetime
     days: int

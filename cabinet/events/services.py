@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.events.models import EVENT_KINDS, Event, EventKind
 from cabinet.moments import iso_moment
@@ -40,7 +40,7 @@ EVENT_LOCK_KEY = 0x6361_6269_6E65_7401
 
 
 def record(
-    program: Program,
+    context: Context,
     kind: EventKind,
     *,
     client_id: int,
@@ -57,7 +57,7 @@ def record(
         kind=kind,
         client_id=client_id,
         occurred_at=at,
-        data={key: _plain(value, program) for key, value in data.items()},
+        data={key: _plain(value, context) for key, value in data.items()},
     )
     db.session.add(event)
     return event
@@ -90,11 +90,11 @@ def _take_event_lock() -> None:
     # SQLite: the caller's BEGIN IMMEDIATE already made it the only writer.
 
 
-def _plain(value: Any, program: Program) -> Any:
+def _plain(value: Any, context: Context) -> Any:
     if isinstance(value, datetime):
-        return iso_moment(value, program.timezone)
+        return iso_moment(value, context.timezone)
     if isinstance(value, Mapping):
-        return {key: _plain(item, program) for key, item in value.items()}
+        return {key: _plain(item, context) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(item, program) for item in value]
+        return [_plain(item, context) for item in value]
     return value

@@ -17,7 +17,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import case, select
 
 from cabinet.clients.models import Client
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.invitations import rules
 from cabinet.invitations.models import Invitation, ReferralChannel
@@ -26,7 +26,7 @@ from cabinet.referrals.models import Referral
 from cabinet.referrals.services import Activated
 
 
-def on_activation(program: Program, activated: Activated) -> None:
+def on_activation(context: Context, activated: Activated) -> None:
     """The listener the app registers (`referrals.services.on_activation`)."""
     if not has_app_context():  # pragma: no cover - services always run in the app's context
         return

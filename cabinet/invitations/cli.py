@@ -12,7 +12,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from cabinet.cli_types import refuse
-from cabinet.clock import Program, current_program
+from cabinet.clock import Context, current_context
 from cabinet.invitations import errors, rules, services
 from cabinet.invitations.delivery import Worker, http_gateways
 from cabinet.invitations.settings import InvitationSettings
@@ -33,14 +33,14 @@ invitations_cli = AppGroup("invitations", help="Приглашения по emai
 def deliver(loop: bool, batch: int, idle: float) -> None:
     """Send queued invitations through the gateways (one pass, or --loop)."""
     settings: InvitationSettings = current_app.extensions["invitations"]
-    program: Program = current_program()
+    context: Context = current_context()
     with requests.Session() as session:
         gateways = http_gateways(settings, session)
         if not gateways:
             refuse(
                 "Не задан ни SMS_GATEWAY_URL, ни EMAIL_GATEWAY_URL, ни SMTP_URL: отправлять некуда."
             )
-        worker = Worker(program, settings, gateways)
+        worker = Worker(context, settings, gateways)
         if not loop:
             click.echo(f"Приглашения: {worker.run_pass(batch)}")
             return
@@ -64,7 +64,7 @@ def requeue(ids: tuple[int, ...], everything: bool) -> None:
     if not ids and not everything:
         refuse("Укажите --id N (можно несколько раз) или --all.")
     done = services.requeue_failed(
-        current_app.extensions["program"], None if everything else list(ids)
+        current_app.extensions["context"], None if everything else list(ids)
     )
     click.echo(f"Снова в очереди: {len(done)}.")
 
@@ -73,10 +73,10 @@ def requeue(ids: tuple[int, ...], everything: bool) -> None:
 def purge() -> None:
     """Replace invitees' contacts past INVITEE_RETENTION_DAYS by their keyed hash."""
     settings: InvitationSettings = current_app.extensions["invitations"]
-    program: Program = current_program()
+    context: Context = current_context()
     total = services.Purged(0, 0)
     while True:  # in batches, each its own transaction
-        done = services.purge_contacts(program, settings)
+        done = services.purge_contacts(context, settings)
         total = services.Purged(
             total.invitations + done.invitations, total.stop_list + done.stop_list
         )
@@ -105,7 +105,7 @@ def stop_list_add(recipient: str) -> None:
     """Add a phone number or an e-mail address."""
     normalised = _recipient(recipient)
     key = current_app.extensions["invitations"].contact_hash_key
-    added = services.opt_out(current_program(), normalised, "support", key)
+    added = services.opt_out(current_context(), normalised, "support", key)
     click.echo(f"{normalised}: {'добавлен в стоп-лист' if added else 'уже в стоп-листе'}.")
 
 

@@ -31,7 +31,7 @@ from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from cabinet import logs, metrics
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db, transaction
 from cabinet.invitations.gateway import HttpGateway, Outcome
 from cabinet.invitations.models import Invitation, StopListEntry
@@ -179,7 +179,7 @@ class Lease:
 
     def _holds(self, item: Claimed) -> bool:
         deadline = timedelta(seconds=self.worker.settings.deadline_seconds)
-        now = self.worker.program.clock.now()
+        now = self.worker.context.clock.now()
         with self._lock:
             return item.id not in self.lost and self.until - now >= deadline
 
@@ -210,7 +210,7 @@ class Lease:
         if not held:
             return
         with transaction():
-            now = self.worker.program.clock.now()
+            now = self.worker.context.clock.now()
             rows = db.session.execute(
                 select(Invitation.id, Invitation.lease_token)
                 .where(Invitation.id.in_(held))
@@ -230,16 +230,16 @@ class Lease:
 class Worker:
     def __init__(
         self,
-        program: Program,
+        context: Context,
         settings: InvitationSettings,
         gateways: Mapping[str, Gateway],
         rng: random.Random | None = None,
     ) -> None:
-        self.program = program
+        self.context = context
         self.settings = settings
         self.gateways = dict(gateways)
         # Jitter, not security; seeded from the program's random source.
-        self.rng = rng or random.Random(program.random_bytes(16))  # noqa: S311
+        self.rng = rng or random.Random(context.random_bytes(16))  # noqa: S311
         cooldown = timedelta(seconds=settings.breaker_cooldown_seconds)
         self.breakers = {
             channel: CircuitBreaker(settings.breaker_threshold, cooldown) for channel in gateways
@@ -269,13 +269,13 @@ class Worker:
                     tried.append((item, None, False))
                     continue
                 breaker = self.breakers[item.channel]
-                if not breaker.allows(self.program.clock.now()):
+                if not breaker.allows(self.context.clock.now()):
                     tried.append((item, Outcome("retry", "шлюз временно недоступен"), True))
                     continue
                 probe = breaker.probing()
                 outcome = self._send(item)
                 if outcome.verdict == "retry":
-                    breaker.failed(self.program.clock.now())
+                    breaker.failed(self.context.clock.now())
                     if probe:  # the gateway is still down: the message keeps its attempt
                         tried.append((item, outcome, True))
                         continue
@@ -354,7 +354,7 @@ class Worker:
         answer is tried again at the next round."""
         with app.app_context():
             try:
-                purged = purge_contacts(self.program, self.settings)
+                purged = purge_contacts(self.context, self.settings)
                 if purged.invitations or purged.stop_list:
                     log.info("Приглашения: %s", purged)
             except SQLAlchemyError:
@@ -366,7 +366,7 @@ class Worker:
         self, batch: int, report: PassReport, channels: tuple[str, ...] | None = None
     ) -> tuple[list[Claimed], datetime]:
         with transaction():
-            now = self.program.clock.now()
+            now = self.context.clock.now()
             lease = timedelta(seconds=self.settings.lease_seconds)
             mine = {c: b for c, b in self.breakers.items() if channels is None or c in channels}
             open_channels = [c for c, b in mine.items() if b.allows(now)]
@@ -389,7 +389,7 @@ class Worker:
                     continue
                 row.status = "sending"
                 row.attempts += 1
-                row.lease_token = self.program.new_key()
+                row.lease_token = self.context.new_key()
                 row.lease_until = now + lease
                 claimed.append(
                     Claimed(
@@ -436,7 +436,7 @@ class Worker:
         ).first()
         if row is None:
             return
-        now = self.program.clock.now()
+        now = self.context.clock.now()
         if row.lease_token != item.lease_token:
             if outcome is not None and outcome.verdict == "accepted" and row.status != "sent":
                 row.status, row.sent_at, row.last_error = "sent", now, None

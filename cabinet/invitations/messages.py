@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from cabinet.config import PROJECT_ROOT
 from cabinet.inputs import display_safe
 from cabinet.moments import show_moment
-from cabinet.referrals.rules import Grant, Terms
+from cabinet.referrals.rules import Grant, TermsNumbers
 from cabinet.referrals.terms import words
 from cabinet.texts import percent
 from cabinet.typeset import Typeset
@@ -58,7 +58,7 @@ SMS_NAMED_BASE_URL = 27
 SMS_MAX_BASE_URL = 35
 
 
-def sms_text(code: str, terms: Terms, inviter: str, link: str, refusal: str) -> str:
+def sms_text(code: str, terms: TermsNumbers, inviter: str, link: str, refusal: str) -> str:
     """The SMS: who invites, the discount, the personal link and how to refuse (`refusal`,
     /s/<token>), in at most two UCS-2 parts. The rule for a long company name
     (docs/invitations.md): the first wording that holds the whole name, or leaves it at least
@@ -78,7 +78,7 @@ def sms_text(code: str, terms: Terms, inviter: str, link: str, refusal: str) -> 
     return _render(SMS_NAMELESS, terms, **context)
 
 
-def share_text(code: str, terms: Terms, inviter: str) -> str:
+def share_text(code: str, terms: TermsNumbers, inviter: str) -> str:
     """What the member's own sharing says beside the link (the share sheet, Telegram,
     WhatsApp): the SMS's first wording without the link."""
     return _render("invitation_share.txt", terms, code=code, inviter=display_safe(inviter))
@@ -91,7 +91,9 @@ class Email:
     html: str
 
 
-def email(raw_member_name: str, code: str, unsubscribe_url: str, terms: Terms, link: str) -> Email:
+def email(
+    raw_member_name: str, code: str, unsubscribe_url: str, terms: TermsNumbers, link: str
+) -> Email:
     """An invitation letter: a subject line, a plain-text part and an HTML part, with the
     personal link (`link`, /r/<code>)."""
     # A name stored before names were checked may still hold a line break: in a header it
@@ -131,7 +133,7 @@ def applied_notice(
 
 
 def sms_payload(
-    to: str, code: str, terms: Terms, inviter: str, link: str, refusal: str, sender: str
+    to: str, code: str, terms: TermsNumbers, inviter: str, link: str, refusal: str, sender: str
 ) -> dict[str, Any]:
     """What the SMS gateway is sent: the number, the text (with the refusal link), and the
     sender's alpha-name (SMS_SENDER_NAME)."""
@@ -210,5 +212,5 @@ def _plain(name: str, context: dict[str, Any]) -> str:
     return _TEMPLATES.get_template(name).render(**context).strip()
 
 
-def _render(name: str, terms: Terms, **context: Any) -> str:
+def _render(name: str, terms: TermsNumbers, **context: Any) -> str:
     return _TEMPLATES.get_template(name).render(terms=words(terms), **context).strip()

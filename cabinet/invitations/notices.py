@@ -16,7 +16,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import exists, select
 
 from cabinet.clients.models import Client
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db, transaction
 from cabinet.invitations import messages, rules
 from cabinet.invitations.models import Invitation, StopListEntry
@@ -28,16 +28,16 @@ from cabinet.referrals.services import Activated
 from cabinet.referrals.terms import timeline_words
 
 
-def on_activation(program: Program, activated: Activated) -> None:
+def on_activation(context: Context, activated: Activated) -> None:
     """The listener the app registers (`referrals.services.on_activation`)."""
     if not has_app_context():  # pragma: no cover - services always run in the app's context
         return
     settings: InvitationSettings = current_app.extensions["invitations"]
-    queue_applied_notice(program, settings, activated)
+    queue_applied_notice(context, settings, activated)
 
 
 def queue_applied_notice(
-    program: Program, settings: InvitationSettings, activated: Activated
+    context: Context, settings: InvitationSettings, activated: Activated
 ) -> bool:
     """Queue the referrer's notice in the caller's transaction; False when none is due (the
     switch is off, the member has no sign-in e-mail, or its address is on the stop list)."""
@@ -60,14 +60,14 @@ def queue_applied_notice(
     timeline = referral_rules.discount_timeline(held, now, lambda _: activated.terms)
     letter = messages.applied_notice(
         activated.referee_name,
-        timeline_words(timeline, program.timezone),
+        timeline_words(timeline, context.timezone),
         activated.reward,
         now,
-        program.timezone,
+        context.timezone,
     )
     db.session.add(
         Invitation(
-            key=program.new_key(),
+            key=context.new_key(),
             member_id=activated.referrer_id,
             kind="notice",
             channel="email",

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, exists, func, literal, select, text
 
 from cabinet.clients.models import Client
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db, is_postgresql, transaction
 from cabinet.invitations import errors, messages, rules
 from cabinet.invitations.callbacks import Inbound, Receipt
@@ -36,7 +36,7 @@ class Queued:
 
 
 def invite(
-    program: Program,
+    context: Context,
     settings: InvitationSettings,
     member_id: int,
     channel: rules.Channel,
@@ -71,17 +71,17 @@ def invite(
         if found is None:
             raise errors.NotAMember()
         code, member_name, joined_at, registered_at = found
-        now = program.clock.now()
+        now = context.clock.now()
         forms = rules.stored_forms(settings.contact_hash_key, recipient)
-        token = rules.refusal_token(program.random_bytes(16)) if channel == "sms" else None
-        usage = _usage(member_id, forms, now, program, max(joined_at, registered_at), token)
+        token = rules.refusal_token(context.random_bytes(16)) if channel == "sms" else None
+        usage = _usage(member_id, forms, now, context, max(joined_at, registered_at), token)
         rules.check_invitation(channel, consent, usage, now, settings.limits)
         terms = referral_queries.terms_at(now)
         if channel == "sms":
             if refusal_link is None:
                 raise ValueError("an SMS needs its refusal link")
             while usage.token_taken:  # one in 10¹⁴: draw again
-                token = rules.refusal_token(program.random_bytes(16))
+                token = rules.refusal_token(context.random_bytes(16))
                 usage = replace(usage, token_taken=_token_taken(token))
             assert token is not None  # noqa: S101 - drawn above for every SMS
             payload = messages.sms_payload(
@@ -98,7 +98,7 @@ def invite(
             letter = messages.email(member_name, code, link, terms, personal_link(code))
             payload = messages.email_payload(recipient, letter, link, settings.unsubscribe_mailto)
         invitation = Invitation(
-            key=program.new_key(),
+            key=context.new_key(),
             member_id=member_id,
             channel=channel,
             recipient=recipient,
@@ -123,13 +123,13 @@ def _usage(
     member_id: int,
     recipient: tuple[str, str],
     now: datetime,
-    program: Program,
+    context: Context,
     member_since: datetime,
     token: str | None = None,
 ) -> rules.Usage:
     """What the limits look at, in one statement (each count on its own index); with an SMS's
     refusal token, whether another invitation holds it already (in the same statement)."""
-    today = rules.day_start(now, program.timezone)
+    today = rules.day_start(now, context.timezone)
     (
         member_sms_today,
         member_today,
@@ -177,7 +177,7 @@ def _count(since: datetime, *conditions: Any) -> Any:
     )
 
 
-def opt_out(program: Program, recipient: str, source: str, hash_key: bytes = b"") -> bool:
+def opt_out(context: Context, recipient: str, source: str, hash_key: bytes = b"") -> bool:
     """Put a recipient on the stop list; False when it was there already (raw, or hashed
     after its retention)."""
     forms = rules.stored_forms(hash_key, recipient) if hash_key else (recipient,)
@@ -185,7 +185,7 @@ def opt_out(program: Program, recipient: str, source: str, hash_key: bytes = b""
         if db.session.scalar(select(exists().where(StopListEntry.recipient.in_(forms)))):
             return False
         db.session.add(
-            StopListEntry(recipient=recipient, added_at=program.clock.now(), source=source)
+            StopListEntry(recipient=recipient, added_at=context.clock.now(), source=source)
         )
     return True
 
@@ -208,7 +208,7 @@ def refusal(settings: InvitationSettings, token: str) -> Refusal:
     return Refusal(_shown_number(recipient), bool(listed))
 
 
-def refuse(program: Program, settings: InvitationSettings, token: str) -> Refusal:
+def refuse(context: Context, settings: InvitationSettings, token: str) -> Refusal:
     """«Отказаться» on the refusal page: the SMS's number goes on the stop list (raw, or its
     hash once the invitation's contact was replaced by it); again changes nothing."""
     recipient = _refusal_recipient(token)
@@ -217,11 +217,11 @@ def refuse(program: Program, settings: InvitationSettings, token: str) -> Refusa
             if db.session.get(StopListEntry, recipient) is None:
                 db.session.add(
                     StopListEntry(
-                        recipient=recipient, added_at=program.clock.now(), source="sms link"
+                        recipient=recipient, added_at=context.clock.now(), source="sms link"
                     )
                 )
     else:
-        opt_out(program, recipient, "sms link", settings.contact_hash_key)
+        opt_out(context, recipient, "sms link", settings.contact_hash_key)
     return Refusal(_shown_number(recipient), True)
 
 
@@ -257,7 +257,7 @@ def opt_in(recipient: str, hash_key: bytes = b"") -> bool:
 
 
 def requeue_failed(
-    program: Program,
+    context: Context,
     ids: list[int] | None = None,
     before_commit: Callable[[list[int]], None] | None = None,
 ) -> list[int]:
@@ -273,7 +273,7 @@ def requeue_failed(
         if ids is not None:
             query = query.where(Invitation.id.in_(ids))
         rows = db.session.scalars(query.order_by(Invitation.id).with_for_update()).all()
-        now = program.clock.now()
+        now = context.clock.now()
         requeued = [row.id for row in rows]
         for row in rows:
             row.status, row.attempts, row.next_attempt_at = "queued", 0, now
@@ -296,11 +296,11 @@ def _remember_callback(digest: str, now: datetime, window: float) -> None:
     db.session.add(GatewayCallback(digest=digest, received_at=now))
 
 
-def record_receipt(program: Program, receipt: Receipt, digest: str, window: float) -> bool:
+def record_receipt(context: Context, receipt: Receipt, digest: str, window: float) -> bool:
     """A gateway's delivery receipt for one message (by its Idempotency-Key). The first
     receipt of a message is its fate; the same or a later one changes nothing (False)."""
     with transaction():
-        now = program.clock.now()
+        now = context.clock.now()
         _remember_callback(digest, now, window)
         row = db.session.scalars(
             select(Invitation).where(Invitation.key == receipt.key).with_for_update()
@@ -314,7 +314,7 @@ def record_receipt(program: Program, receipt: Receipt, digest: str, window: floa
 
 
 def record_inbound(
-    program: Program, settings: InvitationSettings, inbound: Inbound, digest: str, window: float
+    context: Context, settings: InvitationSettings, inbound: Inbound, digest: str, window: float
 ) -> bool:
     """An SMS a person sent back: «СТОП» puts the number on the stop list (True when added)."""
     try:
@@ -322,7 +322,7 @@ def record_inbound(
     except errors.InvitationRefusal as refusal:
         raise errors.CallbackMalformed() from refusal
     with transaction():
-        now = program.clock.now()
+        now = context.clock.now()
         _remember_callback(digest, now, window)
         forms = rules.stored_forms(settings.contact_hash_key, phone)
         listed = db.session.scalar(select(exists().where(StopListEntry.recipient.in_(forms))))
@@ -344,7 +344,7 @@ class Purged:
         )
 
 
-def purge_contacts(program: Program, settings: InvitationSettings, batch: int = 500) -> Purged:
+def purge_contacts(context: Context, settings: InvitationSettings, batch: int = 500) -> Purged:
     """Replace raw contacts whose time is up by their keyed hash (docs/privacy.md): an
     invitation's recipient once its fate has been known for `retention_days` (the receipt,
     else the sending, else the creation of a message that was never sent), with its payload
@@ -353,7 +353,7 @@ def purge_contacts(program: Program, settings: InvitationSettings, batch: int = 
     hash. Up to `batch` rows of each kind per call (the worker calls it again later)."""
     key = settings.contact_hash_key
     with transaction():
-        before = rules.purge_before(program.clock.now(), settings.retention_days)
+        before = rules.purge_before(context.clock.now(), settings.retention_days)
         known = func.coalesce(Invitation.receipt_at, Invitation.sent_at, Invitation.created_at)
         rows = db.session.scalars(
             select(Invitation)

@@ -3,7 +3,7 @@ lines «Условия программы» shows for it («уровень 1: 20
 
 from __future__ import annotations
 
-from cabinet.referrals.rules import Schedule, Step, Terms, Version
+from cabinet.referrals.rules import Schedule, Step, TermsNumbers, Version
 from cabinet.referrals.terms import sms_pack
 from cabinet.texts import months, percent
 
@@ -24,7 +24,7 @@ def _pack(size: int | None) -> str:
     return "без пакета SMS" if size is None else sms_pack(size)
 
 
-def differences(before: Terms, after: Terms) -> tuple[str, ...]:
+def differences(before: TermsNumbers, after: TermsNumbers) -> tuple[str, ...]:
     """Each number `after` changes, in words; (SAME,) when it changes none."""
     said: list[str] = []
     if (before.referee_percent, before.referee_months) != (

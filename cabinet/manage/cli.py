@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 
 from cabinet.auth.services import create_manager
 from cabinet.cli_types import refuse
-from cabinet.clock import current_program
+from cabinet.clock import current_context
 from cabinet.errors import ProgramRefusal
 
 managers_cli = AppGroup("managers", help="Менеджеры программы (/manage).")
@@ -34,7 +34,7 @@ def create(
             email,
             password,
             name,
-            current_program().clock.now(),
+            current_context().clock.now(),
             edits_program_terms=edits_terms,
             opens_client_cabinets=opens_client_cabinets,
         )

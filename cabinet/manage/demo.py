@@ -13,7 +13,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from cabinet.auth.roles import ACTING_FOR, RETURN_TO, manager_required
-from cabinet.clock import current_program
+from cabinet.clock import current_context
 from cabinet.demo import runs, time_machine
 from cabinet.demo.seed import kept_sentence, reset_demo
 from cabinet.errors import ProgramRefusal
@@ -42,7 +42,7 @@ def scenarios() -> str:
     """«Сценарии»: every demo story, its fresh clients and its checklist."""
     return render_template(
         "manage/scenarios.html",
-        stories=runs.board(current_program()),
+        stories=runs.board(current_context()),
         outcome=cookie_session.pop(OUTCOME, None),
     )
 
@@ -51,14 +51,14 @@ def scenarios() -> str:
 @manager_required
 def start(key: str) -> BaseResponse:
     """«Начать»: fresh clients for the story at the cabinet's time."""
-    program = current_program()
+    context = current_context()
     try:
-        runs.start(program, current_user.id, key)
+        runs.start(context, current_user.id, key)
     except ProgramRefusal as refusal:
         _tell(key, None, refusal.message, False)
     else:
         _tell(
-            key, None, f"Сценарий «{runs.title_of(key, program)}» начат с новыми клиентами.", True
+            key, None, f"Сценарий «{runs.title_of(key, context)}» начат с новыми клиентами.", True
         )
     return redirect(story_anchor(key), 303)
 
@@ -69,7 +69,7 @@ def step(key: str, index: int) -> BaseResponse:
     """One step of a story, through the real services."""
     run_id = request.form.get("run", type=int) or 0
     try:
-        outcome = runs.perform(current_program(), current_user.id, key, run_id, index)
+        outcome = runs.perform(current_context(), current_user.id, key, run_id, index)
     except ProgramRefusal as refusal:
         _tell(key, index, refusal.message, False)
         return redirect(story_anchor(key, index), 303)
@@ -92,7 +92,7 @@ def reset() -> BaseResponse:
     cookie_session.pop(ACTING_FOR, None)  # the demo's clients are made anew: none is open
     cookie_session.pop(RETURN_TO, None)
     try:
-        cleared = reset_demo(current_program(), current_user.id)
+        cleared = reset_demo(current_context(), current_user.id)
     except ProgramRefusal as refusal:
         flash(refusal.message, "error")
     else:
@@ -118,11 +118,11 @@ def clock() -> BaseResponse:
             "error",
         )
     else:
-        program = current_program()
+        context = current_context()
         try:
-            shown = time_machine.move_clock(program, current_user.id, form.jump.data, form.day.data)
+            shown = time_machine.move_clock(context, current_user.id, form.jump.data, form.day.data)
         except ProgramRefusal as refusal:
             flash(refusal.message, "error")
         else:
-            flash(f"Время кабинета: {shown.astimezone(program.timezone):%d.%m.%Y %H:%M}", "success")
+            flash(f"Время кабинета: {shown.astimezone(context.timezone):%d.%m.%Y %H:%M}", "success")
     return redirect(safe_next(request.form.get("next"), url_for("manage.dashboard")))

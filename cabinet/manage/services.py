@@ -9,22 +9,22 @@ from cabinet.auth.models import Manager
 from cabinet.auth.roles import may_act_for_clients, may_open_cabinets
 from cabinet.clients.errors import ClientNotFound
 from cabinet.clients.models import Client
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db, transaction
 from cabinet.invitations import services as invitation_services
 
 
-def requeue_invitations(program: Program, manager_id: int) -> int:
+def requeue_invitations(context: Context, manager_id: int) -> int:
     """«Отправить снова»: every undelivered invitation back in the queue, with an audit entry."""
-    now = program.clock.now()
+    now = context.clock.now()
 
     def audited(ids: list[int]) -> None:
         audit.record(now, manager_id, "requeue_invitations", details={"invitations": len(ids)})
 
-    return len(invitation_services.requeue_failed(program, before_commit=audited))
+    return len(invitation_services.requeue_failed(context, before_commit=audited))
 
 
-def open_cabinet(program: Program, manager: Manager, client_id: int) -> Client:
+def open_cabinet(context: Context, manager: Manager, client_id: int) -> Client:
     """«Открыть как клиент»: allowed to managers with the right; the audit log keeps who looked."""
     if not may_open_cabinets(manager):
         raise CabinetNotAllowed()
@@ -33,7 +33,7 @@ def open_cabinet(program: Program, manager: Manager, client_id: int) -> Client:
         if client is None:
             raise ClientNotFound(client_id)
         audit.record(
-            program.clock.now(),
+            context.clock.now(),
             manager.id,
             "open_cabinet",
             client_id=client_id,

@@ -10,15 +10,15 @@ from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from cabinet.auth.roles import manager_required
-from cabinet.clock import current_program
+from cabinet.clock import current_context
 from cabinet.errors import ProgramRefusal
 from cabinet.manage import changes, way_back
 from cabinet.moments import show_moment
 from cabinet.program import errors, queries, rules, services
+from cabinet.referral_page import LadderLine, ladder_lines
 from cabinet.referrals.models import ProgramTerms
-from cabinet.referrals.rules import Schedule, Terms, Version
+from cabinet.referrals.rules import Schedule, TermsNumbers, Version
 from cabinet.texts import months, number, percent
-from cabinet.web.referral_page import LadderLine, ladder_lines
 
 bp = Blueprint("terms", __name__, url_prefix="/manage/terms")
 
@@ -41,12 +41,12 @@ class TermsView:
 
 def _local(moment: datetime) -> str:
     """A moment for `<input type=datetime-local>` in the cabinet's zone."""
-    return moment.astimezone(current_program().timezone).strftime("%Y-%m-%dT%H:%M")
+    return moment.astimezone(current_context().timezone).strftime("%Y-%m-%dT%H:%M")
 
 
 def terms_view(version: Version, published: Schedule | None = None) -> TermsView:
-    zone = current_program().timezone
-    t: Terms = version.terms
+    zone = current_context().timezone
+    t: TermsNumbers = version.terms
     period = (
         "с начала программы"
         if version.terms.version == 1
@@ -80,7 +80,7 @@ def _may_edit() -> bool:
 @manager_required
 def index() -> str:
     """The version in force, the upcoming ones, drafts, the past and the withdrawn."""
-    now = current_program().clock.now()
+    now = current_context().clock.now()
     found = queries.versions(now)
     published = Schedule(
         (
@@ -108,11 +108,11 @@ def _editor(
     problems: dict[str, str] | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    program = current_program()
-    now = program.clock.now()
+    context = current_context()
+    now = context.clock.now()
     preview = None
     if row is not None and row.status == "draft" and not problems:
-        preview = queries.preview(row, now, program.timezone)
+        preview = queries.preview(row, now, context.timezone)
     return render_template(
         "manage/terms_edit.html",
         row=row,
@@ -128,7 +128,7 @@ def _editor(
         and (row.status == "draft" or row.effective_from > now),
         horizon=rules.HORIZON_MONTHS,
         signed=signed,
-        show=lambda moment: show_moment(moment, program.timezone),
+        show=lambda moment: show_moment(moment, context.timezone),
     ), status
 
 
@@ -154,19 +154,19 @@ def _refused(refusal: ProgramRefusal) -> tuple[str, int]:
 @manager_required
 def new() -> BaseResponse | tuple[str, int]:
     """A new draft, starting from the terms in force (its start: tomorrow, 00:00)."""
-    program = current_program()
+    context = current_context()
     if request.method == "POST":
         values = request.form.to_dict()
         try:
-            number = services.save_draft(program, current_user.id, None, values)
+            number = services.save_draft(context, current_user.id, None, values)
         except errors.TermsInvalid as invalid:
             return _editor(None, values, invalid.errors, 422)
         except ProgramRefusal as refusal:
             return _refused(refusal)
         flash(f"Черновик версии {number} сохранен. Проверьте предпросмотр.", "success")
         return redirect(url_for("terms.edit", version=number), 303)
-    now = program.clock.now()
-    tomorrow = (now.astimezone(program.timezone) + timedelta(days=1)).replace(
+    now = context.clock.now()
+    tomorrow = (now.astimezone(context.timezone) + timedelta(days=1)).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
     found = queries.versions(now)
@@ -185,7 +185,7 @@ def edit(version: int) -> BaseResponse | tuple[str, int]:
     if request.method == "POST":
         values = request.form.to_dict()
         try:
-            services.save_draft(current_program(), current_user.id, version, values)
+            services.save_draft(current_context(), current_user.id, version, values)
         except errors.TermsInvalid as invalid:
             return _editor(row, values, invalid.errors, 422)
         except ProgramRefusal as refusal:
@@ -199,10 +199,10 @@ def edit(version: int) -> BaseResponse | tuple[str, int]:
 @manager_required
 def publish(version: int) -> BaseResponse | tuple[str, int]:
     """Publish a draft (the manager confirms having seen the preview)."""
-    program = current_program()
+    context = current_context()
     try:
         starts = services.publish(
-            program, current_user.id, version, request.form.get("confirm") == "yes"
+            context, current_user.id, version, request.form.get("confirm") == "yes"
         )
     except errors.TermsInvalid as invalid:
         flash("Черновик нельзя опубликовать: " + " ".join(invalid.errors.values()), "error")
@@ -213,7 +213,7 @@ def publish(version: int) -> BaseResponse | tuple[str, int]:
     except ProgramRefusal as refusal:
         return _refused(refusal)
     flash(
-        f"Версия {version} опубликована: действует с {show_moment(starts, program.timezone)}.",
+        f"Версия {version} опубликована: действует с {show_moment(starts, context.timezone)}.",
         "success",
     )
     return redirect(url_for("terms.index"), 303)
@@ -225,7 +225,7 @@ def withdraw(version: int) -> BaseResponse | tuple[str, int]:
     """Withdraw a draft, or a published version before it starts."""
     try:
         services.withdraw(
-            current_program(), current_user.id, version, request.form.get("confirm") == "yes"
+            current_context(), current_user.id, version, request.form.get("confirm") == "yes"
         )
     except errors.ConfirmationMissing as refusal:
         flash(refusal.message, "error")

@@ -19,9 +19,10 @@ from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from cabinet import limits
+from cabinet import referral_page as page
 from cabinet.audit import services as audit
 from cabinet.auth.roles import ACTING_FOR, RETURN_TO, manager_required, may_open_cabinets
-from cabinet.clock import current_program
+from cabinet.clock import current_context
 from cabinet.dashboard import queries as dashboard
 from cabinet.demo.time_machine import JUMP_BUTTONS
 from cabinet.errors import ProgramRefusal
@@ -35,7 +36,6 @@ from cabinet.manage.forms import ApplyForClientForm, ClockForm, RequeueForm, Rev
 from cabinet.referrals import queries
 from cabinet.referrals.on_behalf import apply_code_for_client
 from cabinet.referrals.revocation import revoke_referral
-from cabinet.web import referral_page as page
 from cabinet.web.auth import MANAGERS, safe_next, sign_in, sign_out
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
@@ -85,9 +85,9 @@ def dashboard_page() -> BaseResponse:
 @manager_required
 def dashboard_view() -> str:
     """The program at a glance."""
-    program = current_program()
-    now = program.clock.now()
-    board = dashboard.build(now, program.timezone, _limits())
+    context = current_context()
+    now = context.clock.now()
+    board = dashboard.build(now, context.timezone, _limits())
     return render_template(
         "manage/dashboard.html",
         board=board,
@@ -96,15 +96,15 @@ def dashboard_view() -> str:
         requeue_form=RequeueForm(),
         jump_buttons=JUMP_BUTTONS,
         demo=current_app.config["DEMO_MODE"],
-        audit_lines=audit_lines.lines(audit.entries(limit=10), ACTIONS, program.timezone),
+        audit_lines=audit_lines.lines(audit.entries(limit=10), ACTIONS, context.timezone),
     )
 
 
 @bp.get("/dashboard.csv")
 @manager_required
 def dashboard_csv() -> Response:
-    program = current_program()
-    board = dashboard.build(program.clock.now(), program.timezone, _limits())
+    context = current_context()
+    board = dashboard.build(context.clock.now(), context.timezone, _limits())
     response = make_response("\ufeff" + export.dashboard_csv(board))  # BOM: Excel reads UTF-8
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = "attachment; filename=referral-dashboard.csv"
@@ -117,7 +117,7 @@ def requeue_invitations() -> BaseResponse:
     """«Отправить снова»: undelivered invitations back in the queue (after a gateway outage)."""
     form = RequeueForm()
     if form.validate_on_submit():
-        count = services.requeue_invitations(current_program(), current_user.id)
+        count = services.requeue_invitations(current_context(), current_user.id)
         flash(f"Снова в очереди: {count}; действие записано в журнал.", "success")
     return redirect(url_for("manage.dashboard"), 303)
 
@@ -140,23 +140,23 @@ def client(client_id: int) -> str | tuple[str, int]:
 def _client_page(
     client_id: int, apply_form: ApplyForClientForm, status: int = 200
 ) -> tuple[str, int]:
-    program = current_program()
-    now = program.clock.now()
+    context = current_context()
+    now = context.clock.now()
     try:
-        view = page.build(client_id, now, program.timezone, "history", None, 100)
+        view = page.build(client_id, now, context.timezone, "history", None, 100)
     except ProgramRefusal as refusal:
         return render_template(
             "errors/error.html", status=404, title="Клиент не найден", text=refusal.message
         ), 404
     referred = queries.referred_clients(client_id, newest_first=True)
-    invited = page.build_tab(client_id, now, program.timezone, "invitations", None, 50).invitations
+    invited = page.build_tab(client_id, now, context.timezone, "invitations", None, 50).invitations
     return render_template(
         "manage/client.html",
         view=view,
         referred=referred,
         invitations=invited,
         audit_lines=audit_lines.lines(
-            audit.entries(client_id=client_id), ACTIONS, program.timezone
+            audit.entries(client_id=client_id), ACTIONS, context.timezone
         ),
         may_open_cabinet=may_open_cabinets(current_user._get_current_object()),
         apply_form=apply_form,
@@ -167,7 +167,7 @@ def _client_page(
 
 
 def _signals(client_id: int) -> list[Signal]:
-    return fraud.signals_for(client_id, current_program().timezone)
+    return fraud.signals_for(client_id, current_context().timezone)
 
 
 @bp.post("/clients/<int:client_id>/apply")
@@ -178,7 +178,7 @@ def apply_for_client(client_id: int) -> BaseResponse | tuple[str, int]:
     if form.validate_on_submit():
         try:
             apply_code_for_client(
-                current_program(), current_user.id, client_id, form.code.data, form.reason.data
+                current_context(), current_user.id, client_id, form.code.data, form.reason.data
             )
         except ProgramRefusal as refusal:
             form.code.errors = [refusal.message]
@@ -191,7 +191,7 @@ def apply_for_client(client_id: int) -> BaseResponse | tuple[str, int]:
 @bp.get("/audit")
 @manager_required
 def audit_log() -> str:
-    lines = audit_lines.lines(audit.entries(limit=200), ACTIONS, current_program().timezone)
+    lines = audit_lines.lines(audit.entries(limit=200), ACTIONS, current_context().timezone)
     return render_template("manage/audit.html", audit_lines=lines)
 
 
@@ -205,7 +205,7 @@ def revoke(referral_id: int) -> BaseResponse:
         flash("Укажите причину отмены реферала.", "error")
         return redirect(back)
     try:
-        revoke_referral(current_program(), current_user.id, referral_id, form.reason.data)
+        revoke_referral(current_context(), current_user.id, referral_id, form.reason.data)
     except ProgramRefusal as refusal:
         flash(refusal.message, "error")
     else:
@@ -236,7 +236,7 @@ def open_cabinet(client_id: int) -> BaseResponse:
 def open_cabinet_for(client_id: int, back: str) -> BaseResponse:
     """The client's cabinet in this browser; «Вернуться в панель» leads to `back`."""
     try:
-        services.open_cabinet(current_program(), current_user._get_current_object(), client_id)
+        services.open_cabinet(current_context(), current_user._get_current_object(), client_id)
     except ProgramRefusal as refusal:
         flash(refusal.message, "error")
         return redirect(back, 303)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from flask import current_app, request, url_for
 
-from cabinet.clock import current_program
+from cabinet.clock import current_context
 from cabinet.demo import runs
 from cabinet.demo.stories import BY_KEY
 
@@ -26,5 +26,5 @@ def to_story() -> WayBack | None:
     place = f"story-{key}"
     if step is not None and 0 <= step < len(BY_KEY[key].steps):
         place += f"-step-{step}"
-    title = runs.title_of(key, current_program())
+    title = runs.title_of(key, current_context())
     return WayBack(url_for("demo.scenarios") + f"#{place}", f"К сценарию «{title}»")

@@ -18,7 +18,7 @@ from cabinet.referrals.rules import (
     Grant,
     Schedule,
     Step,
-    Terms,
+    TermsNumbers,
     Version,
     add_months,
     referee_grant,
@@ -47,8 +47,8 @@ class Draft:
     max_discount_percent: int
     ladder: tuple[Step, ...]
 
-    def terms(self, version: int) -> Terms:
-        return Terms(
+    def terms(self, version: int) -> TermsNumbers:
+        return TermsNumbers(
             version=version,
             referee_percent=self.referee_percent,
             referee_months=self.referee_months,
@@ -171,7 +171,7 @@ def validate(values: Mapping[str, str], now: datetime, zone: tzinfo) -> Draft:
     return Draft(title, starts, ends, referee_percent, referee_months, window, cap, tuple(steps))
 
 
-def values_of(terms: Terms, title: str, effective_from: str, ends_at: str) -> dict[str, str]:
+def values_of(terms: TermsNumbers, title: str, effective_from: str, ends_at: str) -> dict[str, str]:
     """The editor's fields filled from terms (to start a draft from the terms in force)."""
     values = {
         "title": title,
@@ -272,8 +272,8 @@ def percent_months(grant: Grant, start: datetime, end: datetime) -> float:
 
 def preview(
     members: Iterable[MemberLadder],
-    current: Terms,
-    draft: Terms,
+    current: TermsNumbers,
+    draft: TermsNumbers,
     at: datetime,
     zone: tzinfo,
 ) -> Preview:

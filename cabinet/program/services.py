@@ -15,7 +15,7 @@ from sqlalchemy import select
 from cabinet.audit import services as audit
 from cabinet.auth.errors import ManagerNotFound
 from cabinet.auth.models import Manager
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db, transaction
 from cabinet.moments import iso_moment, show_moment
 from cabinet.program import errors, rules
@@ -59,8 +59,8 @@ def _fill(row: ProgramTerms, draft: rules.Draft) -> None:
     row.ladder = ladder_json(draft.ladder)
 
 
-def _details(row: ProgramTerms, program: Program) -> dict[str, object]:
-    zone = program.timezone
+def _details(row: ProgramTerms, context: Context) -> dict[str, object]:
+    zone = context.timezone
     return {
         "version": row.id,
         "title": row.title,
@@ -75,13 +75,13 @@ def _details(row: ProgramTerms, program: Program) -> dict[str, object]:
 
 
 def save_draft(
-    program: Program, manager_id: int, version: int | None, values: Mapping[str, str]
+    context: Context, manager_id: int, version: int | None, values: Mapping[str, str]
 ) -> int:
     """Create a draft (`version` None) or change one; returns its version number."""
     with transaction():
         _editor(manager_id)
-        now = program.clock.now()
-        draft = rules.validate(values, now, program.timezone)
+        now = context.clock.now()
+        draft = rules.validate(values, now, context.timezone)
         if version is None:
             row = ProgramTerms(status="draft", created_at=now, created_by=manager_id)
             db.session.add(row)
@@ -91,12 +91,12 @@ def save_draft(
                 raise errors.NotADraft(version)
         _fill(row, draft)
         db.session.flush()
-        audit.record(now, manager_id, SAVED, details=_details(row, program))
+        audit.record(now, manager_id, SAVED, details=_details(row, context))
         number: int = row.id
     return number
 
 
-def publish(program: Program, manager_id: int, version: int, confirmed: bool) -> datetime:
+def publish(context: Context, manager_id: int, version: int, confirmed: bool) -> datetime:
     """Publish a draft, after the manager confirmed the preview; it is checked again now (its
     start must still be later than now, and a campaign may not overlap a published one).
     Returns the moment it takes effect (its start, or the end of a campaign running then)."""
@@ -110,8 +110,8 @@ def publish(program: Program, manager_id: int, version: int, confirmed: bool) ->
         row = _locked(version)
         if row.status != "draft":
             raise errors.NotADraft(version)
-        now = program.clock.now()
-        zone = program.timezone
+        now = context.clock.now()
+        zone = context.timezone
         values = rules.values_of(
             row.as_terms(),
             row.title,
@@ -126,12 +126,12 @@ def publish(program: Program, manager_id: int, version: int, confirmed: bool) ->
         row.status = "published"
         row.published_at = now
         row.published_by = manager_id
-        audit.record(now, manager_id, PUBLISHED, details=_details(row, program))
+        audit.record(now, manager_id, PUBLISHED, details=_details(row, context))
         starts = schedule.takes_effect(row.as_version())
     return starts
 
 
-def withdraw(program: Program, manager_id: int, version: int, confirmed: bool) -> None:
+def withdraw(context: Context, manager_id: int, version: int, confirmed: bool) -> None:
     """Withdraw a published version that has not started yet (or delete nothing: a draft is
     withdrawn too, so the list keeps what was proposed)."""
     if not confirmed:
@@ -140,16 +140,16 @@ def withdraw(program: Program, manager_id: int, version: int, confirmed: bool) -
         lock_terms(for_change=True)  # as publishing: no activation reads the version meanwhile
         _editor(manager_id)
         row = _locked(version)
-        now = program.clock.now()
+        now = context.clock.now()
         if row.status == "withdrawn":
             raise errors.CannotWithdraw(version, "она уже отозвана")
         if row.status == "published" and row.effective_from <= now:
             raise errors.CannotWithdraw(
                 version,
-                f"она действует с {show_moment(row.effective_from, program.timezone)}, "
+                f"она действует с {show_moment(row.effective_from, context.timezone)}, "
                 "и по ней уже могли быть выданы скидки",
             )
         row.status = "withdrawn"
         row.withdrawn_at = now
         row.withdrawn_by = manager_id
-        audit.record(now, manager_id, WITHDRAWN, details=_details(row, program))
+        audit.record(now, manager_id, WITHDRAWN, details=_details(row, context))

@@ -10,7 +10,7 @@ import click
 from flask.cli import AppGroup
 
 from cabinet.cli_types import MOMENT, refuse
-from cabinet.clock import Program, current_program
+from cabinet.clock import Context, current_context
 from cabinet.errors import ProgramRefusal
 from cabinet.moments import iso_moment
 from cabinet.referrals import queries, services
@@ -18,8 +18,8 @@ from cabinet.referrals import queries, services
 referral_cli = AppGroup("referral", help="Реферальная программа.")
 
 
-def _program(at: datetime | None) -> Program:
-    return current_program().at(at)
+def _program(at: datetime | None) -> Context:
+    return current_context().at(at)
 
 
 @referral_cli.command("join")
@@ -49,9 +49,9 @@ def join(client_id: int, code: str | None, at: datetime | None) -> None:
 @click.option("--copy", is_flag=True, help="Скопировать код в буфер обмена.")
 def code(client_id: int, copy: bool) -> None:
     """Print the client's personal code (and, with --copy, put it on the clipboard)."""
-    program = _program(None)
+    context = _program(None)
     try:
-        standing = queries.standing(client_id, program.clock.now())
+        standing = queries.standing(client_id, context.clock.now())
     except ProgramRefusal as refusal:
         refuse(refusal.message)
         return
@@ -78,16 +78,16 @@ def code(client_id: int, copy: bool) -> None:
 @click.option("--at", type=MOMENT, default=None, help="Момент (ISO 8601); по умолчанию сейчас")
 def show(client_id: int, at: datetime | None) -> None:
     """Print the client's standing in the program as one JSON object."""
-    program = _program(at)
+    context = _program(at)
     try:
-        click.echo(json.dumps(show_document(program, client_id), ensure_ascii=False))
+        click.echo(json.dumps(show_document(context, client_id), ensure_ascii=False))
     except ProgramRefusal as refusal:
         refuse(refusal.message)
 
 
-def show_document(program: Program, client_id: int) -> dict[str, Any]:
-    zone = program.timezone
-    now = program.clock.now()
+def show_document(context: Context, client_id: int) -> dict[str, Any]:
+    zone = context.timezone
+    now = context.clock.now()
     standing = queries.standing(client_id, now)
     return {
         "client": {"id": standing.client_id, "name": standing.client_name},

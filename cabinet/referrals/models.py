@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cabinet.clients.models import Client
 from cabinet.db import UTCDateTime, db
-from cabinet.referrals.rules import CODE_LENGTH, Step, Terms, Version
+from cabinet.referrals.rules import CODE_LENGTH, Step, TermsNumbers, Version
 
 # A percent is a share of a price: whatever the terms, a grant is 1–100% of it.
 PERCENT_BOUNDS = "BETWEEN 1 AND 100"
@@ -55,7 +55,7 @@ class ProgramTerms(db.Model):  # type: ignore[name-defined,misc]
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_by: Mapped[int | None] = mapped_column(ForeignKey("managers.id"))
 
-    def as_terms(self) -> Terms:
+    def as_terms(self) -> TermsNumbers:
         return terms_from(*(getattr(self, c.key) for c in TERMS_COLUMNS))
 
     def as_version(self) -> Version:
@@ -87,8 +87,8 @@ def terms_from(
     ladder: list[dict[str, Any]],
     apply_window_months: int,
     max_discount_percent: int,
-) -> Terms:
-    return Terms(
+) -> TermsNumbers:
+    return TermsNumbers(
         version=version,
         referee_percent=referee_percent,
         referee_months=referee_months,

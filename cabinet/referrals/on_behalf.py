@@ -4,7 +4,7 @@ rules and checks as the client's own, with the manager's reason in the audit log
 from __future__ import annotations
 
 from cabinet.audit import services as audit
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.errors import ProgramRefusal
 from cabinet.referrals import services as referral_services
 
@@ -14,17 +14,17 @@ class ReasonRequired(ProgramRefusal):
 
 
 def apply_code_for_client(
-    program: Program, manager_id: int, client_id: int, code: str, reason: str
+    context: Context, manager_id: int, client_id: int, code: str, reason: str
 ) -> referral_services.JoinResult:
     """Apply a code on the client's behalf: the same rules and checks as the client's own."""
     if not reason.strip():
         raise ReasonRequired()
     return referral_services.join(
-        program,
+        context,
         client_id,
         code,
         before_commit=lambda result: audit.record(
-            program.clock.now(),
+            context.clock.now(),
             manager_id,
             "apply_code",
             client_id=client_id,

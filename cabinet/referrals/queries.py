@@ -105,7 +105,7 @@ def schedule() -> rules.Schedule:
     return rules.Schedule(tuple(version_from(row) for row in read(_published_terms())))
 
 
-def terms_at(at: datetime) -> rules.Terms:
+def terms_at(at: datetime) -> rules.TermsNumbers:
     """The terms in force at `at`."""
     return schedule().at(at)
 
@@ -119,7 +119,7 @@ def _published_terms() -> Select[Any]:
     )
 
 
-def standing(client_id: int, at: datetime, terms: rules.Terms | None = None) -> Standing:
+def standing(client_id: int, at: datetime, terms: rules.TermsNumbers | None = None) -> Standing:
     """Two statements: the client with its code, referrer and count; its current grants.
     (The signed-in client is already loaded: `standing_of` does not load it again.)
     `terms` are the terms in force at `at` (their cap bounds «Ваша скидка»): a caller that has
@@ -131,7 +131,9 @@ def standing(client_id: int, at: datetime, terms: rules.Terms | None = None) -> 
     return _standing(client, code, referred_by, referred_count, at, terms)
 
 
-def standing_of(client: ClientRecord, at: datetime, terms: rules.Terms | None = None) -> Standing:
+def standing_of(
+    client: ClientRecord, at: datetime, terms: rules.TermsNumbers | None = None
+) -> Standing:
     """Two indexed statements, however long the history: the code, referrer and count of
     referred clients; the grants not yet ended (and the terms, unless the caller has them)."""
     code, referred_by, referred_count = read(_program_of(), {"client_id": client.id}).one()
@@ -150,7 +152,7 @@ def _standing(
     referred_by: int | None,
     referred_count: int | None,
     at: datetime,
-    terms: rules.Terms | None,
+    terms: rules.TermsNumbers | None,
 ) -> Standing:
     current = [
         HistoryRow(*row) for row in read(_current_grants(), {"client_id": client.id, "at": at})

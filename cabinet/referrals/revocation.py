@@ -26,7 +26,7 @@ from cabinet import events
 from cabinet.audit import services as audit
 from cabinet.auth.errors import ManagerNotFound
 from cabinet.auth.models import Manager
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db, transaction
 from cabinet.moments import show_moment
 from cabinet.referrals import errors, queries, rules
@@ -57,7 +57,7 @@ class RevocationResult:
 
 
 def revoke_referral(
-    program: Program, manager_id: int, referral_id: int, reason: str
+    context: Context, manager_id: int, referral_id: int, reason: str
 ) -> RevocationResult:
     """Revoke the referral on `manager_id`'s say-so, for `reason` (required); commit once."""
     why = reason.strip()
@@ -65,11 +65,11 @@ def revoke_referral(
         raise errors.RevocationReasonRequired()
     why = why[:MAX_REASON]
     with transaction():
-        result = _revoke(program, manager_id, referral_id, why)
+        result = _revoke(context, manager_id, referral_id, why)
     return result
 
 
-def _revoke(program: Program, manager_id: int, referral_id: int, reason: str) -> RevocationResult:
+def _revoke(context: Context, manager_id: int, referral_id: int, reason: str) -> RevocationResult:
     # The two clients of a referral never change, so reading them before the locks is safe.
     parties = db.session.execute(
         select(Referral.referrer_id, Referral.referee_id).where(Referral.id == referral_id)
@@ -81,12 +81,12 @@ def _revoke(program: Program, manager_id: int, referral_id: int, reason: str) ->
     referral = db.session.scalars(
         select(Referral).where(Referral.id == referral_id).execution_options(populate_existing=True)
     ).one()
-    zone = program.timezone
+    zone = context.timezone
     if referral.revoked_at is not None:
         raise errors.ReferralAlreadyRevoked(show_moment(referral.revoked_at, zone))
     if db.session.get(Manager, manager_id) is None:
         raise ManagerNotFound(manager_id)
-    now = program.clock.now()
+    now = context.clock.now()
     if now < referral.activated_at:
         raise errors.RevocationBeforeActivation(show_moment(referral.activated_at, zone))
 
@@ -155,7 +155,7 @@ def _revoke(program: Program, manager_id: int, referral_id: int, reason: str) ->
     for client_id in (referrer_id, referee_id):
         audit.record(now, manager_id, ACTION, client_id=client_id, reason=reason, details=details)
 
-    _record_events(program, referral, now, outcome, welcome, voided, issued, reversed_packs)
+    _record_events(context, referral, now, outcome, welcome, voided, issued, reversed_packs)
     return RevocationResult(
         referral_id=referral_id,
         referrer_id=referrer_id,
@@ -189,7 +189,7 @@ def _end_referee_grant(referral_id: int, now: datetime) -> tuple[RefereeGrantOut
 
 
 def _record_events(
-    program: Program,
+    context: Context,
     referral: Referral,
     now: datetime,
     outcome: RefereeGrantOutcome,
@@ -200,7 +200,7 @@ def _record_events(
 ) -> None:
     """The feed's events, last thing before the commit (see cabinet/events)."""
     events.record(
-        program,
+        context,
         "referral_revoked",
         client_id=referral.referrer_id,
         at=now,
@@ -214,11 +214,11 @@ def _record_events(
     )
     if welcome is not None and outcome == "closed":
         events.record(
-            program, "grant_closed", client_id=welcome.client_id, at=now, data=grant_data(welcome)
+            context, "grant_closed", client_id=welcome.client_id, at=now, data=grant_data(welcome)
         )
     for grant in ([welcome] if welcome is not None and outcome == "voided" else []) + voided:
         events.record(
-            program,
+            context,
             "grant_revoked",
             client_id=grant.client_id,
             at=now,
@@ -226,11 +226,11 @@ def _record_events(
         )
     for grant in issued:
         events.record(
-            program, "grant_issued", client_id=grant.client_id, at=now, data=grant_data(grant)
+            context, "grant_issued", client_id=grant.client_id, at=now, data=grant_data(grant)
         )
     for pack in packs:
         events.record(
-            program,
+            context,
             "sms_pack_revoked",
             client_id=pack.client_id,
             at=now,

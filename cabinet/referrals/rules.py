@@ -33,7 +33,7 @@ class Step:
 
 
 @dataclass(frozen=True)
-class Terms:
+class TermsNumbers:
     """Every number of the program's terms, as one version holds them (docs/rules.md,
     «Версии условий»). Grants and SMS packs record the `version` that made them."""
 
@@ -59,7 +59,7 @@ class Terms:
 # Version 1: the terms of the operator's help page. The migration that creates the table of
 # versions writes these numbers as version 1 (a test checks the two agree); everything else
 # reads the version in force from the database.
-HELP_PAGE_TERMS = Terms(
+HELP_PAGE_TERMS = TermsNumbers(
     version=1,
     referee_percent=20,
     referee_months=3,
@@ -82,7 +82,7 @@ class Version:
     """Published terms and when they are in force. A campaign has an end: from it on, the
     terms that were in force before apply again."""
 
-    terms: Terms
+    terms: TermsNumbers
     effective_from: datetime
     ends_at: datetime | None = None
     title: str = ""
@@ -141,7 +141,7 @@ class Schedule:
             if c.terms.version != campaign.terms.version and overlap(c, campaign)
         )
 
-    def at(self, at: datetime) -> Terms:
+    def at(self, at: datetime) -> TermsNumbers:
         return self.version_at(at).terms
 
     def upcoming(self, now: datetime) -> tuple[Version, ...]:
@@ -159,7 +159,7 @@ class Schedule:
 
 
 HELP_PAGE_SCHEDULE = Schedule((Version(HELP_PAGE_TERMS, BEGINNING, None, "Условия из справки"),))
-TermsAt = Callable[[datetime], Terms]
+TermsAt = Callable[[datetime], TermsNumbers]
 
 CODE_LENGTH = 9
 _CODE_PATTERN = re.compile(rf"[0-9a-f]{{{CODE_LENGTH}}}")
@@ -186,7 +186,7 @@ def period_end(start: datetime, months: int, zone: tzinfo) -> datetime:
     return (shifted - timedelta(days=1)).astimezone(UTC)
 
 
-def apply_deadline(registered_at: datetime, zone: tzinfo, terms: Terms) -> datetime:
+def apply_deadline(registered_at: datetime, zone: tzinfo, terms: TermsNumbers) -> datetime:
     """The last moment a new client may apply a code: PBX registration + the window
     (1 calendar month in the help page's terms)."""
     return add_months(registered_at, terms.apply_window_months, zone)
@@ -240,7 +240,7 @@ def check_join(client: Party) -> None:
         raise errors.AlreadyMember()
 
 
-def check_can_apply(referee: Party, now: datetime, zone: tzinfo, terms: Terms) -> None:
+def check_can_apply(referee: Party, now: datetime, zone: tzinfo, terms: TermsNumbers) -> None:
     """What the referee alone decides (active, no code applied before, within the window of
     `terms`, the terms in force at `now`), checked before any code is looked at: a client who
     can apply no code learns nothing about which codes exist."""
@@ -254,7 +254,7 @@ def check_can_apply(referee: Party, now: datetime, zone: tzinfo, terms: Terms) -
 
 
 def check_application(
-    referee: Party, referrer: Party, now: datetime, zone: tzinfo, terms: Terms
+    referee: Party, referrer: Party, now: datetime, zone: tzinfo, terms: TermsNumbers
 ) -> None:
     """The five conditions for `referee` applying `referrer`'s code at `now` (under `terms`,
     the terms in force at `now`): first the referee's own, then the code's. A code that is not
@@ -271,7 +271,7 @@ def check_application(
         raise errors.CodeCycle()
 
 
-def can_still_apply(referee: Party, now: datetime, zone: tzinfo, terms: Terms) -> bool:
+def can_still_apply(referee: Party, now: datetime, zone: tzinfo, terms: TermsNumbers) -> bool:
     """Whether the page should still offer the code field to this client."""
     return (
         referee.active
@@ -325,7 +325,9 @@ def grant_of(stored: StoredGrant) -> Grant:
     )
 
 
-def referee_grant(now: datetime, promo_until: datetime | None, zone: tzinfo, terms: Terms) -> Grant:
+def referee_grant(
+    now: datetime, promo_until: datetime | None, zone: tzinfo, terms: TermsNumbers
+) -> Grant:
     """The referee's percent for its months (20% for 3 in the help page's terms), starting
     once the promo period is over; `terms` are those in force at the activation `now`."""
     start = now if promo_until is None else max(now, promo_until)
@@ -348,7 +350,7 @@ def referrer_reward(
     packs_held: Iterable[int],
     now: datetime,
     zone: tzinfo,
-    terms: Terms,
+    terms: TermsNumbers,
 ) -> Reward:
     """The ladder: one level up (at most the top level) while a referrer grant is in force,
     else level 1; `terms` are those in force at the activation `now`.
@@ -404,7 +406,7 @@ def ladder(activations: Sequence[datetime], zone: tzinfo, terms_at: TermsAt) -> 
     return LadderResult(tuple(grants), tuple(packs))
 
 
-def discount_at(grants: Iterable[Grant], at: datetime, terms: Terms) -> int:
+def discount_at(grants: Iterable[Grant], at: datetime, terms: TermsNumbers) -> int:
     """«Ваша скидка»: the sum of the grants in force at `at`, at most the cap of `terms`, the
     terms in force at `at` (100% in the help page's terms)."""
     return min(terms.max_discount_percent, sum(g.percent for g in grants if g.in_force(at)))
@@ -530,7 +532,7 @@ def next_referral(
     packs_held: Iterable[int],
     now: datetime,
     zone: tzinfo,
-    terms: Terms,
+    terms: TermsNumbers,
     terms_at: TermsAt | None = None,
     changes: Iterable[datetime] = (),
 ) -> NextReferral:
@@ -568,7 +570,7 @@ class RefereeOffer:
     deadline: datetime  # the last moment a code may be applied
 
 
-def referee_offer(client: Party, now: datetime, zone: tzinfo, terms: Terms) -> RefereeOffer:
+def referee_offer(client: Party, now: datetime, zone: tzinfo, terms: TermsNumbers) -> RefereeOffer:
     """`terms` are those in force at `now`: the ones applying a code now would be under."""
     grant = referee_grant(now, client.promo_until, zone, terms)
     return RefereeOffer(

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from cabinet import events, metrics
 from cabinet.clients import errors as client_errors
 from cabinet.clients.models import Client
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db, is_postgresql, transaction
 from cabinet.errors import ProgramRefusal
 from cabinet.moments import show_moment
@@ -41,16 +41,16 @@ class Activated:
     referee_id: int
     referee_name: str
     activated_at: datetime
-    terms: rules.Terms
+    terms: rules.TermsNumbers
     reward: rules.Grant  # the referrer's grant for this activation
 
 
 # Features above this layer that act on an activation in its transaction (the invitations'
 # outbox queues the referrer's notice «Клиент … применил ваш код»): registered by the app.
-_ACTIVATION_LISTENERS: list[Callable[[Program, Activated], None]] = []
+_ACTIVATION_LISTENERS: list[Callable[[Context, Activated], None]] = []
 
 
-def on_activation(listener: Callable[[Program, Activated], None]) -> None:
+def on_activation(listener: Callable[[Context, Activated], None]) -> None:
     """Call `listener` in each activation's transaction, after its rows and events."""
     if listener not in _ACTIVATION_LISTENERS:
         _ACTIVATION_LISTENERS.append(listener)
@@ -62,11 +62,11 @@ class JoinResult:
     code: str
     referrer_id: int | None
     activated_at: datetime | None
-    terms: rules.Terms | None = None  # the terms the activation was judged by
+    terms: rules.TermsNumbers | None = None  # the terms the activation was judged by
 
 
 def join(
-    program: Program,
+    context: Context,
     client_id: int,
     raw_code: str | None = None,
     before_commit: Callable[[JoinResult], None] | None = None,
@@ -78,9 +78,9 @@ def join(
         code = None if raw_code is None else rules.parse_code(raw_code)
         with transaction():
             if code is None:
-                result = _join_without_code(program, client_id)
+                result = _join_without_code(context, client_id)
             else:
-                result = _apply_code(program, client_id, code)
+                result = _apply_code(context, client_id, code)
             if before_commit is not None:
                 before_commit(result)
     except ProgramRefusal as refusal:
@@ -90,18 +90,18 @@ def join(
     return result
 
 
-def _join_without_code(program: Program, client_id: int) -> JoinResult:
+def _join_without_code(context: Context, client_id: int) -> JoinResult:
     client = lock_clients([client_id]).get(client_id)
     if client is None:
         raise client_errors.ClientNotFound(client_id)
     rules.check_join(_party(client))
-    now = program.clock.now()
-    member = _enrol(program, client_id, now)
-    events.record(program, "client_joined", client_id=client_id, at=now, data={"referrer_id": None})
+    now = context.clock.now()
+    member = _enrol(context, client_id, now)
+    events.record(context, "client_joined", client_id=client_id, at=now, data={"referrer_id": None})
     return JoinResult(client_id, member.code, None, None)
 
 
-def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
+def _apply_code(context: Context, client_id: int, code: str) -> JoinResult:
     # A code never changes owner, so finding the owner before taking the locks is safe.
     referrer_id = db.session.scalar(select(Member.client_id).where(Member.code == code))
     locked = lock_clients([client_id] if referrer_id is None else [client_id, referrer_id])
@@ -109,8 +109,8 @@ def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
     if referee_client is None:
         raise client_errors.ClientNotFound(client_id)
     lock_terms(for_change=False)  # before the clock: a publish under way lands first
-    zone = program.timezone
-    now = program.clock.now()
+    zone = context.timezone
+    now = context.clock.now()
     # The activation is judged by the terms in force at its moment, and its rows name them.
     terms = queries.schedule().at(now)
     referee = _party(referee_client)
@@ -129,7 +129,7 @@ def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
     member = referee_client.member
     joined_now = member is None
     if member is None:
-        member = _enrol(program, client_id, now)
+        member = _enrol(context, client_id, now)
     referred_before = _referred_count(referrer_id)
     referral = Referral(referrer_id=referrer_id, referee_id=client_id, activated_at=now)
     db.session.add(referral)
@@ -181,17 +181,17 @@ def _apply_code(program: Program, client_id: int, code: str) -> JoinResult:
     ]
     db.session.add_all(packs)
     db.session.flush()
-    _record_activation(program, referral, joined_now, welcome_row, closed, reward_row, packs)
+    _record_activation(context, referral, joined_now, welcome_row, closed, reward_row, packs)
     activated = Activated(
         referral.id, referrer_id, client_id, referee_client.name, now, terms, reward.grant
     )
     for listener in _ACTIVATION_LISTENERS:
-        listener(program, activated)
+        listener(context, activated)
     return JoinResult(client_id, member.code, referrer_id, now, terms)
 
 
 def _record_activation(
-    program: Program,
+    context: Context,
     referral: Referral,
     joined_now: bool,
     welcome: Grant,
@@ -203,14 +203,14 @@ def _record_activation(
     now = referral.activated_at
     if joined_now:
         events.record(
-            program,
+            context,
             "client_joined",
             client_id=referral.referee_id,
             at=now,
             data={"referrer_id": referral.referrer_id},
         )
     events.record(
-        program,
+        context,
         "referral_activated",
         client_id=referral.referrer_id,
         at=now,
@@ -222,18 +222,18 @@ def _record_activation(
         },
     )
     events.record(
-        program, "grant_issued", client_id=welcome.client_id, at=now, data=grant_data(welcome)
+        context, "grant_issued", client_id=welcome.client_id, at=now, data=grant_data(welcome)
     )
     if closed is not None:
         events.record(
-            program, "grant_closed", client_id=closed.client_id, at=now, data=grant_data(closed)
+            context, "grant_closed", client_id=closed.client_id, at=now, data=grant_data(closed)
         )
     events.record(
-        program, "grant_issued", client_id=reward.client_id, at=now, data=grant_data(reward)
+        context, "grant_issued", client_id=reward.client_id, at=now, data=grant_data(reward)
     )
     for pack in packs:
         events.record(
-            program,
+            context,
             "sms_pack_granted",
             client_id=pack.client_id,
             at=now,
@@ -308,12 +308,12 @@ def _party(client: Client) -> rules.Party:
     )
 
 
-def _enrol(program: Program, client_id: int, now: datetime) -> Member:
+def _enrol(context: Context, client_id: int, now: datetime) -> Member:
     """Make the client a member with a fresh code; a collision (about one in 68 billion per
     pair) is retried inside a savepoint."""
     for _ in range(_CODE_ATTEMPTS):
         member = Member(
-            client_id=client_id, code=rules.new_code(program.random_bytes), joined_at=now
+            client_id=client_id, code=rules.new_code(context.random_bytes), joined_at=now
         )
         try:
             with db.session.begin_nested():

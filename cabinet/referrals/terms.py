@@ -1,5 +1,5 @@
 """The program's terms as the customer reads them, built from the terms in force (a version of
-`rules.Terms`; the help page's are version 1).
+`rules.TermsNumbers`; the help page's are version 1).
 
 Pages, the share dialog, the flash messages and the invitation texts take their numbers and
 phrases from here; none of them types a rule number.
@@ -17,7 +17,7 @@ from cabinet.texts import months, months_for, months_within, number, percent
 
 
 @dataclass(frozen=True)
-class Terms:
+class TermsWording:
     version: int
     referee_percent: str  # «20 %»
     referee_for: str  # «три месяца»
@@ -36,11 +36,11 @@ def sms_pack(size: int) -> str:
 
 
 @cache
-def words(terms: rules.Terms) -> Terms:
+def words(terms: rules.TermsNumbers) -> TermsWording:
     """The words of one version (computed once per version)."""
     steps = [s.percent for s in terms.ladder]
     rises = {b - a for a, b in zip(steps, steps[1:], strict=False)}
-    return Terms(
+    return TermsWording(
         version=terms.version,
         referee_percent=percent(terms.referee_percent),
         referee_for=months_for(terms.referee_months),
@@ -65,7 +65,7 @@ def words(terms: rules.Terms) -> Terms:
 # a grant was made under. One place for every sentence with a number, a date or a level.
 
 
-def ladder_intro(terms: rules.Terms) -> str:
+def ladder_intro(terms: rules.TermsNumbers) -> str:
     """The sentence above «Таблица скидок». The help page's own when every level adds the
     first level's percent; otherwise what the first client gives and what the next ones do."""
     w = words(terms)
@@ -99,7 +99,7 @@ def _percent_for(percent_: int, months_: int) -> str:
     return f"{percent(percent_)} на {months(months_)}"
 
 
-def step_words(step: rules.Step, regular: rules.Terms | None) -> StepWords:
+def step_words(step: rules.Step, regular: rules.TermsNumbers | None) -> StepWords:
     """A row; `regular` are the terms that apply again when a campaign in force ends."""
     note = ""
     if regular is not None:
@@ -129,7 +129,7 @@ def campaign_until(ends_at: datetime, zone: tzinfo) -> str:
     return show_moment(ends_at, zone)
 
 
-def _level_changes(campaign: rules.Terms, regular: rules.Terms) -> list[str]:
+def _level_changes(campaign: rules.TermsNumbers, regular: rules.TermsNumbers) -> list[str]:
     changes = []
     for step in campaign.ladder:
         if step.level > regular.top_level:
@@ -159,7 +159,7 @@ def _level_changes(campaign: rules.Terms, regular: rules.Terms) -> list[str]:
     return changes
 
 
-def campaign_headline(version: rules.Version, regular: rules.Terms, zone: tzinfo) -> str:
+def campaign_headline(version: rules.Version, regular: rules.TermsNumbers, zone: tzinfo) -> str:
     """«Акция до 19.12.2026 включительно: за первого клиента 30 % (обычно 20 %).» — what the
     campaign in force changes, and until when; the regular terms apply again after it."""
     if version.ends_at is None:
@@ -177,14 +177,14 @@ def campaign_note(campaign_ends_at: datetime | None, zone: tzinfo) -> str:
     return f"по условиям акции до {campaign_until(campaign_ends_at, zone)}"
 
 
-def regular_after(campaign: rules.Version, schedule: rules.Schedule) -> rules.Terms:
+def regular_after(campaign: rules.Version, schedule: rules.Schedule) -> rules.TermsNumbers:
     """The terms that apply when `campaign` ends (the regular ones)."""
     if campaign.ends_at is None:
         raise ValueError("a campaign has an end")
     return schedule.at(campaign.ends_at)
 
 
-def welcome_lines(terms: rules.Terms) -> tuple[str, ...]:
+def welcome_lines(terms: rules.TermsNumbers) -> tuple[str, ...]:
     """A member with no discount yet and no friend brought: the offer and the next step, in
     place of a bare «0 %»."""
     first = terms.ladder[0]

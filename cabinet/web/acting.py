@@ -11,7 +11,7 @@ from typing import Any
 
 from cabinet.audit import services as audit
 from cabinet.auth.roles import current_visitor
-from cabinet.clock import current_program
+from cabinet.clock import current_context
 
 # The audit log's word for «done in the client's cabinet».
 IN_CABINET = "в кабинете клиента"
@@ -23,11 +23,11 @@ def audit_hook(action: str, **details: Any) -> Callable[..., None] | None:
     if visitor is None or visitor.manager is None:
         return None
     manager_id, client_id = visitor.manager.id, visitor.client_id
-    program = current_program()
+    context = current_context()
 
     def write(*_result: object) -> None:
         audit.record(
-            program.clock.now(),
+            context.clock.now(),
             manager_id,
             action,
             client_id=client_id,

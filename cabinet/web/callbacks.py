@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
-from cabinet.clock import current_program
+from cabinet.clock import current_context
 from cabinet.invitations import callbacks, services
 from cabinet.invitations.errors import CallbackRefused, CallbackReplayed, CallbacksOff
 from cabinet.invitations.settings import InvitationSettings
@@ -27,7 +27,7 @@ def _verified() -> tuple[InvitationSettings, str, bytes]:
         request.headers.get(callbacks.TIMESTAMP_HEADER, ""),
         request.headers.get(callbacks.SIGNATURE_HEADER, ""),
         body,
-        current_program().clock.now(),
+        current_context().clock.now(),
         settings.callback_window_seconds,
     )
     return settings, digest, body
@@ -44,7 +44,7 @@ def receipt() -> tuple[Response, int]:
     try:
         settings, digest, body = _verified()
         changed = services.record_receipt(
-            current_program(),
+            current_context(),
             callbacks.parse_receipt(body),
             digest,
             settings.callback_window_seconds,
@@ -60,7 +60,7 @@ def inbound() -> tuple[Response, int]:
     try:
         settings, digest, body = _verified()
         added = services.record_inbound(
-            current_program(),
+            current_context(),
             settings,
             callbacks.parse_inbound(body),
             digest,

@@ -4,28 +4,19 @@ of non-breaking spaces (cabinet/typeset.py), and the program's terms in force fo
 
 from __future__ import annotations
 
-from flask import Flask, g
+from flask import Flask
 from werkzeug.local import LocalProxy
 
-from cabinet.clock import current_program
-from cabinet.referrals import queries
-from cabinet.referrals.rules import Schedule
-from cabinet.referrals.terms import Terms, words
+from cabinet.clock import current_context
+from cabinet.referral_page import terms_schedule
+from cabinet.referrals.terms import TermsWording, words
 from cabinet.texts import number, percent
 from cabinet.typeset import Typeset
 
 
-def schedule() -> Schedule:
-    """The published versions of the terms, read once per request."""
-    if "terms_schedule" not in g:
-        g.terms_schedule = queries.schedule()
-    found: Schedule = g.terms_schedule
-    return found
-
-
-def terms_in_force() -> Terms:
+def terms_in_force() -> TermsWording:
     """The words of the terms in force at the cabinet's clock now."""
-    return words(schedule().at(current_program().clock.now()))
+    return words(terms_schedule().at(current_context().clock.now()))
 
 
 def init_app(app: Flask) -> None:

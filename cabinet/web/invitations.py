@@ -24,7 +24,7 @@ from cabinet.auth.roles import (
     current_client,
     current_client_id,
 )
-from cabinet.clock import current_program
+from cabinet.clock import current_context
 from cabinet.extensions import csrf
 from cabinet.htmx import fragment_response, retarget, trigger, wants_fragment
 from cabinet.invitations import rules, services
@@ -112,7 +112,7 @@ def send() -> Response | BaseResponse:
         settings: InvitationSettings = current_app.extensions["invitations"]
         try:
             queued = services.invite(
-                current_program(),
+                current_context(),
                 settings,
                 current_client_id(),
                 channel,
@@ -168,7 +168,7 @@ def unsubscribe(token: str) -> tuple[str, int] | Response:
     if request.method == "POST":
         settings: InvitationSettings = current_app.extensions["invitations"]
         services.opt_out(
-            current_program(),
+            current_context(),
             recipient,
             "one-click" if one_click else "unsubscribe link",
             settings.contact_hash_key,
@@ -192,7 +192,7 @@ def refuse(token: str) -> tuple[str, int]:
     settings: InvitationSettings = current_app.extensions["invitations"]
     try:
         if request.method == "POST":
-            found = services.refuse(current_program(), settings, token)
+            found = services.refuse(current_context(), settings, token)
         else:
             found = services.refusal(settings, token)
     except RefusalLinkUnknown as unknown:

@@ -14,13 +14,12 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
-from cabinet import limits
-from cabinet.clock import current_program
+from cabinet import limits, referral_page
+from cabinet.clock import current_context
 from cabinet.invitations import messages
 from cabinet.invitations import rules as invitation_rules
 from cabinet.moments import show_moment
 from cabinet.referrals import links, rules
-from cabinet.web import filters
 
 bp = Blueprint("links", __name__)
 
@@ -50,7 +49,7 @@ class LinkPage:
 
 
 def build(inviter: str, code: str, now: datetime, zone: ZoneInfo) -> LinkPage:
-    version = filters.schedule().version_at(now)
+    version = referral_page.terms_schedule().version_at(now)
     campaign = None
     if version.ends_at is not None:
         title = f" «{version.title}»" if version.title else ""
@@ -71,9 +70,9 @@ def personal(code: str) -> Response:
     inviter = links.inviter_name(code)
     if inviter is None:
         return make_response(render_template("links/unknown.html"), 404)
-    program = current_program()
+    context = current_context()
     normal = rules.normalise_code(code)
-    view = build(inviter, normal, program.clock.now(), program.timezone)
+    view = build(inviter, normal, context.clock.now(), context.timezone)
     response = make_response(render_template("links/personal.html", view=view))
     keep = timedelta(days=31 * view.window_months)
     via = request.args.get("via", "")
@@ -142,7 +141,7 @@ def sharing(code: str, inviter: str) -> Sharing:
     """The link as copied is bare; the QR code, the messengers and the share sheet add their
     marker (`?via=qr|tg|wa|share`), so an applied code tells which way it came."""
     link = personal_link(code)
-    terms = filters.schedule().at(current_program().clock.now())
+    terms = referral_page.terms_schedule().at(current_context().clock.now())
     text = messages.share_text(code, terms, inviter)
     return Sharing(
         link=link,

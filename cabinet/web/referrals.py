@@ -6,8 +6,9 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, requ
 from werkzeug.wrappers import Response as BaseResponse
 
 from cabinet import limits
+from cabinet import referral_page as page
 from cabinet.auth.roles import client_action, client_required, current_client, current_client_id
-from cabinet.clock import current_program
+from cabinet.clock import current_context
 from cabinet.errors import ProgramRefusal
 from cabinet.htmx import render, retarget, wants_fragment
 from cabinet.invitations import attribution
@@ -15,7 +16,6 @@ from cabinet.referrals import queries, rules, services
 from cabinet.referrals.forms import ApplyCodeForm, JoinForm
 from cabinet.referrals.terms import words
 from cabinet.web import links
-from cabinet.web import referral_page as page
 from cabinet.web.acting import audit_hook
 
 bp = Blueprint("referrals", __name__, url_prefix="/referral")
@@ -31,11 +31,11 @@ def _cursor(after: str | None) -> queries.Cursor | None:
 
 def _page(tab: page.Tab = "history", after: str | None = None) -> page.ReferralPage:
     """The whole page, for the client already loaded by the sign-in check."""
-    program = current_program()
+    context = current_context()
     return page.build(
         current_client(),
-        program.clock.now(),
-        program.timezone,
+        context.clock.now(),
+        context.timezone,
         tab,
         _cursor(after),
         current_app.config["PAGE_SIZE"],
@@ -44,11 +44,11 @@ def _page(tab: page.Tab = "history", after: str | None = None) -> page.ReferralP
 
 def _tab(tab: page.Tab, after: str | None) -> page.TabPanel:
     """Only the tab a fragment swaps in: nothing is computed for blocks it does not show."""
-    program = current_program()
+    context = current_context()
     return page.build_tab(
         current_client_id(),
-        program.clock.now(),
-        program.timezone,
+        context.clock.now(),
+        context.timezone,
         tab,
         _cursor(after),
         current_app.config["PAGE_SIZE"],
@@ -105,7 +105,7 @@ def apply_code() -> Response | BaseResponse:
 
         try:
             result = services.join(
-                current_program(), current_client_id(), form.code.data, before_commit=before_commit
+                current_context(), current_client_id(), form.code.data, before_commit=before_commit
             )
         except ProgramRefusal as refusal:
             form.code.errors = [refusal.message]
@@ -134,7 +134,7 @@ def join() -> Response | BaseResponse:
     if form.validate_on_submit():
         try:
             result = services.join(
-                current_program(), current_client_id(), before_commit=audit_hook("cabinet_join")
+                current_context(), current_client_id(), before_commit=audit_hook("cabinet_join")
             )
         except ProgramRefusal as refusal:
             flash(refusal.message, "error")

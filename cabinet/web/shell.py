@@ -29,7 +29,7 @@ from cabinet.auth.models import Manager
 from cabinet.auth.roles import current_visitor
 from cabinet.auth.services import load_session_user
 from cabinet.clients.models import Client, ClientRecord
-from cabinet.clock import current_program
+from cabinet.clock import current_context
 from cabinet.db import db, reads_only
 from cabinet.demo.clock import DemoClock
 from cabinet.extensions import csrf, login_manager
@@ -85,7 +85,7 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(load_session_user)
     login_manager.unauthorized_handler(_unauthorized)
 
-    zone = app.extensions["program"].timezone
+    zone = app.extensions["context"].timezone
     app.add_template_filter(lambda m: show_moment(m, zone), "moment")
     app.add_template_filter(lambda m: show_date(m, zone), "date")
     filters.init_app(app)
@@ -257,7 +257,7 @@ def _template_context() -> dict[str, Any]:
     database_up = not g.get("database_down")
     visitor = current_visitor() if isinstance(user, Manager) and database_up else None
     demo = current_app.config["DEMO_MODE"]
-    context: dict[str, Any] = {
+    values: dict[str, Any] = {
         "signed_in": user if isinstance(user, ClientRecord | Client) else None,
         "manager": user if isinstance(user, Manager) else None,
         # A manager in a client's cabinet: the banner on every page, the client's menu there.
@@ -269,8 +269,8 @@ def _template_context() -> dict[str, Any]:
         "demo_shifted": False,
     }
     if demo and database_up:
-        program = current_program()
-        context["demo_now"] = show_moment(program.clock.now(), program.timezone)
-        clock = program.clock
-        context["demo_shifted"] = isinstance(clock, DemoClock) and clock.offset() != 0
-    return context
+        context = current_context()
+        values["demo_now"] = show_moment(context.clock.now(), context.timezone)
+        clock = context.clock
+        values["demo_shifted"] = isinstance(clock, DemoClock) and clock.offset() != 0
+    return values

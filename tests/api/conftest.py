@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from cabinet.api import tokens
-from cabinet.clock import Program
+from cabinet.clock import Context
 from tests.factories import seed_worked_example
 
 
@@ -33,9 +33,9 @@ class Api:
 
 
 @pytest.fixture
-def token(app: Flask, database: None, program: Program) -> str:
+def token(app: Flask, database: None, context: Context) -> str:
     with app.app_context():
-        return tokens.issue(program, "billing").token
+        return tokens.issue(context, "billing").token
 
 
 @pytest.fixture
@@ -44,9 +44,9 @@ def api(client: FlaskClient, token: str) -> Api:
 
 
 @pytest.fixture
-def worked_example(app: Flask, database: None, program: Program) -> str:
+def worked_example(app: Flask, database: None, context: Context) -> str:
     with app.app_context():
-        return seed_worked_example(program)
+        return seed_worked_example(context)
 
 
 def assert_problem(response: TestResponse, status: int, slug: str) -> dict[str, Any]:

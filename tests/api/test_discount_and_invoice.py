@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import func, select
 
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.events.models import Event
 from tests.api.conftest import Api, assert_problem
@@ -44,10 +44,10 @@ def test_discount_of_the_worked_example(api: Api, worked_example: str) -> None:
 
 
 def test_discount_defaults_to_now_and_shows_a_grant_waiting_for_the_promo_end(
-    app: Flask, api: Api, program: Program
+    app: Flask, api: Api, context: Context
 ) -> None:
     with app.app_context():
-        code = make_member(program, 1, msk("2023-03-01 09:00"))
+        code = make_member(context, 1, msk("2023-03-01 09:00"))
     api.put(
         "/api/v1/clients/407",
         {"name": "ТехСтрой", "registered_at": "2023-03-20", "promo_until": "2023-04-20"},
@@ -55,7 +55,7 @@ def test_discount_defaults_to_now_and_shows_a_grant_waiting_for_the_promo_end(
     with app.app_context():
         from cabinet.referrals import services
 
-        services.join(program.at(msk("2023-03-31 15:18")), 407, code)
+        services.join(context.at(msk("2023-03-31 15:18")), 407, code)
     body = api.get("/api/v1/clients/407/discount").get_json()  # the clock: 31.03.2023 12:00
     assert body["at"] == "2023-03-31T12:00:00+03:00"
     assert (body["percent"], body["grants"]) == (0, [])

@@ -13,7 +13,7 @@ from flask import Flask
 
 import cabinet.events
 from cabinet.api import tokens
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.errors import ProgramRefusal
 from cabinet.referrals import services
@@ -75,11 +75,11 @@ def test_the_cursor_pages_through_without_gaps_or_repeats(api: Api, worked_examp
 
 
 def test_a_refused_change_writes_no_event(
-    app: Flask, api: Api, worked_example: str, program: Program
+    app: Flask, api: Api, worked_example: str, context: Context
 ) -> None:
     before = len(_all(api))
     with app.app_context(), pytest.raises(ProgramRefusal):
-        services.join(program, 408, worked_example)  # a code applied twice
+        services.join(context, 408, worked_example)  # a code applied twice
     assert len(_all(api)) == before
 
 
@@ -94,7 +94,7 @@ JOINERS = 6  # clients joining without a code (nothing but the event lock orders
 
 
 def test_a_consumer_sees_every_event_once_while_referrals_happen_concurrently(
-    app: Flask, database: None, program: Program, monkeypatch: pytest.MonkeyPatch
+    app: Flask, database: None, context: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Writers in threads apply one referrer's code or join on their own; a consumer follows
     the feed meanwhile.
@@ -107,7 +107,7 @@ def test_a_consumer_sees_every_event_once_while_referrals_happen_concurrently(
     live = live_program(app)
     now = datetime.now(UTC)
     with app.app_context():
-        token = tokens.issue(program, "sync").token
+        token = tokens.issue(context, "sync").token
         make_client(1, registered_at=now - timedelta(days=40))
         code = services.join(live, 1).code
         for i in range(WRITERS):

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from cabinet.api import openapi, tokens
-from cabinet.clock import Program
+from cabinet.clock import Context
 from tests.factories import seed_worked_example
 
 
@@ -55,11 +55,11 @@ class BearerToken:
 
 
 @pytest.fixture
-def seeded(app: Flask, database: None, program: Program) -> None:
+def seeded(app: Flask, database: None, context: Context) -> None:
     """The worked example in the database (so some ids exist) and the token."""
-    fixed = Program(program.clock, program.timezone, lambda n: FIXED_BYTES[:n])
+    fixed = Context(context.clock, context.timezone, lambda n: FIXED_BYTES[:n])
     with app.app_context():
-        seed_worked_example(program)
+        seed_worked_example(context)
         tokens.issue(fixed, "schemathesis")
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 
 from cabinet.api import tokens
 from cabinet.api.models import ApiToken
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from tests.api.conftest import assert_problem
 
@@ -54,7 +54,7 @@ def call(client: FlaskClient, token: str, method: str, path: str, body: Any) -> 
 def test_every_endpoint_wants_its_scope(
     app: Flask,
     client: FlaskClient,
-    program: Program,
+    context: Context,
     worked_example: str,
     scope: str,
     method: str,
@@ -64,7 +64,7 @@ def test_every_endpoint_wants_its_scope(
     ok: int,
 ) -> None:
     with app.app_context():
-        token = tokens.issue(program, f"only-{scope}", scopes=[scope]).token
+        token = tokens.issue(context, f"only-{scope}", scopes=[scope]).token
     response = call(client, token, method, path, body)
     if scope == needed:
         assert response.status_code == ok, response.get_data(as_text=True)
@@ -82,7 +82,7 @@ def test_every_endpoint_wants_its_scope(
             assert (
                 call(
                     client,
-                    tokens.issue(program, "reader", scopes=["read"]).token,
+                    tokens.issue(context, "reader", scopes=["read"]).token,
                     "GET",
                     path,
                     None,
@@ -92,10 +92,10 @@ def test_every_endpoint_wants_its_scope(
 
 
 def test_several_scopes_open_each_of_their_endpoints(
-    app: Flask, client: FlaskClient, program: Program, worked_example: str
+    app: Flask, client: FlaskClient, context: Context, worked_example: str
 ) -> None:
     with app.app_context():
-        token = tokens.issue(program, "billing", scopes=["read", "billing"]).token
+        token = tokens.issue(context, "billing", scopes=["read", "billing"]).token
     for method, path, body, needed, ok in ENDPOINTS:
         expected = 403 if needed == "provisioning" else ok
         assert call(client, token, method, path, body).status_code == expected, path
@@ -125,11 +125,11 @@ def test_the_cli_wants_a_scope_and_refuses_an_unknown_one(runner: FlaskCliRunner
 
 
 def test_a_token_from_before_scopes_has_them_all_and_is_warned_about(
-    app: Flask, client: FlaskClient, runner: FlaskCliRunner, program: Program, worked_example: str
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner, context: Context, worked_example: str
 ) -> None:
     """What migration 0012 makes of a token issued before scopes: every scope, marked legacy."""
     with app.app_context():
-        token = tokens.issue(program, "old-billing").token
+        token = tokens.issue(context, "old-billing").token
         row = db.session.scalars(select(ApiToken).where(ApiToken.name == "old-billing")).one()
         row.scopes, row.legacy_scopes = " ".join(tokens.SCOPES), True
         db.session.commit()

@@ -115,6 +115,6 @@ def demo_server(make_app: Callable[..., Flask], database: None) -> Iterator[str]
     database, as `make run` serves it."""
     demo = make_app(DEMO_MODE=True, SMS_OPTIONS_URL=SMS_OPTIONS_URL)
     with outside_requests(demo):
-        seed(demo.extensions["program"])
+        seed(demo.extensions["context"])
     with serving(demo) as url:
         yield url

@@ -22,7 +22,7 @@ from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import select
 
 from cabinet.auth.models import Manager
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.demo.seed import DEMO_MANAGER_EMAIL, DEMO_PASSWORD, seed
 from cabinet.demo.stories import CAMPAIGN_TITLE, campaign_terms
@@ -30,7 +30,7 @@ from cabinet.demo.time_machine import move_clock
 from cabinet.demo.words import rule_words
 from cabinet.program import rules as terms_rules
 from cabinet.program import services as terms_services
-from cabinet.referrals.rules import HELP_PAGE_TERMS, Terms
+from cabinet.referrals.rules import HELP_PAGE_TERMS, TermsNumbers
 from cabinet.texts import percent
 from tests.browser.conftest import SMS_OPTIONS_URL, serving
 from tests.conftest import output_dir
@@ -258,7 +258,7 @@ STORIES = {
 }
 
 
-def words_for(terms: Terms) -> Words:
+def words_for(terms: TermsNumbers) -> Words:
     """The words every story is told in under `terms`, with the campaign story's level 1."""
     campaign = campaign_terms(terms).ladder[0].percent
     return {**rule_words(terms), "cp1": percent(min(campaign, terms.max_discount_percent))}
@@ -328,22 +328,22 @@ def seven_level_demo(make_app: Callable[..., Flask], database: None) -> Iterator
     """The demo cabinet with seven levels published through the panel's services and in
     force (the time machine a day on)."""
     demo = make_app(DEMO_MODE=True, SMS_OPTIONS_URL=SMS_OPTIONS_URL)
-    program: Program = demo.extensions["program"]
+    context: Context = demo.extensions["context"]
     with outside_requests(demo):
-        seed(program)
+        seed(context)
         manager = db.session.scalar(select(Manager.id).where(Manager.email == DEMO_MANAGER_EMAIL))
         assert manager is not None
-        zone = program.timezone
-        starts = (program.clock.now() + timedelta(minutes=2)).astimezone(zone)
+        zone = context.timezone
+        starts = (context.clock.now() + timedelta(minutes=2)).astimezone(zone)
         values = terms_rules.values_of(
             SEVEN_LEVELS,
             "Семь уровней",
             starts.replace(tzinfo=None, second=0, microsecond=0).isoformat(),
             "",
         )
-        version = terms_services.save_draft(program, manager, None, values)
-        terms_services.publish(program, manager, version, confirmed=True)
-        move_clock(program, manager, "day")
+        version = terms_services.save_draft(context, manager, None, values)
+        terms_services.publish(context, manager, version, confirmed=True)
+        move_clock(context, manager, "day")
     with serving(demo) as url:
         yield url
 

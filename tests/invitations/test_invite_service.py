@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.invitations import errors, services
 from cabinet.invitations.models import Invitation
@@ -37,10 +37,10 @@ def refusal(token: str) -> str:
 
 
 def invite(
-    app: Flask, program: Program, member: int, channel: str, to: str, **kw: object
+    app: Flask, context: Context, member: int, channel: str, to: str, **kw: object
 ) -> object:
     return services.invite(
-        program,
+        context,
         kw.pop("config", None) or settings(app),
         member,
         channel,  # type: ignore[arg-type]
@@ -57,9 +57,9 @@ def queued() -> int:
     return db.session.scalar(select(func.count()).select_from(Invitation)) or 0
 
 
-def test_an_sms_invitation_is_stored_with_the_code(ctx: Flask, program: Program) -> None:
-    code = make_member(program, 1, msk("2023-03-01 09:00"), name="ТехСтрой")
-    result = invite(ctx, program, 1, "sms", "8 (910) 123-45-67")
+def test_an_sms_invitation_is_stored_with_the_code(ctx: Flask, context: Context) -> None:
+    code = make_member(context, 1, msk("2023-03-01 09:00"), name="ТехСтрой")
+    result = invite(ctx, context, 1, "sms", "8 (910) 123-45-67")
     assert result.shown_recipient == "+7 910 123-45-67"  # type: ignore[attr-defined]
     row = db.session.scalars(select(Invitation)).one()
     assert (row.channel, row.recipient, row.status, row.attempts) == (
@@ -76,15 +76,15 @@ def test_an_sms_invitation_is_stored_with_the_code(ctx: Flask, program: Program)
         f"{personal(code)} Отказ: {refusal(row.refusal_token)}"
     )
     assert payload["sender"] == "KorpATS"
-    assert row.next_attempt_at == row.created_at == program.clock.now()
+    assert row.next_attempt_at == row.created_at == context.clock.now()
     assert len(row.key) == 36
 
 
 def test_an_email_invitation_names_the_member_and_links_the_unsubscribe(
-    ctx: Flask, program: Program
+    ctx: Flask, context: Context
 ) -> None:
-    code = make_member(program, 1, msk("2023-03-01 09:00"), name="ТехСтрой")
-    invite(ctx, program, 1, "email", "Friend@Example.ru")
+    code = make_member(context, 1, msk("2023-03-01 09:00"), name="ТехСтрой")
+    invite(ctx, context, 1, "email", "Friend@Example.ru")
     payload = json.loads(db.session.scalars(select(Invitation.payload)).one())
     assert personal(code) in payload["text"] and f'href="{personal(code)}"' in payload["html"]
     assert payload["to"] == "friend@example.ru"
@@ -110,32 +110,32 @@ def test_an_email_invitation_names_the_member_and_links_the_unsubscribe(
     ],
 )
 def test_refusals_queue_nothing(
-    ctx: Flask, program: Program, case: str, refusal: type[Exception]
+    ctx: Flask, context: Context, case: str, refusal: type[Exception]
 ) -> None:
-    make_member(program, 1, msk("2023-03-01 09:00"))
-    make_member(program, 2, msk("2023-03-01 09:00"))
+    make_member(context, 1, msk("2023-03-01 09:00"))
+    make_member(context, 2, msk("2023-03-01 09:00"))
     make_client(3)
-    invite(ctx, program, 2, "sms", "+79101110000")  # another member's earlier invitation
-    services.opt_out(program, "+79109999999", "test")
+    invite(ctx, context, 2, "sms", "+79101110000")  # another member's earlier invitation
+    services.opt_out(context, "+79109999999", "test")
     tight = settings(ctx, daily_cap=1, sms_daily_budget=1)
     actions = {
-        "not_member": lambda: invite(ctx, program, 3, "sms", "+79101234567"),
-        "no_consent": lambda: invite(ctx, program, 1, "sms", "+79101234567", consent=False),
-        "bad_phone": lambda: invite(ctx, program, 1, "sms", "+7 910 12"),
-        "foreign": lambda: invite(ctx, program, 1, "sms", "+380 50 123 4567"),
-        "landline": lambda: invite(ctx, program, 1, "sms", "+7 495 123-45-67"),
-        "bad_email": lambda: invite(ctx, program, 1, "email", "friend@"),
+        "not_member": lambda: invite(ctx, context, 3, "sms", "+79101234567"),
+        "no_consent": lambda: invite(ctx, context, 1, "sms", "+79101234567", consent=False),
+        "bad_phone": lambda: invite(ctx, context, 1, "sms", "+7 910 12"),
+        "foreign": lambda: invite(ctx, context, 1, "sms", "+380 50 123 4567"),
+        "landline": lambda: invite(ctx, context, 1, "sms", "+7 495 123-45-67"),
+        "bad_email": lambda: invite(ctx, context, 1, "email", "friend@"),
         "header_injection": lambda: invite(
-            ctx, program, 1, "email", "a@example.ru\r\nBcc: b@example.ru"
+            ctx, context, 1, "email", "a@example.ru\r\nBcc: b@example.ru"
         ),
-        "huge": lambda: invite(ctx, program, 1, "email", "x" * 10_240),
-        "opted_out": lambda: invite(ctx, program, 1, "sms", "+7 910 999-99-99"),
-        "cooldown": lambda: invite(ctx, program, 1, "sms", "+79101110000"),
+        "huge": lambda: invite(ctx, context, 1, "email", "x" * 10_240),
+        "opted_out": lambda: invite(ctx, context, 1, "sms", "+7 910 999-99-99"),
+        "cooldown": lambda: invite(ctx, context, 1, "sms", "+79101110000"),
         "daily_cap": lambda: [
-            invite(ctx, program, 1, "email", "a@example.ru", config=tight),
-            invite(ctx, program, 1, "email", "b@example.ru", config=tight),
+            invite(ctx, context, 1, "email", "a@example.ru", config=tight),
+            invite(ctx, context, 1, "email", "b@example.ru", config=tight),
         ],
-        "sms_budget": lambda: invite(ctx, program, 1, "sms", "+79101234567", config=tight),
+        "sms_budget": lambda: invite(ctx, context, 1, "sms", "+79101234567", config=tight),
     }
     before = queued() + (1 if case == "daily_cap" else 0)
     with pytest.raises(refusal):
@@ -143,48 +143,48 @@ def test_refusals_queue_nothing(
     assert queued() == before
 
 
-def test_the_daily_cap_resets_at_moscow_midnight(ctx: Flask, app: Flask, program: Program) -> None:
-    make_member(program, 1, msk("2023-03-01 09:00"))
+def test_the_daily_cap_resets_at_moscow_midnight(ctx: Flask, app: Flask, context: Context) -> None:
+    make_member(context, 1, msk("2023-03-01 09:00"))
     tight = settings(app, daily_cap=1)
-    evening = program.at(msk("2023-03-31 23:50"))
+    evening = context.at(msk("2023-03-31 23:50"))
     invite(app, evening, 1, "email", "a@example.ru", config=tight)
     with pytest.raises(errors.DailyCapReached):
-        invite(app, program.at(msk("2023-03-31 23:59")), 1, "email", "b@example.ru", config=tight)
-    invite(app, program.at(msk("2023-04-01 00:00")), 1, "email", "b@example.ru", config=tight)
+        invite(app, context.at(msk("2023-03-31 23:59")), 1, "email", "b@example.ru", config=tight)
+    invite(app, context.at(msk("2023-04-01 00:00")), 1, "email", "b@example.ru", config=tight)
 
 
-def test_the_cooldown_is_across_members(ctx: Flask, program: Program) -> None:
-    make_member(program, 1, msk("2023-03-01 09:00"))
-    make_member(program, 2, msk("2023-03-01 09:00"))
-    invite(ctx, program, 1, "email", "friend@example.ru")
+def test_the_cooldown_is_across_members(ctx: Flask, context: Context) -> None:
+    make_member(context, 1, msk("2023-03-01 09:00"))
+    make_member(context, 2, msk("2023-03-01 09:00"))
+    invite(ctx, context, 1, "email", "friend@example.ru")
     with pytest.raises(errors.RecipientCoolingDown):
-        invite(ctx, program, 2, "email", "FRIEND@example.ru")
-    later = program.at(program.clock.now() + timedelta(days=7))
+        invite(ctx, context, 2, "email", "FRIEND@example.ru")
+    later = context.at(context.clock.now() + timedelta(days=7))
     invite(ctx, later, 2, "email", "friend@example.ru")
 
 
-def test_stop_list_add_and_remove(ctx: Flask, program: Program) -> None:
-    assert services.opt_out(program, "friend@example.ru", "test") is True
-    assert services.opt_out(program, "friend@example.ru", "test") is False
+def test_stop_list_add_and_remove(ctx: Flask, context: Context) -> None:
+    assert services.opt_out(context, "friend@example.ru", "test") is True
+    assert services.opt_out(context, "friend@example.ru", "test") is False
     assert services.opt_in("friend@example.ru") is True
     assert services.opt_in("friend@example.ru") is False
 
 
-def test_24_new_accounts_cannot_drain_the_days_sms_budget(ctx: Flask, program: Program) -> None:
+def test_24_new_accounts_cannot_drain_the_days_sms_budget(ctx: Flask, context: Context) -> None:
     """24 accounts once spent the whole 500/day budget in seconds. Now each new member has 2
     SMS a day, and the reserve stays for established members."""
     now = msk("2023-03-31 12:00")
     config = settings(ctx, sms_daily_budget=60, sms_reserve=20, sms_new_member_daily=2)
-    established = make_member(program, 1, msk("2023-01-10 09:00"), registered_at=msk("2023-01-01"))
+    established = make_member(context, 1, msk("2023-01-10 09:00"), registered_at=msk("2023-01-01"))
     assert established
     sent = 0
     for member in range(100, 124):
-        make_member(program, member, now - timedelta(days=1), registered_at=now - timedelta(days=3))
+        make_member(context, member, now - timedelta(days=1), registered_at=now - timedelta(days=3))
         for n in range(30):  # an attacker keeps trying
             try:
-                invite(ctx, program, member, "sms", f"+7916{member:03d}{n:04d}", config=config)
+                invite(ctx, context, member, "sms", f"+7916{member:03d}{n:04d}", config=config)
             except (errors.SmsMemberCapReached, errors.SmsBudgetExhausted):
                 break
             sent += 1
     assert sent <= 60 - 20
-    invite(ctx, program, 1, "sms", "+79161234567", config=config)  # a real member still can
+    invite(ctx, context, 1, "sms", "+79161234567", config=config)  # a real member still can

@@ -12,7 +12,7 @@ import requests
 from flask import Flask
 from sqlalchemy import select
 
-from cabinet.clock import Program, SettableClock
+from cabinet.clock import Context, SettableClock
 from cabinet.db import db
 from cabinet.invitations import services
 from cabinet.invitations.delivery import Worker, http_gateways
@@ -56,7 +56,7 @@ def test_an_hour_long_outage_delays_and_loses_nothing(
     with requests.Session() as session:
         settings = production_like(app, simulator)
         worker = Worker(
-            Program(clock, ZoneInfo("Europe/Moscow")), settings, http_gateways(settings, session)
+            Context(clock, ZoneInfo("Europe/Moscow")), settings, http_gateways(settings, session)
         )
         run_for(worker, clock, 3600)
         failed_after_hour = statuses()["failed"]
@@ -81,7 +81,7 @@ def test_an_hour_long_outage_delays_and_loses_nothing(
 
 def test_support_requeues_failed_invitations(app: Flask, ctx: Flask, simulator: Simulator) -> None:
     clock = SettableClock(datetime.now(UTC))
-    program = Program(clock, ZoneInfo("Europe/Moscow"))
+    context = Context(clock, ZoneInfo("Europe/Moscow"))
     keys = enqueue(3)
     db.session.execute(
         Invitation.__table__.update().values(status="failed", attempts=8, last_error="HTTP 503")
@@ -89,12 +89,12 @@ def test_support_requeues_failed_invitations(app: Flask, ctx: Flask, simulator: 
     db.session.commit()
     first = db.session.scalars(select(Invitation.id).order_by(Invitation.id)).first()
     assert first is not None
-    assert services.requeue_failed(program, [first]) == [first]
+    assert services.requeue_failed(context, [first]) == [first]
     assert statuses() == Counter({"failed": 2, "queued": 1})
-    assert len(services.requeue_failed(program)) == 2
+    assert len(services.requeue_failed(context)) == 2
     with requests.Session() as session:
         settings = production_like(app, simulator)
-        worker = Worker(program, settings, http_gateways(settings, session))
+        worker = Worker(context, settings, http_gateways(settings, session))
         run_for(worker, clock, 60)
     assert statuses() == Counter({"sent": 3})
     assert_exactly_once(simulator, keys)

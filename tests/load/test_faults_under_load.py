@@ -26,7 +26,7 @@ import requests
 from flask import Flask
 from sqlalchemy import func, select
 
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.invitations import notices
 from cabinet.invitations.models import Invitation
@@ -56,7 +56,7 @@ def postgres_or_skip() -> None:
 
 
 def seed(app: Flask) -> str:
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     now = datetime.now(UTC)
     with app.app_context():
         make_client(
@@ -66,7 +66,7 @@ def seed(app: Flask) -> str:
             email="r@load-test.ru",
             password=PASSWORD,
         )
-        code = services.join(program.at(now - timedelta(days=59)), REFERRER).code
+        code = services.join(context.at(now - timedelta(days=59)), REFERRER).code
         for client_id in [*range(FIRST_REFEREE, FIRST_REFEREE + REFEREES), *PAIR]:
             make_client(
                 client_id,
@@ -75,7 +75,7 @@ def seed(app: Flask) -> str:
                 password=PASSWORD,
             )
         for client_id in PAIR:
-            services.join(program.at(now - timedelta(hours=1)), client_id)
+            services.join(context.at(now - timedelta(hours=1)), client_id)
         # Applied codes would queue the members' notices «Клиент … применил ваш код» (e-mail):
         # this run counts SMS invitations (notices: tests/invitations/test_applied_notice.py).
         for client_id in (REFERRER, *PAIR):

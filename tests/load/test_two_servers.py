@@ -176,7 +176,7 @@ def test_two_servers_behind_nginx_share_sessions_limits_and_the_clock(
     )
     seen = Browser(servers[1].url, tally)  # a session of its own on the other server
     seen.sign_in("pm@two-servers.ru", PASSWORD, login="/manage/login")
-    shown = (now + timedelta(days=7)).astimezone(app.extensions["program"].timezone)
+    shown = (now + timedelta(days=7)).astimezone(app.extensions["context"].timezone)
     banner = f'<b id="demo-now">{shown:%d.%m.%Y}'
     deadline = time.monotonic() + 5  # each process re-reads the offset at most once a second
     while banner not in seen.request("GET", "/manage/dashboard").text:

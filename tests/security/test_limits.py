@@ -17,7 +17,7 @@ from sqlalchemy import update
 
 from cabinet.auth.services import create_manager
 from cabinet.clients.models import Client
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.referrals import errors, services
 from cabinet.referrals.models import Member
@@ -52,7 +52,7 @@ def assert_429(response: object) -> None:
 
 
 def test_applying_codes_is_limited_per_client(
-    app: Flask, make_app: Callable[..., Flask], program: Program
+    app: Flask, make_app: Callable[..., Flask], context: Context
 ) -> None:
     """≈10 000 wrong codes a minute went through before; now the 11th refusal in an hour is
     a 429 and the service is not even asked."""
@@ -70,12 +70,12 @@ def test_applying_codes_is_limited_per_client(
 
 
 def test_a_client_with_the_right_code_first_time_never_meets_the_limit(
-    app: Flask, make_app: Callable[..., Flask], program: Program
+    app: Flask, make_app: Callable[..., Flask], context: Context
 ) -> None:
     other = limited(make_app, APPLY_CODE_FAILURE_LIMIT="1 per hour")
     web_client(app, 9310, registered_at=msk("2023-03-01 09:00"))
     with outside_requests(app):
-        code = services.join(program.at(msk("2023-03-01 10:00")), 9310).code
+        code = services.join(context.at(msk("2023-03-01 10:00")), 9310).code
     # The limited app runs on the system clock: a client registered yesterday.
     email = web_client(app, 9311, registered_at=datetime.now(UTC) - timedelta(days=1))
     web = other.test_client()
@@ -98,25 +98,25 @@ def test_applying_codes_is_limited_per_ip_across_clients(
     assert set(statuses[4:]) == {429}
 
 
-def test_no_refusal_tells_whether_a_code_exists(app: Flask, program: Program) -> None:
+def test_no_refusal_tells_whether_a_code_exists(app: Flask, context: Context) -> None:
     """A client that can apply no code (already applied, window over) hears the same answer
     for a real code as for a made-up one; an eligible client hears «код не найден» for any
     code that is not its to use (unknown, owner closed, owner its own referee)."""
     with outside_requests(app):
         from tests.factories import make_client, make_member
 
-        real = make_member(program, 9331, msk("2023-03-01 09:00"))
-        closed = make_member(program, 9332, msk("2023-03-01 09:00"))
+        real = make_member(context, 9331, msk("2023-03-01 09:00"))
+        closed = make_member(context, 9332, msk("2023-03-01 09:00"))
         db.session.execute(update(Client).where(Client.id == 9332).values(status="closed"))
         db.session.commit()
         make_client(9333, registered_at=msk("2023-03-20 09:00"))
-        services.join(program.at(msk("2023-03-25 10:00")), 9333, real)  # applied already
+        services.join(context.at(msk("2023-03-25 10:00")), 9333, real)  # applied already
         make_client(9334, registered_at=msk("2023-01-01 09:00"))  # window over
         make_client(9335, registered_at=msk("2023-03-20 09:00"))  # eligible
-        eligible_member = make_member(program, 9336, msk("2023-03-21 09:00"))
+        eligible_member = make_member(context, 9336, msk("2023-03-21 09:00"))
         make_client(9337, registered_at=msk("2023-03-20 09:00"))
-        services.join(program.at(msk("2023-03-26 10:00")), 9337, eligible_member)
-        now = program.at(msk("2023-03-31 12:00"))
+        services.join(context.at(msk("2023-03-26 10:00")), 9337, eligible_member)
+        now = context.at(msk("2023-03-31 12:00"))
 
         def refusal(client_id: int, code: str) -> str:
             with pytest.raises(errors.ProgramRefusal) as caught:
@@ -177,14 +177,14 @@ def test_manager_and_client_forms_count_apart(app: Flask, make_app: Callable[...
 
 
 def test_invitations_are_limited_per_member_and_per_recipient(
-    app: Flask, make_app: Callable[..., Flask], program: Program
+    app: Flask, make_app: Callable[..., Flask], context: Context
 ) -> None:
     other = limited(
         make_app, INVITE_MEMBER_RATE_LIMIT="3 per minute", INVITE_RECIPIENT_RATE_LIMIT="1 per hour"
     )
     web_client(app, 9361, registered_at=msk("2023-03-01 09:00"))
     with outside_requests(app):
-        services.join(program.at(msk("2023-03-02 09:00")), 9361)
+        services.join(context.at(msk("2023-03-02 09:00")), 9361)
     web = other.test_client()
     assert sign_in(web, "c9361@example.ru") == 302
 

@@ -24,7 +24,7 @@ from flask import Flask
 
 from cabinet import limits, metrics
 from cabinet.auth.services import create_manager
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.referrals import services
 from tests.conftest import msk
 from tests.security.figures import record_fault
@@ -73,7 +73,7 @@ def dead_redis(request: pytest.FixtureRequest) -> Iterator[tuple[str, int, str]]
 def test_limits_fall_back_to_memory_when_redis_is_unreachable(
     app: Flask,
     make_app: Callable[..., Flask],
-    program: Program,
+    context: Context,
     dead_redis: tuple[str, int, str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -279,13 +279,13 @@ def test_the_account_wide_ceiling_stops_guessing_from_many_addresses(
 
 
 def test_signed_out_posts_spend_no_invitations(
-    app: Flask, make_app: Callable[..., Flask], program: Program
+    app: Flask, make_app: Callable[..., Flask], context: Context
 ) -> None:
     """Before: three anonymous POST /referral/invite for an address (each sent to sign-in)
     spent that address's limit; a member's real invitation then got 429 for an hour."""
     email = web_client(app, 9841, registered_at=msk("2023-03-01 09:00"))
     with outside_requests(app):
-        services.join(program.at(msk("2023-03-02 09:00")), 9841)
+        services.join(context.at(msk("2023-03-02 09:00")), 9841)
     data = {"channel": "email", "recipient": "friend9841@example.ru", "consent": "y"}
     with (
         behind_proxy(make_app, INVITE_RECIPIENT_RATE_LIMIT="3 per hour") as base,

@@ -22,7 +22,7 @@ from werkzeug.test import TestResponse
 
 from cabinet.api import tokens
 from cabinet.auth.services import create_manager
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.program.rules import values_of
 from cabinet.program.services import save_draft
@@ -267,7 +267,7 @@ class World:
 
 
 def build_world(app: Flask) -> World:
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     with app.app_context():
         make_client(
             CLIENT_A,
@@ -284,14 +284,14 @@ def build_world(app: Flask) -> World:
             registered_at=msk("2023-03-25 09:00"),
         )
         make_client(REFEREE, "ГаммаТест", registered_at=msk("2023-03-20 09:00"))
-        code = services.join(program.at(msk("2023-03-02 10:00")), CLIENT_A).code
-        services.join(program.at(msk("2023-03-30 10:00")), REFEREE, code)
+        code = services.join(context.at(msk("2023-03-02 10:00")), CLIENT_A).code
+        services.join(context.at(msk("2023-03-30 10:00")), REFEREE, code)
         referral_id = db.session.scalars(select(Referral.id)).one()
         manager = create_manager(
             MANAGER_EMAIL, PASSWORD, "Безопасность", datetime.now(UTC), edits_program_terms=True
         )
-        token = tokens.issue(program, "attack-suite").token
-        draft = save_draft(program, manager.id, None, _CAMPAIGN)
+        token = tokens.issue(context, "attack-suite").token
+        draft = save_draft(context, manager.id, None, _CAMPAIGN)
         db.session.remove()
     return World(code, referral_id, token, draft, (code, "ГаммаТест", "c501@example.ru"))
 

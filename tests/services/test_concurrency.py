@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask import Flask
 
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.errors import ProgramRefusal
 from cabinet.referrals import queries, services
@@ -30,10 +30,10 @@ ROUNDS = int(os.environ.get("CONCURRENCY_ROUNDS", "2"))
 REFEREES = 10
 
 
-def _setup_referrer_and_referees(app: Flask, program: Program, n: int) -> str:
+def _setup_referrer_and_referees(app: Flask, context: Context, n: int) -> str:
     now = datetime.now(UTC)
     make_client(1, registered_at=now - timedelta(days=40))
-    code = services.join(program, 1).code
+    code = services.join(context, 1).code
     for i in range(n):
         make_client(100 + i, registered_at=now - timedelta(days=1))
     return code
@@ -83,10 +83,10 @@ def _assert_ladder(referrer_id: int, referees: int) -> None:
 def test_ten_referees_at_once_climb_the_ladder_in_activation_order(
     app: Flask, ctx: Flask, round_: int
 ) -> None:
-    program = live_program(app)
-    code = _setup_referrer_and_referees(app, program, REFEREES)
+    context = live_program(app)
+    code = _setup_referrer_and_referees(app, context, REFEREES)
     jobs: list[Callable[[], object]] = [
-        (lambda cid=100 + i: services.join(program, cid, code)) for i in range(REFEREES)
+        (lambda cid=100 + i: services.join(context, cid, code)) for i in range(REFEREES)
     ]
     assert _in_threads(app, jobs) == ["ok"] * REFEREES
     _assert_ladder(1, REFEREES)
@@ -96,14 +96,14 @@ def test_ten_referees_at_once_climb_the_ladder_in_activation_order(
 def test_the_same_referee_twice_at_once_succeeds_exactly_once(
     app: Flask, ctx: Flask, round_: int
 ) -> None:
-    program = live_program(app)
-    code = _setup_referrer_and_referees(app, program, 1)
+    context = live_program(app)
+    code = _setup_referrer_and_referees(app, context, 1)
     make_client(2, registered_at=datetime.now(UTC))
-    other = services.join(program, 2).code
+    other = services.join(context, 2).code
     jobs: list[Callable[[], object]] = [
-        lambda: services.join(program, 100, code),
-        lambda: services.join(program, 100, other),
-        lambda: services.join(program, 100, code),
+        lambda: services.join(context, 100, code),
+        lambda: services.join(context, 100, other),
+        lambda: services.join(context, 100, code),
     ]
     outcomes = _in_threads(app, jobs)
     assert sorted(outcomes) == sorted(
@@ -117,21 +117,21 @@ def test_the_same_referee_twice_at_once_succeeds_exactly_once(
 def test_two_members_applying_each_others_codes_do_not_deadlock(
     app: Flask, ctx: Flask, round_: int
 ) -> None:
-    program = live_program(app)
+    context = live_program(app)
     now = datetime.now(UTC)
     make_client(1, registered_at=now)
     make_client(2, registered_at=now)
-    code_1, code_2 = services.join(program, 1).code, services.join(program, 2).code
+    code_1, code_2 = services.join(context, 1).code, services.join(context, 2).code
     outcomes = _in_threads(
-        app, [lambda: services.join(program, 1, code_2), lambda: services.join(program, 2, code_1)]
+        app, [lambda: services.join(context, 1, code_2), lambda: services.join(context, 2, code_1)]
     )
     assert sorted(outcomes) == sorted(["ok", CodeCycle.__name__])
 
 
 @pytest.mark.slow
 def test_ten_processes_at_once(app: Flask, ctx: Flask, database_url: str) -> None:
-    program = live_program(app)
-    code = _setup_referrer_and_referees(app, program, REFEREES)
+    context = live_program(app)
+    code = _setup_referrer_and_referees(app, context, REFEREES)
     db.session.remove()
     start = workers.processes()
     barrier = start.Barrier(REFEREES)

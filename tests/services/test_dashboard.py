@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from cabinet.auth.services import create_manager
 from cabinet.clients.models import Client
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.dashboard import queries as dashboard
 from cabinet.db import db
 from cabinet.invitations import attribution
@@ -48,11 +48,11 @@ def _invite(
 
 
 def test_conversion_matches_referees_by_email_or_any_way_of_writing_the_phone(
-    ctx: Flask, program: Program
+    ctx: Flask, context: Context
 ) -> None:
     at = msk("2023-03-31 09:00")
-    code_1 = make_member(program, 1, msk("2023-03-01 09:00"))
-    code_9 = make_member(program, 9, msk("2023-03-01 09:00"))
+    code_1 = make_member(context, 1, msk("2023-03-01 09:00"))
+    code_9 = make_member(context, 9, msk("2023-03-01 09:00"))
     make_client(2, email="friend@company.ru")
     make_client(3, phone="8 (910) 123-45-67")
     make_client(4, phone="+7 999 000-00-01")
@@ -70,11 +70,11 @@ def test_conversion_matches_referees_by_email_or_any_way_of_writing_the_phone(
         _invite(1, channel, recipient, "sent", at)
     _invite(1, "email", "other@company.ru", "failed", at)
     for referee, code in [(2, code_1), (3, code_1), (4, code_9), (5, code_1), (6, code_1)]:
-        services.join(program.at(msk("2023-03-31 10:00")), referee, code)
+        services.join(context.at(msk("2023-03-31 10:00")), referee, code)
     manager = create_manager("support@example.ru", "password-123", "Поддержка", at)
     referral = db.session.scalar(select(Referral.id).where(Referral.referee_id == 6))
     assert referral is not None
-    revoke_referral(program.at(msk("2023-03-31 11:00")), manager.id, referral, "Проверка")
+    revoke_referral(context.at(msk("2023-03-31 11:00")), manager.id, referral, "Проверка")
 
     board = dashboard.build(msk("2023-04-01 12:00"), MOSCOW)
 
@@ -82,14 +82,14 @@ def test_conversion_matches_referees_by_email_or_any_way_of_writing_the_phone(
     assert board.conversion_percent == 50.0
 
 
-def test_conversion_by_channel_from_a_hand_made_set_of_rows(ctx: Flask, program: Program) -> None:
+def test_conversion_by_channel_from_a_hand_made_set_of_rows(ctx: Flask, context: Context) -> None:
     """Each applied code counts once, for the channel that brought it: an invitation to the
     referee's contact (raw, or its keyed hash after the purge) wins over the /r/ link it came
     through; the link's marker tells the QR code and the messengers apart; a code typed in
     counts under «Код без приглашения»; a revoked referral counts nowhere."""
     key = ctx.extensions["invitations"].contact_hash_key
     at, joins = msk("2023-03-31 09:00"), msk("2023-03-31 10:00")
-    code = make_member(program, 1, msk("2023-03-01 09:00"))
+    code = make_member(context, 1, msk("2023-03-01 09:00"))
     referees = {
         2: {"email": "mail@company.ru"},
         3: {"phone": "+7 910 123-45-67"},
@@ -114,7 +114,7 @@ def test_conversion_by_channel_from_a_hand_made_set_of_rows(ctx: Flask, program:
     for referee in referees:
         via = vias.get(referee)
         services.join(
-            program.at(joins),
+            context.at(joins),
             referee,
             code,
             before_commit=None
@@ -124,7 +124,7 @@ def test_conversion_by_channel_from_a_hand_made_set_of_rows(ctx: Flask, program:
     manager = create_manager("support@example.ru", "password-123", "Поддержка", at)
     referral = db.session.scalar(select(Referral.id).where(Referral.referee_id == 7))
     assert referral is not None
-    revoke_referral(program.at(msk("2023-03-31 11:00")), manager.id, referral, "Проверка")
+    revoke_referral(context.at(msk("2023-03-31 11:00")), manager.id, referral, "Проверка")
     # The referrer's grant of 9's referral withdrawn by hand: applied, no discount of it.
     grant = db.session.scalars(
         select(Grant)

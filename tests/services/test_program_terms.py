@@ -15,7 +15,7 @@ from cabinet.audit.models import AuditEntry
 from cabinet.auth.services import create_manager
 from cabinet.billing import rules as billing
 from cabinet.billing.queries import invoice_preview
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.events.models import Event
 from cabinet.moments import show_moment
@@ -54,16 +54,16 @@ def _editor() -> int:
     ).id
 
 
-def _publish(program: Program, values: Mapping[str, str] = CAMPAIGN) -> int:
+def _publish(context: Context, values: Mapping[str, str] = CAMPAIGN) -> int:
     manager = _editor()
-    version = terms.save_draft(program, manager, None, values)
-    terms.publish(program, manager, version, confirmed=True)
+    version = terms.save_draft(context, manager, None, values)
+    terms.publish(context, manager, version, confirmed=True)
     return version
 
 
-def _join(program: Program, referee: int, code: str, at: datetime) -> None:
+def _join(context: Context, referee: int, code: str, at: datetime) -> None:
     make_client(referee, registered_at=at)
-    services.join(program.at(at), referee, code)
+    services.join(context.at(at), referee, code)
 
 
 def test_the_migration_writes_version_1_with_the_help_pages_numbers(ctx: Flask) -> None:
@@ -74,12 +74,12 @@ def test_the_migration_writes_version_1_with_the_help_pages_numbers(ctx: Flask) 
 
 
 def test_a_referral_during_a_campaign_gets_its_terms_and_one_after_it_the_previous_ones(
-    ctx: Flask, program: Program
+    ctx: Flask, context: Context
 ) -> None:
-    version = _publish(program.at(msk("2023-11-01 12:00")))
-    code = make_member(program, 1, msk("2023-10-01 09:00"))
-    _join(program, 2, code, msk("2023-12-10 10:00"))  # during the campaign
-    _join(program, 3, code, msk("2024-01-10 10:00"))  # after it
+    version = _publish(context.at(msk("2023-11-01 12:00")))
+    code = make_member(context, 1, msk("2023-10-01 09:00"))
+    _join(context, 2, code, msk("2023-12-10 10:00"))  # during the campaign
+    _join(context, 3, code, msk("2024-01-10 10:00"))  # after it
     grants = db.session.scalars(select(Grant).order_by(Grant.starts_at, Grant.id)).all()
     shown = [(g.client_id, g.reason, g.level, g.percent, g.terms_version) for g in grants]
     assert shown == [
@@ -98,38 +98,38 @@ def test_a_referral_during_a_campaign_gets_its_terms_and_one_after_it_the_previo
     assert [e.data["terms_version"] for e in issued] == [version, version, 1, 1]
 
 
-def test_nothing_already_granted_changes_when_terms_change(ctx: Flask, program: Program) -> None:
-    code = make_member(program, 1, msk("2023-10-01 09:00"))
-    _join(program, 2, code, msk("2023-11-10 10:00"))
+def test_nothing_already_granted_changes_when_terms_change(ctx: Flask, context: Context) -> None:
+    code = make_member(context, 1, msk("2023-10-01 09:00"))
+    _join(context, 2, code, msk("2023-11-10 10:00"))
     before = [(g.id, g.percent, g.starts_at, g.ends_at) for g in db.session.scalars(select(Grant))]
-    _publish(program.at(msk("2023-11-15 12:00")))
+    _publish(context.at(msk("2023-11-15 12:00")))
     after = [(g.id, g.percent, g.starts_at, g.ends_at) for g in db.session.scalars(select(Grant))]
     assert after == before
 
 
 def test_packs_record_the_version_and_a_size_is_never_given_twice(
-    ctx: Flask, program: Program
+    ctx: Flask, context: Context
 ) -> None:
-    version = _publish(program.at(msk("2023-11-01 12:00")))
-    code = make_member(program, 1, msk("2023-10-01 09:00"))
-    _join(program, 2, code, msk("2023-11-20 10:00"))
-    _join(program, 3, code, msk("2023-12-02 10:00"))  # count 2: the campaign's pack of 500
-    _join(program, 4, code, msk("2024-01-02 10:00"))  # count 3: version 1's 1200
+    version = _publish(context.at(msk("2023-11-01 12:00")))
+    code = make_member(context, 1, msk("2023-10-01 09:00"))
+    _join(context, 2, code, msk("2023-11-20 10:00"))
+    _join(context, 3, code, msk("2023-12-02 10:00"))  # count 2: the campaign's pack of 500
+    _join(context, 4, code, msk("2024-01-02 10:00"))  # count 3: version 1's 1200
     packs = [(p.size, p.terms_version) for p in db.session.scalars(select(SmsPack))]
     assert packs == [(500, version), (1200, 1)]
 
 
 def test_a_revocation_replays_each_activation_under_its_own_version(
-    ctx: Flask, program: Program
+    ctx: Flask, context: Context
 ) -> None:
-    version = _publish(program.at(msk("2023-11-01 12:00")))
-    code = make_member(program, 1, msk("2023-10-01 09:00"))
-    _join(program, 2, code, msk("2023-11-20 10:00"))
-    _join(program, 3, code, msk("2023-12-02 10:00"))
+    version = _publish(context.at(msk("2023-11-01 12:00")))
+    code = make_member(context, 1, msk("2023-10-01 09:00"))
+    _join(context, 2, code, msk("2023-11-20 10:00"))
+    _join(context, 3, code, msk("2023-12-02 10:00"))
     referral_of_2 = db.session.scalars(select(Grant.referral_id).where(Grant.client_id == 2)).one()
     manager = db.session.scalar(select(AuditEntry.manager_id))
     assert manager is not None
-    revoke_referral(program.at(msk("2023-12-05 10:00")), manager, referral_of_2, "проверка")
+    revoke_referral(context.at(msk("2023-12-05 10:00")), manager, referral_of_2, "проверка")
     held = db.session.scalars(
         select(Grant).where(Grant.client_id == 1, Grant.revoked_at.is_(None))
     ).all()
@@ -137,18 +137,18 @@ def test_a_revocation_replays_each_activation_under_its_own_version(
     assert [(g.level, g.percent, g.terms_version) for g in held] == [(1, 40, version)]
 
 
-def test_billing_caps_each_day_by_the_terms_in_force_then(ctx: Flask, program: Program) -> None:
+def test_billing_caps_each_day_by_the_terms_in_force_then(ctx: Flask, context: Context) -> None:
     capped = {**CAMPAIGN, "max_discount_percent": "30", "referee_percent": "20"}
-    _publish(program.at(msk("2023-11-01 12:00")), capped)
-    code = make_member(program, 1, msk("2023-10-01 09:00"))
-    _join(program, 2, code, msk("2023-11-20 10:00"))  # version 1: 20%
-    _join(program, 3, code, msk("2023-11-21 10:00"))  # version 1: 40%
+    _publish(context.at(msk("2023-11-01 12:00")), capped)
+    code = make_member(context, 1, msk("2023-10-01 09:00"))
+    _join(context, 2, code, msk("2023-11-20 10:00"))  # version 1: 20%
+    _join(context, 3, code, msk("2023-11-21 10:00"))  # version 1: 40%
     line = billing.Line(
         "service",
         3_100_000,
         billing.Period(datetime(2023, 12, 1).date(), datetime(2023, 12, 31).date()),
     )
-    _, invoice = invoice_preview(program, 1, [line], msk("2023-12-01 12:00"))
+    _, invoice = invoice_preview(context, 1, [line], msk("2023-12-01 12:00"))
     # A day carries the discount in force when it ends: 1–30.12 under the campaign (40% capped
     # at 30%), 31.12 ends on 01.01 00:00, when version 1 (cap 100%) is back.
     segments = invoice.lines[0].segments
@@ -158,15 +158,15 @@ def test_billing_caps_each_day_by_the_terms_in_force_then(ctx: Flask, program: P
 # ---- the panel's services --------------------------------------------------------------------
 
 
-def test_only_a_manager_with_the_right_changes_terms(ctx: Flask, program: Program) -> None:
+def test_only_a_manager_with_the_right_changes_terms(ctx: Flask, context: Context) -> None:
     support = create_manager("support@example.ru", "password-123", "Поддержка", msk("2023-01-01"))
     with pytest.raises(errors.TermsRightMissing):
-        terms.save_draft(program.at(msk("2023-11-01 12:00")), support.id, None, CAMPAIGN)
+        terms.save_draft(context.at(msk("2023-11-01 12:00")), support.id, None, CAMPAIGN)
     assert db.session.scalar(select(ProgramTerms.id).where(ProgramTerms.id != 1)) is None
 
 
 def test_an_invalid_draft_is_refused_with_a_russian_message_per_field(
-    ctx: Flask, program: Program
+    ctx: Flask, context: Context
 ) -> None:
     manager = _editor()
     bad = {
@@ -178,7 +178,7 @@ def test_an_invalid_draft_is_refused_with_a_russian_message_per_field(
         "level-5-percent": "90",
     }
     with pytest.raises(errors.TermsInvalid) as refused:
-        terms.save_draft(program.at(msk("2023-11-01 12:00")), manager, None, bad)
+        terms.save_draft(context.at(msk("2023-11-01 12:00")), manager, None, bad)
     assert refused.value.errors == {
         "effective_from": "Начало не может быть в прошлом: сейчас 01.11.2023 12:00.",
         "referee_percent": "Скидку новому клиенту — целое число от 1 до 100.",
@@ -190,10 +190,10 @@ def test_an_invalid_draft_is_refused_with_a_russian_message_per_field(
 
 
 def test_a_draft_is_not_in_force_until_published_and_publishing_is_audited(
-    ctx: Flask, program: Program
+    ctx: Flask, context: Context
 ) -> None:
     manager = _editor()
-    now = program.at(msk("2023-11-01 12:00"))
+    now = context.at(msk("2023-11-01 12:00"))
     version = terms.save_draft(now, manager, None, CAMPAIGN)
     assert queries.schedule().at(msk("2023-12-10 10:00")).version == 1
     with pytest.raises(errors.ConfirmationMissing):
@@ -206,34 +206,34 @@ def test_a_draft_is_not_in_force_until_published_and_publishing_is_audited(
     assert actions == ["terms_draft_saved", "terms_published"]
 
 
-def test_a_draft_whose_start_has_passed_cannot_be_published(ctx: Flask, program: Program) -> None:
+def test_a_draft_whose_start_has_passed_cannot_be_published(ctx: Flask, context: Context) -> None:
     manager = _editor()
-    version = terms.save_draft(program.at(msk("2023-11-01 12:00")), manager, None, CAMPAIGN)
+    version = terms.save_draft(context.at(msk("2023-11-01 12:00")), manager, None, CAMPAIGN)
     with pytest.raises(errors.TermsInvalid) as refused:
-        terms.publish(program.at(msk("2023-12-02 12:00")), manager, version, confirmed=True)
+        terms.publish(context.at(msk("2023-12-02 12:00")), manager, version, confirmed=True)
     assert "effective_from" in refused.value.errors
 
 
-def test_withdraw_before_the_start_only(ctx: Flask, program: Program) -> None:
-    version = _publish(program.at(msk("2023-11-01 12:00")))
+def test_withdraw_before_the_start_only(ctx: Flask, context: Context) -> None:
+    version = _publish(context.at(msk("2023-11-01 12:00")))
     pm = db.session.scalar(select(AuditEntry.manager_id))
     assert pm is not None
     with pytest.raises(errors.CannotWithdraw):
-        terms.withdraw(program.at(msk("2023-12-01 00:00")), pm, version, confirmed=True)
-    terms.withdraw(program.at(msk("2023-11-30 23:59")), pm, version, confirmed=True)
+        terms.withdraw(context.at(msk("2023-12-01 00:00")), pm, version, confirmed=True)
+    terms.withdraw(context.at(msk("2023-11-30 23:59")), pm, version, confirmed=True)
     assert queries.schedule().at(msk("2023-12-10 10:00")).version == 1
     actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
     assert actions[-1] == "terms_withdrawn"
 
 
 def test_the_preview_counts_members_whose_next_referral_changes_and_the_liability(
-    ctx: Flask, program: Program
+    ctx: Flask, context: Context
 ) -> None:
-    code_1 = make_member(program, 1, msk("2023-10-01 09:00"))
-    make_member(program, 5, msk("2023-10-01 09:00"))  # no referrals: level 1 next
-    _join(program, 2, code_1, msk("2023-11-20 10:00"))  # 1 holds level 1: level 2 next
+    code_1 = make_member(context, 1, msk("2023-10-01 09:00"))
+    make_member(context, 5, msk("2023-10-01 09:00"))  # no referrals: level 1 next
+    _join(context, 2, code_1, msk("2023-11-20 10:00"))  # 1 holds level 1: level 2 next
     manager = _editor()
-    version = terms.save_draft(program.at(msk("2023-11-25 12:00")), manager, None, CAMPAIGN)
+    version = terms.save_draft(context.at(msk("2023-11-25 12:00")), manager, None, CAMPAIGN)
     row = program_queries.find(version)
     preview = program_queries.preview(row, msk("2023-11-25 12:00"), MOSCOW)
     assert preview.at == msk("2023-12-01 00:00")

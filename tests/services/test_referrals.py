@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cabinet.clients.errors import ClientClosed, ClientNotFound
 from cabinet.clients.models import Client
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.errors import ProgramRefusal
 from cabinet.moments import show_moment
@@ -37,8 +37,8 @@ def _history(client_id: int) -> list[tuple[int, str, str, str]]:
     ]
 
 
-def test_worked_example(ctx: Flask, program: Program) -> None:
-    seed_worked_example(program, 1, "Реферер")
+def test_worked_example(ctx: Flask, context: Context) -> None:
+    seed_worked_example(context, 1, "Реферер")
 
     assert _history(1) == [
         (20, "31.03.2023 10:03", "31.03.2023 10:30", "referrer"),
@@ -55,36 +55,36 @@ def test_worked_example(ctx: Flask, program: Program) -> None:
     assert _history(407) == [(20, "31.03.2023 15:18", "29.06.2023 15:18", "referee")]
 
 
-def test_join_without_code_gives_a_fresh_code(ctx: Flask, program: Program) -> None:
+def test_join_without_code_gives_a_fresh_code(ctx: Flask, context: Context) -> None:
     make_client(5)
-    result = services.join(program, 5)
+    result = services.join(context, 5)
     assert len(result.code) == 9 and result.referrer_id is None
-    assert queries.standing(5, program.clock.now()).code == result.code
-    assert queries.standing(5, program.clock.now()).discount_percent == 0
+    assert queries.standing(5, context.clock.now()).code == result.code
+    assert queries.standing(5, context.clock.now()).discount_percent == 0
 
 
 def test_code_collision_is_retried(app: Flask, ctx: Flask) -> None:
     draws = iter([b"\x11" * 5, b"\x11" * 5, b"\x22" * 5])
-    base: Program = app.extensions["program"]
-    program = Program(base.clock, base.timezone, lambda _n: next(draws))
+    base: Context = app.extensions["context"]
+    context = Context(base.clock, base.timezone, lambda _n: next(draws))
     make_client(1)
     make_client(2)
-    assert services.join(program, 1).code == "111111111"
-    assert services.join(program, 2).code == "222222222"
+    assert services.join(context, 1).code == "111111111"
+    assert services.join(context, 2).code == "222222222"
 
 
-def test_a_member_applies_a_code_later(ctx: Flask, program: Program) -> None:
-    code = make_member(program, 1, msk("2023-03-01 09:00"))
-    own = make_member(program, 2, msk("2023-03-25 09:00"))
-    result = services.join(program.at(msk("2023-04-01 10:00")), 2, code)
+def test_a_member_applies_a_code_later(ctx: Flask, context: Context) -> None:
+    code = make_member(context, 1, msk("2023-03-01 09:00"))
+    own = make_member(context, 2, msk("2023-03-25 09:00"))
+    result = services.join(context.at(msk("2023-04-01 10:00")), 2, code)
     assert result.code == own  # the member keeps its own code
     assert result.referrer_id == 1
 
 
-def test_promo_period_delays_the_referee_grant(ctx: Flask, program: Program) -> None:
-    code = make_member(program, 1, msk("2023-03-01 09:00"))
+def test_promo_period_delays_the_referee_grant(ctx: Flask, context: Context) -> None:
+    code = make_member(context, 1, msk("2023-03-01 09:00"))
     make_client(2, registered_at=msk("2023-03-20 09:00"), promo_until=msk("2023-04-20 09:00"))
-    services.join(program.at(msk("2023-03-30 15:47")), 2, code)
+    services.join(context.at(msk("2023-03-30 15:47")), 2, code)
     assert _history(2) == [(20, "20.04.2023 09:00", "19.07.2023 09:00", "referee")]
     standing = queries.standing(2, msk("2023-04-01 00:00"))
     assert standing.discount_percent == 0
@@ -92,22 +92,22 @@ def test_promo_period_delays_the_referee_grant(ctx: Flask, program: Program) -> 
     assert queries.standing(2, msk("2023-04-20 09:00")).discount_percent == 20
 
 
-def test_referrer_and_referee_grants_add_up_and_cap_at_100(ctx: Flask, program: Program) -> None:
-    top = make_member(program, 1, msk("2023-01-01 09:00"), registered_at=msk("2022-12-01 00:00"))
+def test_referrer_and_referee_grants_add_up_and_cap_at_100(ctx: Flask, context: Context) -> None:
+    top = make_member(context, 1, msk("2023-01-01 09:00"), registered_at=msk("2022-12-01 00:00"))
     make_client(10, registered_at=msk("2023-01-01 00:00"))
-    services.join(program.at(msk("2023-01-02 10:00")), 10, top)  # 10 gets 20% as a referee
+    services.join(context.at(msk("2023-01-02 10:00")), 10, top)  # 10 gets 20% as a referee
     code_10 = queries.standing(10, msk("2023-01-02 10:00")).code
     assert code_10 is not None
     for n in range(5):
         make_client(20 + n, registered_at=msk("2023-01-01 00:00"))
-        services.join(program.at(msk(f"2023-01-0{3 + n} 10:00")), 20 + n, code_10)
+        services.join(context.at(msk(f"2023-01-0{3 + n} 10:00")), 20 + n, code_10)
     assert queries.standing(10, msk("2023-01-08 12:00")).discount_percent == 100
     levels = [g.level for g in queries.history(10) if g.reason == "referrer"]
     assert levels == [1, 2, 3, 4, 5]
     assert [p.size for p in queries.sms_packs(10)] == [1200, 3200]
 
 
-Refusal = tuple[Callable[[Program], Any], type[ProgramRefusal]]
+Refusal = tuple[Callable[[Context], Any], type[ProgramRefusal]]
 
 
 @pytest.mark.parametrize(
@@ -126,18 +126,18 @@ Refusal = tuple[Callable[[Program], Any], type[ProgramRefusal]]
         "backdated",
     ],
 )
-def test_every_refusal_changes_nothing(ctx: Flask, program: Program, case: str) -> None:
-    code_1 = make_member(program, 1, msk("2023-03-01 09:00"))
-    code_2 = make_member(program, 2, msk("2023-03-01 09:00"))
-    code_3 = make_member(program, 3, msk("2023-03-01 09:00"))
+def test_every_refusal_changes_nothing(ctx: Flask, context: Context, case: str) -> None:
+    code_1 = make_member(context, 1, msk("2023-03-01 09:00"))
+    code_2 = make_member(context, 2, msk("2023-03-01 09:00"))
+    code_3 = make_member(context, 3, msk("2023-03-01 09:00"))
     db.session.execute(update(Client).where(Client.id == 3).values(status="closed"))
     db.session.commit()
     make_client(4, registered_at=msk("2023-03-20 09:00"))
     make_client(5, registered_at=msk("2023-03-20 09:00"), status="closed")
     make_client(6, registered_at=msk("2023-03-20 09:00"))
-    services.join(program.at(msk("2023-03-28 10:00")), 2, code_1)  # 2 was referred by 1
-    services.join(program.at(msk("2023-03-29 10:00")), 6, code_1)
-    now = program.at(msk("2023-03-31 10:00"))
+    services.join(context.at(msk("2023-03-28 10:00")), 2, code_1)  # 2 was referred by 1
+    services.join(context.at(msk("2023-03-29 10:00")), 6, code_1)
+    now = context.at(msk("2023-03-31 10:00"))
     cases: dict[str, Refusal] = {
         "unknown_client": (lambda p: services.join(p, 999, code_1), ClientNotFound),
         "malformed": (lambda p: services.join(p, 4, "12345"), errors.CodeMalformed),
@@ -164,11 +164,11 @@ def test_every_refusal_changes_nothing(ctx: Flask, program: Program, case: str) 
     assert _counts() == before
 
 
-def test_the_database_enforces_one_referral_per_referee(ctx: Flask, program: Program) -> None:
-    code = make_member(program, 1, msk("2023-03-01 09:00"))
-    make_member(program, 3, msk("2023-03-01 09:00"))
+def test_the_database_enforces_one_referral_per_referee(ctx: Flask, context: Context) -> None:
+    code = make_member(context, 1, msk("2023-03-01 09:00"))
+    make_member(context, 3, msk("2023-03-01 09:00"))
     make_client(2, registered_at=msk("2023-03-20 09:00"))
-    services.join(program, 2, code)
+    services.join(context, 2, code)
     db.session.add(Referral(referrer_id=3, referee_id=2, activated_at=msk("2023-03-31 13:00")))
     with pytest.raises(IntegrityError):
         db.session.commit()
@@ -198,10 +198,10 @@ def test_the_database_enforces_one_referral_per_referee(ctx: Flask, program: Pro
         "UPDATE clients SET status = 'frozen'",
     ],
 )
-def test_the_database_refuses_invalid_rows(ctx: Flask, program: Program, statement: str) -> None:
-    code = make_member(program, 1, msk("2023-03-01 09:00"))
+def test_the_database_refuses_invalid_rows(ctx: Flask, context: Context, statement: str) -> None:
+    code = make_member(context, 1, msk("2023-03-01 09:00"))
     make_client(2, registered_at=msk("2023-03-20 09:00"))
-    services.join(program, 2, code)
+    services.join(context, 2, code)
     make_client(3)
     with pytest.raises(IntegrityError):
         db.session.execute(text(statement.format(code=code)))

@@ -14,13 +14,14 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from cabinet import referral_page as page
 from cabinet.audit.models import AuditEntry
 from cabinet.auth.errors import ManagerNotFound
 from cabinet.auth.services import create_manager
 from cabinet.billing import rules as billing
 from cabinet.billing.queries import invoice_preview
 from cabinet.clients.models import Client
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.errors import ProgramRefusal
 from cabinet.events.models import Event
@@ -29,7 +30,6 @@ from cabinet.referrals import errors, queries, rules, services
 from cabinet.referrals.models import Grant, Member, Referral, SmsPack
 from cabinet.referrals.revocation import revoke_referral
 from cabinet.texts import percent
-from cabinet.web import referral_page as page
 from tests.conftest import MOSCOW, empty_tables, msk
 from tests.factories import make_client, make_member, seed_worked_example
 
@@ -42,9 +42,9 @@ def _manager() -> int:
     return create_manager("support@example.ru", "password-123", "Поддержка", msk("2023-03-01")).id
 
 
-def _worked_example(program: Program) -> dict[int, int]:
+def _worked_example(context: Context) -> dict[int, int]:
     """The help page's example with referrer 1. Returns referee id → referral id."""
-    seed_worked_example(program, 1, "Реферер")
+    seed_worked_example(context, 1, "Реферер")
     return _referral_ids()
 
 
@@ -76,13 +76,13 @@ def _counts() -> tuple[int, ...]:
     )
 
 
-def test_revoking_the_middle_referral_of_the_worked_example(ctx: Flask, program: Program) -> None:
+def test_revoking_the_middle_referral_of_the_worked_example(ctx: Flask, context: Context) -> None:
     manager = _manager()
-    ids = _worked_example(program)
+    ids = _worked_example(context)
     events_before = db.session.scalar(select(func.max(Event.id))) or 0
     now = msk("2023-04-01 12:00")
 
-    result = revoke_referral(program.at(now), manager, ids[401], f"  {REASON} ")
+    result = revoke_referral(context.at(now), manager, ids[401], f"  {REASON} ")
 
     assert (result.referrer_id, result.referee_id, result.revoked_at) == (1, 401, now)
     assert result.referee_grant == "closed"
@@ -141,9 +141,9 @@ def test_revoking_the_middle_referral_of_the_worked_example(ctx: Flask, program:
     ]
 
 
-def test_the_page_shows_a_voided_grant_as_cancelled(ctx: Flask, program: Program) -> None:
-    ids = _worked_example(program)
-    revoke_referral(program.at(msk("2023-04-01 12:00")), _manager(), ids[401], REASON)
+def test_the_page_shows_a_voided_grant_as_cancelled(ctx: Flask, context: Context) -> None:
+    ids = _worked_example(context)
+    revoke_referral(context.at(msk("2023-04-01 12:00")), _manager(), ids[401], REASON)
     view = page.build(1, msk("2023-04-02 12:00"), MOSCOW, "history", None, 20)
     states = [(line.percent, line.state, line.in_force) for line in view.history]
     assert states.count((percent(60), "отменена", False)) == 1
@@ -157,21 +157,21 @@ def test_the_page_shows_a_voided_grant_as_cancelled(ctx: Flask, program: Program
     ]
 
 
-def test_billing_ignores_voided_grants(ctx: Flask, program: Program) -> None:
-    ids = _worked_example(program)
-    revoke_referral(program.at(msk("2023-04-01 12:00")), _manager(), ids[401], REASON)
+def test_billing_ignores_voided_grants(ctx: Flask, context: Context) -> None:
+    ids = _worked_example(context)
+    revoke_referral(context.at(msk("2023-04-01 12:00")), _manager(), ids[401], REASON)
     _, invoice = invoice_preview(
-        program, 1, [billing.Line("service", 10_000)], msk("2023-04-02 12:00")
+        context, 1, [billing.Line("service", 10_000)], msk("2023-04-02 12:00")
     )
     assert [s.percent for s in invoice.lines[0].segments] == [40]
 
 
-def test_a_referee_grant_waiting_for_the_promo_end_is_voided(ctx: Flask, program: Program) -> None:
-    code = make_member(program, 1, msk("2023-03-01 09:00"))
+def test_a_referee_grant_waiting_for_the_promo_end_is_voided(ctx: Flask, context: Context) -> None:
+    code = make_member(context, 1, msk("2023-03-01 09:00"))
     make_client(2, registered_at=msk("2023-03-20 09:00"), promo_until=msk("2023-04-20 09:00"))
-    services.join(program.at(msk("2023-03-30 15:47")), 2, code)
+    services.join(context.at(msk("2023-03-30 15:47")), 2, code)
     result = revoke_referral(
-        program.at(msk("2023-04-01 10:00")), _manager(), _referral_ids()[2], REASON
+        context.at(msk("2023-04-01 10:00")), _manager(), _referral_ids()[2], REASON
     )
     assert result.referee_grant == "voided"
     assert _grants(2) == [(20, "20.04.2023 09:00", "19.07.2023 09:00", True)]
@@ -182,24 +182,24 @@ def test_a_referee_grant_waiting_for_the_promo_end_is_voided(ctx: Flask, program
     assert queries.standing(1, msk("2023-04-01 10:00")).discount_percent == 0
 
 
-def test_an_ended_referee_grant_is_left_as_it_was(ctx: Flask, program: Program) -> None:
-    code = make_member(program, 1, msk("2023-03-01 09:00"))
+def test_an_ended_referee_grant_is_left_as_it_was(ctx: Flask, context: Context) -> None:
+    code = make_member(context, 1, msk("2023-03-01 09:00"))
     make_client(2, registered_at=msk("2023-03-20 09:00"))
-    services.join(program.at(msk("2023-03-30 15:47")), 2, code)
+    services.join(context.at(msk("2023-03-30 15:47")), 2, code)
     result = revoke_referral(
-        program.at(msk("2023-08-01 10:00")), _manager(), _referral_ids()[2], REASON
+        context.at(msk("2023-08-01 10:00")), _manager(), _referral_ids()[2], REASON
     )
     assert result.referee_grant == "ended"
     assert _grants(2) == [(20, "30.03.2023 15:47", "29.06.2023 15:47", False)]
 
 
-def test_the_sms_pack_comes_back_when_the_count_climbs_again(ctx: Flask, program: Program) -> None:
-    ids = _worked_example(program)
-    revoke_referral(program.at(msk("2023-04-01 12:00")), _manager(), ids[401], REASON)
+def test_the_sms_pack_comes_back_when_the_count_climbs_again(ctx: Flask, context: Context) -> None:
+    ids = _worked_example(context)
+    revoke_referral(context.at(msk("2023-04-01 12:00")), _manager(), ids[401], REASON)
     code = queries.standing(1, msk("2023-04-01 12:00")).code
     assert code is not None
     make_client(409, registered_at=msk("2023-03-25 09:00"))
-    services.join(program.at(msk("2023-04-02 10:00")), 409, code)
+    services.join(context.at(msk("2023-04-02 10:00")), 409, code)
     assert [p.size for p in queries.sms_packs(1)] == [1200]
     assert db.session.scalar(select(func.count()).select_from(SmsPack)) == 2  # one reversed
     # 409 climbs from the replayed 40% (level 2): 60%, level 3, as if 401 had never applied
@@ -214,9 +214,9 @@ def test_the_sms_pack_comes_back_when_the_count_climbs_again(ctx: Flask, program
 
 
 def test_two_held_packs_of_one_size_are_refused_by_the_database(
-    ctx: Flask, program: Program
+    ctx: Flask, context: Context
 ) -> None:
-    ids = _worked_example(program)
+    ids = _worked_example(context)
     db.session.add(
         SmsPack(client_id=1, referral_id=ids[408], size=1200, granted_at=msk("2023-04-01"))
     )
@@ -225,39 +225,39 @@ def test_two_held_packs_of_one_size_are_refused_by_the_database(
     db.session.rollback()
 
 
-def test_the_revoked_referee_cannot_apply_another_code(ctx: Flask, program: Program) -> None:
-    ids = _worked_example(program)
-    other = make_member(program, 2, msk("2023-03-01 09:00"))
-    revoke_referral(program.at(msk("2023-04-01 12:00")), _manager(), ids[401], REASON)
+def test_the_revoked_referee_cannot_apply_another_code(ctx: Flask, context: Context) -> None:
+    ids = _worked_example(context)
+    other = make_member(context, 2, msk("2023-03-01 09:00"))
+    revoke_referral(context.at(msk("2023-04-01 12:00")), _manager(), ids[401], REASON)
     with pytest.raises(errors.CodeAlreadyApplied):
-        services.join(program.at(msk("2023-04-02 12:00")), 401, other)
+        services.join(context.at(msk("2023-04-02 12:00")), 401, other)
     page_view = page.build(401, msk("2023-04-02 12:00"), MOSCOW, "history", None, 20)
     assert page_view.can_apply is False
 
 
-def test_an_activation_after_a_revoked_later_one_is_in_order(ctx: Flask, program: Program) -> None:
+def test_an_activation_after_a_revoked_later_one_is_in_order(ctx: Flask, context: Context) -> None:
     """The out-of-order check looks at the activations that count."""
-    code = make_member(program, 1, msk("2023-03-01 09:00"))
+    code = make_member(context, 1, msk("2023-03-01 09:00"))
     for client_id in (2, 3):
         make_client(client_id, registered_at=msk("2023-03-20 09:00"))
-    services.join(program.at(msk("2023-03-31 15:00")), 2, code)
-    revoke_referral(program.at(msk("2023-03-31 16:00")), _manager(), _referral_ids()[2], REASON)
-    services.join(program.at(msk("2023-03-31 14:00")), 3, code)  # before 2's, which is revoked
+    services.join(context.at(msk("2023-03-31 15:00")), 2, code)
+    revoke_referral(context.at(msk("2023-03-31 16:00")), _manager(), _referral_ids()[2], REASON)
+    services.join(context.at(msk("2023-03-31 14:00")), 3, code)  # before 2's, which is revoked
     assert queries.standing(1, msk("2023-03-31 16:00")).referred_count == 1
     assert _in_effect(1) == list(rules.ladder([msk("2023-03-31 14:00")], MOSCOW, V1_AT).grants)
 
 
-Refusal = tuple[Callable[[Program, int, dict[int, int]], Any], type[ProgramRefusal]]
+Refusal = tuple[Callable[[Context, int, dict[int, int]], Any], type[ProgramRefusal]]
 
 
 @pytest.mark.parametrize(
     "case", ["no_reason", "blank_reason", "unknown", "twice", "before_activation", "no_manager"]
 )
-def test_every_refusal_changes_nothing(ctx: Flask, program: Program, case: str) -> None:
+def test_every_refusal_changes_nothing(ctx: Flask, context: Context, case: str) -> None:
     manager = _manager()
-    ids = _worked_example(program)
-    revoke_referral(program.at(msk("2023-04-01 09:00")), manager, ids[408], REASON)
-    now = program.at(msk("2023-04-01 12:00"))
+    ids = _worked_example(context)
+    revoke_referral(context.at(msk("2023-04-01 09:00")), manager, ids[408], REASON)
+    now = context.at(msk("2023-04-01 12:00"))
     cases: dict[str, Refusal] = {
         "no_reason": (
             lambda p, m, r: revoke_referral(p, m, r[401], ""),
@@ -289,11 +289,11 @@ def test_every_refusal_changes_nothing(ctx: Flask, program: Program, case: str) 
     assert _counts() == before
 
 
-def test_a_closed_client_can_still_be_revoked(ctx: Flask, program: Program) -> None:
-    ids = _worked_example(program)
+def test_a_closed_client_can_still_be_revoked(ctx: Flask, context: Context) -> None:
+    ids = _worked_example(context)
     db.session.execute(update(Client).where(Client.id == 401).values(status="closed"))
     db.session.commit()
-    result = revoke_referral(program.at(msk("2023-04-01 12:00")), _manager(), ids[401], REASON)
+    result = revoke_referral(context.at(msk("2023-04-01 12:00")), _manager(), ids[401], REASON)
     assert result.referee_id == 401
 
 
@@ -316,23 +316,23 @@ START = msk("2023-01-01 00:00")
     st.data(),
 )
 def test_revoking_then_replaying_equals_never_having_the_referral(
-    ctx: Flask, program: Program, minutes_apart: list[int], data: st.DataObject
+    ctx: Flask, context: Context, minutes_apart: list[int], data: st.DataObject
 ) -> None:
     """For any activations and any one revoked, the referrer's grants that count are the ladder
     of the others, and its packs are the ladder's; a later activation continues that ladder."""
     empty_tables()
     manager = _manager()
-    code = make_member(program, 1, START - timedelta(days=1))
+    code = make_member(context, 1, START - timedelta(days=1))
     moments: list[datetime] = []
     at = START
     for n, gap in enumerate(minutes_apart, start=2):
         at += timedelta(minutes=gap)
         moments.append(at)
         make_client(n, registered_at=at - timedelta(hours=1))
-        services.join(program.at(at), n, code)
+        services.join(context.at(at), n, code)
     index = data.draw(st.integers(0, len(moments) - 1), label="revoked")
     referral = _referral_ids()[index + 2]
-    revoke_referral(program.at(at + timedelta(minutes=1)), manager, referral, REASON)
+    revoke_referral(context.at(at + timedelta(minutes=1)), manager, referral, REASON)
 
     remaining = moments[:index] + moments[index + 1 :]
     expected = rules.ladder(remaining, MOSCOW, V1_AT)
@@ -342,7 +342,7 @@ def test_revoking_then_replaying_equals_never_having_the_referral(
 
     later = at + timedelta(minutes=2)
     make_client(99, registered_at=later - timedelta(hours=1))
-    services.join(program.at(later), 99, code)
+    services.join(context.at(later), 99, code)
     continued = rules.ladder([*remaining, later], MOSCOW, V1_AT)
     assert _in_effect(1) == list(continued.grants)
     assert sorted(p.size for p in queries.sms_packs(1)) == sorted(

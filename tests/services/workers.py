@@ -42,7 +42,7 @@ def apply_code(
     with app.app_context():
         barrier.wait(timeout=60)
         try:
-            services.join(app.extensions["program"], client_id, code)
+            services.join(app.extensions["context"], client_id, code)
         except ProgramRefusal as refusal:
             out.put((client_id, type(refusal).__name__))
         except Exception as exc:  # noqa: BLE001 - reported to the test, which fails on it

@@ -3,10 +3,10 @@ what a test changes on top), and the seven-level version that once broke «Сц�
 
 from __future__ import annotations
 
-from cabinet.referrals.rules import Step, Terms
+from cabinet.referrals.rules import Step, TermsNumbers
 
 # Seven levels, SMS packs at 3, 5 and 7: valid terms that once broke «Сценарии».
-SEVEN_LEVELS = Terms(
+SEVEN_LEVELS = TermsNumbers(
     0,
     20,
     3,

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from cabinet.demo.stories import CAMPAIGN_DAYS, campaign_period, campaign_terms
 from cabinet.program import rules
-from cabinet.referrals.rules import HELP_PAGE_TERMS, Step, Terms
+from cabinet.referrals.rules import HELP_PAGE_TERMS, Step, TermsNumbers
 
 MSK = ZoneInfo("Europe/Moscow")
 NOW = datetime(2026, 11, 25, 20, 30, tzinfo=UTC)  # 23:30 in Moscow
@@ -37,7 +37,7 @@ def test_the_campaign_starts_at_the_next_moscow_midnight_and_lasts_two_weeks() -
 
 
 @st.composite
-def terms(draw: st.DrawFn) -> Terms:
+def terms(draw: st.DrawFn) -> TermsNumbers:
     percents = sorted(draw(st.lists(st.integers(1, 100), min_size=1, max_size=6)))
     ladder = tuple(
         Step(level, p, draw(st.integers(1, rules.MAX_MONTHS)), None)
@@ -47,7 +47,9 @@ def terms(draw: st.DrawFn) -> Terms:
 
 
 @given(terms())
-def test_the_campaign_over_any_valid_terms_is_a_valid_draft_that_differs(regular: Terms) -> None:
+def test_the_campaign_over_any_valid_terms_is_a_valid_draft_that_differs(
+    regular: TermsNumbers,
+) -> None:
     campaign = campaign_terms(regular)
     starts, ends = campaign_period(NOW, MSK)
     values = rules.values_of(

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from cabinet.demo.stories import STORIES
 from cabinet.demo.words import CAMPAIGN_PLACES, RULE_PLACES, rule_words
 from cabinet.program.rules import MAX_LEVELS, MAX_SMS_PACK
-from cabinet.referrals.rules import HELP_PAGE_TERMS, Step, Terms
+from cabinet.referrals.rules import HELP_PAGE_TERMS, Step, TermsNumbers
 from cabinet.texts import NBSP
 
 
@@ -30,7 +30,7 @@ def test_every_place_of_every_story_is_filled() -> None:
 
 
 @st.composite
-def terms(draw: st.DrawFn) -> Terms:
+def terms(draw: st.DrawFn) -> TermsNumbers:
     levels = draw(st.integers(1, MAX_LEVELS))
     percents = sorted(draw(st.lists(st.integers(1, 100), min_size=levels, max_size=levels)))
     sizes = draw(st.lists(st.integers(1, MAX_SMS_PACK), max_size=levels, unique=True))
@@ -39,7 +39,7 @@ def terms(draw: st.DrawFn) -> Terms:
     ladder = tuple(
         Step(i + 1, p, draw(st.integers(1, 120)), packs.get(i)) for i, p in enumerate(percents)
     )
-    return Terms(
+    return TermsNumbers(
         2,
         draw(st.integers(1, 100)),
         draw(st.integers(1, 120)),
@@ -50,7 +50,7 @@ def terms(draw: st.DrawFn) -> Terms:
 
 
 @given(terms())
-def test_any_valid_terms_fill_every_place_in_words(generated: Terms) -> None:
+def test_any_valid_terms_fill_every_place_in_words(generated: TermsNumbers) -> None:
     words = rule_words(generated)
     assert set(words) == RULE_PLACES
     for k in range(1, MAX_LEVELS + 1):
@@ -62,7 +62,7 @@ def test_any_valid_terms_fill_every_place_in_words(generated: Terms) -> None:
 
 
 def test_packs_on_other_levels_are_named_where_they_come() -> None:
-    seven = Terms(
+    seven = TermsNumbers(
         2,
         20,
         3,
@@ -79,7 +79,7 @@ def test_packs_on_other_levels_are_named_where_they_come() -> None:
     assert words["sms_upto3"] == " и пакет из 500 SMS"
     assert words["ladder_packs"] == f", пакеты 500 SMS и 1{NBSP}200 SMS"
     assert words["ladder_packs_held"] == ", 2 пакета SMS"
-    one = Terms(2, 20, 3, (Step(1, 20, 3, None), Step(2, 40, 3, 700)), 1, 100)
+    one = TermsNumbers(2, 20, 3, (Step(1, 20, 3, None), Step(2, 40, 3, 700)), 1, 100)
     assert rule_words(one)["ladder_packs"] == ", пакет 700 SMS"
     assert rule_words(one)["ladder_packs_title"] == " и пакет SMS"
     help_page = rule_words(HELP_PAGE_TERMS)

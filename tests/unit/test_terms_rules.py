@@ -22,7 +22,7 @@ from cabinet.referrals.rules import (
     Grant,
     Schedule,
     Step,
-    Terms,
+    TermsNumbers,
     Version,
 )
 
@@ -33,8 +33,8 @@ def msk(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=MOSCOW).astimezone(UTC)
 
 
-def terms(version: int, *steps: tuple[int, int, int | None], referee: int = 20) -> Terms:
-    return Terms(
+def terms(version: int, *steps: tuple[int, int, int | None], referee: int = 20) -> TermsNumbers:
+    return TermsNumbers(
         version=version,
         referee_percent=referee,
         referee_months=3,

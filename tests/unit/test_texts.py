@@ -199,7 +199,8 @@ def test_the_limit_wait_uses_the_same_plural() -> None:
 
 def test_no_customer_template_formats_a_number_itself() -> None:
     """The client's pages take their sentences and numbers from the copy deck
-    (cabinet/referrals/terms.py, cabinet/web/way_forward.py), written: no filter formats one."""
+    (cabinet/referrals/terms.py, cabinet/referral_page/way_forward.py), written: no filter
+    formats one."""
     places = [
         *ROOT.glob("templates/referrals/*.html"),
         *ROOT.glob("templates/partials/*.html"),

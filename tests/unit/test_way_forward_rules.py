@@ -11,16 +11,16 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cabinet.referral_page import way_forward
 from cabinet.referrals import rules
 from cabinet.referrals.rules import HELP_PAGE_TERMS, Grant, Party
 from cabinet.referrals.terms import sms_pack
 from cabinet.texts import percent
-from cabinet.web import way_forward
 
 V1 = HELP_PAGE_TERMS  # version 1: the help page's terms
 
 
-def v1_at(_moment: datetime) -> rules.Terms:
+def v1_at(_moment: datetime) -> rules.TermsNumbers:
     return V1
 
 
@@ -216,10 +216,10 @@ LEVELS = st.lists(
 
 
 @st.composite
-def generated_terms(draw: st.DrawFn) -> rules.Terms:
+def generated_terms(draw: st.DrawFn) -> rules.TermsNumbers:
     levels = draw(LEVELS)
     percents = sorted(p for p, _, _ in levels)
-    return rules.Terms(
+    return rules.TermsNumbers(
         version=draw(st.integers(min_value=1, max_value=9)),
         referee_percent=draw(st.integers(min_value=1, max_value=60)),
         referee_months=draw(st.integers(min_value=1, max_value=12)),
@@ -246,7 +246,7 @@ MINUTES = st.integers(min_value=-400 * 24 * 60, max_value=400 * 24 * 60)
     ),
 )
 def test_every_statement_about_a_future_moment_is_the_rules_discount_then(
-    terms: rules.Terms,
+    terms: rules.TermsNumbers,
     activations: list[int],
     welcome: int | None,
     other: list[tuple[int, int, int]],
@@ -255,7 +255,7 @@ def test_every_statement_about_a_future_moment_is_the_rules_discount_then(
     moment of its stretch (its start, its middle, the minute before D), and after the last one
     there is no discount; the sentence tells the stretches in order, each once."""
 
-    def terms_at(_moment: datetime) -> rules.Terms:
+    def terms_at(_moment: datetime) -> rules.TermsNumbers:
         return terms
 
     moments = sorted(NOW - timedelta(minutes=m) for m in activations)

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from tests.conftest import msk
 from tests.factories import make_client, seed_worked_example
@@ -71,11 +71,11 @@ def referrer_with_referees(
     """The help page's worked example with a referrer that can sign in: client 400
     «АльфаТелеком» (registered 01.01.2023) and the first `referees` of its referees.
     Returns the referrer's (e-mail, code)."""
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     email = "c400@example.ru"
     with outside_requests(app):
         code = seed_worked_example(
-            program,
+            context,
             referees=referees,
             emails=emails,
             email=email,

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.invitations.models import Invitation
 from cabinet.referrals import queries, services
@@ -23,9 +23,9 @@ BOX = re.compile(r'<input type="checkbox" name="notify" value="y"( checked)?>')
 
 def member(app: Flask, auth: Auth) -> str:
     email = web_client(app, 400, "АльфаТелеком", registered_at=msk("2023-01-01 00:00"))
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     with outside_requests(app):
-        services.join(program.at(msk("2023-03-01 09:00")), 400)
+        services.join(context.at(msk("2023-03-01 09:00")), 400)
     auth.login(email)
     return email
 
@@ -37,12 +37,12 @@ def checked(html: str) -> bool:
 
 
 def friend_applies(app: Flask) -> list[Invitation]:
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     with outside_requests(app):
         make_client(2, "ТехСтрой")
         code = queries.member_code(400)
         assert code
-        services.join(program.at(msk("2023-03-30 15:47")), 2, code)
+        services.join(context.at(msk("2023-03-30 15:47")), 2, code)
         return list(db.session.scalars(select(Invitation)))
 
 

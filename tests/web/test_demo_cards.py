@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from cabinet.audit.models import AuditEntry
 from cabinet.auth.models import Manager
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.program import rules as terms_rules
 from cabinet.program import services as terms_services
@@ -33,7 +33,7 @@ from cabinet.demo.seed import DEMO_MANAGER_EMAIL, DEMO_PASSWORD, seed  # isort: 
 def demo_panel(make_app: Callable[..., Flask]) -> tuple[Flask, FlaskClient, str]:
     demo = make_app(DEMO_MODE=True, TESTING=True, PASSWORD_HASH_METHOD=FAST_PASSWORD_HASHING)
     with outside_requests(demo):
-        seed(demo.extensions["program"])
+        seed(demo.extensions["context"])
     client = demo.test_client()
     token = csrf_token(client.get("/manage/login").text)
     client.post(
@@ -117,19 +117,19 @@ def test_the_window_story_closes_the_window_under_longer_terms(
     """Under a three-month window the story's newcomer is registered so that «+1 неделя» still
     closes its window: the refusal is the story's point."""
     demo, client, token = demo_panel(make_app)
-    program: Program = demo.extensions["program"]
+    context: Context = demo.extensions["context"]
     with outside_requests(demo):
         manager = db.session.scalar(select(Manager.id))
         assert manager is not None
-        starts = (program.clock.now() + timedelta(minutes=2)).astimezone(program.timezone)
+        starts = (context.clock.now() + timedelta(minutes=2)).astimezone(context.timezone)
         values = terms_rules.values_of(
             replace(HELP_PAGE_TERMS, apply_window_months=3),
             "Окно три месяца",
             starts.replace(tzinfo=None, second=0, microsecond=0).isoformat(),
             "",
         )
-        number = terms_services.save_draft(program, manager, None, values)
-        terms_services.publish(program, manager, number, confirmed=True)
+        number = terms_services.save_draft(context, manager, None, values)
+        terms_services.publish(context, manager, number, confirmed=True)
     client.post("/manage/clock", data={"jump": "day", "csrf_token": token})
     client.post("/manage/scenarios/window/start", data={"csrf_token": token})
     page = client.get("/manage/scenarios").text
@@ -161,9 +161,9 @@ def test_pages_a_step_opens_lead_back_to_its_card(
     assert 'id="way-back"' not in client.get("/manage/terms?story=nope").text
 
 
-def _publish(program: Program, manager: int, title: str, first: int, days: int | None) -> int:
-    zone = program.timezone
-    starts = (program.clock.now() + timedelta(minutes=2)).astimezone(zone)
+def _publish(context: Context, manager: int, title: str, first: int, days: int | None) -> int:
+    zone = context.timezone
+    starts = (context.clock.now() + timedelta(minutes=2)).astimezone(zone)
     starts = starts.replace(second=0, microsecond=0)
     ends = "" if days is None else (starts + timedelta(days=days)).replace(tzinfo=None).isoformat()
     terms = HELP_PAGE_TERMS.__class__(
@@ -173,8 +173,8 @@ def _publish(program: Program, manager: int, title: str, first: int, days: int |
         }
     )
     values = terms_rules.values_of(terms, title, starts.replace(tzinfo=None).isoformat(), ends)
-    number = terms_services.save_draft(program, manager, None, values)
-    terms_services.publish(program, manager, number, confirmed=True)
+    number = terms_services.save_draft(context, manager, None, values)
+    terms_services.publish(context, manager, number, confirmed=True)
     return number
 
 
@@ -182,12 +182,12 @@ def test_the_reset_takes_back_every_version_published_in_demo_mode(
     make_app: Callable[..., Flask], database: None
 ) -> None:
     demo, client, token = demo_panel(make_app)
-    program: Program = demo.extensions["program"]
+    context: Context = demo.extensions["context"]
     with outside_requests(demo):
         manager = db.session.scalar(select(Manager.id))
         assert manager is not None
-        by_hand = _publish(program, manager, "Акция вручную", 30, 14)
-        regular = _publish(program, manager, "Новые условия", 25, None)
+        by_hand = _publish(context, manager, "Акция вручную", 30, 14)
+        regular = _publish(context, manager, "Новые условия", 25, None)
     client.post("/manage/clock", data={"jump": "day", "csrf_token": token})
     reset = client.post("/manage/demo/reset", data={"csrf_token": token}, follow_redirects=True)
     assert "условия программы — только версия 1 (из справки)" in reset.text.replace(NBSP, " ")
@@ -206,19 +206,19 @@ def test_the_reset_says_which_version_it_keeps_and_why(
     """A version a client outside the demo got its discount under stays (withdrawn), and the
     reset says so."""
     demo, client, token = demo_panel(make_app)
-    program: Program = demo.extensions["program"]
+    context: Context = demo.extensions["context"]
     with outside_requests(demo):
         manager = db.session.scalar(select(Manager.id))
         assert manager is not None
-        campaign = _publish(program, manager, "Акция вручную", 30, 14)
+        campaign = _publish(context, manager, "Акция вручную", 30, 14)
     client.post("/manage/clock", data={"jump": "day", "csrf_token": token})
     with outside_requests(demo):
-        program.clock.forget()  # type: ignore[attr-defined]
-        now = program.clock.now()
+        context.clock.forget()  # type: ignore[attr-defined]
+        now = context.clock.now()
         make_client(5000, "Не демо", registered_at=now - timedelta(days=400))
         make_client(5001, "Тоже не демо", registered_at=now - timedelta(days=1))
-        code = services.join(program, 5000).code
-        services.join(program, 5001, code)
+        code = services.join(context, 5000).code
+        services.join(context, 5001, code)
     reset = client.post("/manage/demo/reset", data={"csrf_token": token}, follow_redirects=True)
     assert (
         f"Версия условий {campaign} оставлена отозванной: по ней получили скидку клиенты вне демо."

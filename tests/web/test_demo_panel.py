@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from cabinet.audit.models import AuditEntry
 from cabinet.auth.services import create_manager
 from cabinet.clients.models import Client
-from cabinet.clock import Program, SettableClock
+from cabinet.clock import Context, SettableClock
 from cabinet.db import db
 from cabinet.demo import runs as scenarios
 from cabinet.demo import stories
@@ -71,7 +71,7 @@ def demo_manager(make_app: Callable[..., Flask]) -> tuple[Flask, FlaskClient]:
     """A demo-mode cabinet with the demo data, and the demo manager signed in to its panel."""
     demo = make_app(DEMO_MODE=True)
     with outside_requests(demo):
-        seed(demo.extensions["program"])
+        seed(demo.extensions["context"])
     client = demo.test_client()
     sign_in(client, DEMO_MANAGER_EMAIL, DEMO_PASSWORD)
     return demo, client
@@ -97,7 +97,7 @@ def test_outside_demo_mode_support_only_looks(app: Flask, client: FlaskClient) -
     make_manager(app, right=True)
     web_client(app, 407, "ТехСтрой", registered_at=msk("2023-03-20 09:00"))
     with outside_requests(app):
-        code = services.join(app.extensions["program"], web_client_id(app, 400))
+        code = services.join(app.extensions["context"], web_client_id(app, 400))
     sign_in(client)
     assert open_cabinet(client, 407) == "/referral"
     page = client.get("/referral")
@@ -135,7 +135,7 @@ def test_in_demo_mode_the_manager_acts_for_the_client_and_it_is_audited(
 ) -> None:
     demo = make_app(DEMO_MODE=True)
     with outside_requests(demo):
-        seed(demo.extensions["program"])
+        seed(demo.extensions["context"])
         code = db.session.scalar(select(Member.code).where(Member.client_id == 400))
     client = demo.test_client()
     sign_in(client, DEMO_MANAGER_EMAIL, DEMO_PASSWORD)
@@ -150,7 +150,7 @@ def test_in_demo_mode_the_manager_acts_for_the_client_and_it_is_audited(
     )
     assert applied.status_code == 200 and "Код применен" in applied.text
     with outside_requests(demo):
-        assert queries.standing(409, demo.extensions["program"].clock.now()).referred_by == 400
+        assert queries.standing(409, demo.extensions["context"].clock.now()).referred_by == 400
         entry = db.session.scalars(
             select(AuditEntry).where(AuditEntry.action == "cabinet_apply_code")
         ).one()
@@ -181,8 +181,8 @@ def test_the_demo_seed_raises_no_fraud_signal(
 ) -> None:
     demo = make_app(DEMO_MODE=True)
     with demo.app_context():
-        seed(demo.extensions["program"])
-        zone = demo.extensions["program"].timezone
+        seed(demo.extensions["context"])
+        zone = demo.extensions["context"].timezone
         assert all(fraud.signals_for(d.id, zone) == [] for d in DEMO_CLIENTS)
         domains = [d.email.rsplit("@", 1)[1] for d in DEMO_CLIENTS]
         phones = [re.sub(r"\D", "", d.phone) for d in DEMO_CLIENTS]
@@ -206,15 +206,15 @@ def test_a_story_starts_afresh_and_touches_nothing_else(
     make_app: Callable[..., Flask], database: None
 ) -> None:
     demo = make_app(DEMO_MODE=True)
-    program: Program = demo.extensions["program"]
+    context: Context = demo.extensions["context"]
     with outside_requests(demo):
-        seed(program)
+        seed(context)
         make_client(5000, "Не демо", registered_at=datetime.now(UTC))
     client = demo.test_client()
     sign_in(client, DEMO_MANAGER_EMAIL, DEMO_PASSWORD)
     page = client.get("/manage/scenarios").text
     with outside_requests(demo):
-        titles = [view.title for view in scenarios.board(program)]
+        titles = [view.title for view in scenarios.board(context)]
     assert len(titles) == len(stories.STORIES)
     assert f"Лестница от {percent(0)} до {percent(100)} и пакеты SMS" in titles  # terms in force
     for title in titles:
@@ -244,8 +244,8 @@ def test_a_story_starts_afresh_and_touches_nothing_else(
     assert "Сценарий начат заново" in client.get("/manage/scenarios").text
     with outside_requests(demo):
         referrer = ids[1][0]
-        assert queries.standing(referrer, program.clock.now()).referred_count == 1
-        assert queries.standing(5000, program.clock.now()).member is False
+        assert queries.standing(referrer, context.clock.now()).referred_count == 1
+        assert queries.standing(5000, context.clock.now()).member is False
     # «Сбросить демо»: the demo as `make run` leaves it; the other client untouched.
     client.post("/manage/clock", data={"jump": "month", "csrf_token": token})
     reset = client.post("/manage/demo/reset", data={"csrf_token": token})
@@ -254,16 +254,16 @@ def test_a_story_starts_afresh_and_touches_nothing_else(
         remaining = set(db.session.scalars(select(Client.id)))
         assert remaining == {d.id for d in DEMO_CLIENTS} | {5000}
         assert db.session.scalar(select(func.count()).select_from(DemoRun)) == 0
-        assert isinstance(program.clock, DemoClock) and program.clock.offset() == 0
+        assert isinstance(context.clock, DemoClock) and context.clock.offset() == 0
         assert [e.action for e in db.session.scalars(select(AuditEntry))] == ["demo_reset"]
-        assert queries.standing(400, program.clock.now()).referred_count == 3
+        assert queries.standing(400, context.clock.now()).referred_count == 3
 
 
 def test_flask_demo_seed_reset(runner: FlaskCliRunner, app: Flask) -> None:
     assert runner.invoke(args=["demo", "seed"]).exit_code == 0
     with outside_requests(app):
         services.join(  # through the QR code: a kept channel the reset must take away too
-            app.extensions["program"],
+            app.extensions["context"],
             409,
             queries.standing(400, msk("2023-03-31 12:00")).code,
             before_commit=lambda result: attribution.record_link(result.client_id, "qr"),
@@ -313,12 +313,12 @@ def test_two_codes_in_one_minute_leave_no_phantom_row(
     from tests.web.conftest import Auth
 
     email = web_client(app, 400, registered_at=msk("2023-01-01 00:00"))
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     with outside_requests(app):
-        code = services.join(program.at(msk("2023-03-01 09:00")), 400).code
+        code = services.join(context.at(msk("2023-03-01 09:00")), 400).code
         for client_id, at in ((401, "2023-03-31 22:04:10"), (402, "2023-03-31 22:04:40")):
             make_client(client_id, registered_at=msk("2023-03-20 09:00"))
-            services.join(program.at(msk(at)), client_id, code)
+            services.join(context.at(msk(at)), client_id, code)
         assert len(queries.history(400)) == 2  # the data keeps both grants
     clock.set(msk("2023-04-01 12:00"))
     Auth(client).login(email)
@@ -339,7 +339,7 @@ def test_the_sms_options_link_is_a_setting(
 
     email = web_client(app, 400, registered_at=msk("2023-01-01 00:00"))
     with outside_requests(app):
-        services.join(app.extensions["program"], 400)
+        services.join(app.extensions["context"], 400)
     Auth(client).login(email)
     assert "Подробнее об SMS опциях" not in client.get("/referral").text
     other = make_app(SMS_OPTIONS_URL="https://operator.example/sms")
@@ -355,14 +355,14 @@ def test_the_sms_options_link_is_a_setting(
 
 def _terms_in_force(demo: Flask) -> int:
     with outside_requests(demo):
-        return queries.terms_at(demo.extensions["program"].clock.now()).version
+        return queries.terms_at(demo.extensions["context"].clock.now()).version
 
 
 def test_the_seasonal_campaign_story_and_the_reset_that_takes_it_back(
     make_app: Callable[..., Flask], database: None
 ) -> None:
     demo, client = demo_manager(make_app)
-    program: Program = demo.extensions["program"]
+    context: Context = demo.extensions["context"]
     board = client.get("/manage/scenarios").text
     token = csrf_token(board)
     # The campaign's words come from the terms in force: the help page's 20 %, doubled.
@@ -401,7 +401,7 @@ def test_the_seasonal_campaign_story_and_the_reset_that_takes_it_back(
         row = db.session.get(ProgramTerms, db.session.get(DemoRun, run_id).terms_version)
         assert row is not None and row.status == "published" and row.ends_at is not None
         assert row.as_terms().ladder[0].percent == 40
-        assert row.effective_from > program.clock.now()
+        assert row.effective_from > context.clock.now()
         version, ends_at = row.id, row.ends_at
     assert _terms_in_force(demo) == 1  # not yet in force
     step(0)
@@ -419,7 +419,7 @@ def test_the_seasonal_campaign_story_and_the_reset_that_takes_it_back(
 
     step(4)  # the day after the campaign's end: the terms before it, again
     with outside_requests(demo):
-        assert program.clock.now() > ends_at
+        assert context.clock.now() > ends_at
     assert _terms_in_force(demo) == 1
     step(5)  # a newcomer applies S's code: the regular level 1
     with outside_requests(demo):
@@ -445,7 +445,7 @@ def test_the_seasonal_campaign_story_and_the_reset_that_takes_it_back(
     assert reset.status_code == 303
     with outside_requests(demo):
         assert db.session.get(ProgramTerms, version) is None
-        assert queries.schedule().upcoming(program.clock.now()) == ()
+        assert queries.schedule().upcoming(context.clock.now()) == ()
         assert not [
             e
             for e in db.session.scalars(select(AuditEntry))

@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from cabinet.auth.models import Manager
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.program import rules as terms_rules
 from cabinet.program import services as terms_services
-from cabinet.referrals.rules import Step, Terms
+from cabinet.referrals.rules import Step, TermsNumbers
 from tests.conftest import FAST_PASSWORD_HASHING, empty_tables
 from tests.support.terms_forms import SEVEN_LEVELS
 from tests.web.conftest import csrf_token, outside_requests
@@ -35,7 +35,7 @@ STEP_FORM = re.compile(r'action="(/manage/scenarios/(\w+)/steps/(\d+))"')
 
 @dataclass(frozen=True)
 class Version:
-    terms: Terms
+    terms: TermsNumbers
     campaign_days: int | None  # a campaign: it ends this many days after it starts
 
 
@@ -58,7 +58,7 @@ def versions(draw: st.DrawFn) -> Version:
         seen.add(pack or 0)
         months = draw(st.integers(1, 24))
         ladder.append(Step(level, percent, months, pack))
-    terms = Terms(
+    terms = TermsNumbers(
         version=0,
         referee_percent=draw(st.integers(1, 100)),
         referee_months=draw(st.integers(1, 24)),
@@ -73,10 +73,10 @@ def versions(draw: st.DrawFn) -> Version:
 SEVEN_LEVELS_CAMPAIGN = Version(SEVEN_LEVELS, 30)
 
 
-def publish(program: Program, version: Version) -> None:
+def publish(context: Context, version: Version) -> None:
     """Through the panel's own services, as a manager would; from the next minute."""
-    zone = program.timezone
-    now = program.clock.now()
+    zone = context.timezone
+    now = context.clock.now()
     starts = (now + timedelta(minutes=2)).astimezone(zone).replace(second=0, microsecond=0)
     ends = None if version.campaign_days is None else starts + timedelta(days=version.campaign_days)
     values = terms_rules.values_of(
@@ -87,8 +87,8 @@ def publish(program: Program, version: Version) -> None:
     )
     manager = db.session.scalar(select(Manager.id).where(Manager.email == DEMO_MANAGER_EMAIL))
     assert manager is not None
-    number = terms_services.save_draft(program, manager, None, values)
-    terms_services.publish(program, manager, number, confirmed=True)
+    number = terms_services.save_draft(context, manager, None, values)
+    terms_services.publish(context, manager, number, confirmed=True)
 
 
 def shown(response_text: str, where: str) -> str:
@@ -147,13 +147,13 @@ def test_every_story_under_any_valid_terms(
     make_app: Callable[..., Flask], database: None, version: Version | None
 ) -> None:
     demo = make_app(DEMO_MODE=True, TESTING=True, PASSWORD_HASH_METHOD=FAST_PASSWORD_HASHING)
-    program: Program = demo.extensions["program"]
+    context: Context = demo.extensions["context"]
     with outside_requests(demo):
         empty_tables()
-        program.clock.forget()  # type: ignore[attr-defined]
-        seed(program)
+        context.clock.forget()  # type: ignore[attr-defined]
+        seed(context)
         if version is not None:
-            publish(program, version)
+            publish(context, version)
     client = demo.test_client()
     token = csrf_token(client.get("/manage/login").text)
     client.post(

@@ -41,7 +41,7 @@ def world(app: Flask) -> Iterator[World]:
         pytest.skip("EXPLAIN plans are PostgreSQL's: run with TEST_DATABASE_URL=postgresql://…")
     with app.app_context():
         empty_tables()
-    generate(app, SCALES["ci"], app.extensions["program"].clock.now(), quiet=True)
+    generate(app, SCALES["ci"], app.extensions["context"].clock.now(), quiet=True)
     made = make_world(app, 1000, 8)
     with app.app_context(), db.engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))

@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.invitations import callbacks
 from cabinet.invitations import services as invitation_services
@@ -101,8 +101,8 @@ def test_the_whole_way_of_an_invitation(
     # The friend registers with that address and applies the member's code.
     with outside_requests(app):
         make_client(401, "Друг", email="friend@example.ru", registered_at=msk("2023-03-02 09:00"))
-        program: Program = app.extensions["program"]
-        services.join(program.at(msk("2023-03-03 09:00")), 401, referral_queries.member_code(400))
+        context: Context = app.extensions["context"]
+        services.join(context.at(msk("2023-03-03 09:00")), 401, referral_queries.member_code(400))
     assert state_shown(client) == "скидка начислена"
 
 

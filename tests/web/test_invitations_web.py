@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.invitations.models import Invitation, StopListEntry
 from cabinet.referrals import services
@@ -23,9 +23,9 @@ HX = {"HX-Request": "true"}
 
 def member(app: Flask, client: FlaskClient, auth: Auth, client_id: int = 400) -> None:
     email = web_client(app, client_id, "АльфаТелеком", registered_at=msk("2023-01-01 00:00"))
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     with outside_requests(app):
-        services.join(program.at(msk("2023-03-01 09:00")), client_id)
+        services.join(context.at(msk("2023-03-01 09:00")), client_id)
     auth.login(email)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from cabinet.audit.models import AuditEntry
 from cabinet.auth.services import create_manager
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.demo.clock import DemoClock
 from cabinet.invitations.models import Invitation
@@ -240,18 +240,18 @@ def test_apply_a_code_on_the_clients_behalf(app: Flask, client: FlaskClient, clo
 @pytest.fixture
 def demo_app(make_app: Callable[..., Flask], database: None) -> Flask:
     demo = make_app(DEMO_MODE=True, INVITE_RATE_LIMIT="1000 per minute")
-    assert isinstance(demo.extensions["program"].clock, DemoClock)
+    assert isinstance(demo.extensions["context"].clock, DemoClock)
     return demo
 
 
 def test_time_machine_across_the_help_pages_example(demo_app: Flask) -> None:
     """A referee in its promo period: the discount starts after it, then ends after 3 months."""
-    program: Program = demo_app.extensions["program"]
+    context: Context = demo_app.extensions["context"]
     now = datetime.now(UTC)
     with outside_requests(demo_app):
         create_manager(MANAGER, PASSWORD, "Анна", now)
         make_client(400, "АльфаТелеком", registered_at=now - timedelta(days=90))
-        code = services.join(program, 400).code
+        code = services.join(context, 400).code
         make_client(
             407,
             "ТехСтрой",
@@ -260,7 +260,7 @@ def test_time_machine_across_the_help_pages_example(demo_app: Flask) -> None:
             email="c407@example.ru",
             password=PASSWORD,
         )
-        services.join(program, 407, code)
+        services.join(context, 407, code)
     client = demo_app.test_client()
     auth = Auth(client)
     auth.login("c407@example.ru")
@@ -285,7 +285,7 @@ def test_time_machine_across_the_help_pages_example(demo_app: Flask) -> None:
 
     shown = jump("week")
     assert "(машина времени)" in shown
-    moved = program.clock.now()
+    moved = context.clock.now()
     assert timedelta(days=6, hours=23) < moved - datetime.now(UTC) < timedelta(days=7, hours=1)
     with outside_requests(demo_app):
         assert _discount(demo_app, 407) == 20  # the promo period is over: the 20% runs
@@ -293,11 +293,11 @@ def test_time_machine_across_the_help_pages_example(demo_app: Flask) -> None:
         jump("month")
     with outside_requests(demo_app):
         assert _discount(demo_app, 407) == 0  # three months later the grant has ended
-    target = (now + timedelta(days=2)).astimezone(program.timezone).date()
+    target = (now + timedelta(days=2)).astimezone(context.timezone).date()
     jump("date", day=target.isoformat())
-    assert program.clock.now().astimezone(program.timezone).date() == target
+    assert context.clock.now().astimezone(context.timezone).date() == target
     jump("now")
-    assert abs(program.clock.now() - datetime.now(UTC)) < timedelta(seconds=5)
+    assert abs(context.clock.now() - datetime.now(UTC)) < timedelta(seconds=5)
     with outside_requests(demo_app):
         actions = [e.details["jump"] for e in db.session.scalars(select(AuditEntry))]
         assert actions == ["week", "month", "month", "month", "date", "now"]
@@ -307,9 +307,9 @@ def test_time_machine_across_the_help_pages_example(demo_app: Flask) -> None:
 def _discount(app: Flask, client_id: int) -> int:
     from cabinet.referrals.queries import standing
 
-    program: Program = app.extensions["program"]
-    program.clock.forget()  # type: ignore[attr-defined]
-    return standing(client_id, program.clock.now()).discount_percent
+    context: Context = app.extensions["context"]
+    context.clock.forget()  # type: ignore[attr-defined]
+    return standing(client_id, context.clock.now()).discount_percent
 
 
 def test_the_time_machine_is_off_outside_demo_mode(app: Flask, client: FlaskClient) -> None:
@@ -338,7 +338,7 @@ def test_one_click_demo_login(demo_app: Flask) -> None:
     from cabinet.demo.seed import seed
 
     with outside_requests(demo_app):
-        seed(demo_app.extensions["program"])
+        seed(demo_app.extensions["context"])
     client = demo_app.test_client()
     page = client.get("/login").text
     assert "Войти как 400 «АльфаТелеком»" in page
@@ -394,15 +394,15 @@ def test_revoke_a_fraudulent_referral_from_the_clients_page(
 
 def test_fraud_signals_show_on_the_clients_page(app: Flask, client: FlaskClient) -> None:
     web_client(app, 400, "АльфаТелеком", registered_at=msk("2023-01-01 00:00"))
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     with outside_requests(app):
         from cabinet.clients.models import Client
 
         db.session.get(Client, 400).email = "boss@roga-kopyta.ru"
         db.session.commit()
-        code = services.join(program.at(msk("2023-03-01 09:00")), 400).code
+        code = services.join(context.at(msk("2023-03-01 09:00")), 400).code
         make_client(401, "Рога", registered_at=msk("2023-03-20 09:00"), email="ops@roga-kopyta.ru")
-        services.join(program.at(msk("2023-03-30 10:00")), 401, code)
+        services.join(context.at(msk("2023-03-30 10:00")), 401, code)
     make_manager(app)
     manager_login(client)
     page = client.get("/manage/clients/400").text

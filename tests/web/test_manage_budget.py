@@ -35,12 +35,12 @@ def _invitation(member: int, status: str, n: int) -> Invitation:
 
 
 def test_budget_on_the_dashboard_and_requeue(app: Flask, client: FlaskClient) -> None:
-    program = app.extensions["program"]
+    context = app.extensions["context"]
     with outside_requests(app):
         make_client(1, registered_at=msk("2023-01-01 09:00"))
-        services.join(program.at(msk("2023-01-02 09:00")), 1)
+        services.join(context.at(msk("2023-01-02 09:00")), 1)
         make_client(2, registered_at=msk("2023-03-29 09:00"))
-        services.join(program.at(msk("2023-03-30 09:00")), 2)  # a new member
+        services.join(context.at(msk("2023-03-30 09:00")), 2)  # a new member
         db.session.add_all([_invitation(1, "sent", n) for n in range(3)])
         db.session.add_all([_invitation(2, "failed", 10 + n) for n in range(2)])
         db.session.commit()

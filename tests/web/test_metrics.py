@@ -26,7 +26,7 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from cabinet.clock import Program, SettableClock
+from cabinet.clock import Context, SettableClock
 from cabinet.config import PROJECT_ROOT
 from cabinet.db import db
 from cabinet.invitations.delivery import Worker, http_gateways
@@ -78,10 +78,10 @@ def referrals_in_database(app: Flask) -> int:
 def test_applied_and_refused_codes_count_as_the_database_does(
     app: Flask, client: FlaskClient
 ) -> None:
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     with outside_requests(app):
         code = make_member(
-            program, 400, msk("2023-03-01 09:00"), registered_at=msk("2023-01-01 00:00")
+            context, 400, msk("2023-03-01 09:00"), registered_at=msk("2023-01-01 00:00")
         )
     before, referrals_before = scrape(client), referrals_in_database(app)
 
@@ -174,12 +174,12 @@ def test_invitations_and_the_outbox_count_as_the_database_does(
     gateway: tuple[str, list[dict[str, str]]],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     email = web_client(app, 400, "АльфаТелеком", registered_at=msk("2023-01-01 00:00"))
     with outside_requests(app):
         from cabinet.referrals import services
 
-        services.join(program.at(msk("2023-03-01 09:00")), 400)
+        services.join(context.at(msk("2023-03-01 09:00")), 400)
     member = app.test_client()
     Auth(member).login(email)
     before = scrape(client)
@@ -208,7 +208,7 @@ def test_invitations_and_the_outbox_count_as_the_database_does(
         }
     )
     with requests.Session() as session, app.app_context(), caplog.at_level("INFO"):
-        worker = Worker(program, settings, http_gateways(settings, session))
+        worker = Worker(context, settings, http_gateways(settings, session))
         assert worker.run_pass().claimed == 3
         assert worker.run_pass().claimed == 0
         db.session.remove()
@@ -250,8 +250,8 @@ def test_invitations_and_the_outbox_count_as_the_database_does(
     worker_lines = [r for r in caplog.records if r.name == "cabinet.delivery"]
     assert sorted(r.context["request_id"] for r in worker_lines) == sorted(ids)  # type: ignore[attr-defined]
     for line in worker_lines:
-        context = line.context  # type: ignore[attr-defined]
-        assert line.getMessage().startswith(f"invitation {context['invitation_id']}: ")
+        fields = line.context  # type: ignore[attr-defined]
+        assert line.getMessage().startswith(f"invitation {fields['invitation_id']}: ")
 
 
 def test_a_breached_limit_counts_by_its_name(make_app: Callable[..., Flask]) -> None:

@@ -30,7 +30,7 @@ import requests
 from flask import Flask
 from sqlalchemy import func, select
 
-from cabinet.clock import Program, SystemClock
+from cabinet.clock import Context, SystemClock
 from cabinet.db import db
 from cabinet.invitations import notices
 from cabinet.invitations.models import Invitation
@@ -110,7 +110,7 @@ class _Browser:
 def run(app: Flask, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     root = tmp_path_factory.mktemp("observed")
     now = datetime.now(UTC)
-    program = Program(SystemClock(), app.extensions["program"].timezone)
+    context = Context(SystemClock(), app.extensions["context"].timezone)
     with app.app_context():
         empty_tables()
         make_client(
@@ -121,7 +121,7 @@ def run(app: Flask, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             phone="+79161234567",
             password=PASSWORD,
         )
-        code = services.join(program.at(now - timedelta(days=60)), 400).code
+        code = services.join(context.at(now - timedelta(days=60)), 400).code
         # The friends' activations would each queue the member's notice «Клиент … применил ваш
         # код»: this world counts invitations (notices: tests/invitations/test_applied_notice.py).
         notices.set_switch(400, on=False)

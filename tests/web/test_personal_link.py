@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from cabinet import limits
 from cabinet.auth.services import create_manager
-from cabinet.clock import Program, SettableClock
+from cabinet.clock import Context, SettableClock
 from cabinet.db import db
 from cabinet.invitations.models import ReferralChannel
 from cabinet.program import rules as terms_rules
@@ -37,10 +37,10 @@ BASE = "http://127.0.0.1:5000"  # CABINET_BASE_URL's default
 
 def inviter(app: Flask, client_id: int = 400, name: str = "ТехСтрой") -> str:
     """An active member that can sign in; returns its code."""
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     web_client(app, client_id, name, registered_at=msk("2023-01-01 00:00"), phone="+79161112233")
     with outside_requests(app):
-        return services.join(program.at(msk("2023-03-01 09:00")), client_id).code
+        return services.join(context.at(msk("2023-03-01 09:00")), client_id).code
 
 
 def text_of(html: str) -> str:
@@ -72,7 +72,7 @@ def test_a_running_campaign_is_stated_with_its_end(
     app: Flask, client: FlaskClient, clock: SettableClock
 ) -> None:
     code = inviter(app)
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     with outside_requests(app):
         manager = create_manager(
             "m@example.ru", PASSWORD, "Менеджер", clock.now(), edits_program_terms=True
@@ -81,8 +81,8 @@ def test_a_running_campaign_is_stated_with_its_end(
             HELP_PAGE_TERMS, "Весна", "2023-04-01T00:00", "2023-04-30T00:00"
         )
         values["referee_percent"] = "30"
-        draft = terms_services.save_draft(program, manager.id, None, values)
-        terms_services.publish(program, manager.id, draft, True)
+        draft = terms_services.save_draft(context, manager.id, None, values)
+        terms_services.publish(context, manager.id, draft, True)
     clock.set(msk("2023-04-10 12:00"))
     page = text_of(client.get(f"/r/{code}").text)
     assert "Скидка 30 % на 3 месяца" in page

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from cabinet.api import tokens
 from cabinet.audit.models import AuditEntry
 from cabinet.auth.services import create_manager
-from cabinet.clock import Program, SettableClock
+from cabinet.clock import Context, SettableClock
 from cabinet.db import db
 from cabinet.invitations.models import Invitation
 from cabinet.referrals import services
@@ -120,12 +120,12 @@ def test_preview_then_publish_with_confirmation_then_clients_and_the_api_read_th
     app: Flask, client: FlaskClient, auth: Auth, clock: SettableClock
 ) -> None:
     _managers(app)
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     with outside_requests(app):
-        api_token = tokens.issue(program, "billing").token
+        api_token = tokens.issue(context, "billing").token
     member = web_client(app, 1, "АльфаТелеком", registered_at=msk("2023-03-01 09:00"))
     with outside_requests(app):
-        code = services.join(program.at(msk("2023-03-01 10:00")), 1).code
+        code = services.join(context.at(msk("2023-03-01 10:00")), 1).code
     _login(client, EDITOR)
     saved = _post(client, "/manage/terms/new", "/manage/terms/new", APRIL_CAMPAIGN)
     url = saved.headers["Location"]
@@ -217,10 +217,10 @@ def test_a_version_can_be_withdrawn_before_it_starts_only(
 def test_under_version_1_the_page_keeps_the_help_pages_wording(
     app: Flask, client: FlaskClient, auth: Auth
 ) -> None:
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     member = web_client(app, 1, "АльфаТелеком", registered_at=msk("2023-03-25 09:00"))
     with outside_requests(app):
-        services.join(program.at(msk("2023-03-26 10:00")), 1)
+        services.join(context.at(msk("2023-03-26 10:00")), 1)
     auth.login(member)
     page = client.get("/referral").text
     # Before applying a friend's code, the member reads the offer of the terms in force.

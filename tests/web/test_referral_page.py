@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
-from cabinet.clock import Program, SettableClock
+from cabinet.clock import Context, SettableClock
 from cabinet.db import db
 from cabinet.referrals import services
 from cabinet.texts import invited_word, plural
@@ -29,21 +29,21 @@ HX = {"HX-Request": "true"}
 
 
 def _member(app: Flask, client_id: int, at: str = "2023-03-01 09:00") -> str:
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     with outside_requests(app):
-        return services.join(program.at(msk(at)), client_id).code
+        return services.join(context.at(msk(at)), client_id).code
 
 
 def _refer(app: Flask, code: str, referees: range, first_day: int = 1) -> None:
     """Referees apply `code`, one a minute from 2023-03-{first_day} 10:00."""
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     with outside_requests(app):
         for n, client_id in enumerate(referees):
             make_client(client_id, f"Компания {client_id}", registered_at=msk("2023-03-01 08:00"))
             moment = msk(f"2023-03-{first_day:02d} 10:00").replace(minute=0) + n * (
                 msk("2023-03-01 10:01") - msk("2023-03-01 10:00")
             )
-            services.join(program.at(moment), client_id, code)
+            services.join(context.at(moment), client_id, code)
 
 
 @contextmanager
@@ -297,7 +297,7 @@ def test_errors_are_russian_pages_without_tracebacks(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("cabinet.web.referral_page.build", broken)
+    monkeypatch.setattr("cabinet.referral_page.build", broken)
     failed = client.get("/referral")
     assert failed.status_code == 500
     assert "Что-то пошло не так" in failed.text

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cabinet.auth.services import create_manager
-from cabinet.clock import Program, SettableClock
+from cabinet.clock import Context, SettableClock
 from cabinet.program import services as program_terms
 from cabinet.referrals import services
 from cabinet.texts import percent as nbsp_percent
@@ -37,17 +37,17 @@ def _text(html: str) -> str:
 
 def _campaign_and_a_referral(app: Flask, clock: SettableClock) -> str:
     """A member (client 500) whose first friend applied its code during the campaign."""
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     email = web_client(app, 500, "Весна")
     with outside_requests(app):
         manager = create_manager(
             "pm@example.ru", "password-123", "Продакт", msk("2023-01-01"), edits_program_terms=True
         ).id
-        version = program_terms.save_draft(program, manager, None, CAMPAIGN)
-        program_terms.publish(program, manager, version, confirmed=True)
-        code = services.join(program.at(msk("2023-03-01 09:00")), 500).code
+        version = program_terms.save_draft(context, manager, None, CAMPAIGN)
+        program_terms.publish(context, manager, version, confirmed=True)
+        code = services.join(context.at(msk("2023-03-01 09:00")), 500).code
         make_client(501, "Друг", registered_at=msk("2023-04-02 09:00"))
-        services.join(program.at(msk("2023-04-03 10:00")), 501, code)
+        services.join(context.at(msk("2023-04-03 10:00")), 501, code)
     return email
 
 
@@ -99,17 +99,17 @@ def test_a_referee_in_its_promo_period_reads_each_step_of_the_way_forward(
     """Its welcome grant waits for the promo period: «0 %» now, «20 % начнет действовать
     15.04.2023»; one more client would give 20 % now and 40 % once the welcome grant starts —
     said step by step, not «станет 20 % до …» against «0 %» and «20 % начнет действовать»."""
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     with outside_requests(app):
         make_client(600, "Друг", registered_at=msk("2023-01-01 09:00"))
-        code = services.join(program.at(msk("2023-03-01 09:00")), 600).code
+        code = services.join(context.at(msk("2023-03-01 09:00")), 600).code
     promo_until = msk("2023-04-15 09:00")
     email = web_client(
         app, 601, "Промо", registered_at=msk("2023-03-25 09:00"), promo_until=promo_until
     )
     clock.set(msk("2023-03-31 12:00"))
     with outside_requests(app):
-        services.join(program.at(msk("2023-03-31 12:00")), 601, code)
+        services.join(context.at(msk("2023-03-31 12:00")), 601, code)
     auth.login(email)
     page = _text(client.get("/referral").get_data(as_text=True))
     assert f"{percent(20)} начнет действовать 15.04.2023" in page

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.invitations import rules, services
 from cabinet.invitations.models import Invitation, StopListEntry
@@ -124,14 +124,14 @@ def test_the_link_still_refuses_once_the_number_is_a_hash(
 ) -> None:
     member(app, client, auth)
     send_sms(client)
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     settings: InvitationSettings = app.extensions["invitations"]
     with outside_requests(app):
         row = db.session.scalars(select(Invitation)).one()
         row.status, row.sent_at = "sent", msk("2023-03-02 09:00")
         token = row.refusal_token
         db.session.commit()
-        services.purge_contacts(program.at(msk("2023-03-02 09:00") + timedelta(days=31)), settings)
+        services.purge_contacts(context.at(msk("2023-03-02 09:00") + timedelta(days=31)), settings)
     hashed = rules.contact_hash(settings.contact_hash_key, "+79101234567")
     assert [r.recipient for r in queued(app)] == [hashed]
     stranger = app.test_client()
@@ -140,4 +140,4 @@ def test_the_link_still_refuses_once_the_number_is_a_hash(
     assert stranger.post(f"/s/{token}").status_code == 200
     assert stop_list(app) == [(hashed, "sms link")]
     with outside_requests(app):  # the raw number is refused, by its hash
-        assert not services.opt_out(program, "+79101234567", "support", settings.contact_hash_key)
+        assert not services.opt_out(context, "+79101234567", "support", settings.contact_hash_key)

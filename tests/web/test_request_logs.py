@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 
 from cabinet import logs
 from cabinet.auth.services import create_manager
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.invitations.delivery import Worker, http_gateways
 from cabinet.referrals import services
@@ -64,10 +64,10 @@ def test_a_request_id_is_taken_from_the_caller_or_made(
 def test_one_line_per_request_and_the_id_in_every_line_of_it(
     app: Flask, lines: Callable[[], list[dict[str, object]]]
 ) -> None:
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     with outside_requests(app):
         code = make_member(
-            program, 400, msk("2023-03-01 09:00"), registered_at=msk("2023-01-01 00:00")
+            context, 400, msk("2023-03-01 09:00"), registered_at=msk("2023-01-01 00:00")
         )
     browser = app.test_client()
     Auth(browser).login(web_client(app, 500))
@@ -151,10 +151,10 @@ def _drive(
     simulator: Simulator,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     email = web_client(app, 400, "АльфаТелеком", registered_at=msk("2023-01-01 00:00"))
     with outside_requests(app):
-        services.join(program.at(msk("2023-03-01 09:00")), 400)
+        services.join(context.at(msk("2023-03-01 09:00")), 400)
     member = app.test_client()
     with caplog.at_level(logging.INFO):
         Auth(member).login(email)
@@ -185,7 +185,7 @@ def _drive(
         simulator.faults(error_rate=0.5, bad_request_rate=0.2)
         settings = worker_settings(app, simulator)
         with requests.Session() as session, app.app_context():
-            worker = Worker(program, settings, http_gateways(settings, session))
+            worker = Worker(context, settings, http_gateways(settings, session))
             for _ in range(5):
                 worker.run_pass()
             db.session.remove()

@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, select, text
 
 from cabinet.api import tokens
-from cabinet.clock import Program, SettableClock
+from cabinet.clock import Context, SettableClock
 from cabinet.db import db
 from cabinet.referrals import services
 from cabinet.referrals.models import Grant, ProgramTerms
@@ -53,9 +53,9 @@ def _version(url: str) -> int:
 
 
 def _api(app: Flask) -> dict[str, str]:
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     with outside_requests(app):
-        token = tokens.issue(program, "billing").token
+        token = tokens.issue(context, "billing").token
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -215,13 +215,13 @@ def test_activations_during_a_slow_publish_get_the_new_version_from_its_start(
     activations' lock first: the activation waits for its commit and gets the new version."""
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         pytest.skip("только на PostgreSQL (TEST_DATABASE_URL): SQLite пишет по одному")
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     _managers(app)
     headers = _api(app)
     web_client(app, 1, "АльфаТелеком", registered_at=msk("2023-03-01 09:00"))
     web_client(app, 2, "ТехСтрой", registered_at=msk("2023-03-25 09:00"))
     with outside_requests(app):
-        code = services.join(program.at(msk("2023-03-01 10:00")), 1).code
+        code = services.join(context.at(msk("2023-03-01 10:00")), 1).code
     _login(client, EDITOR)
     starts_soon = {**APRIL_CAMPAIGN, "effective_from": "2023-03-31T12:05"}
     url = _save(client, starts_soon)
@@ -237,7 +237,7 @@ def test_activations_during_a_slow_publish_get_the_new_version_from_its_start(
     def activate() -> None:
         with app.app_context():
             try:
-                outcome["terms"] = services.join(program, 2, code).terms.version  # type: ignore[union-attr]
+                outcome["terms"] = services.join(context, 2, code).terms.version  # type: ignore[union-attr]
             finally:
                 db.session.remove()
 
@@ -315,7 +315,7 @@ def test_the_time_machine_refuses_dates_past_2100(
 
     demo = make_app(DEMO_MODE=True)
     with outside_requests(demo):
-        seed(demo.extensions["program"])
+        seed(demo.extensions["context"])
     web = demo.test_client()
     sign_in(web, DEMO_MANAGER_EMAIL, DEMO_PASSWORD)
     token = csrf_token(web.get("/manage/dashboard").text)

@@ -16,14 +16,14 @@ from werkzeug.test import TestResponse
 
 from cabinet.api import tokens
 from cabinet.auth.services import create_manager
-from cabinet.clock import Program
+from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.invitations.models import Invitation
 from cabinet.program import rules as terms_rules
 from cabinet.program import services as terms_services
+from cabinet.referral_page import encode_cursor
 from cabinet.referrals import queries, services
 from cabinet.referrals.rules import HELP_PAGE_TERMS
-from cabinet.web.referral_page import encode_cursor
 from tests.conftest import msk
 from tests.factories import make_client
 from tests.web.conftest import PASSWORD, csrf_token, outside_requests
@@ -51,17 +51,17 @@ class World:
 
 def make_world(app: Flask, base: int, size: int) -> World:
     """Clients numbered from `base`: the referrer, `size` referees, two newcomers."""
-    program: Program = app.extensions["program"]
+    context: Context = app.extensions["context"]
     referrer, email = base, f"r{base}@example.ru"
     with outside_requests(app):
         make_client(referrer, registered_at=msk("2023-01-01 00:00"), email=email, password=PASSWORD)
-        code = services.join(program.at(msk("2023-02-01 09:00")), referrer).code
+        code = services.join(context.at(msk("2023-02-01 09:00")), referrer).code
         for n in range(size):
             referee = base + 1 + n
             make_client(referee, registered_at=msk("2023-02-15 08:00"))
             moment = msk("2023-03-01 10:00") + timedelta(minutes=n)
-            services.join(program.at(moment), referee, code)
-        now = program.clock.now()
+            services.join(context.at(moment), referee, code)
+        now = context.clock.now()
         db.session.add_all(
             Invitation(
                 key=f"00000000-0000-4000-8000-{base + n:012d}",
@@ -87,10 +87,10 @@ def make_world(app: Flask, base: int, size: int) -> World:
         manager_id = create_manager(
             manager, PASSWORD, f"Менеджер {base}", now, edits_program_terms=True
         ).id
-        token = tokens.issue(program, f"tour-{base}").token
+        token = tokens.issue(context, f"tour-{base}").token
         campaign = CAMPAIGN_DATES[base // 1000 % 2]
         draft = terms_services.save_draft(
-            program, manager_id, None, _campaign(f"Акция {base}", campaign)
+            context, manager_id, None, _campaign(f"Акция {base}", campaign)
         )
     return World(
         referrer=referrer,

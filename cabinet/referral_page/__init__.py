@@ -8,18 +8,18 @@ from functools import cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask import current_app, g
 
 from cabinet.clients.models import ClientRecord
 from cabinet.inputs import MAX_CURSOR_MICROS, MAX_ID, bounded_int
 from cabinet.invitations.queries import sent_by
 from cabinet.invitations.rules import show_recipient
 from cabinet.moments import show_date, show_moment
+from cabinet.referral_page import way_forward
 from cabinet.referrals import queries, rules
 from cabinet.referrals import terms as terms_words
 from cabinet.referrals.terms import sms_pack
 from cabinet.texts import invited_word, months, percent
-from cabinet.web import filters, way_forward
 
 Tab = Literal["history", "clients", "invitations"]
 TABS: dict[Tab, str] = {
@@ -59,6 +59,15 @@ def decode_cursor(text: str | None) -> queries.Cursor | None:
     if micros is None or row_id is None:
         raise BadCursor(text)
     return datetime.fromtimestamp(micros / 1_000_000, UTC), row_id
+
+
+def terms_schedule() -> rules.Schedule:
+    """The published versions of the terms, read once per request (the page, the share dialog
+    and the templates' `terms` share it)."""
+    if "terms_schedule" not in g:
+        g.terms_schedule = queries.schedule()
+    found: rules.Schedule = g.terms_schedule
+    return found
 
 
 @dataclass(frozen=True)
@@ -156,7 +165,7 @@ class ReferralPage(TabPanel):
 
 
 @cache
-def ladder_lines(terms: rules.Terms) -> tuple[LadderLine, ...]:
+def ladder_lines(terms: rules.TermsNumbers) -> tuple[LadderLine, ...]:
     """A version's ladder for the panel: computed once per version."""
     return tuple(
         LadderLine(
@@ -171,7 +180,7 @@ def ladder_lines(terms: rules.Terms) -> tuple[LadderLine, ...]:
 
 @cache
 def ladder_words(
-    terms: rules.Terms, regular: rules.Terms | None = None
+    terms: rules.TermsNumbers, regular: rules.TermsNumbers | None = None
 ) -> tuple[terms_words.StepWords, ...]:
     """«Таблица скидок» of the terms in force, in words: the same for everyone, computed once
     per version; during a campaign each row notes the regular terms' where they differ."""
@@ -194,7 +203,7 @@ def build(
     client is not loaded again), the SMS packs of a referrer, and one page of one tab for a
     member. A client id (a manager looking a client up) costs the same two statements and
     raises ClientNotFound."""
-    schedule = filters.schedule()  # read once per request, shared with the templates
+    schedule = terms_schedule()  # read once per request, shared with the templates
     version = schedule.version_at(now)
     terms = version.terms
     regular = _regular_after(version, schedule)
@@ -260,7 +269,7 @@ def build(
     )
 
 
-def _regular_after(version: rules.Version, schedule: rules.Schedule) -> rules.Terms | None:
+def _regular_after(version: rules.Version, schedule: rules.Schedule) -> rules.TermsNumbers | None:
     """The terms that apply again when the campaign in force ends (None: no campaign, or no
     version covers its end)."""
     if version.ends_at is None:
