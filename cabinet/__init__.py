@@ -64,6 +64,7 @@ def create_app(
     from cabinet.demo.cli import demo_cli
     from cabinet.events import models as _events  # noqa: F401
     from cabinet.finance.cli import program_cli
+    from cabinet.invitations import attribution as invitation_attribution
     from cabinet.invitations import models as _invitations  # noqa: F401
     from cabinet.invitations import notices as invitation_notices
     from cabinet.invitations.cli import invitations_cli
@@ -102,6 +103,8 @@ def create_app(
     app.extensions["webhooks"] = WebhookSettings.from_config(app.config)
     # The referrer's notice «Клиент … применил ваш код», queued in the activation's transaction.
     referral_services.on_activation(invitation_notices.on_activation)
+    # The channel that brought the code, kept for the dashboard's conversion by channel.
+    referral_services.on_activation(invitation_attribution.on_activation)
     limits.configure(app)
     app.register_blueprint(invitations_bp)
     web_notices.init_app(app)

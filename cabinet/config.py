@@ -31,6 +31,8 @@ LIMIT_DEFAULTS = {
     "INVITE_RECIPIENT_RATE_LIMIT": "3 per hour;5 per day",
     # The personal link /r/<code>: unknown codes per IP (a read: counted by the view itself).
     "PERSONAL_LINK_MISS_LIMIT": "20 per hour;100 per day",
+    # The SMS's refusal link /s/<token>: unknown tokens per IP (the page and its button).
+    "REFUSAL_LINK_MISS_LIMIT": "20 per hour;100 per day",
 }
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -13,6 +13,8 @@ worker and every server counts together), memory in development and tests.
   lock the account's owner out at another, nor a manager out of the panel from the clients' form.
 - The personal link /r/<code> (a read): unknown codes per IP (`PERSONAL_LINK_MISS_LIMIT`), counted
   by its own decorator from the answer (a 404), since Flask-Limiter's check skips reads.
+- The SMS's refusal link /s/<token> (a read and its button): unknown tokens per IP
+  (`REFUSAL_LINK_MISS_LIMIT`), counted the same way.
 - Inviting: requests per member and per IP, signed-in only; invitations accepted for a
   recipient, per recipient (`INVITE_*_RATE_LIMIT`): signed-out posts and refusals spend nobody's.
 
@@ -242,35 +244,46 @@ def invite_limits(view: View) -> View:
     return limited
 
 
-def personal_link_limits(view: View) -> View:
-    """/r/<code>: a stranger walking codes gets 404s, and after PERSONAL_LINK_MISS_LIMIT of
-    them from one IP, 429 for every code until the window passes. A read skips Flask-Limiter's
-    own check (`READ_METHODS`), so the misses are counted here, on the limiter's storage; a
-    valid link costs nothing. Redis unreachable: counted in memory, like every limit."""
+def _miss_limits(scope: str, setting: str) -> Callable[[View], View]:
+    """A public page keyed by a token in its path: a stranger walking tokens gets 404s, and
+    after `setting`'s number of them from one IP, 429 for every token until the window
+    passes. A read skips Flask-Limiter's own check (`READ_METHODS`), so the misses are
+    counted here, on the limiter's storage; a valid token costs nothing. Redis unreachable:
+    counted in memory, like every limit."""
 
-    @functools.wraps(view)
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        items = parse_many(str(current_app.config["PERSONAL_LINK_MISS_LIMIT"]))
-        prefix = str(current_app.config.get("RATELIMIT_KEY_PREFIX", ""))
-        key = (prefix, "personal-link-ip", _ip_key())
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            items = parse_many(str(current_app.config[setting]))
+            prefix = str(current_app.config.get("RATELIMIT_KEY_PREFIX", ""))
+            key = (prefix, scope, _ip_key())
 
-        def refused(strategy: RateLimiter) -> int | None:
-            for item in items:
-                if not strategy.test(item, *key):
-                    reset = strategy.get_window_stats(item, *key).reset_time
-                    return max(1, math.ceil(reset - time.time()))
-            return None
+            def refused(strategy: RateLimiter) -> int | None:
+                for item in items:
+                    if not strategy.test(item, *key):
+                        reset = strategy.get_window_stats(item, *key).reset_time
+                        return max(1, math.ceil(reset - time.time()))
+                return None
 
-        wait = _counting(refused)
-        if wait is not None:
-            g.retry_after = wait
-            abort(429)
-        response = make_response(view(*args, **kwargs))
-        if response.status_code == 404:
-            _counting(lambda strategy: [strategy.hit(item, *key) for item in items])
-        return response
+            wait = _counting(refused)
+            if wait is not None:
+                g.retry_after = wait
+                abort(429)
+            response = make_response(view(*args, **kwargs))
+            if response.status_code == 404:
+                _counting(lambda strategy: [strategy.hit(item, *key) for item in items])
+            return response
 
-    return cast(View, counted)
+        return cast(View, counted)
+
+    return decorate
+
+
+# /r/<code>: unknown codes per IP (PERSONAL_LINK_MISS_LIMIT).
+personal_link_limits = _miss_limits("personal-link-ip", "PERSONAL_LINK_MISS_LIMIT")
+# /s/<token>, the SMS's refusal link: unknown tokens per IP (REFUSAL_LINK_MISS_LIMIT), on the
+# page and on its button alike.
+refusal_link_limits = _miss_limits("refusal-link-ip", "REFUSAL_LINK_MISS_LIMIT")
 
 
 Counted = TypeVar("Counted")
@@ -283,7 +296,7 @@ def _counting(action: Callable[[RateLimiter], Counted]) -> Counted | None:
     try:
         return action(limiter.limiter)
     except Exception:  # noqa: BLE001 - Redis went away
-        current_app.logger.warning("rate limits: personal link counter failed", exc_info=True)
+        current_app.logger.warning("rate limits: link miss counter failed", exc_info=True)
     state = limiter.state()
     if state.fallback is None or state.degraded:
         return None

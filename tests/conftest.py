@@ -87,6 +87,7 @@ def app(database_url: str, clock: SettableClock) -> Iterator[Flask]:
             "LOGIN_IP_FAILURE_LIMIT": "10000 per minute",
             "LOGIN_ACCOUNT_CEILING_LIMIT": "10000 per minute",
             "PERSONAL_LINK_MISS_LIMIT": "10000 per minute",
+            "REFUSAL_LINK_MISS_LIMIT": "10000 per minute",
         },
         clock=clock,
     )

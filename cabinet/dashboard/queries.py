@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime, time, tzinfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, select
 
 from cabinet.clients.models import Client
 from cabinet.dashboard import rules
 from cabinet.db import db
-from cabinet.invitations.models import Invitation
+from cabinet.invitations.models import Invitation, ReferralChannel
 from cabinet.invitations.rules import Limits, day_start
 from cabinet.referrals.models import Grant, Member, Referral, SmsPack
 
@@ -48,6 +48,7 @@ def build(now: datetime, zone: tzinfo, limits: Limits | None = None) -> rules.Da
         .limit(TOP_REFERRERS)
     )
     delivered, converted = _conversion()
+    conversion = rules.conversion_by_channel(_messages_by_channel(), _applied_by_channel())
     in_force, coming = rules.liability(
         ((percent, starts, ends) for percent, starts, ends in grants), now
     )
@@ -73,6 +74,7 @@ def build(now: datetime, zone: tzinfo, limits: Limits | None = None) -> rules.Da
             )
         ),
         sms_budget=None if limits is None else _sms_budget(now, zone, limits),
+        conversion=conversion,
     )
 
 
@@ -99,9 +101,9 @@ def _count(stmt: object) -> int:
 
 
 def _conversion() -> tuple[int, int]:
-    """Delivered invitations (one per member and recipient), and how many of them led the
-    recipient to apply the inviting member's code (matched by the referee's e-mail or phone),
-    counted by the database."""
+    """Delivered invitations (one per member and recipient), and how many of them brought the
+    recipient to apply the inviting member's code: the invitation a live referral's channel
+    was matched to at its activation (raw contact or keyed hash, so a purge loses nothing)."""
     delivered = (
         select(Invitation.member_id, Invitation.recipient)
         .where(Invitation.status == "sent", Invitation.kind == "invitation")
@@ -109,15 +111,13 @@ def _conversion() -> tuple[int, int]:
         .subquery()
     )
     converted = (
-        select(delivered.c.member_id, delivered.c.recipient)
+        select(Invitation.member_id, Invitation.recipient)
+        .join(ReferralChannel, ReferralChannel.invitation_id == Invitation.id)
         .join(
             Referral,
-            and_(Referral.referrer_id == delivered.c.member_id, Referral.revoked_at.is_(None)),
+            and_(Referral.id == ReferralChannel.referral_id, Referral.revoked_at.is_(None)),
         )
-        .join(Client, Client.id == Referral.referee_id)
-        .where(
-            or_(Client.email == delivered.c.recipient, Client.phone_e164 == delivered.c.recipient)
-        )
+        .where(Invitation.status == "sent")
         .distinct()
         .subquery()
     )
@@ -125,3 +125,47 @@ def _conversion() -> tuple[int, int]:
         _count(select(func.count()).select_from(delivered)),
         _count(select(func.count()).select_from(converted)),
     )
+
+
+def _messages_by_channel() -> dict[str, tuple[int, int]]:
+    """Invitations per channel: taken by the gateway, and reported delivered."""
+    return {
+        channel: (int(sent or 0), int(delivered or 0))
+        for channel, sent, delivered in db.session.execute(
+            select(
+                Invitation.channel,
+                func.sum(case((Invitation.status == "sent", 1), else_=0)),
+                func.sum(case((Invitation.receipt == "delivered", 1), else_=0)),
+            )
+            .where(Invitation.kind == "invitation")
+            .group_by(Invitation.channel)
+        )
+    }
+
+
+def _applied_by_channel() -> dict[str | None, tuple[int, int]]:
+    """Live referrals per channel kept at their activation (None: a code typed in), and of
+    them those the referrer's discount came of."""
+    granted = (
+        select(Grant.id)
+        .where(
+            Grant.referral_id == Referral.id,
+            Grant.client_id == Referral.referrer_id,
+            Grant.revoked_at.is_(None),
+        )
+        .exists()
+    )
+    return {
+        channel: (int(applied), int(with_grant or 0))
+        for channel, applied, with_grant in db.session.execute(
+            select(
+                ReferralChannel.channel,
+                func.count(Referral.id),
+                func.sum(case((granted, 1), else_=0)),
+            )
+            .select_from(Referral)
+            .outerjoin(ReferralChannel, ReferralChannel.referral_id == Referral.id)
+            .where(Referral.revoked_at.is_(None))
+            .group_by(ReferralChannel.channel)
+        )
+    }

@@ -30,6 +30,64 @@ class ChannelStats:
 
 
 @dataclass(frozen=True)
+class ConversionRow:
+    """A row of «Конверсия по каналам»: messages the cabinet sent (e-mail and SMS only; a
+    shared link is sent by the member, so the cabinet does not know), and the codes applied
+    that the channel brought, with the referrer's discount granted of them."""
+
+    label: str
+    sent: int | None  # the gateway took it («отправлено»)
+    delivered: int | None  # the gateway's receipt said «delivered»
+    applied: int  # live referrals the channel brought
+    granted: int  # of them, those the referrer's discount came of
+
+
+# The dashboard's channels (docs/invitations.md, «Conversion by channel»): each a label and
+# the channels kept at the activation (cabinet/invitations/attribution.py) it sums.
+CONVERSION_CHANNELS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("E-mail", ("email",)),
+    ("SMS", ("sms",)),
+    ("Ссылка и QR-код", ("link", "qr")),
+    ("Мессенджеры", ("telegram", "whatsapp", "share")),
+)
+SENT_CHANNELS = ("email", "sms")  # the cabinet sends these itself
+NO_CHANNEL = "Код без приглашения"
+TOTAL = "Всего"
+
+
+def conversion_by_channel(
+    messages: Mapping[str, tuple[int, int]], applied: Mapping[str | None, tuple[int, int]]
+) -> tuple[ConversionRow, ...]:
+    """From (sent, delivered) per message channel and (applied, granted) per kept channel
+    (None: none kept, a code typed in): a row per dashboard channel, «Код без приглашения»,
+    and «Всего»."""
+    rows = []
+    for label, kept in CONVERSION_CHANNELS:
+        sends = [messages.get(c, (0, 0)) for c in kept if c in SENT_CHANNELS]
+        rows.append(
+            ConversionRow(
+                label,
+                sum(s for s, _ in sends) if sends else None,
+                sum(d for _, d in sends) if sends else None,
+                sum(applied.get(c, (0, 0))[0] for c in kept),
+                sum(applied.get(c, (0, 0))[1] for c in kept),
+            )
+        )
+    typed = applied.get(None, (0, 0))
+    rows.append(ConversionRow(NO_CHANNEL, None, None, typed[0], typed[1]))
+    rows.append(
+        ConversionRow(
+            TOTAL,
+            sum(r.sent or 0 for r in rows),
+            sum(r.delivered or 0 for r in rows),
+            sum(r.applied for r in rows),
+            sum(r.granted for r in rows),
+        )
+    )
+    return tuple(rows)
+
+
+@dataclass(frozen=True)
 class TopReferrer:
     id: int
     name: str
@@ -90,6 +148,7 @@ class Dashboard:
     liability_coming: float
     sms_packs: tuple[tuple[int, int], ...]  # (size, how many given)
     sms_budget: SmsBudget | None = None
+    conversion: tuple[ConversionRow, ...] = ()  # by channel, «Всего» last
 
     @property
     def conversion_percent(self) -> float | None:

@@ -27,7 +27,7 @@ from cabinet.clock import Context
 from cabinet.db import db, transaction
 from cabinet.demo.clock import DemoClock, DemoClockSetting, NotInDemoMode
 from cabinet.demo.models import DemoRun
-from cabinet.invitations.models import Invitation
+from cabinet.invitations.models import Invitation, ReferralChannel
 from cabinet.program import services as terms_services
 from cabinet.referrals import services
 from cabinet.referrals.models import Grant, Member, ProgramTerms, Referral, SmsPack
@@ -151,17 +151,27 @@ class Cleared:
 
 
 def clear(now: datetime) -> Cleared:
-    """Remove the demo's clients with everything they have (referrals, grants, packs,
-    invitations, their audit entries), the scenarios' runs, every version of the terms but
-    version 1 (the help page's), and the time machine's moves, and put the clock back to the
-    real time; one transaction. Other clients are not touched. The events feed keeps its
-    history: it is append-only for its consumers."""
+    """Remove the demo's clients with everything they have (referrals and the channels that
+    brought them, grants, packs, invitations, their audit entries), the scenarios' runs,
+    every version of the terms but version 1 (the help page's), and the time machine's moves,
+    and put the clock back to the real time; one transaction. Other clients are not touched.
+    The events feed keeps its history: it is append-only for its consumers."""
     with transaction():
         ids = demo_client_ids()
         referral_ids = select(Referral.id).where(
             or_(Referral.referrer_id.in_(ids), Referral.referee_id.in_(ids))
         )
         db.session.execute(delete(AuditEntry).where(_demo_audit(ids)))
+        db.session.execute(
+            delete(ReferralChannel).where(
+                or_(
+                    ReferralChannel.referral_id.in_(referral_ids),
+                    ReferralChannel.invitation_id.in_(
+                        select(Invitation.id).where(Invitation.member_id.in_(ids))
+                    ),
+                )
+            )
+        )
         db.session.execute(delete(Invitation).where(Invitation.member_id.in_(ids)))
         db.session.execute(
             delete(SmsPack).where(

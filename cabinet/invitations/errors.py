@@ -87,6 +87,10 @@ class UnsubscribeLinkInvalid(ProgramRefusal):
     )
 
 
+class RefusalLinkUnknown(ProgramRefusal):
+    message = "Ссылка для отказа не найдена. Проверьте ссылку из SMS."
+
+
 class CallbackRefused(ProgramRefusal):
     """A gateway callback refused: nothing changed."""
 

@@ -44,32 +44,38 @@ def sms_parts(text: str) -> int:
 
 
 # The wordings of an invitation SMS, longest first: each names the inviter and carries the
-# code and the personal link. The inviter's name takes the room the rest leaves in two parts.
-SMS_WORDINGS = ("invitation_sms.txt", "invitation_sms_short.txt")
+# personal link (it holds the code) and the refusal link. The inviter's name takes the room
+# the rest leaves in two parts.
+SMS_WORDINGS = ("invitation_sms.txt", "invitation_sms_short.txt", "invitation_sms_shortest.txt")
 SMS_NAMELESS = "invitation_sms_nameless.txt"
 # A name cut shorter than this says little: the next, shorter wording is tried instead.
 SMS_MIN_NAME = 12
 ELLIPSIS = "…"
+# The longest CABINET_BASE_URL (it is in both links) under which, whatever the terms, an SMS
+# still names the inviter (at least SMS_MIN_NAME characters), and under which it fits two
+# parts at all (without the name). Past it, an SMS takes three parts: keep the address short.
+SMS_NAMED_BASE_URL = 27
+SMS_MAX_BASE_URL = 35
 
 
-def sms_text(code: str, terms: TermsNumbers, inviter: str, link: str) -> str:
-    """The SMS: who invites, the discount, the code and the personal link, in at most two
-    UCS-2 parts. The rule for a long company name (docs/invitations.md): the first wording
-    whose text leaves the name at least SMS_MIN_NAME characters is used, the name cut to the
-    room left and ended with «…»; if none does (a very long CABINET_BASE_URL), the wording
-    without the name."""
+def sms_text(code: str, terms: TermsNumbers, inviter: str, link: str, refusal: str) -> str:
+    """The SMS: who invites, the discount, the personal link and how to refuse (`refusal`,
+    /s/<token>), in at most two UCS-2 parts. The rule for a long company name
+    (docs/invitations.md): the first wording that holds the whole name, or leaves it at least
+    SMS_MIN_NAME characters, is used, the name cut to the room left and ended with «…»; if
+    none does (a long CABINET_BASE_URL), the wording without the name. The links are never
+    cut."""
     name = display_safe(inviter)
+    context = {"code": code, "link": link, "refusal": refusal}
     for template in SMS_WORDINGS:
         # Rendered with a one-letter name: the room left for the name is what the rest leaves.
-        room = SMS_MAX_CHARS - (
-            len(_render(template, terms, code=code, inviter="X", link=link)) - 1
-        )
+        room = SMS_MAX_CHARS - (len(_render(template, terms, inviter="X", **context)) - 1)
         if len(name) <= room:
-            return _render(template, terms, code=code, inviter=name, link=link)
+            return _render(template, terms, inviter=name, **context)
         if room >= SMS_MIN_NAME:
             short = name[: room - len(ELLIPSIS)].rstrip() + ELLIPSIS
-            return _render(template, terms, code=code, inviter=short, link=link)
-    return _render(SMS_NAMELESS, terms, code=code, link=link)
+            return _render(template, terms, inviter=short, **context)
+    return _render(SMS_NAMELESS, terms, **context)
 
 
 def share_text(code: str, terms: TermsNumbers, inviter: str) -> str:
@@ -131,11 +137,11 @@ def applied_notice(
 
 
 def sms_payload(
-    to: str, code: str, terms: TermsNumbers, inviter: str, link: str, sender: str
+    to: str, code: str, terms: TermsNumbers, inviter: str, link: str, refusal: str, sender: str
 ) -> dict[str, Any]:
-    """What the SMS gateway is sent: the number, the text, and the sender's alpha-name
-    (SMS_SENDER_NAME)."""
-    return {"to": to, "text": sms_text(code, terms, inviter, link), "sender": sender}
+    """What the SMS gateway is sent: the number, the text (with the refusal link), and the
+    sender's alpha-name (SMS_SENDER_NAME)."""
+    return {"to": to, "text": sms_text(code, terms, inviter, link, refusal), "sender": sender}
 
 
 def mime(to: str, message: Email) -> EmailMessage:

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cabinet.db import UTCDateTime, db, sql_values
-from cabinet.invitations.rules import CHANNELS, RECEIPTS
+from cabinet.invitations.rules import CHANNELS, RECEIPTS, REFUSAL_TOKEN_LENGTH, SOURCE_CHANNELS
 
 STATUSES: tuple[str, ...] = ("queued", "sending", "sent", "failed")
 # An invitation to a friend, or a notice to the member itself («Клиент … применил ваш код»):
@@ -60,6 +60,8 @@ class Invitation(db.Model):  # type: ignore[name-defined,misc]
     # The member's consent tick as given: its moment is `created_at` (the same request).
     consent_ip: Mapped[str | None] = mapped_column(String(45))
     consent_text: Mapped[str | None] = mapped_column(String(300))
+    # The SMS's refusal link /s/<token> (an e-mail has its signed unsubscribe link instead).
+    refusal_token: Mapped[str | None] = mapped_column(String(REFUSAL_TOKEN_LENGTH + 2), unique=True)
 
 
 class StopListEntry(db.Model):  # type: ignore[name-defined,misc]
@@ -80,3 +82,19 @@ class GatewayCallback(db.Model):  # type: ignore[name-defined,misc]
 
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ReferralChannel(db.Model):  # type: ignore[name-defined,misc]
+    """The channel that brought an applied code, decided at the activation
+    (`attribution.on_activation`): the referrer's invitation to the referee's e-mail or
+    number (`invitation_id`), else the personal link it came through (link, QR code,
+    messenger, share sheet). A referral without a row came by a code typed in."""
+
+    __tablename__ = "referral_channels"
+    __table_args__ = (
+        CheckConstraint(f"channel IN ({sql_values(SOURCE_CHANNELS)})", name="channel_known"),
+    )
+
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitations.id"))

@@ -21,6 +21,49 @@ Channel = Literal["sms", "email"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms")
 # What a gateway reports later about a sent message (a signed callback).
 RECEIPTS: tuple[str, ...] = ("delivered", "undeliverable", "expired")
+# Where an applied code came from (docs/invitations.md, «Conversion by channel»): an
+# invitation the cabinet sent, or the member's own sharing of its personal link /r/<code>
+# (the link as copied, its QR code, a messenger, the phone's share sheet).
+LINK_CHANNELS: tuple[str, ...] = ("link", "qr", "telegram", "whatsapp", "share")
+SOURCE_CHANNELS: tuple[str, ...] = (*CHANNELS, *LINK_CHANNELS)
+# The marker a shared link carries (`/r/<code>?via=qr`): what each means. No marker, or one
+# not in this list, is the link as copied.
+VIA_MARKERS: dict[str, str] = {"qr": "qr", "tg": "telegram", "wa": "whatsapp", "share": "share"}
+
+
+def link_channel(via: str | None) -> str:
+    return VIA_MARKERS.get(via or "", "link")
+
+
+# The SMS's refusal link /s/<token>: short (the SMS has two UCS-2 parts), unguessable enough
+# behind the per-IP limit on misses (62⁸ ≈ 2·10¹⁴ tokens).
+REFUSAL_TOKEN_LENGTH = 8
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def refusal_token(random_bytes: bytes) -> str:
+    """REFUSAL_TOKEN_LENGTH base62 characters from 16 random bytes (the bias of 2¹²⁸ mod 62⁸
+    is below 10⁻²³)."""
+    number = int.from_bytes(random_bytes[:16], "big")
+    digits = []
+    for _ in range(REFUSAL_TOKEN_LENGTH):
+        number, digit = divmod(number, len(_BASE62))
+        digits.append(_BASE62[digit])
+    return "".join(digits)
+
+
+def is_refusal_token(text: str) -> bool:
+    return len(text) == REFUSAL_TOKEN_LENGTH and all(c in _BASE62 for c in text)
+
+
+def masked_phone(e164: str) -> str:
+    """`+7 910 ***-**-67`: enough for a person to recognise its number on the refusal page,
+    too little for whoever else opens the link."""
+    shown = show_phone(e164)
+    head, _, tail = shown.rpartition(" ")
+    return f"{head} ***-**-{tail[-2:]}" if head else "***" + e164[-2:]
+
+
 _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 MAX_INPUT = addresses.MAX_EMAIL_LENGTH
 
@@ -140,6 +183,7 @@ class Usage:
     opted_out: bool
     member_sms_today: int = 0
     member_since: datetime | None = None  # the later of joining the program and registering
+    token_taken: bool = False  # the SMS's refusal token drawn is another invitation's
 
 
 def is_new_member(member_since: datetime | None, now: datetime, limits: Limits) -> bool:

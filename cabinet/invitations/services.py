@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select, text
+from sqlalchemy import delete, exists, func, literal, select, text
 
 from cabinet.clients.models import Client
 from cabinet.clock import Context
@@ -47,10 +47,13 @@ def invite(
     before_commit: Callable[[], None] | None = None,
     consent_ip: str | None = None,
     consent_text: str | None = None,
+    refusal_link: Callable[[str], str] | None = None,
 ) -> Queued:
     """Validate, check the limits, and store the message; the worker sends it later.
 
     `personal_link` makes a code's link (/r/<code>), which both messages carry;
+    `refusal_link` makes an SMS's refusal link from its token (/s/<token>: every SMS says
+    how to refuse, so an SMS cannot be queued without it);
     `before_commit` adds to the same transaction (the audit entry of a manager acting in the
     member's cabinet). The consent is stored as given: the IP it came from and the exact
     words the member ticked (its moment is the invitation's `created_at`)."""
@@ -70,12 +73,25 @@ def invite(
         code, member_name, joined_at, registered_at = found
         now = context.clock.now()
         forms = rules.stored_forms(settings.contact_hash_key, recipient)
-        usage = _usage(member_id, forms, now, context, max(joined_at, registered_at))
+        token = rules.refusal_token(context.random_bytes(16)) if channel == "sms" else None
+        usage = _usage(member_id, forms, now, context, max(joined_at, registered_at), token)
         rules.check_invitation(channel, consent, usage, now, settings.limits)
         terms = referral_queries.terms_at(now)
         if channel == "sms":
+            if refusal_link is None:
+                raise ValueError("an SMS needs its refusal link")
+            while usage.token_taken:  # one in 10¹⁴: draw again
+                token = rules.refusal_token(context.random_bytes(16))
+                usage = replace(usage, token_taken=_token_taken(token))
+            assert token is not None  # noqa: S101 - drawn above for every SMS
             payload = messages.sms_payload(
-                recipient, code, terms, member_name, personal_link(code), settings.sms_sender
+                recipient,
+                code,
+                terms,
+                member_name,
+                personal_link(code),
+                refusal_link(token),
+                settings.sms_sender,
             )
         else:
             link = unsubscribe_url(recipient)
@@ -93,6 +109,7 @@ def invite(
             next_attempt_at=now,
             consent_ip=(consent_ip or None) and consent_ip[:45],
             consent_text=(consent_text or None) and consent_text[:300],
+            refusal_token=token,
         )
         db.session.add(invitation)
         if before_commit is not None:
@@ -108,10 +125,19 @@ def _usage(
     now: datetime,
     context: Context,
     member_since: datetime,
+    token: str | None = None,
 ) -> rules.Usage:
-    """What the limits look at, in one statement (each count on its own index)."""
+    """What the limits look at, in one statement (each count on its own index); with an SMS's
+    refusal token, whether another invitation holds it already (in the same statement)."""
     today = rules.day_start(now, context.timezone)
-    member_sms_today, member_today, last_to_recipient, sms_today, opted_out = db.session.execute(
+    (
+        member_sms_today,
+        member_today,
+        last_to_recipient,
+        sms_today,
+        opted_out,
+        token_taken,
+    ) = db.session.execute(
         select(
             _count(today, Invitation.member_id == member_id, Invitation.channel == "sms"),
             _count(today, Invitation.member_id == member_id),
@@ -123,6 +149,7 @@ def _usage(
             .scalar_subquery(),
             _count(today, Invitation.channel == "sms"),
             exists().where(StopListEntry.recipient.in_(recipient)),
+            exists().where(Invitation.refusal_token == token) if token else literal(False),
         )
     ).one()
     return rules.Usage(
@@ -132,7 +159,12 @@ def _usage(
         last_to_recipient=last_to_recipient,
         sms_today=sms_today or 0,
         opted_out=bool(opted_out),
+        token_taken=bool(token_taken),
     )
+
+
+def _token_taken(token: str) -> bool:
+    return bool(db.session.scalar(select(exists().where(Invitation.refusal_token == token))))
 
 
 def _count(since: datetime, *conditions: Any) -> Any:
@@ -156,6 +188,60 @@ def opt_out(context: Context, recipient: str, source: str, hash_key: bytes = b""
             StopListEntry(recipient=recipient, added_at=context.clock.now(), source=source)
         )
     return True
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Whom an SMS's refusal link /s/<token> speaks for, as its page names it."""
+
+    shown: str  # «номер +7 910 ***-**-67», or «этот номер» once the number is only a hash
+    done: bool  # the number is on the stop list
+
+
+def refusal(settings: InvitationSettings, token: str) -> Refusal:
+    """What the refusal page shows (a read); RefusalLinkUnknown for a token no SMS carried."""
+    recipient = _refusal_recipient(token)
+    forms: tuple[str, ...] = (recipient,)
+    if not recipient.startswith(rules.HASHED):
+        forms = rules.stored_forms(settings.contact_hash_key, recipient)
+    listed = db.session.scalar(select(exists().where(StopListEntry.recipient.in_(forms))))
+    return Refusal(_shown_number(recipient), bool(listed))
+
+
+def refuse(context: Context, settings: InvitationSettings, token: str) -> Refusal:
+    """«Отказаться» on the refusal page: the SMS's number goes on the stop list (raw, or its
+    hash once the invitation's contact was replaced by it); again changes nothing."""
+    recipient = _refusal_recipient(token)
+    if recipient.startswith(rules.HASHED):
+        with transaction():
+            if db.session.get(StopListEntry, recipient) is None:
+                db.session.add(
+                    StopListEntry(
+                        recipient=recipient, added_at=context.clock.now(), source="sms link"
+                    )
+                )
+    else:
+        opt_out(context, recipient, "sms link", settings.contact_hash_key)
+    return Refusal(_shown_number(recipient), True)
+
+
+def _refusal_recipient(token: str) -> str:
+    if not rules.is_refusal_token(token):
+        raise errors.RefusalLinkUnknown()
+    recipient = db.session.scalar(
+        select(Invitation.recipient).where(
+            Invitation.refusal_token == token, Invitation.channel == "sms"
+        )
+    )
+    if recipient is None:
+        raise errors.RefusalLinkUnknown()
+    return str(recipient)
+
+
+def _shown_number(recipient: str) -> str:
+    if recipient.startswith(rules.HASHED):
+        return "этот номер"
+    return f"номер {rules.masked_phone(recipient)}"
 
 
 def opt_in(recipient: str, hash_key: bytes = b"") -> bool:

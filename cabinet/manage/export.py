@@ -35,9 +35,17 @@ def dashboard_csv(board: Dashboard) -> str:
         ("скидка ожидает начала, процент-месяцев", board.liability_coming),
         ("SMS в подарок всего", board.sms_total),
     ]
-    rows += [(f"приглашений {c.channel}: отправлено", c.sent) for c in board.channels]
-    rows += [(f"приглашений {c.channel}: доставлено", c.delivered) for c in board.channels]
+    # «отправлено»: the gateway took it, as the «Приглашения» tab and the conversion say.
+    rows += [(f"приглашений {c.channel}: всего", c.sent) for c in board.channels]
+    rows += [(f"приглашений {c.channel}: отправлено", c.delivered) for c in board.channels]
     rows += [(f"приглашений {c.channel}: не доставлено", c.failed) for c in board.channels]
+    for row in board.conversion:
+        rows += [
+            (f"конверсия, {row.label}: отправлено", row.sent),
+            (f"конверсия, {row.label}: доставлено", row.delivered),
+            (f"конверсия, {row.label}: применили код", row.applied),
+            (f"конверсия, {row.label}: скидка начислена", row.granted),
+        ]
     rows += [(f"рефералов за неделю с {w.starts:%d.%m.%Y}", w.referrals) for w in board.weeks]
     rows += [(f"топ: {t.id} {t.name}", t.referrals) for t in board.top]
     rows += [(f"пакетов по {size} SMS", n) for size, n in board.sms_packs]

@@ -1,4 +1,5 @@
-"""«Пригласить»: the share dialog, sending an invitation, and the unsubscribe link."""
+"""«Пригласить»: the share dialog, sending an invitation, the e-mail's unsubscribe link and the
+SMS's refusal link."""
 
 from __future__ import annotations
 
@@ -27,7 +28,11 @@ from cabinet.clock import current_context
 from cabinet.extensions import csrf
 from cabinet.htmx import fragment_response, retarget, trigger, wants_fragment
 from cabinet.invitations import rules, services
-from cabinet.invitations.errors import InvitationRefusal, UnsubscribeLinkInvalid
+from cabinet.invitations.errors import (
+    InvitationRefusal,
+    RefusalLinkUnknown,
+    UnsubscribeLinkInvalid,
+)
 from cabinet.invitations.forms import InviteForm
 from cabinet.invitations.settings import InvitationSettings
 from cabinet.referrals import queries
@@ -45,6 +50,12 @@ def unsubscribe_url(recipient: str) -> str:
     token = str(_serializer().dumps(recipient))
     base: str = current_app.config["CABINET_BASE_URL"]
     return base.rstrip("/") + url_for("invitations.unsubscribe", token=token)
+
+
+def refusal_link(token: str) -> str:
+    """The SMS's refusal link: CABINET_BASE_URL/s/<token> (short: the SMS has two parts)."""
+    base: str = current_app.config["CABINET_BASE_URL"]
+    return base.rstrip("/") + url_for("invitations.refuse", token=token)
 
 
 def _channel(value: str | None) -> rules.Channel:
@@ -116,6 +127,7 @@ def send() -> Response | BaseResponse:
                 before_commit=audit_hook("cabinet_invite", channel=channel),
                 consent_ip=request.remote_addr,
                 consent_text=str(form.consent.label.text),
+                refusal_link=refusal_link,
             )
         except InvitationRefusal as refusal:
             field = getattr(form, refusal.field, None) if refusal.field else None
@@ -171,6 +183,25 @@ def unsubscribe(token: str) -> tuple[str, int] | Response:
     return render_template(
         "invitations/unsubscribe.html", recipient=recipient, done=done, error=None
     ), 200
+
+
+@bp.route("/s/<token>", methods=["GET", "POST"])
+@csrf.exempt
+@limits.refusal_link_limits
+def refuse(token: str) -> tuple[str, int]:
+    """The refusal link every SMS carries: a GET asks (link previews open links), the button
+    «Отказаться» puts the number on the stop list, again and again without harm. The token
+    is the authority (no CSRF token, as the e-mail's unsubscribe link); an unknown one is a
+    404, counted per IP."""
+    settings: InvitationSettings = current_app.extensions["invitations"]
+    try:
+        if request.method == "POST":
+            found = services.refuse(current_context(), settings, token)
+        else:
+            found = services.refusal(settings, token)
+    except RefusalLinkUnknown as unknown:
+        return render_template("invitations/refusal_unknown.html", message=unknown.message), 404
+    return render_template("invitations/refuse.html", refusal=found), 200
 
 
 def _plain(text: str, status: int) -> Response:

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from cabinet import limits, referral_page
 from cabinet.clock import current_context
 from cabinet.invitations import messages
+from cabinet.invitations import rules as invitation_rules
 from cabinet.moments import show_moment
 from cabinet.referrals import links, rules
 
@@ -74,9 +75,10 @@ def personal(code: str) -> Response:
     view = build(inviter, normal, context.clock.now(), context.timezone)
     response = make_response(render_template("links/personal.html", view=view))
     keep = timedelta(days=31 * view.window_months)
+    via = request.args.get("via", "")
     response.set_cookie(
         PENDING_COOKIE,
-        _serializer().dumps(normal),
+        _serializer().dumps([normal, via if via in invitation_rules.VIA_MARKERS else ""]),
         max_age=int(keep.total_seconds()),
         httponly=True,
         samesite="Lax",
@@ -89,16 +91,32 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
 
 
-def pending_code() -> str | None:
-    """The code a /r/ link left in this browser, if any (signed: never a typed value)."""
+@dataclass(frozen=True)
+class Pending:
+    """The code a /r/ link left in this browser, and the link's marker (`?via=qr`, …; empty
+    for the link as copied): the channel it came through."""
+
+    code: str
+    via: str
+
+
+def pending() -> Pending | None:
+    """What a /r/ link left in this browser, if anything (signed: never a typed value)."""
     raw = request.cookies.get(PENDING_COOKIE)
     if not raw:
         return None
     try:
-        code = str(_serializer().loads(raw, max_age=int(_PENDING_MAX.total_seconds())))
+        kept = _serializer().loads(raw, max_age=int(_PENDING_MAX.total_seconds()))
     except BadSignature:
         return None
-    return code if rules.is_code(code) else None
+    code, via = (kept, "") if isinstance(kept, str) else (str(kept[0]), str(kept[1]))
+    return Pending(code, via) if rules.is_code(code) else None
+
+
+def pending_code() -> str | None:
+    """The code a /r/ link left in this browser, if any."""
+    found = pending()
+    return None if found is None else found.code
 
 
 def forget_code(response: Response | BaseResponse) -> Response | BaseResponse:
@@ -112,6 +130,7 @@ class Sharing:
     """«Поделиться ссылкой» in the share dialog."""
 
     link: str
+    share_link: str  # the link the share sheet hands on (marked `?via=share`)
     text: str  # what the share sheet and the messengers say beside the link
     qr_svg: Markup
     telegram: str
@@ -119,16 +138,19 @@ class Sharing:
 
 
 def sharing(code: str, inviter: str) -> Sharing:
+    """The link as copied is bare; the QR code, the messengers and the share sheet add their
+    marker (`?via=qr|tg|wa|share`), so an applied code tells which way it came."""
     link = personal_link(code)
     terms = referral_page.terms_schedule().at(current_context().clock.now())
     text = messages.share_text(code, terms, inviter)
     return Sharing(
         link=link,
+        share_link=f"{link}?via=share",
         text=text,
-        qr_svg=qr_svg(link),
+        qr_svg=qr_svg(f"{link}?via=qr"),
         telegram="https://t.me/share/url?"
-        + urlencode({"url": link, "text": text}, quote_via=quote),
-        whatsapp="https://wa.me/?" + urlencode({"text": f"{text} {link}"}, quote_via=quote),
+        + urlencode({"url": f"{link}?via=tg", "text": text}, quote_via=quote),
+        whatsapp="https://wa.me/?" + urlencode({"text": f"{text} {link}?via=wa"}, quote_via=quote),
     )
 
 

@@ -11,7 +11,8 @@ from cabinet.auth.roles import client_action, client_required, current_client, c
 from cabinet.clock import current_context
 from cabinet.errors import ProgramRefusal
 from cabinet.htmx import render, retarget, wants_fragment
-from cabinet.referrals import queries, services
+from cabinet.invitations import attribution
+from cabinet.referrals import queries, rules, services
 from cabinet.referrals.forms import ApplyCodeForm, JoinForm
 from cabinet.referrals.terms import words
 from cabinet.web import links, seen
@@ -97,12 +98,19 @@ def apply_code() -> Response | BaseResponse:
     """«Применить»: apply a friend's code (joining the program if need be)."""
     form = ApplyCodeForm()
     if form.validate_on_submit():
+        audit = audit_hook("cabinet_apply_code", code=form.code.data)
+        left = links.pending()
+        prefilled = left is not None and rules.normalise_code(form.code.data or "") == left.code
+
+        def before_commit(result: services.JoinResult) -> None:
+            if audit is not None:
+                audit(result)
+            if prefilled and left is not None:  # the code a /r/ link left: its channel
+                attribution.record_link(result.client_id, left.via)
+
         try:
             result = services.join(
-                current_context(),
-                current_client_id(),
-                form.code.data,
-                before_commit=audit_hook("cabinet_apply_code", code=form.code.data),
+                current_context(), current_client_id(), form.code.data, before_commit=before_commit
             )
         except ProgramRefusal as refusal:
             form.code.errors = [refusal.message]

@@ -12,11 +12,13 @@ from flask import Flask
 from PIL import Image
 from playwright.sync_api import Page, expect
 
+from cabinet.db import db
+from cabinet.invitations.models import Invitation, StopListEntry
 from tests.browser.checks import ConsoleLog, HtmlChecker, PageChecks
 from tests.browser.checks import html_checker as html_checker  # noqa: F401 - the fixture
 from tests.browser.test_referral_page_in_chromium import referrer_with_referees, sign_in
 from tests.conftest import msk
-from tests.web.conftest import PASSWORD, web_client
+from tests.web.conftest import PASSWORD, outside_requests, web_client
 
 PHONE = {"width": 375, "height": 812}
 # What the page's navigator.share received (Chromium on Linux has no share sheet of its own).
@@ -103,7 +105,7 @@ def test_the_dialog_shares_the_link_and_its_qr_code_reads_back(
     qr.scroll_into_view_if_needed()
     image = Image.open(io.BytesIO(qr.screenshot()))
     found = zxingcpp.read_barcodes(image)
-    assert [result.text for result in found] == [link]
+    assert [result.text for result in found] == [f"{link}?via=qr"]  # marked: the QR code's way
 
 
 def test_the_share_sheet_where_the_browser_has_one(
@@ -120,5 +122,47 @@ def test_the_share_sheet_where_the_browser_has_one(
     expect(button).to_be_visible()
     button.click()
     shared = page.evaluate("window.__shared")
-    assert shared["url"] == f"{app.config['CABINET_BASE_URL']}/r/{code}"
+    assert shared["url"] == f"{app.config['CABINET_BASE_URL']}/r/{code}?via=share"
     assert shared["text"].replace("\u00a0", " ").startswith("АльфаТелеком приглашает вас")
+
+
+def test_the_sms_refusal_link_asks_then_refuses_on_a_phone(
+    app: Flask, new_page: Any, html_checker: HtmlChecker
+) -> None:
+    """The link at the end of every SMS, opened on a 375 px phone: the question with the
+    number masked, «Отказаться», the answer; an unknown link is a clear 404."""
+    referrer_with_referees(app, referees=0)
+    with outside_requests(app):
+        at = msk("2023-03-31 09:00")
+        db.session.add(
+            Invitation(
+                key="refusal-in-chromium",
+                member_id=400,
+                channel="sms",
+                recipient="+79101234567",
+                payload="{}",
+                status="sent",
+                attempts=1,
+                created_at=at,
+                next_attempt_at=at,
+                refusal_token="AbCd1234",
+            )
+        )
+        db.session.commit()
+    page, check = checked(new_page, html_checker)
+    page.goto("/s/AbCd1234")
+    expect(page.get_by_role("heading", name="Отказ от приглашений")).to_be_visible()
+    expect(page.get_by_text("+7 910 ***-**-67")).to_be_visible()
+    check(page, "/s/<token>")
+    page.get_by_role("button", name="Отказаться").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Готово: на номер +7 910 ***-**-67 больше не будут приходить SMS с приглашениями"
+    )
+    check(page, "/s/<token> refused")
+    with outside_requests(app):
+        entry = db.session.get(StopListEntry, "+79101234567")
+        assert entry is not None and entry.source == "sms link"
+    response = page.goto("/s/ZzZz9999")
+    assert response is not None and response.status == 404
+    expect(page.get_by_role("heading", name="Ссылка не найдена")).to_be_visible()
+    check(page, "/s/<unknown>")

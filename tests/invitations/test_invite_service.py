@@ -32,6 +32,10 @@ def personal(code: str) -> str:
     return f"http://cabinet.test/r/{code}"
 
 
+def refusal(token: str) -> str:
+    return f"http://cabinet.test/s/{token}"
+
+
 def invite(
     app: Flask, context: Context, member: int, channel: str, to: str, **kw: object
 ) -> object:
@@ -44,6 +48,7 @@ def invite(
         bool(kw.pop("consent", True)),
         link,
         personal,
+        refusal_link=refusal,
     )
 
 
@@ -65,8 +70,12 @@ def test_an_sms_invitation_is_stored_with_the_code(ctx: Flask, context: Context)
     )
     payload = json.loads(row.payload)
     assert payload["to"] == "+79101234567" and code in payload["text"]
-    assert payload["text"].startswith("ТехСтрой приглашает вас в Корпоративную АТС")
-    assert payload["text"].endswith(personal(code)) and payload["sender"] == "KorpATS"
+    assert row.refusal_token is not None and len(row.refusal_token) == 8
+    assert payload["text"] == (
+        "ТехСтрой приглашает в Корпоративную АТС, скидка 20\u00a0%: "
+        f"{personal(code)} Отказ: {refusal(row.refusal_token)}"
+    )
+    assert payload["sender"] == "KorpATS"
     assert row.next_attempt_at == row.created_at == context.clock.now()
     assert len(row.key) == 36
 

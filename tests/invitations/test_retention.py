@@ -36,7 +36,15 @@ def personal_link(code: str) -> str:
 
 def invite(context: Context, config: InvitationSettings, member: int, to: str) -> None:
     services.invite(
-        context, config, member, "sms", to, True, lambda r: f"http://t/u/{r}", personal_link
+        context,
+        config,
+        member,
+        "sms",
+        to,
+        True,
+        lambda r: f"http://t/u/{r}",
+        personal_link,
+        refusal_link=lambda token: f"http://t/s/{token}",
     )
 
 

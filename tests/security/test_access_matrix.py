@@ -32,6 +32,8 @@ def expected_problem(
         if role == "api":
             return "token refused" if status == 401 else None
         return None if status == 401 else f"HTTP {status} without a token (want 401)"
+    if route.token_authority:  # the token is the authority: an unknown one is a 404 for all
+        return None if status == 404 else f"HTTP {status} for an unknown token (want 404)"
     if posting and (not csrf or role == "api"):  # an API caller has no session, no CSRF token
         return None if status == 400 else f"HTTP {status} without CSRF (want 400)"
     if endpoint.endswith(".logout"):  # anyone may sign out; it lands on a sign-in page

@@ -12,15 +12,26 @@ from cabinet.clients.models import Client
 from cabinet.clock import Context
 from cabinet.dashboard import queries as dashboard
 from cabinet.db import db
+from cabinet.invitations import attribution
+from cabinet.invitations.rules import contact_hash
 from cabinet.referrals import services
-from cabinet.referrals.models import Referral
+from cabinet.referrals.models import Grant, Referral
 from cabinet.referrals.revocation import revoke_referral
 from tests.conftest import MOSCOW, msk
 from tests.support.factories import invitation, make_client, make_member
 
 
-def _invite(member_id: int, channel: str, recipient: str, status: str, at: datetime) -> None:
-    db.session.add(invitation(member_id, recipient, at, channel=channel, status=status))
+def _invite(
+    member_id: int,
+    channel: str,
+    recipient: str,
+    status: str,
+    at: datetime,
+    receipt: str | None = None,
+) -> None:
+    row = invitation(member_id, recipient, at, channel=channel, status=status)
+    row.receipt = receipt
+    db.session.add(row)
     db.session.commit()
 
 
@@ -57,6 +68,74 @@ def test_conversion_matches_referees_by_email_or_any_way_of_writing_the_phone(
 
     assert (board.invitations_delivered, board.invitations_converted) == (4, 2)
     assert board.conversion_percent == 50.0
+
+
+def test_conversion_by_channel_from_a_hand_made_set_of_rows(ctx: Flask, context: Context) -> None:
+    """Each applied code counts once, for the channel that brought it: an invitation to the
+    referee's contact (raw, or its keyed hash after the purge) wins over the /r/ link it came
+    through; the link's marker tells the QR code and the messengers apart; a code typed in
+    counts under «Код без приглашения»; a revoked referral counts nowhere."""
+    key = ctx.extensions["invitations"].contact_hash_key
+    at, joins = msk("2023-03-31 09:00"), msk("2023-03-31 10:00")
+    code = make_member(context, 1, msk("2023-03-01 09:00"))
+    referees = {
+        2: {"email": "mail@company.ru"},
+        3: {"phone": "+7 910 123-45-67"},
+        4: {},
+        5: {},
+        6: {},
+        7: {"phone": "+7 910 000-00-07"},
+        8: {"email": "both@company.ru"},
+        9: {},
+    }
+    for referee, contacts in referees.items():
+        make_client(referee, **contacts)  # type: ignore[arg-type]
+    _invite(1, "email", "mail@company.ru", "sent", at, receipt="delivered")
+    _invite(1, "email", "mail@company.ru", "failed", at)  # the sent one is matched
+    _invite(1, "sms", contact_hash(key, "+79101234567"), "sent", at)  # purged: its hash
+    _invite(1, "sms", "+79100000007", "sent", at, receipt="delivered")  # revoked below
+    _invite(1, "email", "both@company.ru", "sent", at)
+    _invite(1, "sms", "+79990000000", "sent", at, receipt="undeliverable")  # nobody joined
+    _invite(1, "sms", "+79990000001", "queued", at)
+    _invite(1, "email", "late@company.ru", "sent", at)
+    vias = {4: "qr", 5: "tg", 8: "wa", 9: ""}  # 9: the link as copied; 6 typed its code
+    for referee in referees:
+        via = vias.get(referee)
+        services.join(
+            context.at(joins),
+            referee,
+            code,
+            before_commit=None
+            if via is None
+            else lambda result, via=via: attribution.record_link(result.client_id, via),  # type: ignore[misc]
+        )
+    manager = create_manager("support@example.ru", "password-123", "Поддержка", at)
+    referral = db.session.scalar(select(Referral.id).where(Referral.referee_id == 7))
+    assert referral is not None
+    revoke_referral(context.at(msk("2023-03-31 11:00")), manager.id, referral, "Проверка")
+    # The referrer's grant of 9's referral withdrawn by hand: applied, no discount of it.
+    grant = db.session.scalars(
+        select(Grant)
+        .join(Referral, Referral.id == Grant.referral_id)
+        .where(Referral.referee_id == 9, Grant.client_id == 1)
+    ).one()
+    grant.revoked_at = msk("2023-03-31 12:00")
+    db.session.commit()
+
+    board = dashboard.build(msk("2023-04-01 12:00"), MOSCOW)
+
+    assert [(r.label, r.sent, r.delivered, r.applied, r.granted) for r in board.conversion] == [
+        ("E-mail", 3, 1, 2, 2),
+        ("SMS", 3, 1, 1, 1),
+        ("Ссылка и QR-код", None, None, 2, 1),
+        ("Мессенджеры", None, None, 1, 1),
+        ("Код без приглашения", None, None, 1, 1),
+        ("Всего", 6, 2, 7, 6),
+    ]
+    assert board.referrals == 7
+    # The delivered pairs (member, recipient) and those that brought a code, the purged
+    # one included.
+    assert (board.invitations_delivered, board.invitations_converted) == (6, 3)
 
 
 def test_a_phone_is_kept_in_e164_whenever_it_is_written(ctx: Flask) -> None:

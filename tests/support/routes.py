@@ -41,6 +41,9 @@ class Route:
     # A write it makes leaves the actor signed in and able to repeat it (a saved draft): no
     # need to sign in afresh after one.
     keeps_session: bool = False
+    # A token in the path is the authority (the SMS's refusal link): no CSRF token is asked,
+    # and an unknown token, with or without one, is a 404 that changes nothing.
+    token_authority: bool = False
 
 
 # A draft of the terms as the editor posts it: the help page's numbers, as a week's campaign.
@@ -96,6 +99,13 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("links.personal", "GET"): Route("anonymous", "GET", path={"code": "abcdefabc"}),
     ("invitations.unsubscribe", "POST"): Route(
         "anonymous", "POST", path={"token": "not-a-token"}, changes_data=True
+    ),
+    # The SMS's refusal link: public; an unknown token (a 404, counted per IP).
+    ("invitations.refuse", "GET"): Route(
+        "anonymous", "GET", path={"token": "AbCd1234"}, token_authority=True
+    ),
+    ("invitations.refuse", "POST"): Route(
+        "anonymous", "POST", path={"token": "AbCd1234"}, changes_data=True, token_authority=True
     ),
     # Signed by the gateway, no session (the attack app has no callback secret: all refused).
     ("callbacks.receipt", "POST"): Route(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -106,41 +107,100 @@ def test_today_is_the_moscow_calendar_day() -> None:
 
 
 LINK = "http://127.0.0.1:5000/r/5e83e12b1"  # CABINET_BASE_URL's default
+REFUSAL = "http://127.0.0.1:5000/s/AbCd1234"
+LONGEST_NAME = ("Общество с ограниченной ответственностью «" + "Я" * 200)[:200]
 
 
-def test_sms_text_carries_terms_and_code_in_two_ucs2_segments() -> None:
-    text = messages.sms_text("5e83e12b1", HELP_PAGE_TERMS, "ТехСтрой", LINK)
-    assert "5e83e12b1" in text and TERMS.referee_percent in text and TERMS.referee_months in text
-    assert text.startswith("ТехСтрой приглашает вас в Корпоративную АТС") and text.endswith(LINK)
-    assert len(text) <= messages.SMS_MAX_CHARS == 134
-    assert messages.sms_parts(text) <= 2
+def test_sms_text_names_the_inviter_carries_both_links_in_two_ucs2_segments() -> None:
+    text = messages.sms_text("5e83e12b1", HELP_PAGE_TERMS, "ТехСтрой", LINK, REFUSAL)
+    assert text == (
+        f"ТехСтрой приглашает в Корпоративную АТС, скидка {TERMS.referee_percent}: {LINK} "
+        f"Отказ: {REFUSAL}"
+    )
+    assert len(text) == 127 <= messages.SMS_MAX_CHARS == 134
+    assert messages.sms_parts(text) == 2
     assert messages.sms_parts("я" * 70) == 1 and messages.sms_parts("я" * 71) == 2
     assert messages.sms_parts("я" * 135) == 3
 
 
+def _base(length: int) -> str:
+    return "https://" + "x" * (length - len("https://"))
+
+
 @pytest.mark.parametrize(
-    "link",
-    [LINK, "https://lk.korporativnaya-ats.operator-example.ru/r/5e83e12b1"],  # 61 characters
+    ("base", "named"),
+    [
+        ("http://127.0.0.1:5000", True),  # the default
+        ("https://lk.korpats-example.ru", False),  # 29 characters: past the name's bound
+        (_base(messages.SMS_NAMED_BASE_URL), True),
+        (_base(messages.SMS_NAMED_BASE_URL + 1), False),
+        (_base(messages.SMS_MAX_BASE_URL), False),
+    ],
 )
-def test_the_sms_fits_two_parts_at_the_longest_company_name(link: str) -> None:
+def test_the_sms_fits_two_parts_at_the_longest_company_name(base: str, named: bool) -> None:
     """Names go up to 200 characters (cabinet/clients/services.py): the name is cut to the
-    room the rest of the text leaves, and ends with «…»; the code and the link stay whole."""
-    name = "Общество с ограниченной ответственностью «" + "Я" * 200
-    name = name[:200]
-    text = messages.sms_text("5e83e12b1", HELP_PAGE_TERMS, name, link)
-    assert len(text) <= messages.SMS_MAX_CHARS and messages.sms_parts(text) == 2
-    assert text.endswith(link) and "5e83e12b1" in text
-    shown = text.split(" приглашает" if " приглашает" in text else ":")[0]
-    assert shown.endswith("…") and name.startswith(shown[:-1])
-    assert len(shown) >= messages.SMS_MIN_NAME
+    room the rest of the text leaves, and ends with «…»; the links stay whole. Up to
+    SMS_NAMED_BASE_URL characters of CABINET_BASE_URL a name is kept (at least SMS_MIN_NAME
+    characters), up to SMS_MAX_BASE_URL the SMS still fits two parts without it; under any
+    terms (the longest percent and months are the hardest)."""
+    worst = replace(HELP_PAGE_TERMS, referee_percent=100, referee_months=120)
+    for terms in (HELP_PAGE_TERMS, worst):
+        link, refusal = f"{base}/r/5e83e12b1", f"{base}/s/AbCd1234"
+        text = messages.sms_text("5e83e12b1", terms, LONGEST_NAME, link, refusal)
+        assert len(text) <= messages.SMS_MAX_CHARS and messages.sms_parts(text) == 2
+        assert link in text and text.endswith(f"Отказ: {refusal}")
+        if not named:  # past the bound, the worst terms leave no room for a name
+            assert terms is HELP_PAGE_TERMS or text.startswith("Корпоративная АТС, скидка")
+            continue
+        shown = text.split(" приглашает" if " приглашает" in text else ":")[0]
+        assert shown.endswith("…") and LONGEST_NAME.startswith(shown[:-1])
+        assert len(shown) >= messages.SMS_MIN_NAME
 
 
-def test_a_short_name_goes_whole_and_an_absurd_base_url_drops_the_name() -> None:
-    text = messages.sms_text("5e83e12b1", HELP_PAGE_TERMS, "ТехСтрой", LINK)
-    assert "ТехСтрой приглашает" in text and "…" not in text
-    long_link = "https://" + "x" * 90 + "/r/5e83e12b1"
-    text = messages.sms_text("5e83e12b1", HELP_PAGE_TERMS, "ТехСтрой", long_link)
-    assert text.startswith("Корпоративная АТС: скидка") and text.endswith(long_link)
+def test_past_the_base_url_bound_the_sms_takes_three_parts() -> None:
+    base = _base(messages.SMS_MAX_BASE_URL + 1)
+    worst = replace(HELP_PAGE_TERMS, referee_percent=100)
+    text = messages.sms_text("5e83e12b1", worst, "ТехСтрой", f"{base}/r/5e83e12b1", f"{base}/s/A")
+    assert messages.sms_parts(text) == 2  # a shorter token would still fit: the bound is tight
+    text = messages.sms_text(
+        "5e83e12b1", worst, "ТехСтрой", f"{base}/r/5e83e12b1", f"{base}/s/AbCd1234"
+    )
+    assert messages.sms_parts(text) == 3
+
+
+def test_a_short_name_goes_whole() -> None:
+    text = messages.sms_text("5e83e12b1", HELP_PAGE_TERMS, "ТехСтрой", LINK, REFUSAL)
+    assert text.startswith("ТехСтрой приглашает") and "…" not in text
+    short = "https://atc.ru"  # a short address leaves room for the longest wording
+    text = messages.sms_text(
+        "5e83e12b1", HELP_PAGE_TERMS, "Ромашка", f"{short}/r/5e83e12b1", f"{short}/s/AbCd1234"
+    )
+    assert text.startswith(
+        f"Ромашка приглашает в Корпоративную АТС: скидка {TERMS.referee_percent} на "
+        f"{TERMS.referee_months}: "
+    )
+
+
+def test_refusal_tokens_are_short_base62_and_spread() -> None:
+    rng = random.Random(7)
+    tokens = {rules.refusal_token(rng.randbytes(16)) for _ in range(2000)}
+    assert len(tokens) == 2000
+    assert all(rules.is_refusal_token(t) for t in tokens)
+    assert not rules.is_refusal_token("AbCd123") and not rules.is_refusal_token("AbCd123!")
+    assert rules.refusal_token(bytes(16)) == "00000000"
+    assert rules.masked_phone("+79101234567") == "+7 910 ***-**-67"
+
+
+def test_a_shared_links_marker_names_its_channel() -> None:
+    assert [rules.link_channel(v) for v in (None, "", "qr", "tg", "wa", "share", "x")] == [
+        "link",
+        "link",
+        "qr",
+        "telegram",
+        "whatsapp",
+        "share",
+        "link",
+    ]
 
 
 def test_email_has_subject_text_html_and_an_escaped_unsubscribe_link() -> None:

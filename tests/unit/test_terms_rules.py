@@ -243,7 +243,8 @@ def test_the_invitation_sms_fits_two_parts_under_any_valid_terms(
     terms_ = replace(
         HELP_PAGE_TERMS, referee_percent=percent, referee_months=lasts, apply_window_months=window
     )
-    link = "http://127.0.0.1:5000/r/5e83e12b1"
-    text = messages.sms_text("5e83e12b1", terms_, "ТехСтрой", link)
+    link, refusal = "http://127.0.0.1:5000/r/5e83e12b1", "http://127.0.0.1:5000/s/AbCd1234"
+    text = messages.sms_text("5e83e12b1", terms_, "ТехСтрой", link, refusal)
     assert len(text) <= messages.SMS_MAX_CHARS
-    assert texts.percent(percent) in text and "5e83e12b1" in text and text.endswith(link)
+    assert texts.percent(percent) in text and "ТехСтрой" in text
+    assert text.endswith(f"{link} Отказ: {refusal}")

@@ -22,6 +22,8 @@ from cabinet.demo.clock import DemoClock
 from cabinet.demo.models import DemoRun
 from cabinet.demo.seed import DEMO_CLIENTS, DEMO_MANAGER_EMAIL, DEMO_PASSWORD, seed
 from cabinet.fraud import queries as fraud
+from cabinet.invitations import attribution
+from cabinet.invitations.models import ReferralChannel
 from cabinet.referrals import queries, services
 from cabinet.referrals.models import Grant, Member, ProgramTerms
 from cabinet.referrals.terms import sms_pack
@@ -262,13 +264,18 @@ def test_a_story_starts_afresh_and_touches_nothing_else(
 def test_flask_demo_seed_reset(runner: FlaskCliRunner, app: Flask) -> None:
     assert runner.invoke(args=["demo", "seed"]).exit_code == 0
     with outside_requests(app):
-        services.join(
-            app.extensions["context"], 409, queries.standing(400, msk("2023-03-31 12:00")).code
+        services.join(  # through the QR code: a kept channel the reset must take away too
+            app.extensions["context"],
+            409,
+            queries.standing(400, msk("2023-03-31 12:00")).code,
+            before_commit=lambda result: attribution.record_link(result.client_id, "qr"),
         )
+        assert db.session.scalars(select(ReferralChannel.channel)).all() == ["qr"]
     result = runner.invoke(args=["demo", "seed", "--reset"])
     assert result.exit_code == 0, result.output
     assert "Демо сброшено" in result.output
     with outside_requests(app):
+        assert db.session.scalars(select(ReferralChannel)).all() == []
         assert queries.standing(409, msk("2023-03-31 12:00")).member is False
         assert queries.standing(400, msk("2023-03-31 12:00")).referred_count == 3
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.invitations import callbacks
+from cabinet.invitations import services as invitation_services
 from cabinet.invitations.delivery import Worker, http_gateways
 from cabinet.invitations.models import GatewayCallback, Invitation, StopListEntry
 from cabinet.referrals import queries as referral_queries
@@ -171,6 +172,44 @@ def test_an_inbound_stop_puts_the_number_on_the_stop_list(
     )
     after = snapshot(app)
     assert after[1] == before[1]  # no number added by either
+
+
+def test_an_inbound_stop_with_a_bad_signature_an_old_timestamp_or_a_replay_adds_nothing(
+    app: Flask, database: None, gateway_side: FlaskClient
+) -> None:
+    """Each refusal is checked against a number that would otherwise be added: nothing on the
+    stop list changes, and the replay comes after support took the number off again."""
+    inbound = app
+    forged, forged_headers = signed({"from": "+79105550001", "text": "СТОП"}, secret="y" * 40)
+    bad = gateway_side.post("/gateway/inbound", data=forged, headers=forged_headers)
+    assert (bad.status_code, bad.json) == (400, {"error": "Подпись запроса неверна."})
+    stale, stale_headers = signed({"from": "+79105550002", "text": "СТОП"}, at=time.time() - 301)
+    old = gateway_side.post("/gateway/inbound", data=stale, headers=stale_headers)
+    assert (old.status_code, old.json) == (
+        400,
+        {"error": "Запрос устарел: метка времени вне допустимого окна."},
+    )
+    ahead, ahead_headers = signed({"from": "+79105550002", "text": "СТОП"}, at=time.time() + 301)
+    assert gateway_side.post("/gateway/inbound", data=ahead, headers=ahead_headers).status_code == (
+        400
+    )
+    with outside_requests(inbound):
+        assert db.session.scalars(select(StopListEntry.recipient)).all() == []
+
+    body, headers = signed({"from": "+79105550003", "text": "Стоп."})
+    assert gateway_side.post("/gateway/inbound", data=body, headers=headers).json == {
+        "stop_listed": True
+    }
+    with outside_requests(inbound):
+        settings = inbound.extensions["invitations"]
+        assert invitation_services.opt_in("+79105550003", settings.contact_hash_key)
+    replay = gateway_side.post("/gateway/inbound", data=body, headers=headers)
+    assert (replay.status_code, replay.json) == (
+        409,
+        {"error": "Этот запрос уже принят: повтор отклонен."},
+    )
+    with outside_requests(inbound):
+        assert db.session.scalars(select(StopListEntry.recipient)).all() == []
 
 
 def test_callbacks_are_refused_while_no_secret_is_set(app: Flask) -> None:

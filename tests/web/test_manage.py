@@ -118,16 +118,34 @@ def test_dashboard_numbers_for_a_known_data_set(
     assert board.by_id("m-members").text == "4"
     assert board.by_id("m-referrals").text == "3"
     assert board.by_id("m-sms").text == "1 200"  # ru-RU groups digits
-    # 407 applied 400's code and had been invited by e-mail: 1 of 2 delivered invitations.
-    assert board.by_id("m-conversion").text == "50,0 %"
+    # 407 applied 400's code before it was invited by e-mail: the letter brought nothing
+    # (0 of 2 delivered invitations); the three codes count as typed in.
+    assert board.by_id("m-conversion").text == "0,0 %"
+    table = board.by_id("conversion-table")
+    rows = [[cell.text for cell in tr.all() if cell.tag in ("th", "td")] for tr in table.all("tr")]
+    total = table.one("tfoot").one("th")
+    assert (total.text, total.attrs.get("scope")) == ("Всего", "row")
+    assert rows == [
+        ["Канал", "Отправлено", "Доставлено", "Применили код", "Скидка начислена"],
+        ["E-mail", "1", "0", "0", "0"],
+        ["SMS", "1", "0", "0", "0"],
+        ["Ссылка и QR-код", "—", "—", "0", "0"],
+        ["Мессенджеры", "—", "—", "0", "0"],
+        ["Код без приглашения", "—", "—", "3", "3"],
+        ["Всего", "2", "0", "3", "3"],
+    ]
+    assert len(table.all(class_="num")) == 4 + 4 * 6  # numbers to the right
     assert board.row("400 «АльфаТелеком»")[-1] == "3"  # «Приведено»
     exported = client.get("/manage/dashboard.csv").text.lstrip("\ufeff")
     rows = dict(csv.reader(io.StringIO(exported), delimiter=";"))
     assert rows["рефералов всего"] == "3"
-    assert rows["приглашений sms: отправлено"] == "2"
-    assert rows["приглашений sms: доставлено"] == "1"
+    assert rows["приглашений sms: всего"] == "2"
+    assert rows["приглашений sms: отправлено"] == "1"  # the gateway took it
     assert rows["приглашений sms: не доставлено"] == "1"
     assert rows["рефералов за неделю с 27.03.2023"] == "3"
+    assert rows["конверсия, Код без приглашения: применили код"] == "3"
+    assert rows["конверсия, Ссылка и QR-код: отправлено"] == ""  # the cabinet sends no link
+    assert rows["конверсия, Всего: отправлено"] == "2"
     assert rows["топ: 400 АльфаТелеком"] == "3"
     # 60% for 30.03.2024 15:18 − 01.04.2023 12:00 (364.1 days) + three referees' 20% grants.
     # As a Russian spreadsheet reads it: a decimal comma.

@@ -14,14 +14,17 @@ import zxingcpp
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image, ImageDraw
+from sqlalchemy import select
 
 from cabinet import limits
 from cabinet.auth.services import create_manager
 from cabinet.clock import Context, SettableClock
 from cabinet.db import db
+from cabinet.invitations.models import ReferralChannel
 from cabinet.program import rules as terms_rules
 from cabinet.program import services as terms_services
 from cabinet.referrals import services
+from cabinet.referrals.models import Referral
 from cabinet.referrals.rules import HELP_PAGE_TERMS
 from cabinet.web.links import PENDING_COOKIE
 from tests.conftest import msk
@@ -154,6 +157,48 @@ def test_the_code_waits_in_apply_after_sign_in_and_is_applied_only_by_its_click(
     )
 
 
+@pytest.mark.parametrize(
+    ("via", "kept"), [("qr", "qr"), ("tg", "telegram"), ("wa", "whatsapp"), ("", "link")]
+)
+def test_the_prefilled_code_keeps_the_way_its_link_came(
+    app: Flask, client: FlaskClient, auth: Auth, via: str, kept: str
+) -> None:
+    """The QR code's and the messengers' links carry `?via=`: the code applied from the field
+    it filled counts for that channel on the dashboard (tests/services/test_dashboard.py)."""
+    code = inviter(app)
+    email = web_client(app, 402, "НовыйОфис", registered_at=msk("2023-03-20 09:00"))
+    client.get(f"/r/{code}?via={via}" if via else f"/r/{code}")
+    auth.login(email)
+    token = csrf_token(client.get("/referral").text)
+    applied = client.post("/referral/apply", data={"code": code.upper(), "csrf_token": token})
+    assert applied.status_code == 303
+    with outside_requests(app):
+        referral = db.session.scalar(select(Referral.id).where(Referral.referee_id == 402))
+        assert [(c.referral_id, c.channel, c.invitation_id) for c in channels()] == [
+            (referral, kept, None)
+        ]
+
+
+def test_a_code_typed_over_the_prefilled_one_keeps_no_link(
+    app: Flask, client: FlaskClient, auth: Auth
+) -> None:
+    code = inviter(app)
+    other = inviter(app, 401, "Другой")
+    email = web_client(app, 402, "НовыйОфис", registered_at=msk("2023-03-20 09:00"))
+    client.get(f"/r/{code}?via=qr")
+    auth.login(email)
+    token = csrf_token(client.get("/referral").text)
+    assert client.post(
+        "/referral/apply", data={"code": other, "csrf_token": token}
+    ).status_code == (303)
+    with outside_requests(app):
+        assert channels() == []
+
+
+def channels() -> list[ReferralChannel]:
+    return list(db.session.scalars(select(ReferralChannel)))
+
+
 def test_no_code_waits_after_the_window_or_from_a_forged_cookie(
     app: Flask, client: FlaskClient, auth: Auth
 ) -> None:
@@ -216,12 +261,12 @@ def test_the_dialog_shares_the_link_its_qr_code_and_messengers(
     assert [b.attrs["data-copy"] for b in copy] == [link]
     svg = re.search(r"<svg.*?</svg>", dialog, re.S)
     assert svg is not None
-    assert decode(svg.group(0)) == link
+    assert decode(svg.group(0)) == f"{link}?via=qr"  # marked: an applied code tells its way
     assert modules_of(svg.group(0))[4:-4] != []  # the quiet zone is part of the drawing
     assert " style=" not in svg.group(0)  # the CSP allows no style attribute
-    assert segno.make(link, error="m").matrix  # the same encoder the page used
+    assert segno.make(f"{link}?via=qr", error="m").matrix  # the same encoder the page used
     share = re.search(r'data-share-url="([^"]+)"\s+data-share-text="([^"]+)"', dialog)
-    assert share is not None and share.group(1) == link
+    assert share is not None and share.group(1) == f"{link}?via=share"
     text = "ТехСтрой приглашает вас в Корпоративную АТС: скидка 20 % на 3 месяца по коду"
     assert share.group(2).replace("\u00a0", " ") == f"{text} {code}."
     assert "hidden" in read(dialog).one("button", data_share_url=True).attrs  # shown by JS only
@@ -230,11 +275,11 @@ def test_the_dialog_shares_the_link_its_qr_code_and_messengers(
     assert telegram is not None and whatsapp is not None
     tg = urlsplit(telegram.group(1).replace("&amp;", "&"))
     assert (tg.netloc, tg.path) == ("t.me", "/share/url")
-    assert parse_qs(tg.query)["url"] == [link]
+    assert parse_qs(tg.query)["url"] == [f"{link}?via=tg"]
     assert parse_qs(tg.query)["text"][0].replace("\u00a0", " ") == f"{text} {code}."
     wa = urlsplit(whatsapp.group(1).replace("&amp;", "&"))
     assert wa.netloc == "wa.me"
-    assert parse_qs(wa.query)["text"][0].replace("\u00a0", " ") == f"{text} {code}. {link}"
+    assert parse_qs(wa.query)["text"][0].replace("\u00a0", " ") == f"{text} {code}. {link}?via=wa"
     # Without JavaScript, the dialog's page shares the same link.
     assert f'data-copy="{link}"' in client.get("/referral/invite").text
 

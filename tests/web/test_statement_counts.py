@@ -56,8 +56,10 @@ BUDGET = {
     "API: OpenAPI": 0,
     "manager sign-in form": 0,
     "manager home": 1,
-    "dashboard": 14,  # with today's SMS budget use, and the version of the terms in force
-    "dashboard CSV": 12,
+    # with today's SMS budget use, the version of the terms in force, and the conversion by
+    # channel (messages per channel, referrals per kept channel)
+    "dashboard": 16,
+    "dashboard CSV": 14,
     "client lookup by id": 2,
     "client lookup by code": 3,  # the code's owner, then the client
     "client card": 11,  # … and the terms in force

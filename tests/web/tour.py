@@ -443,6 +443,8 @@ NOT_TOURED = {
     "auth.demo_login": "demo mode only",
     "manage.apply_for_client": "the same service as «Применить» (referrals.apply_code)",
     "invitations.unsubscribe": "no database read before the confirmation; one write after",
+    "invitations.refuse": "one invitation read by its unique token, one stop-list read; one "
+    "write after the button (tests/web/test_refusal_link.py)",
     "callbacks.receipt": "a gateway's signed request: one locked row, one write (its own tests)",
     "callbacks.inbound": "a gateway's signed request: one write at most (its own tests)",
     "manage.open_cabinet": "one audit write; the cabinet it opens is the client's pages, toured",
