@@ -67,6 +67,7 @@ UNSEEN = frozenset(
         "stop_list",
         "webhook_subscribers",
         "webhook_deliveries",
+        "referral_channels",  # the dashboard's conversion by channel
     }
 )
 # columns of an OWNERS table that no page shows (the outbox's bookkeeping)
