@@ -136,7 +136,7 @@ class AppLimits:
     limiter: Limiter
     views: dict[str, Callable[..., Any]]
     shared: RateLimiter  # the strategy over RATELIMIT_STORAGE_URI
-    memory: RateLimiter
+    memory: RateLimiter | None  # None: RATELIMIT_IN_MEMORY_FALLBACK_ENABLED is off
     counters_failed: bool = False
     retry_at: float = 0.0
     degraded: bool = False
@@ -149,12 +149,14 @@ class AppLimits:
 
     def note(self) -> None:
         """Log, count and tell the listeners when counting moves to memory and back."""
-        now = self.counting_in_memory()
+        in_memory = self.counting_in_memory()
+        if in_memory == self.degraded:  # every request: no lock unless it changed
+            return
         with self.lock:
-            if now == self.degraded:
+            if in_memory == self.degraded:
                 return
-            self.degraded = now
-        if now:
+            self.degraded = in_memory
+        if in_memory:
             StorageFallbacks.count += 1
             for listener in StorageFallbacks.listeners:
                 listener()
@@ -197,8 +199,12 @@ def configure(app: Flask) -> None:
             view = limit.on(limiter)(view)
         views[name] = view
     strategy = STRATEGIES[str(app.config.get("RATELIMIT_STRATEGY", "fixed-window"))]
+    fallback = app.config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"]
     app.extensions["cabinet_limits"] = AppLimits(
-        limiter, views, shared=limiter.limiter, memory=strategy(MemoryStorage())
+        limiter,
+        views,
+        shared=limiter.limiter,
+        memory=strategy(MemoryStorage()) if fallback else None,
     )
     # After Flask-Limiter's checks and deductions (they switch to memory on a failure).
     app.teardown_request(_note_the_counting)
@@ -398,6 +404,8 @@ def _counting(action: Callable[[RateLimiter], Counted]) -> Counted | None:
         else:
             state.counters_failed = False
             return counted
+    if state.memory is None:
+        return None
     try:
         return action(state.memory)
     except Exception:  # noqa: BLE001
