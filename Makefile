@@ -19,15 +19,23 @@ SERVE_BIND ?= $(SERVE_HOST):$(SERVE_PORT)
 
 .PHONY: run serve bench test lint unit-sqlite unit-postgres setup browser-deps page-checks proxy-deps metrics-deps reliability clean
 
-$(BIN)/.installed: pyproject.toml constraints.txt
-	@echo "==> [1/4] Виртуальное окружение $(VENV) ($(PYTHON))"
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "==> [2/4] Установка зависимостей (версии закреплены в constraints.txt)"
-	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --progress-bar on -c constraints.txt -e '.[dev]'
-	@touch $@
+# Installs run only when what they install from changed: each stamp holds a digest of its lock
+# files, compared on every run (a checkout or a merge that leaves them as they were, with new
+# times, installs nothing). Delete the stamp to force an install.
+digest = $(shell cat $(1) 2>/dev/null | sha256sum | cut -c1-16)
+PIP_LOCK := $(call digest,pyproject.toml constraints.txt)
+NPM_LOCK := $(call digest,package.json package-lock.json)
+PIP_STAMP := $(BIN)/.installed
+NPM_STAMP := node_modules/.installed
 
-setup: $(BIN)/.installed
+setup:
+	@if [ -x $(BIN)/python ] && [ "$$(cat $(PIP_STAMP) 2>/dev/null)" = "$(PIP_LOCK)" ]; then exit 0; fi; \
+	echo "==> [1/4] Виртуальное окружение $(VENV) ($(PYTHON))"; \
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || exit 1; \
+	echo "==> [2/4] Установка зависимостей (версии закреплены в constraints.txt)"; \
+	$(BIN)/python -m pip install --quiet --upgrade pip \
+		&& $(BIN)/python -m pip install --progress-bar on -c constraints.txt -e '.[dev]' \
+		&& echo "$(PIP_LOCK)" > $(PIP_STAMP)
 
 ## make run: set up, migrate, seed the demo clients, serve the cabinet on SQLite, with the
 ## gateway simulator and the invitation worker running beside it (all stop with Ctrl+C).
@@ -156,15 +164,14 @@ reliability: setup proxy-deps
 # Java); the sign-in tests run a real OpenID provider (oidc-provider, run by Node): all from the
 # npm registry, exact versions in package-lock.json, into node_modules/.
 # The package scripts are not run (vnu-jar's would fetch a Java runtime; Debian's is used).
-node_modules/.installed: package.json package-lock.json
-	@if command -v npm >/dev/null; then \
+page-checks:
+	@if [ "$$(cat $(NPM_STAMP) 2>/dev/null)" = "$(NPM_LOCK)" ]; then :; \
+	elif command -v npm >/dev/null; then \
 		echo "==> axe-core, Nu Html Checker и oidc-provider из npm (версии закреплены в package-lock.json)"; \
-		npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch $@; \
+		npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && echo "$(NPM_LOCK)" > $(NPM_STAMP); \
 	else \
 		echo "!! npm не найден: проверки страниц (axe-core, vnu) и тесты входа OIDC будут пропущены"; \
 	fi
-
-page-checks: node_modules/.installed
 	@if ! command -v java >/dev/null && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 		echo "==> Java для Nu Html Checker из пакетов Debian"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null) \

@@ -44,7 +44,7 @@ def default_database_url() -> str:
 
 
 def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Every setting the cabinet reads, with its documented default (README, «Настройки»)."""
+    """Every setting the cabinet reads, with its documented default (docs/configuration.md)."""
     env = os.environ if environ is None else environ
     timezone = env.get("CABINET_TIMEZONE", "Europe/Moscow")
     ZoneInfo(timezone)  # fail at start-up, not at the first page, on a misspelt zone

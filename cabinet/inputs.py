@@ -30,14 +30,6 @@ _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 _DIGITS = re.compile(r"[0-9]{1,20}")  # longer can only be out of range
 
 
-class UnsafeText(ValueError):
-    """The text holds a character the cabinet never stores or shows."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 def text_problem(value: str, *, single_line: bool = True) -> str | None:
     """Why `value` cannot be accepted, in Russian; None when it can.
 
@@ -55,13 +47,6 @@ def text_problem(value: str, *, single_line: bool = True) -> str | None:
         if _BIDI.search(value):
             return "символы смены направления текста недопустимы"
     return None
-
-
-def check_text(value: str, *, single_line: bool = True) -> str:
-    problem = text_problem(value, single_line=single_line)
-    if problem is not None:
-        raise UnsafeText(problem)
-    return value
 
 
 def unsafe_strings(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str, ...]]:

@@ -16,18 +16,23 @@ def in_bounds(moment: datetime) -> bool:
     return all(YEAR_MIN <= year <= YEAR_MAX for year in years)
 
 
+class MomentOutOfRange(ValueError):
+    """A moment read, but its year is outside YEAR_MIN…YEAR_MAX."""
+
+
 def parse_moment(text: str, zone: tzinfo) -> datetime:
-    """ISO 8601; without an offset the moment is in `zone`. Raises ValueError (also for a year
-    outside YEAR_MIN…YEAR_MAX)."""
+    """ISO 8601, aware, in UTC; without an offset the moment is in `zone`. The one parser of
+    moments people type (the panel, the API, the CLI). Raises ValueError, MomentOutOfRange for
+    a year outside YEAR_MIN…YEAR_MAX."""
     moment = datetime.fromisoformat(text.strip())
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     try:
         bounded = in_bounds(moment)  # the year as typed, and in UTC
     except OverflowError as error:  # 9999-12-31T23:59-01:00 has no UTC moment
-        raise ValueError(str(error)) from error
+        raise MomentOutOfRange(str(error)) from error
     if not bounded:
-        raise ValueError(f"year outside {YEAR_MIN}…{YEAR_MAX}")
+        raise MomentOutOfRange(f"year outside {YEAR_MIN}…{YEAR_MAX}")
     return moment.astimezone(UTC)
 
 

@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import RequestRedirect
 
 from cabinet import guard
-from cabinet.api import inputs, openapi, present, problems, tokens
+from cabinet.api import inputs, openapi, problems, schemas, tokens
 from cabinet.api.problems import ApiProblem
 from cabinet.billing.queries import invoice_preview
 from cabinet.clients import errors as client_errors
@@ -18,6 +18,7 @@ from cabinet.clock import current_context
 from cabinet.db import db
 from cabinet.errors import ProgramRefusal
 from cabinet.events.queries import feed
+from cabinet.inputs import MAX_CONTENT_LENGTH
 from cabinet.referrals import queries
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -87,8 +88,8 @@ def program_terms() -> Response:
     """The terms in force at `at` (default: now), those after a running campaign, and the
     versions published to start later."""
     context = current_context()
-    at = inputs.query_moment("at", context.timezone) or context.clock.now()
-    return _json(present.program(queries.schedule(), at, context.timezone))
+    at = inputs.query(schemas.AtQuery, context.timezone).at or context.clock.now()
+    return _json(schemas.Program.of(queries.schedule(), at).dump(context.timezone))
 
 
 @bp.get("/clients/<client_id>")
@@ -96,7 +97,7 @@ def get_client(client_id: str) -> Response:
     """A client as provisioned."""
     cid = inputs.client_id(client_id)
     row = find_client(cid)
-    return _json(present.client(row, current_context().timezone))
+    return _json(schemas.Client.model_validate(row).dump(current_context().timezone))
 
 
 @bp.put("/clients/<client_id>")
@@ -104,10 +105,10 @@ def put_client(client_id: str) -> Response:
     """Create or update a client (idempotent); closing is `"status": "closed"`."""
     cid = inputs.client_id(client_id)
     context = current_context()
-    wanted = inputs.client_body(inputs.body_object(), cid, context.timezone)
-    result = provision_client(context, wanted)
+    wanted = inputs.body(schemas.ClientInput, context.timezone)
+    result = provision_client(context, wanted.client(cid))
     status = 201 if result.created else 200
-    response = _json(present.client(result.client, context.timezone), status)
+    response = _json(schemas.Client.model_validate(result.client).dump(context.timezone), status)
     if result.created:
         response.headers["Location"] = url_for("api.get_client", client_id=cid)
     return response
@@ -118,10 +119,10 @@ def discount(client_id: str) -> Response:
     """The discount in force at `at` (default: now), its grants, what it never applies to."""
     cid = inputs.client_id(client_id)
     context = current_context()
-    at = inputs.query_moment("at", context.timezone) or context.clock.now()
+    at = inputs.query(schemas.AtQuery, context.timezone).at or context.clock.now()
     terms = queries.terms_at(at)
     standing = queries.standing(cid, at, terms)
-    return _json(present.discount(standing, at, terms, context.timezone))
+    return _json(schemas.Discount.of(standing, at, terms).dump(context.timezone))
 
 
 @bp.post("/clients/<client_id>/invoice-preview")
@@ -129,17 +130,19 @@ def invoice(client_id: str) -> Response:
     """Line items priced with the discount in force over their periods; SMS packages untouched."""
     cid = inputs.client_id(client_id)
     context = current_context()
-    wanted = inputs.invoice_body(inputs.body_object(), context.timezone)
-    at, result = invoice_preview(context, cid, wanted.lines, wanted.at)
-    return _json(present.invoice(cid, at, result, context.timezone))
+    wanted = inputs.body(schemas.InvoiceRequest, context.timezone)
+    lines = tuple(line.line() for line in wanted.lines)
+    at, result = invoice_preview(context, cid, lines, wanted.at)
+    return _json(schemas.Invoice.of(cid, at, result).dump(context.timezone))
 
 
 @bp.get("/events")
 def events() -> Response:
     """Events after the cursor `after`, oldest first, at most `limit`."""
-    after = inputs.query_int("after", 0, 0, inputs.MAX_ID)
-    limit = inputs.query_int("limit", inputs.EVENTS_LIMIT_DEFAULT, 1, inputs.EVENTS_LIMIT_MAX)
-    return _json(present.feed(feed(after, limit), current_context().timezone))
+    context = current_context()
+    wanted = inputs.query(schemas.EventsQuery, context.timezone)
+    page = schemas.EventPage.model_validate(feed(wanted.after, wanted.limit))
+    return _json(page.dump(context.timezone))
 
 
 # ---- errors --------------------------------------------------------------------------------
@@ -203,6 +206,13 @@ def _database_down(error: Exception) -> Response:
     )
 
 
+# The other refusals of the HTTP layer, in Russian (werkzeug's descriptions are English).
+HTTP_DETAILS = {
+    413: f"Тело запроса больше {MAX_CONTENT_LENGTH // 1024} КБ; запрос не выполнен.",
+    429: "Слишком много запросов; повторите позже.",
+}
+
+
 def _from_http(error: HTTPException) -> ApiProblem:
     status = error.code or 500
     if isinstance(error, MethodNotAllowed):
@@ -214,9 +224,8 @@ def _from_http(error: HTTPException) -> ApiProblem:
         )
     if status == 404:
         return ApiProblem(problems.NOT_FOUND, f"В API нет адреса {request.path}.")
-    return ApiProblem(
-        problems.HTTP_ERROR, error.description or "Запрос не выполнен.", status=status
-    )
+    detail = HTTP_DETAILS.get(status, f"Запрос не выполнен (HTTP {status}).")
+    return ApiProblem(problems.HTTP_ERROR, detail, status=status)
 
 
 def _routing_error() -> Response | None:

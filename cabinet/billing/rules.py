@@ -22,14 +22,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Literal, get_args
+from typing import Final, Literal, get_args
 
 from cabinet.referrals.rules import Grant, TermsAt, discount_at
 
 LineKind = Literal["service", "sms_package"]
 LINE_KINDS: tuple[str, ...] = get_args(LineKind)
 EXCLUDED_KINDS: tuple[LineKind, ...] = ("sms_package",)
-ROUNDING = "half_up"
+ROUNDING: Final = "half_up"
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from cabinet.program import services as terms_services
 from cabinet.referrals import services
 from cabinet.referrals.models import Grant, Member, ProgramTerms, Referral, SmsPack
 
-DEMO_PASSWORD = "demo12345"  # noqa: S105 - published in the README, demo data only
+DEMO_PASSWORD = "demo12345"  # noqa: S105 - published (docs/demo.md), demo data only
 REFERRER_ID = 400
 FIRST_VERSION = 1  # the help page's terms, made by the migration: never taken back
 
@@ -216,7 +216,8 @@ def _demo_audit(ids: Iterable[int]) -> Any:
 
 
 def reset(context: Context, report: Callable[[str], None] = lambda _line: None) -> Cleared:
-    """The demo back to the README's starting state: the demo's data, the terms and the clock."""
+    """The demo back to its starting state (docs/demo.md): the demo's data, the terms and the
+    clock."""
     cleared = clear(context.clock.now())
     if isinstance(context.clock, DemoClock):
         context.clock.forget()

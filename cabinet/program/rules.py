@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from cabinet.inputs import text_problem
-from cabinet.moments import YEAR_MAX, in_bounds, show_moment
+from cabinet.moments import YEAR_MAX, MomentOutOfRange, parse_moment, show_moment
 from cabinet.program.errors import CampaignsOverlap, TermsInvalid
 from cabinet.referrals.rules import (
     Grant,
@@ -74,25 +74,6 @@ def _whole(
     return number
 
 
-def _moment(raw: str, zone: tzinfo) -> datetime | None:
-    """`2023-12-01T00:00` (an `<input type=datetime-local>`) in the cabinet's zone."""
-    try:
-        moment = datetime.fromisoformat(raw.strip())
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    return moment
-
-
-def _too_late(moment: datetime | None) -> bool:
-    """Typed past YEAR_MAX (or so late that UTC cannot hold it)."""
-    try:
-        return moment is not None and not in_bounds(moment)
-    except OverflowError:  # 9999-12-31T23:59+03:00 and the like
-        return True
-
-
 LATEST = f"не позже {YEAR_MAX} года"
 
 
@@ -114,24 +95,27 @@ def validate(values: Mapping[str, str], now: datetime, zone: tzinfo) -> Draft:
     elif title_problem is not None:
         errors["title"] = f"Недопустимые символы: {title_problem}."
 
-    starts = _moment(values.get("effective_from") or "", zone)
-    if starts is None:
-        errors["effective_from"] = "Укажите дату и время начала, например 01.12.2026 00:00."
-    elif _too_late(starts):
+    # An `<input type=datetime-local>`: `2023-12-01T00:00` in the cabinet's zone.
+    starts: datetime | None = None
+    try:
+        starts = parse_moment(values.get("effective_from") or "", zone)
+    except MomentOutOfRange:
         errors["effective_from"] = f"Начало — {LATEST}."
-        starts = None
-    elif starts <= now:  # later than now: a version never starts before it is published
+    except ValueError:
+        errors["effective_from"] = "Укажите дату и время начала, например 01.12.2026 00:00."
+    if starts is not None and starts <= now:  # a version never starts before it is published
         errors["effective_from"] = (
             f"Начало не может быть в прошлом: сейчас {show_moment(now, zone)}."
         )
     raw_end = (values.get("ends_at") or "").strip()
-    ends = _moment(raw_end, zone) if raw_end else None
-    if raw_end and ends is None:
-        errors["ends_at"] = "Укажите дату и время конца акции или оставьте поле пустым."
-    elif _too_late(ends):
+    ends: datetime | None = None
+    try:
+        ends = parse_moment(raw_end, zone) if raw_end else None
+    except MomentOutOfRange:
         errors["ends_at"] = f"Конец акции — {LATEST}."
-        ends = None
-    elif ends is not None and starts is not None and ends <= starts:
+    except ValueError:
+        errors["ends_at"] = "Укажите дату и время конца акции или оставьте поле пустым."
+    if ends is not None and starts is not None and ends <= starts:
         errors["ends_at"] = "Конец акции должен быть позже ее начала."
 
     referee_percent = _whole(errors, values, "referee_percent", 1, 100, "скидку новому клиенту")

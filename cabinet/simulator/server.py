@@ -1,6 +1,6 @@
 """The simulator itself: a small threaded HTTP server with no dependencies beyond the stdlib.
 
-Contract (the same as the real gateways, see README):
+Contract (the same as the real gateways, see docs/invitations.md):
     POST /sms    {"to": "+79101234567", "text": "..."}
     POST /email  {"to": "...", "subject": "...", "text": "...", "html": "..."}
     headers: Authorization: Bearer TOKEN, Idempotency-Key; any 2xx means accepted.

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from flask.testing import FlaskClient
 
-from cabinet.api import views
+from cabinet.api import problems, views
+from cabinet.inputs import MAX_CONTENT_LENGTH
 from tests.api.conftest import Api, assert_problem
 
 
@@ -42,3 +46,18 @@ def test_no_csrf_token_is_needed_with_a_bearer_token(api: Api) -> None:
     """The cabinet's forms need a CSRF token; the API (no cookies) is exempt."""
     response = api.put("/api/v1/clients/5", {"name": "Без CSRF", "registered_at": "2023-03-20"})
     assert response.status_code == 201, response.get_json()
+
+
+def test_a_body_over_the_limit_is_a_413_http_error_problem(api: Api) -> None:
+    response = api.client.put(
+        "/api/v1/clients/5",
+        data='{"name": "' + "я" * MAX_CONTENT_LENGTH + '"}',
+        headers={**api.headers, "Content-Type": "application/json"},
+    )
+    assert_problem(response, 413, "http-error")
+
+
+def test_the_error_table_of_the_docs_lists_every_problem_type() -> None:
+    table = Path(__file__).parents[2].joinpath("docs/api.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| \S+ \| `([a-z-]+)` \|", table, flags=re.MULTILINE))
+    assert listed == {kind.slug for kind in problems.KINDS}

@@ -161,13 +161,13 @@ def test_the_openapi_document_states_each_operation_s_scope(client: FlaskClient)
 def test_every_route_of_the_api_has_its_scope_in_one_place(app: Flask) -> None:
     """The check before each request and the OpenAPI document read one map; every route of the
     blueprint but the document itself is in it (a route missing there would answer 403)."""
-    from cabinet.api.openapi import OPERATION_ENDPOINTS
+    from cabinet.api.openapi import OPERATIONS
 
     routed = {
         rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")
     }
     assert set(tokens.REQUIRED_SCOPE) == routed - {"api.openapi_document"}
-    assert set(OPERATION_ENDPOINTS.values()) == set(tokens.REQUIRED_SCOPE)
+    assert {op.endpoint for op in OPERATIONS} == set(tokens.REQUIRED_SCOPE)
     assert {scope for _m, _p, _b, scope, _ok in ENDPOINTS} == set(tokens.SCOPES)
     assert {tokens.REQUIRED_SCOPE[e] for e in routed - {"api.openapi_document"}} <= set(
         tokens.SCOPES

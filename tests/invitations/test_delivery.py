@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import signal
 import subprocess
@@ -27,8 +26,8 @@ from cabinet.invitations.models import Invitation
 from cabinet.invitations.rules import Backoff
 from cabinet.invitations.settings import GatewayConfig, InvitationSettings
 from tests.conftest import live_program
-from tests.factories import make_client
 from tests.invitations.conftest import TOKEN, Simulator
+from tests.support.factories import invitation, make_client
 
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = int(os.environ.get("DELIVERY_MESSAGES", "1000"))
@@ -72,19 +71,7 @@ def queue_rows(count: int, channel: str = "sms") -> list[str]:
         payload = {"to": to, "text": f"Код-приглашение: 5e83e12b1 ({n})"}
         if channel == "email":
             payload.update(subject="Приглашение", html="<p>Код</p>")
-        rows.append(
-            Invitation(
-                key=key,
-                member_id=1,
-                channel=channel,
-                recipient=to,
-                payload=json.dumps(payload, ensure_ascii=False),
-                status="queued",
-                attempts=0,
-                created_at=now,
-                next_attempt_at=now,
-            )
-        )
+        rows.append(invitation(1, to, now, channel=channel, key=key, payload=payload))
     db.session.add_all(rows)
     db.session.commit()
     return keys

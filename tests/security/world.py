@@ -1,18 +1,14 @@
-"""Every route the cabinet serves, described once for the attack suite and the access matrix,
-and a small world to aim at: two clients (A the member, B another client), a manager, a
-referral, an API token.
-
-The routes are collected from the app's URL map: a route with a path parameter or a POST that
-is not described here fails `test_every_route_is_described`, so a new route cannot be left out.
-A new GET-only route without parameters is attacked with junk query parameters as it is."""
+"""A small world for the attack suite and the access matrix to aim the route catalogue
+(tests/support/routes.py) at: two clients (A the member, B another client), a manager, a
+referral, an API token; an actor in each role; the database's digest and a write watcher."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
 from flask import Flask
@@ -24,219 +20,28 @@ from cabinet.api import tokens
 from cabinet.auth.services import create_manager
 from cabinet.clock import Context
 from cabinet.db import db
-from cabinet.program.rules import values_of
 from cabinet.program.services import save_draft
 from cabinet.referrals import services
 from cabinet.referrals.models import Referral
-from cabinet.referrals.rules import HELP_PAGE_TERMS
-from tests.conftest import msk
-from tests.factories import make_client
-from tests.web.conftest import PASSWORD
+from tests.support.factories import make_client
+from tests.support.moments import msk
+from tests.support.routes import (
+    _CAMPAIGN,
+    CLIENT_A,
+    CLIENT_B,
+    MANAGER_EMAIL,
+    REFEREE,
+    ROUTES,
+    Owner,
+    Role,
+    Route,
+    route_for,
+    routes_of,
+)
+from tests.support.sign_in import PASSWORD, csrf_token, sign_in
 
-Role = Literal["anonymous", "client", "other_client", "manager", "api"]
-Owner = Literal["anonymous", "client", "manager", "api"]
-
-CLIENT_A, CLIENT_B, REFEREE = 501, 502, 503
-MANAGER_EMAIL = "sec-manager@example.ru"
-
-
-@dataclass(frozen=True)
-class Route:
-    """How to reach one endpoint: who it is for, the method, and the valid input (every
-    attack replaces one value of it)."""
-
-    owner: Owner
-    method: str
-    form: dict[str, str] = field(default_factory=dict)
-    query: dict[str, str] = field(default_factory=dict)
-    json: dict[str, Any] | None = None
-    path: dict[str, str] = field(default_factory=dict)
-    changes_data: bool = False  # a valid request may change the database
-    # Fields read by the same code as another field of the form (the terms editor's whole
-    # numbers): they get the corpus's sample, the first of each kind the whole corpus.
-    alike: frozenset[str] = frozenset()
-    # A write it makes leaves the actor signed in and able to repeat it (a saved draft): no
-    # need to sign in afresh after one.
-    keeps_session: bool = False
-
-
-# A draft of the terms as the editor posts it: the help page's numbers, as a week's campaign.
-_CAMPAIGN = values_of(HELP_PAGE_TERMS, "Акция", "2023-04-10T00:00", "2023-04-17T00:00")
-# The whole corpus goes to one field of each kind the editor reads (the title, the moments, a
-# whole number, a level's percent, an optional pack); the other whole numbers and the later
-# levels are read by the same code and get the sample.
-_FIRST_OF_EACH_KIND = {
-    "title",
-    "effective_from",
-    "ends_at",
-    "referee_percent",
-    "level-1-percent",
-    "level-1-sms_pack",
-}
-_READ_ALIKE = frozenset(name for name in _CAMPAIGN if name not in _FIRST_OF_EACH_KIND)
-
-# Path values are filled from the world when the request is made ({referral}, {client}).
-ROUTES: dict[tuple[str, str], Route] = {
-    ("shell.index", "GET"): Route("anonymous", "GET"),
-    ("static", "GET"): Route("anonymous", "GET", path={"filename": "cabinet.css"}),
-    ("auth.login", "GET"): Route("anonymous", "GET", query={"next": "/referral"}),
-    ("auth.login", "POST"): Route(
-        "anonymous",
-        "POST",
-        form={"email": "c501@example.ru", "password": "не тот пароль"},
-        query={"next": "/referral"},
-    ),
-    ("auth.demo_login", "POST"): Route("anonymous", "POST", path={"client_id": "{client}"}),
-    ("auth.logout", "POST"): Route("client", "POST", changes_data=True),
-    ("referrals.show", "GET"): Route("client", "GET", query={"tab": "clients", "after": ""}),
-    ("referrals.apply_code", "POST"): Route(
-        "client", "POST", form={"code": "abcdefabc"}, changes_data=True
-    ),
-    ("referrals.join", "POST"): Route("client", "POST", changes_data=True),
-    ("notices.save", "POST"): Route("client", "POST", form={"notify": "y"}, changes_data=True),
-    ("invitations.dialog", "GET"): Route("client", "GET", query={"channel": "sms", "part": "form"}),
-    ("invitations.send", "POST"): Route(
-        "client",
-        "POST",
-        form={"channel": "email", "recipient": "friend@example.ru", "consent": "y"},
-        changes_data=True,
-    ),
-    ("invitations.unsubscribe", "GET"): Route("anonymous", "GET", path={"token": "not-a-token"}),
-    # The personal link: public; an unknown code here (client A's own page names A, by design:
-    # tests/web/test_personal_link.py checks it shows nothing else of A).
-    ("links.personal", "GET"): Route("anonymous", "GET", path={"code": "abcdefabc"}),
-    ("invitations.unsubscribe", "POST"): Route(
-        "anonymous", "POST", path={"token": "not-a-token"}, changes_data=True
-    ),
-    # Signed by the gateway, no session (the attack app has no callback secret: all refused).
-    ("callbacks.receipt", "POST"): Route(
-        "anonymous", "POST", form={"key": "k", "status": "delivered"}, changes_data=True
-    ),
-    ("callbacks.inbound", "POST"): Route(
-        "anonymous", "POST", form={"from": "+79101234567", "text": "СТОП"}, changes_data=True
-    ),
-    ("manage.login", "GET"): Route("anonymous", "GET", query={"next": "/manage/clients"}),
-    ("manage.login", "POST"): Route(
-        "anonymous",
-        "POST",
-        form={"email": MANAGER_EMAIL, "password": "не тот пароль"},
-        query={"next": "/manage/clients"},
-    ),
-    ("manage.logout", "POST"): Route("manager", "POST", changes_data=True),
-    ("manage.dashboard_page", "GET"): Route("manager", "GET"),
-    ("manage.dashboard", "GET"): Route("manager", "GET"),
-    ("manage.dashboard_csv", "GET"): Route("manager", "GET"),
-    ("manage.audit_log", "GET"): Route("manager", "GET"),
-    ("manage.clients", "GET"): Route("manager", "GET", query={"q": "501"}),
-    ("manage.client", "GET"): Route("manager", "GET", path={"client_id": "{client}"}),
-    ("manage.apply_for_client", "POST"): Route(
-        "manager",
-        "POST",
-        form={"code": "abcdefabc", "reason": "по просьбе клиента"},
-        path={"client_id": "{other_client}"},
-        changes_data=True,
-    ),
-    # (The demo's pages — «Сценарии», the time machine, «Сбросить демо» — are registered only
-    # in demo mode, which the test app is not in: tests/web/test_manage.py.)
-    ("manage.requeue_invitations", "POST"): Route("manager", "POST", changes_data=True),
-    # «Открыть как клиент» (the test manager has no right to it: refused, one flash) and back.
-    ("manage.open_cabinet", "POST"): Route(
-        "manager",
-        "POST",
-        form={"next": "/manage/clients"},
-        path={"client_id": "{client}"},
-    ),
-    ("manage.close_cabinet", "POST"): Route("manager", "POST"),
-    ("manage.revoke", "POST"): Route(
-        "manager",
-        "POST",
-        form={"reason": "проверка"},
-        path={"referral_id": "{referral}"},
-        changes_data=True,
-    ),
-    ("terms.index", "GET"): Route("manager", "GET"),
-    ("terms.new", "GET"): Route("manager", "GET"),
-    ("terms.new", "POST"): Route(
-        "manager",
-        "POST",
-        form=_CAMPAIGN,
-        changes_data=True,
-        alike=_READ_ALIKE,
-        keeps_session=True,
-    ),
-    ("terms.edit", "GET"): Route("manager", "GET", path={"version": "{draft}"}),
-    ("terms.edit", "POST"): Route(
-        "manager",
-        "POST",
-        form=_CAMPAIGN,
-        path={"version": "{draft}"},
-        changes_data=True,
-        alike=_READ_ALIKE,
-        keeps_session=True,
-    ),
-    ("terms.publish", "POST"): Route(
-        "manager", "POST", form={"confirm": "yes"}, path={"version": "{draft}"}, changes_data=True
-    ),
-    ("terms.withdraw", "POST"): Route(
-        "manager", "POST", form={"confirm": "yes"}, path={"version": "{draft}"}, changes_data=True
-    ),
-    ("api.program_terms", "GET"): Route("api", "GET", query={"at": "2023-03-31T12:00"}),
-    ("api.openapi_document", "GET"): Route("anonymous", "GET"),
-    ("api.get_client", "GET"): Route("api", "GET", path={"client_id": "{client}"}),
-    ("api.put_client", "PUT"): Route(
-        "api",
-        "PUT",
-        json={
-            "name": "Клиент 777",
-            "registered_at": "2023-03-20",
-            "promo_until": None,
-            "email": "c777@example.ru",
-            "phone": "+79101234567",
-            "status": "active",
-        },
-        path={"client_id": "777"},
-        changes_data=True,
-    ),
-    ("api.discount", "GET"): Route(
-        "api", "GET", query={"at": "2023-03-31T12:00"}, path={"client_id": "{client}"}
-    ),
-    ("api.invoice", "POST"): Route(
-        "api",
-        "POST",
-        json={
-            "at": "2023-03-31T12:00",
-            "lines": [
-                {
-                    "kind": "service",
-                    "amount": 100000,
-                    "description": "АТС",
-                    "period": {"first_day": "2023-04-01", "last_day": "2023-04-30"},
-                }
-            ],
-        },
-        path={"client_id": "{client}"},
-    ),
-    ("api.events", "GET"): Route("api", "GET", query={"after": "0", "limit": "10"}),
-}
-
-
-def routes_of(app: Flask) -> list[tuple[str, str]]:
-    """(endpoint, method) for every rule in the URL map."""
-    found = set()
-    for rule in app.url_map.iter_rules():
-        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
-            found.add((rule.endpoint, method))
-    return sorted(found)
-
-
-def route_for(app: Flask, endpoint: str, method: str) -> Route:
-    """The described route, or (a GET without path parameters) a generic one."""
-    if (endpoint, method) in ROUTES:
-        return ROUTES[(endpoint, method)]
-    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
-    if method != "GET" or rule.arguments:
-        raise LookupError(f"{method} {rule.rule} ({endpoint}) is not described in ROUTES")
-    return Route("anonymous", "GET")
+# The catalogue's names, where the security tests found them before tests/support/routes.py.
+__all__ = ["ROUTES", "Owner", "Role", "Route", "route_for", "routes_of"]
 
 
 @dataclass
@@ -286,9 +91,6 @@ def build_world(app: Flask) -> World:
     return World(code, referral_id, token, draft, (code, "ГаммаТест", "c501@example.ru"))
 
 
-_CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
-
-
 class Actor:
     """One browser (or API caller) in a role, with its CSRF token."""
 
@@ -309,22 +111,12 @@ class Actor:
         page = "/login"
         if self.role in ("client", "other_client"):
             email = "c501@example.ru" if self.role == "client" else "c502@example.ru"
-            self._login("/login", email)
+            sign_in(self.client, email)
             page = "/referral"
         elif self.role == "manager":
-            self._login("/manage/login", MANAGER_EMAIL)
+            sign_in(self.client, MANAGER_EMAIL, manager=True)
             page = "/manage/dashboard"
-        match = _CSRF.search(self.client.get(page).get_data(as_text=True))
-        assert match, f"no CSRF token on {page} for {self.role}"
-        self.csrf = match.group(1)
-
-    def _login(self, url: str, email: str) -> None:
-        token = _CSRF.search(self.client.get(url).get_data(as_text=True))
-        assert token
-        response = self.client.post(
-            url, data={"email": email, "password": PASSWORD, "csrf_token": token.group(1)}
-        )
-        assert response.status_code == 302, (self.role, response.status_code)
+        self.csrf = csrf_token(self.client.get(page).get_data(as_text=True))
 
     def send(
         self,

@@ -12,28 +12,15 @@ from cabinet.clients.models import Client
 from cabinet.clock import Context
 from cabinet.dashboard import queries as dashboard
 from cabinet.db import db
-from cabinet.invitations.models import Invitation
 from cabinet.referrals import services
 from cabinet.referrals.models import Referral
 from cabinet.referrals.revocation import revoke_referral
 from tests.conftest import MOSCOW, msk
-from tests.factories import make_client, make_member
+from tests.support.factories import invitation, make_client, make_member
 
 
 def _invite(member_id: int, channel: str, recipient: str, status: str, at: datetime) -> None:
-    db.session.add(
-        Invitation(
-            key=f"key-{db.session.query(Invitation).count()}",
-            member_id=member_id,
-            channel=channel,
-            recipient=recipient,
-            payload="{}",
-            status=status,
-            attempts=1,
-            created_at=at,
-            next_attempt_at=at,
-        )
-    )
+    db.session.add(invitation(member_id, recipient, at, channel=channel, status=status))
     db.session.commit()
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from fractions import Fraction
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -12,14 +11,9 @@ from hypothesis import strategies as st
 
 from cabinet.billing.rules import Line, Period, day_percent, half_up, price, price_line, split
 from cabinet.referrals.rules import HELP_PAGE_SCHEDULE, Grant, ladder
+from tests.support.moments import MOSCOW, msk
 
 V1_AT = HELP_PAGE_SCHEDULE.at  # version 1: the help page's terms
-
-MOSCOW = ZoneInfo("Europe/Moscow")
-
-
-def msk(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=MOSCOW).astimezone(UTC)
 
 
 def worked_example_grants() -> tuple[Grant, ...]:

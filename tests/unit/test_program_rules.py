@@ -51,6 +51,9 @@ def test_empty_rows_at_the_end_are_not_levels_and_a_shorter_ladder_is_fine() -> 
     [
         ({"title": " "}, "title", "Дайте версии название, например «Декабрьская акция»."),
         ({"effective_from": "завтра"}, "effective_from", "Укажите дату и время начала"),
+        ({"effective_from": "2101-01-01T00:00"}, "effective_from", "Начало — не позже 2100 года."),
+        ({"ends_at": "9999-12-31T23:59"}, "ends_at", "Конец акции — не позже 2100 года."),
+        ({"ends_at": "конец года"}, "ends_at", "Укажите дату и время конца акции"),
         ({"referee_percent": "0"}, "referee_percent", "от 1 до 100"),
         ({"referee_months": "2.5"}, "referee_months", "целое число"),
         ({"max_discount_percent": "101"}, "max_discount_percent", "от 1 до 100"),

@@ -4,8 +4,10 @@ only that."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from tests.support.response_guard import check, hits
+from tests.support.response_guard import check, could_hit, hits
 
 
 @pytest.mark.parametrize(
@@ -73,3 +75,47 @@ def test_the_test_client_runs_the_guard_on_every_html_response() -> None:
 def test_a_day_and_month_is_not_a_decimal_number() -> None:
     assert hits("<p>Новые условия с 15.04</p>") == []
     assert [hit.what for hit in hits("<p>скидка 15.40</p>")] == ["a decimal point"]
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "<p>",
+                "</p>",
+                "<b>",
+                "</b>",
+                "<script>",
+                "</script>",
+                "&nbsp;",
+                "&#123;",
+                "&#125;",
+                "{p0}",
+                "None",
+                "nan",
+                "-",
+                ".",
+                ",",
+                "1",
+                "2.5",
+                "89",
+                " ",
+                "\n",
+                "\u00a0",
+                "x",
+                "<!-- c -->",
+                "<td>",
+                "</td>",
+                "15.04",
+                '<a title="1.5">',
+                "</a>",
+            ]
+        ),  # fmt: skip
+        max_size=30,
+    )
+)
+def test_the_quick_look_misses_nothing_the_guard_would_find(pieces: list[str]) -> None:
+    """`could_hit` clears a page without parsing it only when the guard would find nothing."""
+    html = "".join(pieces)
+    if hits(html):
+        assert could_hit(html)

@@ -4,23 +4,17 @@ of the activations that remain (docs/rules.md, «Отмена реферала»
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cabinet.referrals import rules
 from cabinet.referrals.rules import HELP_PAGE_SCHEDULE, HELP_PAGE_TERMS, Grant, HeldGrant
+from tests.support.moments import MOSCOW, msk
 
 V1 = HELP_PAGE_TERMS
 V1_AT = HELP_PAGE_SCHEDULE.at
-
-MOSCOW = ZoneInfo("Europe/Moscow")
-
-
-def msk(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=MOSCOW).astimezone(UTC)
 
 
 EPOCH = msk("2023-01-01 00:00")

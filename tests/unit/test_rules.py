@@ -10,20 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cabinet.clients.errors import ClientClosed, ClientNotFound
-from cabinet.moments import parse_moment, show_moment
+from cabinet.moments import MomentOutOfRange, parse_moment, show_moment
 from cabinet.referrals import errors, rules
 from cabinet.referrals.rules import HELP_PAGE_SCHEDULE, HELP_PAGE_TERMS, Grant, Party
+from tests.support.moments import MOSCOW, msk
 
 V1 = HELP_PAGE_TERMS  # version 1: the help page's terms
 V1_AT = HELP_PAGE_SCHEDULE.at
 LADDER = V1.ladder
 
-MOSCOW = ZoneInfo("Europe/Moscow")
 NEW_YORK = ZoneInfo("America/New_York")  # a zone with daylight saving, for contrast
-
-
-def msk(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=MOSCOW).astimezone(UTC)
 
 
 def party(client_id: int = 2, **overrides: object) -> Party:
@@ -102,8 +98,12 @@ def test_iso_moment_without_offset_is_in_the_cabinet_zone() -> None:
     assert parse_moment("2023-03-30T15:47:00+00:00", MOSCOW) == datetime(
         2023, 3, 30, 15, 47, tzinfo=UTC
     )
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError) as no_moment:
         parse_moment("30.03.2023", MOSCOW)
+    assert not isinstance(no_moment.value, MomentOutOfRange)
+    for out_of_range in ("2101-01-01T00:00", "1969-12-31T23:59+00:00", "9999-12-31T23:59-01:00"):
+        with pytest.raises(MomentOutOfRange):
+            parse_moment(out_of_range, MOSCOW)
 
 
 # ---- codes ---------------------------------------------------------------------------------

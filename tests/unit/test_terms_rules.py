@@ -4,8 +4,7 @@ change of terms (docs/rules.md, «Версии условий»). No app, no dat
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -25,12 +24,7 @@ from cabinet.referrals.rules import (
     TermsNumbers,
     Version,
 )
-
-MOSCOW = ZoneInfo("Europe/Moscow")
-
-
-def msk(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=MOSCOW).astimezone(UTC)
+from tests.support.moments import MOSCOW, msk
 
 
 def terms(version: int, *steps: tuple[int, int, int | None], referee: int = 20) -> TermsNumbers:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,19 +15,13 @@ from cabinet.referrals import rules
 from cabinet.referrals.rules import HELP_PAGE_TERMS, Grant, Party
 from cabinet.referrals.terms import sms_pack
 from cabinet.texts import percent
+from tests.support.moments import MOSCOW, msk
 
 V1 = HELP_PAGE_TERMS  # version 1: the help page's terms
 
 
 def v1_at(_moment: datetime) -> rules.TermsNumbers:
     return V1
-
-
-MOSCOW = ZoneInfo("Europe/Moscow")
-
-
-def msk(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=MOSCOW).astimezone(UTC)
 
 
 NOW = msk("2026-11-26 12:00")

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -11,19 +10,11 @@ from werkzeug.test import TestResponse
 
 from cabinet.clock import Context
 from cabinet.db import db
-from tests.conftest import msk
-from tests.factories import make_client, seed_worked_example
+from tests.support.factories import make_client, seed_worked_example
+from tests.support.moments import msk
+from tests.support.sign_in import PASSWORD, csrf_token, sign_in
 
-PASSWORD = "пароль-для-теста"
-_CSRF = re.compile(
-    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
-)
-
-
-def csrf_token(html: str) -> str:
-    match = _CSRF.search(html)
-    assert match, "no CSRF token on the page"
-    return match.group(1) or match.group(2)
+__all__ = ["PASSWORD", "csrf_token"]  # their old home: tests/support/sign_in.py now
 
 
 class Auth:
@@ -33,10 +24,7 @@ class Auth:
         self.client = client
 
     def login(self, email: str, password: str = PASSWORD) -> TestResponse:
-        token = csrf_token(self.client.get("/login").get_data(as_text=True))
-        return self.client.post(
-            "/login", data={"email": email, "password": password, "csrf_token": token}
-        )
+        return sign_in(self.client, email, password, expect=None)
 
     def post(self, url: str, data: dict[str, str] | None = None, **kwargs: object) -> TestResponse:
         """A form post carrying the page's CSRF token."""

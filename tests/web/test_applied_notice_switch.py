@@ -15,6 +15,7 @@ from cabinet.invitations.models import Invitation
 from cabinet.referrals import queries, services
 from tests.conftest import msk
 from tests.factories import make_client
+from tests.support.page import page as read
 from tests.web.conftest import Auth, outside_requests, web_client
 
 HX = {"HX-Request": "true"}
@@ -75,7 +76,8 @@ def test_turned_on_with_htmx_the_fragment_says_where_the_letter_goes(
     auth.post("/referral/notice", {})
     response = auth.post("/referral/notice", {"notify": "y"}, headers=HX)
     assert response.status_code == 200
-    assert response.text.lstrip().startswith("<section")  # only the partial, swapped in place
+    assert read(response.text).first().tag == "section"  # only the partial, swapped in place
+    assert not read(response.text).all("html")
     assert f"Сохранено: когда друг применит ваш код, мы сообщим на {email}." in response.text
     assert checked(response.text)
     [notice] = friend_applies(app)
@@ -83,7 +85,7 @@ def test_turned_on_with_htmx_the_fragment_says_where_the_letter_goes(
     # The «Приглашения» tab lists invitations only.
     tab = client.get("/referral?tab=invitations").text
     assert "Вы еще не отправляли приглашений." in tab
-    assert "ТехСтрой" not in tab.split('id="tab-panel"')[1].split("</div>")[0]
+    assert "ТехСтрой" not in read(tab).by_id("tab-panel").text
 
 
 def test_a_client_outside_the_program_has_no_switch(

@@ -28,6 +28,8 @@ from tests.factories import make_client
 from tests.web.conftest import csrf_token, outside_requests
 
 from cabinet.demo.seed import DEMO_MANAGER_EMAIL, DEMO_PASSWORD, seed  # isort: skip
+from tests.support.page import page as read
+from tests.support.sign_in import sign_in_manager
 
 
 def demo_panel(make_app: Callable[..., Flask]) -> tuple[Flask, FlaskClient, str]:
@@ -35,11 +37,7 @@ def demo_panel(make_app: Callable[..., Flask]) -> tuple[Flask, FlaskClient, str]
     with outside_requests(demo):
         seed(demo.extensions["context"])
     client = demo.test_client()
-    token = csrf_token(client.get("/manage/login").text)
-    client.post(
-        "/manage/login",
-        data={"email": DEMO_MANAGER_EMAIL, "password": DEMO_PASSWORD, "csrf_token": token},
-    )
+    sign_in_manager(client, DEMO_MANAGER_EMAIL, DEMO_PASSWORD)
     return demo, client, csrf_token(client.get("/manage/scenarios").text)
 
 
@@ -147,18 +145,17 @@ def test_pages_a_step_opens_lead_back_to_its_card(
     client.post("/manage/scenarios/fraud/start", data={"csrf_token": token})
     press(client, token, "fraud", "Ромашка-Сервис»")  # the burst: «… применяют код … за минуту»
     index, card_url = press(client, token, "fraud", "Открыть карточку")
-    card = client.get(card_url).text
-    back = re.search(r'<a href="([^"]+)" id="way-back">← К сценарию «([^»]+)»', card)
-    assert back and back.group(1) == f"/manage/scenarios#story-fraud-step-{index}"
-    assert back.group(2).startswith("Мошенничество")
+    back = read(client.get(card_url).text).by_id("way-back")  # the link back to the step
+    assert back.attrs["href"] == f"/manage/scenarios#story-fraud-step-{index}"
+    assert back.text.startswith("← К сценарию «Мошенничество")
     client.post("/manage/scenarios/season/start", data={"csrf_token": token})
     index, terms_url = press(client, token, "season", "Открыть «Условия программы»")
-    terms = client.get(terms_url).text
-    back = re.search(r'<a href="([^"]+)" id="way-back">← К сценарию', terms)
-    assert back and back.group(1) == f"/manage/scenarios#story-season-step-{index}"
+    back = read(client.get(terms_url).text).by_id("way-back")
+    assert back.attrs["href"] == f"/manage/scenarios#story-season-step-{index}"
+    assert back.text.startswith("← К сценарию")
     # nowhere else, and never outside the stories
-    assert 'id="way-back"' not in client.get("/manage/terms").text
-    assert 'id="way-back"' not in client.get("/manage/terms?story=nope").text
+    assert not read(client.get("/manage/terms").text).all(id="way-back")
+    assert not read(client.get("/manage/terms?story=nope").text).all(id="way-back")
 
 
 def _publish(context: Context, manager: int, title: str, first: int, days: int | None) -> int:

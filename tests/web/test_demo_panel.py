@@ -13,7 +13,6 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 
 from cabinet.audit.models import AuditEntry
-from cabinet.auth.services import create_manager
 from cabinet.clients.models import Client
 from cabinet.clock import Context, SettableClock
 from cabinet.db import db
@@ -29,22 +28,20 @@ from cabinet.referrals.terms import sms_pack
 from cabinet.texts import NBSP, percent
 from tests.conftest import msk
 from tests.factories import make_client
+from tests.support import sign_in as support
+from tests.support.page import page as read
+from tests.support.sign_in import sign_in_manager
 from tests.web.conftest import PASSWORD, csrf_token, outside_requests, web_client
 
 SUPPORT = "support@example.ru"
 
 
 def make_manager(app: Flask, *, right: bool, email: str = SUPPORT) -> None:
-    with outside_requests(app):
-        create_manager(email, PASSWORD, "Ольга", datetime.now(UTC), opens_client_cabinets=right)
+    support.make_manager(app, email, "Ольга", opens_client_cabinets=right)
 
 
 def sign_in(client: FlaskClient, email: str = SUPPORT, password: str = PASSWORD) -> None:
-    token = csrf_token(client.get("/manage/login").text)
-    response = client.post(
-        "/manage/login", data={"email": email, "password": password, "csrf_token": token}
-    )
-    assert response.status_code == 302, response.text
+    sign_in_manager(client, email, password)
 
 
 def open_cabinet(client: FlaskClient, client_id: int) -> str:
@@ -100,7 +97,7 @@ def test_outside_demo_mode_support_only_looks(app: Flask, client: FlaskClient) -
     assert open_cabinet(client, 407) == "/referral"
     page = client.get("/referral")
     assert page.status_code == 200
-    assert "Вы в кабинете клиента <b>407 «ТехСтрой»</b> (только просмотр)" in page.text
+    assert "Вы в кабинете клиента 407 «ТехСтрой» (только просмотр)" in read(page.text).text
     assert "Вступить в программу" in page.text  # what the client sees
     token = csrf_token(page.text)
     for url, data in (
@@ -139,7 +136,7 @@ def test_in_demo_mode_the_manager_acts_for_the_client_and_it_is_audited(
     sign_in(client, DEMO_MANAGER_EMAIL, DEMO_PASSWORD)
     open_cabinet(client, 409)
     page = client.get("/referral")
-    assert "Вы в кабинете клиента <b>409 «НовыйОфис»</b>" in page.text
+    assert "Вы в кабинете клиента 409 «НовыйОфис»" in read(page.text).text
     assert "(только просмотр)" not in page.text
     applied = client.post(
         "/referral/apply",
@@ -219,9 +216,14 @@ def test_a_story_starts_afresh_and_touches_nothing_else(
         assert title.replace(NBSP, " ") in page
     token = csrf_token(page)
     ids = []
+    ladder = f"Лестница от {percent(0)} до {percent(100)} и пакеты SMS".replace(NBSP, " ")
     for _ in range(2):
         started = client.post("/manage/scenarios/ladder/start", data={"csrf_token": token})
         assert started.status_code == 303 and started.location.endswith("#story-ladder")
+        # What the manager then reads on the story's card: its title in the terms' words.
+        card = read(client.get("/manage/scenarios").text).by_id("story-ladder").text
+        assert f"Сценарий «{ladder}» начат с новыми клиентами." in card
+        assert not re.search(r"\{\w*\}", card)  # no placeholder left unfilled («{p0}»)
         with outside_requests(demo):
             run = scenarios.latest_run("ladder")
             assert run is not None
@@ -340,7 +342,9 @@ def test_the_sms_options_link_is_a_setting(
     Auth(other_client).login(email)
     html = other_client.get("/referral").text
     # once, under «Таблица скидок» (not in every row with a pack)
-    assert html.count('<a href="https://operator.example/sms">Подробнее об SMS опциях</a>') == 1
+    assert (
+        read(html).links().count(("Подробнее об SMS опциях", "https://operator.example/sms")) == 1
+    )
 
 
 # ---- «Сезонная акция» ----------------------------------------------------------------------
@@ -402,7 +406,9 @@ def test_the_seasonal_campaign_story_and_the_reset_that_takes_it_back(
     assert step(1).endswith("/manage/terms?story=season&step=1")
     terms_page = client.get("/manage/terms?story=season&step=1").text
     assert stories.CAMPAIGN_TITLE in terms_page and "предстоит" in terms_page
-    assert 'href="/manage/scenarios#story-season-step-1" id="way-back">← К сценарию' in terms_page
+    way_back = read(terms_page).by_id("way-back")  # the link back to the step
+    assert way_back.text.startswith("← К сценарию")
+    assert way_back.attrs["href"] == "/manage/scenarios#story-season-step-1"
     assert "условия опубликованы" in client.get("/manage/audit").text
 
     step(2)  # +1 day: the campaign is in force

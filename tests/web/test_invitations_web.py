@@ -16,6 +16,7 @@ from cabinet.db import db
 from cabinet.invitations.models import Invitation, StopListEntry
 from cabinet.referrals import services
 from tests.conftest import msk
+from tests.support.page import page as read
 from tests.web.conftest import PASSWORD, Auth, csrf_token, outside_requests, web_client
 
 HX = {"HX-Request": "true"}
@@ -39,17 +40,19 @@ def test_the_dialog_is_a_fragment_for_htmx_and_a_page_without_it(
 ) -> None:
     member(app, client, auth)
     dialog = client.get("/referral/invite?channel=sms", headers=HX).get_data(as_text=True)
-    assert dialog.lstrip().startswith('<dialog id="share-dialog"')
-    assert (
-        "Поделиться кодом" in dialog and "Отправить email" in dialog and "Отправить SMS" in dialog
+    shown = read(dialog).first()  # the dialog alone, not the page
+    assert (shown.tag, shown.attrs["id"]) == ("dialog", "share-dialog")
+    assert all(
+        words in shown.text for words in ("Поделиться кодом", "Отправить email", "Отправить SMS")
     )
-    assert '<label class="field__label" for="recipient">Номер телефона получателя</label>' in dialog
-    assert 'placeholder="+7 910 123-45-67"' in dialog and ">Пригласить</button>" in dialog
-    email_form = client.get("/referral/invite?channel=email&part=form", headers=HX).text
-    assert email_form.lstrip().startswith('<div id="share-form"')
-    assert 'type="email"' in email_form
-    page = client.get("/referral/invite?channel=email").get_data(as_text=True)
-    assert "<html" in page and 'type="email"' in page
+    assert shown.label_of("recipient") == "Номер телефона получателя"
+    assert shown.by_id("recipient").attrs["placeholder"] == "+7 910 123-45-67"
+    assert "Пригласить" in shown.buttons()
+    email_form = read(client.get("/referral/invite?channel=email&part=form", headers=HX).text)
+    assert (email_form.first().tag, email_form.first().attrs["id"]) == ("div", "share-form")
+    assert email_form.by_id("recipient").attrs["type"] == "email"
+    page = read(client.get("/referral/invite?channel=email").get_data(as_text=True))
+    assert page.all("html") and page.by_id("recipient").attrs["type"] == "email"
 
 
 def test_send_an_sms_with_htmx(app: Flask, client: FlaskClient, auth: Auth) -> None:
@@ -66,10 +69,9 @@ def test_send_an_sms_with_htmx(app: Flask, client: FlaskClient, auth: Auth) -> N
     assert json.loads(response.headers["HX-Trigger"]) == {
         "invitation-sent": "Приглашение отправлено на +7 910 123-45-67"
     }
-    assert '<div id="share-status" role="status" aria-live="polite" data-hx-swap-oob="true">' in (
-        response.text
-    )
-    assert "Приглашение отправлено на +7 910 123-45-67" in response.text
+    status = read(response.text).one(role="status")  # announced, swapped in out of band
+    assert status.attrs["id"] == "share-status" and status.attrs["data-hx-swap-oob"] == "true"
+    assert "Приглашение отправлено на +7 910 123-45-67" in status.text
     assert "Пригласить еще" in response.text and "Готово" in response.text
     (row,) = queued(app)
     assert (row.recipient, row.status) == ("+79101234567", "queued")

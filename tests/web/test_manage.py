@@ -12,16 +12,19 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from cabinet.audit.models import AuditEntry
 from cabinet.auth.services import create_manager
 from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.demo.clock import DemoClock
-from cabinet.invitations.models import Invitation
 from cabinet.referrals import services
-from tests.conftest import msk
-from tests.factories import make_client
+from tests.support import sign_in as support
+from tests.support.factories import invitation, make_client
+from tests.support.moments import msk
+from tests.support.page import page as read
+from tests.support.sign_in import sign_in_manager
 from tests.web.conftest import (
     PASSWORD,
     Auth,
@@ -35,16 +38,11 @@ MANAGER = "pm@example.ru"
 
 
 def make_manager(app: Flask) -> None:
-    with outside_requests(app):
-        create_manager(MANAGER, PASSWORD, "Анна", datetime.now(UTC))
+    support.make_manager(app, MANAGER, "Анна")
 
 
 def manager_login(client: FlaskClient, email: str = MANAGER) -> None:
-    token = csrf_token(client.get("/manage/login").text)
-    response = client.post(
-        "/manage/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
-    )
-    assert response.status_code == 302, response.text
+    sign_in_manager(client, email)
 
 
 def worked_example(app: Flask) -> str:
@@ -102,38 +100,27 @@ def test_dashboard_numbers_for_a_known_data_set(
     worked_example(app)
     with outside_requests(app):
         now = msk("2023-04-01 12:00")
-        for n, (status, channel, to) in enumerate(
-            [
+        db.session.add_all(
+            invitation(400, to, now, channel=channel, status=status, attempts=1)
+            for status, channel, to in [
                 ("sent", "email", "407@example.ru"),
                 ("sent", "sms", "+79101234567"),
                 ("failed", "sms", "+79101234568"),
                 ("queued", "email", "x@example.ru"),
             ]
-        ):
-            db.session.add(
-                Invitation(
-                    key=f"k{n}",
-                    member_id=400,
-                    channel=channel,
-                    recipient=to,
-                    payload="{}",
-                    status=status,
-                    attempts=1,
-                    created_at=now,
-                    next_attempt_at=now,
-                )
-            )
+        )
         db.session.commit()
     clock.set(msk("2023-04-01 12:00"))  # type: ignore[attr-defined]
     make_manager(app)
     manager_login(client)
     html = client.get("/manage/dashboard").text
-    assert '<p class="stat__value" id="m-members">4</p>' in html
-    assert '<p class="stat__value" id="m-referrals">3</p>' in html
-    assert '<p class="stat__value" id="m-sms">1 200</p>' in html  # ru-RU groups digits
+    board = read(html)
+    assert board.by_id("m-members").text == "4"
+    assert board.by_id("m-referrals").text == "3"
+    assert board.by_id("m-sms").text == "1 200"  # ru-RU groups digits
     # 407 applied 400's code and had been invited by e-mail: 1 of 2 delivered invitations.
-    assert '<p class="stat__value" id="m-conversion">50,0 %</p>' in html
-    assert '400 «АльфаТелеком»</a></td><td data-label="Приведено">3</td>' in html
+    assert board.by_id("m-conversion").text == "50,0 %"
+    assert board.row("400 «АльфаТелеком»")[-1] == "3"  # «Приведено»
     exported = client.get("/manage/dashboard.csv").text.lstrip("\ufeff")
     rows = dict(csv.reader(io.StringIO(exported), delimiter=";"))
     assert rows["рефералов всего"] == "3"
@@ -152,8 +139,12 @@ def test_dashboard_numbers_for_a_known_data_set(
     )
     assert in_force == round(expected, 1)
     # The chart is a table of weeks: each row its date, its number and a bar of its share.
-    assert '<th scope="row" class="chart__week">27.03.2023</th>' in html
-    assert '<rect width="100.0" height="10"></rect>' in html
+    weeks = {
+        tr.one("th", scope="row").text: tr.one("rect").attrs["width"]
+        for tr in board.all("tr")
+        if tr.all("th", scope="row") and tr.all("rect")
+    }
+    assert weeks["27.03.2023"] == "100.0"  # the week of the three referrals: the whole bar
 
 
 def test_client_lookup(app: Flask, client: FlaskClient) -> None:
@@ -203,7 +194,7 @@ def test_apply_a_code_on_the_clients_behalf(app: Flask, client: FlaskClient, clo
         follow_redirects=True,
     )
     assert "Код применен за клиента" in done.text
-    assert '<p class="stat__value" id="client-discount">20 %</p>' in done.text
+    assert read(done.text).by_id("client-discount").text == "20 %"
     with outside_requests(app):
         entry = db.session.scalars(select(AuditEntry)).one()
         assert (entry.action, entry.client_id, entry.reason) == (
@@ -243,7 +234,7 @@ def test_time_machine_across_the_help_pages_example(demo_app: Flask) -> None:
     auth.login("c407@example.ru")
     page = client.get("/referral").text
     assert "Демо-режим. Время кабинета:" in page
-    assert '<p class="stat__value" id="discount">0 %</p>' in page  # the promo period runs
+    assert read(page).by_id("discount").text == "0 %"  # the promo period runs
     client.post("/logout", data={"csrf_token": csrf_token(page)})
 
     manager_login(client)
@@ -339,33 +330,26 @@ def test_revoke_a_fraudulent_referral_from_the_clients_page(
     make_manager(app)
     manager_login(client)
     page = client.get("/manage/clients/400").text
-    assert '<p class="stat__value" id="client-discount">60 %</p>' in page
+    assert read(page).by_id("client-discount").text == "60 %"
     form = re.search(r'action="(/manage/referrals/(\d+)/revoke)"[^>]*>.*?reason-\2', page, re.S)
     assert form is not None
     token = csrf_token(page)
-    no_reason = client.post(
-        form.group(1),
-        data={"reason": "", "csrf_token": token},
-        headers={"Referer": "http://localhost/manage/clients/400"},
-        follow_redirects=True,
-    )
-    assert "Укажите причину отмены реферала." in no_reason.text
-    done = client.post(
-        form.group(1),
-        data={"reason": "один владелец у обеих компаний", "csrf_token": token},
-        headers={"Referer": "http://localhost/manage/clients/400"},
-        follow_redirects=True,
-    )
+
+    def revoke(reason: str) -> TestResponse:
+        return client.post(
+            form.group(1),
+            data={"reason": reason, "csrf_token": token},
+            headers={"Referer": "http://localhost/manage/clients/400"},
+            follow_redirects=True,
+        )
+
+    assert "Укажите причину отмены реферала." in revoke("").text
+    done = revoke("один владелец у обеих компаний")
     assert "Реферал отменен" in done.text
-    assert '<p class="stat__value" id="client-discount">40 %</p>' in done.text  # two referrals left
+    assert read(done.text).by_id("client-discount").text == "40 %"  # two referrals left
     assert "отменена" in done.text  # voided grants stay in the history
     assert "один владелец у обеих компаний" in done.text  # the audit trail
-    again = client.post(
-        form.group(1),
-        data={"reason": "еще раз", "csrf_token": token},
-        headers={"Referer": "http://localhost/manage/clients/400"},
-        follow_redirects=True,
-    )
+    again = revoke("еще раз")
     assert "message--error" in again.text
 
 

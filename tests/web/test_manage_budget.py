@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import uuid
-
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -14,23 +11,19 @@ from cabinet.db import db
 from cabinet.invitations.models import Invitation
 from cabinet.referrals import services
 from tests.conftest import msk
-from tests.factories import make_client
+from tests.support.factories import invitation, make_client
 from tests.web.conftest import csrf_token, outside_requests
 from tests.web.test_manage import make_manager, manager_login
 
 
 def _invitation(member: int, status: str, n: int) -> Invitation:
-    now = msk("2023-03-31 11:00")
-    return Invitation(
-        key=str(uuid.uuid4()),
-        member_id=member,
-        channel="sms",
-        recipient=f"+7916000{n:04d}",
-        payload=json.dumps({"to": "x", "text": "y"}),
+    return invitation(
+        member,
+        f"+7916000{n:04d}",
+        msk("2023-03-31 11:00"),
         status=status,
         attempts=8 if status == "failed" else 0,
-        created_at=now,
-        next_attempt_at=now,
+        payload={"to": "x", "text": "y"},
     )
 
 

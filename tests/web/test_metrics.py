@@ -36,7 +36,7 @@ from cabinet.referrals.models import Referral
 from tests.conftest import msk
 from tests.factories import make_member
 from tests.servers import running
-from tests.web.conftest import Auth, outside_requests, web_client
+from tests.web.conftest import Auth, outside_requests, referrer_with_referees, web_client
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -175,11 +175,7 @@ def test_invitations_and_the_outbox_count_as_the_database_does(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     context: Context = app.extensions["context"]
-    email = web_client(app, 400, "АльфаТелеком", registered_at=msk("2023-01-01 00:00"))
-    with outside_requests(app):
-        from cabinet.referrals import services
-
-        services.join(context.at(msk("2023-03-01 09:00")), 400)
+    email, _code = referrer_with_referees(app, referees=0)  # 400 «АльфаТелеком», a member
     member = app.test_client()
     Auth(member).login(email)
     before = scrape(client)

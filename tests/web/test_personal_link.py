@@ -26,6 +26,7 @@ from cabinet.referrals.rules import HELP_PAGE_TERMS
 from cabinet.web.links import PENDING_COOKIE
 from tests.conftest import msk
 from tests.factories import make_client
+from tests.support.page import page as read
 from tests.web.conftest import PASSWORD, Auth, csrf_token, outside_requests, web_client
 
 HX = {"HX-Request": "true"}
@@ -55,7 +56,8 @@ def test_the_link_names_the_inviter_the_offer_the_steps_and_the_code(
     assert "Скидка 20 % на 3 месяца пользования Корпоративной АТС" in page
     assert "Зарегистрируйте Корпоративную АТС." in page
     assert "В течение месяца после регистрации АТС войдите в личный кабинет" in page
-    assert f'data-copy="{code}"' in response.text and ">Копировать</button>" in response.text
+    copy = [b for b in read(response.text).all("button") if b.text == "Копировать"]
+    assert [b.attrs["data-copy"] for b in copy] == [code]  # «Копировать» copies the code
     assert f'data-code="{code}"' in response.text
     assert "Акция" not in page  # no campaign runs
     # Nothing about the client beyond its name: no id, no contacts.
@@ -210,7 +212,8 @@ def test_the_dialog_shares_the_link_its_qr_code_and_messengers(
     auth.login("c400@example.ru")
     dialog = client.get("/referral/invite?channel=sms", headers=HX).text
     link = f"{BASE}/r/{code}"
-    assert f'data-copy="{link}"' in dialog and ">Копировать ссылку</button>" in dialog
+    copy = [b for b in read(dialog).all("button") if b.text == "Копировать ссылку"]
+    assert [b.attrs["data-copy"] for b in copy] == [link]
     svg = re.search(r"<svg.*?</svg>", dialog, re.S)
     assert svg is not None
     assert decode(svg.group(0)) == link
@@ -221,7 +224,7 @@ def test_the_dialog_shares_the_link_its_qr_code_and_messengers(
     assert share is not None and share.group(1) == link
     text = "ТехСтрой приглашает вас в Корпоративную АТС: скидка 20 % на 3 месяца по коду"
     assert share.group(2).replace("\u00a0", " ") == f"{text} {code}."
-    assert re.search(r"<button[^>]*hidden[^>]*data-share-url", dialog)  # shown by JS only
+    assert "hidden" in read(dialog).one("button", data_share_url=True).attrs  # shown by JS only
     telegram = re.search(r'id="share-telegram" href="([^"]+)"', dialog)
     whatsapp = re.search(r'id="share-whatsapp" href="([^"]+)"', dialog)
     assert telegram is not None and whatsapp is not None

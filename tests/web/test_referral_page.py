@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
 
 from cabinet.clock import Context, SettableClock
-from cabinet.db import db
 from cabinet.referrals import services
 from cabinet.texts import invited_word, plural
 from tests.conftest import msk
-from tests.factories import make_client
+from tests.support.factories import make_client
+from tests.support.page import page as read
+from tests.support.statements import recorded
 from tests.web.conftest import (
     Auth,
     csrf_token,
@@ -46,28 +44,13 @@ def _refer(app: Flask, code: str, referees: range, first_day: int = 1) -> None:
             services.join(context.at(moment), client_id, code)
 
 
-@contextmanager
-def count_statements(app: Flask) -> Iterator[list[str]]:
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def record(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def test_a_new_client_sees_the_join_view(app: Flask, client: FlaskClient, auth: Auth) -> None:
     auth.login(web_client(app, 409, "НовыйОфис"))
     html = client.get("/referral").get_data(as_text=True)
     assert "Вступить в программу" in html
-    assert '<label class="field__label" for="code">Код приглашения</label>' in html
-    assert ">Применить</button>" in html and ">У меня нет кода</button>" in html
+    shown = read(html)
+    assert shown.label_of("code") == "Код приглашения"
+    assert {"Применить", "У меня нет кода"} <= set(shown.buttons())
     assert "Ваша скидка" not in html
     assert "Таблица скидок" in html and "пакет из 3 200 SMS" in html and "6 месяцев" in html
 
@@ -98,7 +81,7 @@ def test_apply_a_valid_code_without_javascript(app: Flask, client: FlaskClient, 
     assert response.status_code == 303
     html = client.get("/referral").get_data(as_text=True)
     assert "Код применен" in html
-    assert '<p class="stat__value" id="discount">20 %</p>' in html
+    assert read(html).by_id("discount").text == "20 %"
     assert "31.03.2023 12:00" in html and "29.06.2023 12:00" in html
     assert "Есть код приглашения от друга?" not in html  # a code is applied once
 
@@ -112,8 +95,9 @@ def test_apply_with_htmx_swaps_the_program_in_place(
     response = auth.post("/referral/apply", {"code": code}, headers=HX)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert html.lstrip().startswith('<section id="program"')
-    assert "<html" not in html and "Код применен" in html and "20 %" in html
+    swapped = read(html).first()  # the block alone, not the page
+    assert (swapped.tag, swapped.attrs["id"]) == ("section", "program")
+    assert "Код применен" in swapped.text and swapped.by_id("discount").text == "20 %"
 
 
 def test_a_refused_code_is_explained_inline_with_the_value_kept(
@@ -123,10 +107,15 @@ def test_a_refused_code_is_explained_inline_with_the_value_kept(
     response = auth.post("/referral/apply", {"code": "abcdefabc"})
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert "<html" in html  # without JavaScript: the whole page, with the error
-    assert 'value="abcdefabc"' in html
-    assert 'aria-invalid="true" aria-describedby="code-error" autofocus' in html
-    assert '<p class="field__error" id="code-error">Такого кода приглашения нет.' in html
+    shown = read(html)
+    assert shown.all("html")  # without JavaScript: the whole page, with the error
+    field = shown.by_id("code")
+    assert field.attrs["value"] == "abcdefabc"  # the typed value kept
+    assert field.attrs["aria-invalid"] == "true" and "autofocus" in field.attrs
+    # the error is the field's description, for a screen reader
+    assert shown.by_id(field.attrs["aria-describedby"]).text.startswith(
+        "Такого кода приглашения нет."
+    )
 
 
 def test_a_refused_code_with_htmx_returns_the_form_only(
@@ -137,8 +126,10 @@ def test_a_refused_code_with_htmx_returns_the_form_only(
     assert response.status_code == 422
     assert response.headers["HX-Retarget"] == "#apply-form"
     html = response.get_data(as_text=True)
-    assert html.lstrip().startswith('<form id="apply-form"')
-    assert "Код приглашения состоит из 9 символов" in html and 'value="12-34"' in html
+    form = read(html).first()
+    assert (form.tag, form.attrs["id"]) == ("form", "apply-form")
+    assert "Код приглашения состоит из 9 символов" in form.text
+    assert form.by_id("code").attrs["value"] == "12-34"
 
 
 def test_an_empty_code_is_explained(app: Flask, client: FlaskClient, auth: Auth) -> None:
@@ -158,7 +149,7 @@ def test_promo_period_reads_starts_later(app: Flask, client: FlaskClient, auth: 
     )
     auth.post("/referral/apply", {"code": code})
     html = client.get("/referral").get_data(as_text=True)
-    assert '<p class="stat__value" id="discount">0 %</p>' in html
+    assert read(html).by_id("discount").text == "0 %"
     assert "20 % начнет действовать 20.04.2023" in html
 
 
@@ -169,13 +160,17 @@ def test_the_worked_example_as_the_referrer_sees_it(
     clock.set(msk("2023-04-01 12:00"))
     auth.login(email)
     html = client.get("/referral").get_data(as_text=True)
-    assert '<p class="stat__value" id="discount">60 %</p>' in html
-    assert '<p class="stat__label">приглашенных</p>' in html
+    shown = read(html)
+    assert shown.by_id("discount").text == "60 %"
+    assert "3 приглашенных" in shown.text
     assert "пакет из 1 200 SMS, 31.03.2023" in html
     assert html.index("31.03.2023 15:18") < html.index("31.03.2023 10:30")  # newest first
     clients = client.get("/referral?tab=clients").get_data(as_text=True)
-    rows = re.findall(r'<td data-label="ID клиента">(\d+)</td>', clients)
-    assert rows == ["407", "401", "408"]  # as on the help page's screen
+    assert read(clients).column("ID клиента") == [
+        "407",
+        "401",
+        "408",
+    ]  # as on the help page's screen
     assert "Код активирован" in clients and "31.03.2023 10:03" in clients
 
 
@@ -189,11 +184,13 @@ def test_tabs_full_page_and_fragment_from_one_url(
     restore = client.get(
         "/referral?tab=clients", headers={**HX, "HX-History-Restore-Request": "true"}
     )
-    assert "<html" in full.get_data(as_text=True)
+    assert read(full.get_data(as_text=True)).all("html")
     body = fragment.get_data(as_text=True)
-    assert body.lstrip().startswith('<div id="tabs"') and "<html" not in body
-    assert 'id="tab-clients" href="/referral?tab=clients"\n         aria-selected="true"' in body
-    assert "<html" in restore.get_data(as_text=True)  # a pushed URL always gets the page
+    tabs = read(body).first()  # the block alone, not the page
+    assert (tabs.tag, tabs.attrs["id"]) == ("div", "tabs")
+    selected = [(tab.text, tab.attrs["href"]) for tab in tabs.all(role="tab", aria_selected="true")]
+    assert selected == [("Приведенные клиенты", "/referral?tab=clients")]
+    assert read(restore.get_data(as_text=True)).all("html")  # a pushed URL always gets the page
     for response in (full, fragment):
         assert "HX-Request" in response.headers["Vary"]
     # The fragment is the page's own block, not a copy: same markup in both.
@@ -204,7 +201,8 @@ def test_an_unknown_tab_falls_back_to_history(app: Flask, client: FlaskClient, a
     auth.login(web_client(app, 400))
     _member(app, 400)
     html = client.get("/referral?tab=<script>").get_data(as_text=True)
-    assert 'id="tab-history" href="/referral?tab=history"\n         aria-selected="true"' in html
+    selected = read(html).all(role="tab", aria_selected="true")
+    assert [tab.attrs["href"] for tab in selected] == ["/referral?tab=history"]
     assert "<script>" not in html
 
 
@@ -248,7 +246,7 @@ def test_the_page_runs_a_fixed_number_of_statements(
     counts = []
     for email in (small, big):
         auth.login(email)
-        with count_statements(app) as statements:
+        with recorded(app) as statements:
             assert client.get(f"/referral?tab={tab}").status_code == 200
         counts.append(len(statements))
         client.post("/logout", data={"csrf_token": csrf_token(client.get("/referral").text)})

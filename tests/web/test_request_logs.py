@@ -20,7 +20,6 @@ from cabinet.auth.services import create_manager
 from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.invitations.delivery import Worker, http_gateways
-from cabinet.referrals import services
 from cabinet.simulator.server import SimulatorServer
 from tests.conftest import msk
 from tests.factories import make_member
@@ -28,7 +27,8 @@ from tests.invitations.conftest import TOKEN, Simulator
 from tests.invitations.test_delivery import worker_settings
 from tests.log_audit import unmasked
 from tests.servers import running
-from tests.web.conftest import Auth, csrf_token, outside_requests, web_client
+from tests.support.sign_in import sign_in_manager
+from tests.web.conftest import Auth, outside_requests, referrer_with_referees, web_client
 
 
 @pytest.fixture
@@ -100,15 +100,7 @@ def test_a_managers_requests_name_the_manager(
         manager_id = create_manager(
             "ops@example.ru", "пароль-менеджера-1", "Опер", datetime.now(UTC)
         ).id
-    form = client.get("/manage/login").text
-    client.post(
-        "/manage/login",
-        data={
-            "email": "ops@example.ru",
-            "password": "пароль-менеджера-1",
-            "csrf_token": csrf_token(form),
-        },
-    )
+    sign_in_manager(client, "ops@example.ru", "пароль-менеджера-1")
     assert client.get("/manage/clients").status_code == 200
     request_lines = [line for line in lines() if line["logger"] == "cabinet.request"]
     assert request_lines[-1]["endpoint"] == "manage.clients"
@@ -152,9 +144,7 @@ def _drive(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     context: Context = app.extensions["context"]
-    email = web_client(app, 400, "АльфаТелеком", registered_at=msk("2023-01-01 00:00"))
-    with outside_requests(app):
-        services.join(context.at(msk("2023-03-01 09:00")), 400)
+    email, _code = referrer_with_referees(app, referees=0)  # 400 «АльфаТелеком», a member
     member = app.test_client()
     with caplog.at_level(logging.INFO):
         Auth(member).login(email)

@@ -14,9 +14,8 @@ import pytest
 from flask import Flask
 
 from tests.conftest import empty_tables
+from tests.support.statements import queries
 from tests.web.tour import NOT_TOURED, STOPS, Stop, World, make_world, take
-
-TRANSACTION_CONTROL = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}
 
 # The budget of each call, the sign-in check included. Writes take their row locks first on
 # PostgreSQL (SELECT … FOR UPDATE), a few statements more than SQLite: theirs is the budget.
@@ -86,15 +85,10 @@ def worlds(app: Flask) -> Iterator[tuple[World, World]]:
     yield make_world(app, 1000, 8), make_world(app, 2000, 40)
 
 
-def _queries(statements: list[tuple[str, object]]) -> list[str]:
-    # SQLite's explicit BEGIN is sent as a statement, PostgreSQL's is not: count the queries.
-    return [s for s, _ in statements if s.strip().upper() not in TRANSACTION_CONTROL]
-
-
 @pytest.mark.parametrize("stop", STOPS, ids=[stop.name for stop in STOPS])
 def test_each_call_runs_the_same_statements_small_or_big(
     app: Flask, worlds: tuple[World, World], stop: Stop
 ) -> None:
-    small, big = (_queries(take(app, stop, world)) for world in worlds)
+    small, big = (queries(take(app, stop, world)) for world in worlds)
     assert len(small) == len(big), big
     assert len(big) <= BUDGET[stop.name], big

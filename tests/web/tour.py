@@ -4,28 +4,28 @@ them, over a program of a given size. The statement-count and EXPLAIN tests both
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
 from werkzeug.test import TestResponse
 
 from cabinet.api import tokens
 from cabinet.auth.services import create_manager
 from cabinet.clock import Context
 from cabinet.db import db
-from cabinet.invitations.models import Invitation
 from cabinet.program import rules as terms_rules
 from cabinet.program import services as terms_services
 from cabinet.referral_page import encode_cursor
 from cabinet.referrals import queries, services
 from cabinet.referrals.rules import HELP_PAGE_TERMS
 from tests.conftest import msk
-from tests.factories import make_client
+from tests.support.factories import invitation, make_client
+from tests.support.routes import owner_of
+from tests.support.sign_in import sign_in, sign_in_manager
+from tests.support.statements import recorded
 from tests.web.conftest import PASSWORD, csrf_token, outside_requests
 
 HX = {"HX-Request": "true"}
@@ -63,16 +63,11 @@ def make_world(app: Flask, base: int, size: int) -> World:
             services.join(context.at(moment), referee, code)
         now = context.clock.now()
         db.session.add_all(
-            Invitation(
-                key=f"00000000-0000-4000-8000-{base + n:012d}",
-                member_id=referrer,
-                channel="sms",
-                recipient=f"+7910{base + n:07d}",
-                payload="{}",
+            invitation(
+                referrer,
+                f"+7910{base + n:07d}",
+                now - timedelta(days=2, minutes=n),  # clear of today's cap
                 status="sent",
-                attempts=1,
-                created_at=now - timedelta(days=2, minutes=n),  # clear of today's cap
-                next_attempt_at=now,
                 sent_at=now,
             )
             for n in range(size)
@@ -121,28 +116,23 @@ def _campaign(title: str, dates: tuple[str, str] = CAMPAIGN_DATES[0]) -> dict[st
 Step = Callable[[FlaskClient, World, str], TestResponse]
 
 
-def _login(client: FlaskClient, email: str, path: str = "/login") -> TestResponse:
-    token = csrf_token(client.get(path).text)
-    return client.post(path, data={"email": email, "password": PASSWORD, "csrf_token": token})
-
-
 SignIn = Callable[[FlaskClient, World], str]
 
 
 def _as(email: Callable[[World], str]) -> SignIn:
     """Sign a client in; returns the CSRF token of its pages."""
 
-    def sign_in(client: FlaskClient, world: World) -> str:
-        assert _login(client, email(world)).status_code == 302
+    def signed_in(client: FlaskClient, world: World) -> str:
+        sign_in(client, email(world))
         match = re.search(r'"X-CSRFToken": "([^"]+)"', client.get("/referral").text)
         assert match is not None
         return match.group(1)
 
-    return sign_in
+    return signed_in
 
 
 def _as_manager(client: FlaskClient, world: World) -> str:
-    assert _login(client, world.manager, "/manage/login").status_code == 302
+    sign_in_manager(client, world.manager)
     return csrf_token(client.get("/manage/clients").text)
 
 
@@ -152,7 +142,8 @@ def _api(world: World) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Stop:
-    """One call of the tour: who makes it (set up outside the count), then the call."""
+    """One call of the tour: the call, made by whom the route catalogue says the endpoint is for
+    (tests/support/routes.py), signed in outside the count; `before` signs in someone else."""
 
     name: str
     endpoint: str
@@ -173,49 +164,38 @@ INVOICE = {
 }
 
 REFERRER = _as(lambda w: w.email)
+SIGN_IN: dict[str, SignIn] = {"client": REFERRER, "manager": _as_manager}
 STOPS = (
     Stop("home", "shell.index", lambda c, w, t: c.get("/"), status=302),
     Stop("login form", "auth.login", lambda c, w, t: c.get("/login")),
-    Stop("sign in", "auth.login", lambda c, w, t: _login(c, w.email), status=302),
+    Stop("sign in", "auth.login", lambda c, w, t: sign_in(c, w.email), status=302),
     Stop("liveness", "health.healthz", lambda c, w, t: c.get("/healthz")),
     Stop("readiness", "health.readyz", lambda c, w, t: c.get("/readyz")),
     Stop("metrics", "observability.exposition", lambda c, w, t: c.get("/metrics")),
-    Stop("referral page", "referrals.show", lambda c, w, t: c.get("/referral"), REFERRER),
+    Stop("referral page", "referrals.show", lambda c, w, t: c.get("/referral")),
     Stop(
-        "history tab",
-        "referrals.show",
-        lambda c, w, t: c.get("/referral?tab=history", headers=HX),
-        REFERRER,
+        "history tab", "referrals.show", lambda c, w, t: c.get("/referral?tab=history", headers=HX)
     ),
     Stop(
         "history, next page",
         "referrals.show",
         lambda c, w, t: c.get(f"/referral?tab=history&after={w.history_after}", headers=HX),
-        REFERRER,
     ),
     Stop(
-        "clients tab",
-        "referrals.show",
-        lambda c, w, t: c.get("/referral?tab=clients", headers=HX),
-        REFERRER,
+        "clients tab", "referrals.show", lambda c, w, t: c.get("/referral?tab=clients", headers=HX)
     ),
     Stop(
         "clients, next page",
         "referrals.show",
         lambda c, w, t: c.get(f"/referral?tab=clients&after={w.clients_after}", headers=HX),
-        REFERRER,
     ),
     Stop(
         "invitations tab",
         "referrals.show",
         lambda c, w, t: c.get("/referral?tab=invitations", headers=HX),
-        REFERRER,
     ),
     Stop(
-        "share dialog",
-        "invitations.dialog",
-        lambda c, w, t: c.get("/referral/invite", headers=HX),
-        REFERRER,
+        "share dialog", "invitations.dialog", lambda c, w, t: c.get("/referral/invite", headers=HX)
     ),
     Stop("personal link", "links.personal", lambda c, w, t: c.get(f"/r/{w.code}")),
     Stop(
@@ -230,7 +210,6 @@ STOPS = (
             },
             headers={**HX, "X-CSRFToken": t},
         ),
-        REFERRER,
     ),
     Stop(
         "apply a code",
@@ -238,7 +217,7 @@ STOPS = (
         lambda c, w, t: c.post(
             "/referral/apply", data={"code": w.code}, headers={**HX, "X-CSRFToken": t}
         ),
-        _as(lambda w: f"c{w.newcomer}@example.ru"),
+        before=_as(lambda w: f"c{w.newcomer}@example.ru"),
     ),
     Stop(
         "notice switch",
@@ -246,20 +225,18 @@ STOPS = (
         lambda c, w, t: c.post(
             "/referral/notice", data={"notify": "y"}, headers={**HX, "X-CSRFToken": t}
         ),
-        REFERRER,
     ),
     Stop(
         "join without a code",
         "referrals.join",
         lambda c, w, t: c.post("/referral/join", headers={**HX, "X-CSRFToken": t}),
-        _as(lambda w: f"c{w.joiner}@example.ru"),
+        before=_as(lambda w: f"c{w.joiner}@example.ru"),
     ),
     Stop(
         "sign out",
         "auth.logout",
         lambda c, w, t: c.post("/logout", data={"csrf_token": t}),
-        REFERRER,
-        302,
+        status=302,
     ),
     Stop(
         "API: client",
@@ -299,51 +276,35 @@ STOPS = (
     ),
     Stop("API: OpenAPI", "api.openapi_document", lambda c, w, t: c.get("/api/v1/openapi.json")),
     Stop("manager sign-in form", "manage.login", lambda c, w, t: c.get("/manage/login")),
-    Stop(
-        "manager home", "manage.dashboard_page", lambda c, w, t: c.get("/manage"), _as_manager, 302
-    ),
-    Stop("dashboard", "manage.dashboard", lambda c, w, t: c.get("/manage/dashboard"), _as_manager),
-    Stop(
-        "dashboard CSV",
-        "manage.dashboard_csv",
-        lambda c, w, t: c.get("/manage/dashboard.csv"),
-        _as_manager,
-    ),
+    Stop("manager home", "manage.dashboard_page", lambda c, w, t: c.get("/manage"), status=302),
+    Stop("dashboard", "manage.dashboard", lambda c, w, t: c.get("/manage/dashboard")),
+    Stop("dashboard CSV", "manage.dashboard_csv", lambda c, w, t: c.get("/manage/dashboard.csv")),
     Stop(
         "client lookup by id",
         "manage.clients",
         lambda c, w, t: c.get(f"/manage/clients?q={w.referrer}"),
-        _as_manager,
     ),
     Stop(
         "client lookup by code",
         "manage.clients",
         lambda c, w, t: c.get(f"/manage/clients?q={w.code}"),
-        _as_manager,
     ),
-    Stop(
-        "client card",
-        "manage.client",
-        lambda c, w, t: c.get(f"/manage/clients/{w.referrer}"),
-        _as_manager,
-    ),
-    Stop("audit log", "manage.audit_log", lambda c, w, t: c.get("/manage/audit"), _as_manager),
-    Stop("terms", "terms.index", lambda c, w, t: c.get("/manage/terms"), _as_manager),
-    Stop("new terms form", "terms.new", lambda c, w, t: c.get("/manage/terms/new"), _as_manager),
+    Stop("client card", "manage.client", lambda c, w, t: c.get(f"/manage/clients/{w.referrer}")),
+    Stop("audit log", "manage.audit_log", lambda c, w, t: c.get("/manage/audit")),
+    Stop("terms", "terms.index", lambda c, w, t: c.get("/manage/terms")),
+    Stop("new terms form", "terms.new", lambda c, w, t: c.get("/manage/terms/new")),
     Stop(
         "save new terms",
         "terms.new",
         lambda c, w, t: c.post(
             "/manage/terms/new", data={**_campaign("Новая акция"), "csrf_token": t}
         ),
-        _as_manager,
-        303,
+        status=303,
     ),
     Stop(
         "terms draft with its preview",
         "terms.edit",
         lambda c, w, t: c.get(f"/manage/terms/{w.draft}"),
-        _as_manager,
     ),
     Stop(
         "save a draft",
@@ -351,8 +312,7 @@ STOPS = (
         lambda c, w, t: c.post(
             f"/manage/terms/{w.draft}", data={**_campaign("Акция", w.campaign), "csrf_token": t}
         ),
-        _as_manager,
-        303,
+        status=303,
     ),
     Stop(
         "publish terms",
@@ -360,8 +320,7 @@ STOPS = (
         lambda c, w, t: c.post(
             f"/manage/terms/{w.draft}/publish", data={"confirm": "yes", "csrf_token": t}
         ),
-        _as_manager,
-        303,
+        status=303,
     ),
     Stop(
         "withdraw terms",
@@ -369,15 +328,13 @@ STOPS = (
         lambda c, w, t: c.post(
             f"/manage/terms/{w.draft}/withdraw", data={"confirm": "yes", "csrf_token": t}
         ),
-        _as_manager,
-        303,
+        status=303,
     ),
     Stop(
         "send failed invitations again",
         "manage.requeue_invitations",
         lambda c, w, t: c.post("/manage/invitations/requeue", data={"csrf_token": t}),
-        _as_manager,
-        303,
+        status=303,
     ),
     Stop(
         "revoke a referral",
@@ -386,15 +343,13 @@ STOPS = (
             f"/manage/referrals/{w.referral_id}/revoke",
             data={"reason": "проверка", "csrf_token": t},
         ),
-        _as_manager,
-        302,
+        status=302,
     ),
     Stop(
         "manager signs out",
         "manage.logout",
         lambda c, w, t: c.post("/manage/logout", data={"csrf_token": t}),
-        _as_manager,
-        302,
+        status=302,
     ),
 )
 
@@ -415,29 +370,11 @@ NOT_TOURED = {
 }
 
 
-@contextmanager
-def recorded(app: Flask) -> Iterator[list[tuple[str, object]]]:
-    """Every statement sent to the database, with its parameters."""
-    statements: list[tuple[str, object]] = []
-    with app.app_context():
-        engine = db.engine
-
-    def record(
-        _conn: object, _cursor: object, statement: str, parameters: object, *_: object
-    ) -> None:
-        statements.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def take(app: Flask, stop: Stop, world: World) -> list[tuple[str, object]]:
     """Make one call of the tour with a fresh browser; returns the statements it ran."""
     client = app.test_client()
-    token = "" if stop.before is None else stop.before(client, world)
+    before = stop.before or SIGN_IN.get(owner_of(stop.endpoint))
+    token = "" if before is None else before(client, world)
     with recorded(app) as statements:
         response = stop.call(client, world, token)
     assert response.status_code == stop.status, (stop.name, response.status_code, response.text)
