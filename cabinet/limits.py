@@ -22,28 +22,39 @@ Only refusals count where the limit is about guessing (`deduct_when=refused`): a
 types its friend's code right the first time never meets the limit. Every limit is on a POST:
 reading a page is never limited, and costs no look at the limits at all.
 
+Each app has a Flask-Limiter `Limiter` of its own, made in `configure` (tests run many apps in
+one process: none shares another's counters, storage or fallback by accident). A view declares
+its limits once (`Limit`); `configure` turns them into Flask-Limiter's decorators on the app's
+limiter, and the view calls the current app's. Only Flask-Limiter's public API is used
+(docs/security.md, «Библиотеки»).
+
 Redis unreachable (a closed port, a server that hangs): each process counts in its own memory
-(Flask-Limiter's in-memory fallback), says so loudly in the log, counts the switch
-(`storage_fallbacks()`), and `/readyz` names the degraded dependency; Redis is asked again now
-and then, and counting is shared again once it answers (cabinet/extensions.py).
+(Flask-Limiter's in-memory fallback, `RATELIMIT_IN_MEMORY_FALLBACK_ENABLED`), says so loudly in
+the log, counts the switch (`storage_fallbacks()`), and `/readyz` names the degraded dependency;
+Redis is asked again now and then, and counting is shared again once it answers.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import math
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, abort, current_app, g, make_response, request
+from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from limits import RateLimitItemPerSecond, parse_many
-from limits.strategies import RateLimiter
+from limits.storage import MemoryStorage
+from limits.strategies import STRATEGIES, RateLimiter
 
-from cabinet.extensions import StorageFallbacks, limiter
+from cabinet.extensions import StorageFallbacks
 from cabinet.texts import plural
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -56,13 +67,116 @@ REDIS_SCHEMES = ("redis://", "rediss://", "redis+sentinel://", "redis+cluster://
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-@limiter.request_filter
+# The counters kept outside Flask-Limiter's check (a repeated code, the personal link's misses)
+# ask Redis again this long after it failed them, counting in memory meanwhile.
+SHARED_RETRY_SECONDS = 30
+
+log = logging.getLogger("cabinet.limits")
+
+
 def _only_changes_are_limited() -> bool:
     return request.method in READ_METHODS
 
 
+@dataclass(frozen=True)
+class Limit:
+    """One limit a view declares: its numbers' setting, its name (`scope`: shared by the views
+    that name it; None: the view's own), whom it counts, and which answers count."""
+
+    setting: str
+    scope: str | None
+    key: Callable[[], str]
+    deduct_when: Callable[[Response], bool] | None = None
+    methods: tuple[str, ...] | None = None
+
+    def on(self, limiter: Limiter) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Flask-Limiter's decorator for this limit, on one app's limiter."""
+        methods = list(self.methods) if self.methods else None
+        if self.scope is None:
+            return limiter.limit(
+                _setting(self.setting),
+                key_func=self.key,
+                deduct_when=self.deduct_when,
+                methods=methods,
+            )
+        return limiter.shared_limit(
+            _setting(self.setting),
+            scope=self.scope,
+            key_func=self.key,
+            deduct_when=self.deduct_when,
+            methods=methods,
+        )
+
+
+@dataclass(frozen=True)
+class Declared:
+    view: Callable[..., Any]
+    limits: tuple[Limit, ...]  # the outermost first
+
+
+# Every limited view (by module and name) and its limits; each app's limiter checks them.
+DECLARED: dict[str, Declared] = {}
+
+
+def _limited(view: View, *declared: Limit) -> View:
+    """`view` under `declared`, on whichever app serves the request."""
+    name = f"{view.__module__}.{view.__qualname__}"
+    DECLARED[name] = Declared(view, declared)
+
+    @functools.wraps(view)
+    def on_the_current_app(*args: Any, **kwargs: Any) -> Any:
+        return app_limits().views[name](*args, **kwargs)
+
+    return cast(View, on_the_current_app)
+
+
+@dataclass
+class AppLimits:
+    """One app's limiter, its views under their limits, and this process's memory for the
+    counters kept outside the limiter's check while Redis fails them."""
+
+    limiter: Limiter
+    views: dict[str, Callable[..., Any]]
+    shared: RateLimiter  # the strategy over RATELIMIT_STORAGE_URI
+    memory: RateLimiter | None  # None: RATELIMIT_IN_MEMORY_FALLBACK_ENABLED is off
+    counters_failed: bool = False
+    retry_at: float = 0.0
+    degraded: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def counting_in_memory(self) -> bool:
+        """Flask-Limiter counts in memory (its `limiter` is then the fallback), or our
+        counters do."""
+        return self.limiter.limiter is not self.shared or self.counters_failed
+
+    def note(self) -> None:
+        """Log, count and tell the listeners when counting moves to memory and back."""
+        in_memory = self.counting_in_memory()
+        if in_memory == self.degraded:  # every request: no lock unless it changed
+            return
+        with self.lock:
+            if in_memory == self.degraded:
+                return
+            self.degraded = in_memory
+        if in_memory:
+            StorageFallbacks.count += 1
+            for listener in StorageFallbacks.listeners:
+                listener()
+            log.error(
+                "RATE LIMITS DEGRADED: Redis (RATELIMIT_STORAGE_URI) does not answer; each "
+                "process now counts in its own memory until it answers again"
+            )
+        else:
+            log.warning("rate limits: Redis answers again; counters are shared again")
+
+
+def app_limits() -> AppLimits:
+    limits: AppLimits = current_app.extensions["cabinet_limits"]
+    return limits
+
+
 def configure(app: Flask) -> None:
-    """Flask-Limiter's own settings, then the extension."""
+    """Flask-Limiter's own settings, then the app's limiter and its limited views."""
     # The numbers themselves come from the environment (cabinet/config.py, LIMIT_DEFAULTS).
     app.config["RATELIMIT_HEADERS_ENABLED"] = True  # Retry-After on every refusal
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", False)
@@ -76,7 +190,30 @@ def configure(app: Flask) -> None:
             "RATELIMIT_STORAGE_OPTIONS",
             {"socket_connect_timeout": seconds, "socket_timeout": seconds},
         )
+    limiter = Limiter(get_remote_address)
+    # Reads cost no look at the limits (Flask-Limiter's check before each request included).
+    limiter.request_filter(_only_changes_are_limited)
     limiter.init_app(app)
+    views = {}
+    for name, declared in DECLARED.items():
+        view = declared.view
+        for limit in reversed(declared.limits):
+            view = limit.on(limiter)(view)
+        views[name] = view
+    strategy = STRATEGIES[str(app.config.get("RATELIMIT_STRATEGY", "fixed-window"))]
+    fallback = app.config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"]
+    app.extensions["cabinet_limits"] = AppLimits(
+        limiter,
+        views,
+        shared=limiter.limiter,
+        memory=strategy(MemoryStorage()) if fallback else None,
+    )
+    # After Flask-Limiter's checks and deductions (they switch to memory on a failure).
+    app.teardown_request(_note_the_counting)
+
+
+def _note_the_counting(_error: BaseException | None) -> None:
+    app_limits().note()
 
 
 def storage_fallbacks() -> int:
@@ -85,11 +222,11 @@ def storage_fallbacks() -> int:
 
 
 def degraded() -> bool:
-    """The app's limits count in this process's memory: the shared storage does not answer.
+    """The shared storage does not answer, so the app's limits count in this process's memory.
     Asks the storage now (bounded by RATELIMIT_REDIS_TIMEOUT_SECONDS)."""
     if not uses_shared_storage(str(current_app.config["RATELIMIT_STORAGE_URI"])):
         return False
-    return not limiter.storage_answers()
+    return not app_limits().limiter.storage.check()
 
 
 def uses_shared_storage(uri: str) -> bool:
@@ -156,20 +293,11 @@ def _ip_key() -> str:
 
 def apply_code_limits(view: View) -> View:
     """«Применить»: refused codes per client and per IP."""
-    per_ip = limiter.shared_limit(
-        _setting("APPLY_CODE_IP_FAILURE_LIMIT"),
-        scope="apply-code-ip",
-        key_func=_ip_key,
-        deduct_when=refused_guess,
+    return _limited(
+        _notes_repeats(view),
+        Limit("APPLY_CODE_IP_FAILURE_LIMIT", "apply-code-ip", _ip_key, refused_guess),
+        Limit("APPLY_CODE_FAILURE_LIMIT", "apply-code-client", _client_key, refused_guess),
     )
-    per_client = limiter.shared_limit(
-        _setting("APPLY_CODE_FAILURE_LIMIT"),
-        scope="apply-code-client",
-        key_func=_client_key,
-        deduct_when=refused_guess,
-    )
-    limited = cast(View, per_ip(per_client(_notes_repeats(view))))
-    return limited
 
 
 def _notes_repeats(view: View) -> View:
@@ -185,11 +313,8 @@ def _notes_repeats(view: View) -> View:
             digest = hashlib.sha256(code.encode()).hexdigest()[:16]
             prefix = str(current_app.config.get("RATELIMIT_KEY_PREFIX", ""))
             key = (prefix, "apply-code-repeat", _client_key(), digest)
-            try:
-                g.repeated_code = not limiter.limiter.hit(_REPEAT, *key)
-            except Exception:  # the storage failed since the check: count it as a guess  # noqa: BLE001
-                current_app.logger.warning("rate limits: repeat check failed", exc_info=True)
-                g.repeated_code = False
+            # No counter answers at all (None): count it as a guess.
+            g.repeated_code = _counting(lambda strategy: strategy.hit(_REPEAT, *key)) is False
         return view(*args, **kwargs)
 
     return cast(View, noting)
@@ -200,29 +325,21 @@ def login_limits(form: str) -> Callable[[View], View]:
     account and address, per account from every address (a slower ceiling), and per IP."""
 
     def decorate(view: View) -> View:
-        per_ip = limiter.shared_limit(
-            _setting("LOGIN_IP_FAILURE_LIMIT"),
-            scope="login-ip",
-            key_func=_ip_key,
-            deduct_when=refused,
-            methods=["POST"],
+        post = ("POST",)
+        return _limited(
+            view,
+            Limit("LOGIN_IP_FAILURE_LIMIT", "login-ip", _ip_key, refused, post),
+            Limit(
+                "LOGIN_ACCOUNT_FAILURE_LIMIT",
+                f"login-{form}-account-address",
+                _account_address_key,
+                refused,
+                post,
+            ),
+            Limit(
+                "LOGIN_ACCOUNT_CEILING_LIMIT", f"login-{form}-account", _account_key, refused, post
+            ),
         )
-        per_account_address = limiter.shared_limit(
-            _setting("LOGIN_ACCOUNT_FAILURE_LIMIT"),
-            scope=f"login-{form}-account-address",
-            key_func=_account_address_key,
-            deduct_when=refused,
-            methods=["POST"],
-        )
-        per_account = limiter.shared_limit(
-            _setting("LOGIN_ACCOUNT_CEILING_LIMIT"),
-            scope=f"login-{form}-account",
-            key_func=_account_key,
-            deduct_when=refused,
-            methods=["POST"],
-        )
-        limited = cast(View, per_ip(per_account_address(per_account(view))))
-        return limited
 
     return decorate
 
@@ -230,18 +347,12 @@ def login_limits(form: str) -> Callable[[View], View]:
 def invite_limits(view: View) -> View:
     """«Пригласить» (under the sign-in check: a signed-out post is counted by nothing): every
     request per IP and per member; per recipient, the invitations accepted."""
-    per_ip = limiter.limit(_setting("INVITE_RATE_LIMIT"), key_func=_ip_key)
-    per_member = limiter.shared_limit(
-        _setting("INVITE_MEMBER_RATE_LIMIT"), scope="invite-member", key_func=_client_key
+    return _limited(
+        view,
+        Limit("INVITE_RATE_LIMIT", None, _ip_key),
+        Limit("INVITE_MEMBER_RATE_LIMIT", "invite-member", _client_key),
+        Limit("INVITE_RECIPIENT_RATE_LIMIT", "invite-recipient", _recipient_key, accepted),
     )
-    per_recipient = limiter.shared_limit(
-        _setting("INVITE_RECIPIENT_RATE_LIMIT"),
-        scope="invite-recipient",
-        key_func=_recipient_key,
-        deduct_when=accepted,
-    )
-    limited = cast(View, per_ip(per_member(per_recipient(view))))
-    return limited
 
 
 def _miss_limits(scope: str, setting: str) -> Callable[[View], View]:
@@ -290,21 +401,26 @@ Counted = TypeVar("Counted")
 
 
 def _counting(action: Callable[[RateLimiter], Counted]) -> Counted | None:
-    """Run `action` on the app's counters; if the shared storage fails, switch to this
-    process's memory (logged and counted, as Flask-Limiter's own checks do) and run it there.
+    """Run `action` on the app's counters (Flask-Limiter's strategy: in memory while its own
+    checks find Redis gone); if Redis fails it, count in this process's memory (logged and
+    counted, as Flask-Limiter's checks do) and ask Redis again SHARED_RETRY_SECONDS later.
     None when no counter answers at all: the page is served uncounted rather than a 500."""
-    try:
-        return action(limiter.limiter)
-    except Exception:  # noqa: BLE001 - Redis went away
-        current_app.logger.warning("rate limits: link miss counter failed", exc_info=True)
-    state = limiter.state()
-    if state.fallback is None or state.degraded:
+    state = app_limits()
+    if not state.counters_failed or time.monotonic() >= state.retry_at:
+        try:
+            counted = action(state.limiter.limiter)
+        except Exception:  # noqa: BLE001 - Redis went away
+            current_app.logger.warning("rate limits: a counter failed", exc_info=True)
+            state.counters_failed = True
+            state.retry_at = time.monotonic() + SHARED_RETRY_SECONDS
+            state.note()
+        else:
+            state.counters_failed = False
+            return counted
+    if state.memory is None:
         return None
-    limiter.storage_answers()  # marks the storage dead (logged, counted) when it is
-    if not limiter.state().degraded:
-        return None
     try:
-        return action(limiter.limiter)
+        return action(state.memory)
     except Exception:  # noqa: BLE001
         return None
 
@@ -313,7 +429,7 @@ def retry_after_seconds() -> int:
     """Seconds until the limit that refused this request lets a request through again."""
     if "retry_after" in g:  # set by a limit counted outside Flask-Limiter's check
         return int(g.retry_after)
-    current = limiter.current_limit
+    current = app_limits().limiter.current_limit
     if current is None:
         return 60
     try:

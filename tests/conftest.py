@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, text
 from werkzeug.test import TestResponse
 
 from cabinet import create_app
-from cabinet.clock import Context, SettableClock, SystemClock
+from cabinet.clock import Clock, Context, SettableClock, SystemClock
 from cabinet.config import normalise_database_url
 from cabinet.db import db
 from tests.support import response_guard
@@ -101,16 +101,18 @@ def app(database_url: str, clock: SettableClock) -> Iterator[Flask]:
 
 @pytest.fixture
 def make_app(app: Flask) -> Iterator[Callable[..., Flask]]:
-    """Another app on the test database, with other settings; its connections closed after."""
+    """Another app on the test database, with other settings (and a clock of its own, when
+    given: the system's otherwise); its connections closed after."""
     made: list[Flask] = []
 
-    def make(**settings: Any) -> Flask:
+    def make(*, clock: Clock | None = None, **settings: Any) -> Flask:
         other = create_app(
             {
                 "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
                 "SECRET_KEY": "another-test-secret-key-long-enough",
                 **settings,
-            }
+            },
+            clock=clock,
         )
         other.test_client_class = ReadableClient
         made.append(other)

@@ -4,27 +4,59 @@ Flask's `SESSION_REFRESH_EACH_REQUEST` signs and sends the cookie again with eve
 keep the idle timeout (`PERMANENT_SESSION_LIFETIME`) sliding. Here it is sent again only when
 the session changed or its signature is older than REFRESH_AFTER: the timeout still slides,
 within that much, and most responses carry no `Set-Cookie`.
+
+The cookie's age is measured on the clock the interface is given (the app's; tests move it):
+itsdangerous asks its signer for the time through `TimestampSigner.get_timestamp`, its public
+hook, so no test patches a library's module.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from flask import Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
-from itsdangerous import BadSignature
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
+
+from cabinet.clock import Clock
 
 REFRESH_AFTER_SECONDS = 60
 
 
 class IdleSession(SecureCookieSession):
-    # When the cookie the request brought was signed (the signer's own clock: seconds).
+    # When the cookie the request brought was signed (the interface's clock: seconds).
     signed_at: float | None = None
+
+
+class ClockSigner(TimestampSigner):
+    """Signs with, and measures a signature's age against, the given clock."""
+
+    def __init__(self, *args: Any, clock: Clock, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.clock = clock
+
+    def get_timestamp(self) -> int:
+        return int(self.clock.now().timestamp())
 
 
 class IdleSessionInterface(SecureCookieSessionInterface):
     session_class = IdleSession
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        flasks = super().get_signing_serializer(app)
+        if flasks is None:
+            return None
+        # Flask's serializer (keys, fallbacks, salt, digest), its signer reading our clock.
+        return URLSafeTimedSerializer(
+            flasks.secret_keys,
+            salt=flasks.salt,
+            serializer=flasks.serializer,
+            signer=ClockSigner,
+            signer_kwargs={**flasks.signer_kwargs, "clock": self.clock},
+        )
 
     def open_session(self, app: Flask, request: Request) -> IdleSession | None:
         signer = self.get_signing_serializer(app)
@@ -49,5 +81,5 @@ class IdleSessionInterface(SecureCookieSessionInterface):
         if not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
             return False
         signed_at = getattr(session, "signed_at", None)
-        # itsdangerous stamps the cookie with the real time: the age is measured against it.
-        return signed_at is None or time.time() - signed_at >= REFRESH_AFTER_SECONDS
+        now = self.clock.now().timestamp()
+        return signed_at is None or now - signed_at >= REFRESH_AFTER_SECONDS

@@ -29,7 +29,7 @@ from cabinet.auth.models import Manager
 from cabinet.auth.roles import current_visitor
 from cabinet.auth.services import load_session_user
 from cabinet.clients.models import Client, ClientRecord
-from cabinet.clock import current_context
+from cabinet.clock import Clock, Context, current_context
 from cabinet.db import db, reads_only
 from cabinet.demo.clock import DemoClock
 from cabinet.extensions import csrf, login_manager
@@ -63,6 +63,15 @@ def index() -> BaseResponse:
     return redirect(url_for("referrals.show"))
 
 
+def session_clock(app: Flask) -> Clock:
+    """The clock a session's age is measured on: the app's, but real time in the demo (its time
+    machine moves the program's time, not the cookie's: a month ahead would sign the manager
+    out, and a jump back would make every cookie one from the future)."""
+    context: Context = app.extensions["context"]
+    clock = context.clock
+    return clock.real if isinstance(clock, DemoClock) else clock
+
+
 def init_app(app: Flask) -> None:
     idle = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
     production = app.config["CABINET_ENV"] == "production"
@@ -75,7 +84,7 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_NAME="cabinet_session",
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
     )
-    app.session_interface = IdleSessionInterface()
+    app.session_interface = IdleSessionInterface(session_clock(app))
     oidc.init_app(app)
     app.extensions["content_security_policy"] = content_security_policy(oidc.provider_origin(app))
     csrf.init_app(app)

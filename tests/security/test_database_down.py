@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy.engine import make_url
 
+from cabinet.clock import SettableClock
 from cabinet.db import db
 from tests.api.conftest import Api
 from tests.security.figures import record_fault
@@ -34,14 +35,22 @@ def assert_503_page(response: object) -> None:
 
 
 def test_a_signed_in_client_gets_a_503_page_and_the_cabinet_recovers(
-    app: Flask, auth: Auth, client: FlaskClient, make_app: Callable[..., Flask], tmp_path: Path
+    app: Flask,
+    auth: Auth,
+    client: FlaskClient,
+    make_app: Callable[..., Flask],
+    tmp_path: Path,
+    clock: SettableClock,
 ) -> None:
     web_client(app, 9101)
     assert auth.login("c9101@example.ru").status_code == 302
     cookie = client.get_cookie("cabinet_session")
     assert cookie is not None
     missing = tmp_path / "not-yet" / "cabinet.sqlite3"
-    broken = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{missing}", SECRET_KEY=SECRET)
+    # The session app's clock too: the cookie's age is measured on it.
+    broken = make_app(
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{missing}", SECRET_KEY=SECRET, clock=clock
+    )
     web = broken.test_client()
     web.set_cookie("cabinet_session", cookie.value)
     assert_503_page(web.get("/referral"))
@@ -75,7 +84,11 @@ def _postgres_url() -> str:
 
 
 def test_a_postgresql_that_never_answers_costs_seconds_and_recovery_needs_no_restart(
-    app: Flask, auth: Auth, client: FlaskClient, make_app: Callable[..., Flask]
+    app: Flask,
+    auth: Auth,
+    client: FlaskClient,
+    make_app: Callable[..., Flask],
+    clock: SettableClock,
 ) -> None:
     _postgres_url()
     web_client(app, 9102)
@@ -89,6 +102,7 @@ def test_a_postgresql_that_never_answers_costs_seconds_and_recovery_needs_no_res
             SQLALCHEMY_DATABASE_URI=via_proxy.render_as_string(hide_password=False),
             SECRET_KEY=SECRET,
             DB_CONNECT_TIMEOUT_SECONDS=1,
+            clock=clock,
         )
         web = other.test_client()
         web.set_cookie("cabinet_session", cookie.value)

@@ -230,17 +230,14 @@ def test_two_servers_share_the_counters_through_redis(
 
 def test_every_limit_counts_changes_only(app: Flask) -> None:
     """Reads skip the limiter altogether (`limits.READ_METHODS`): a limit declared on a
-    read would be silently off, so none may be. (Flask-Limiter keeps its limits per view.)"""
-    from flask_limiter.util import get_qualified_name
+    read would be silently off, so none may be."""
+    from cabinet.limits import DECLARED, READ_METHODS
 
-    from cabinet.extensions import limiter
-    from cabinet.limits import READ_METHODS
-
-    declared = limiter.limit_manager._decorated_limits
     checked = 0
     for rule in app.url_map.iter_rules():
-        name = get_qualified_name(app.view_functions[rule.endpoint])
-        for limit in declared.get(name, ()):
+        view = app.view_functions[rule.endpoint]
+        declared = DECLARED.get(f"{view.__module__}.{view.__qualname__}")
+        for limit in declared.limits if declared else ():
             # Flask adds OPTIONS (and HEAD beside GET) to every rule by itself.
             methods = limit.methods or (rule.methods or set()) - {"OPTIONS", "HEAD"}
             counted = {m.upper() for m in methods}
@@ -250,12 +247,28 @@ def test_every_limit_counts_changes_only(app: Flask) -> None:
 
 
 def test_no_limit_needs_the_check_before_every_request(app: Flask) -> None:
-    """cabinet.extensions.AppLimiter skips Flask-Limiter's check before each request: it would
-    only find limits of the whole app, of its defaults or of a blueprint, and there are none."""
-    from cabinet.extensions import limiter
+    """Flask-Limiter's check before each request (on changes: reads are filtered out) finds
+    nothing to count: limits of the whole app, defaults or blueprint limits, and there are
+    none; every limit is a view's own, checked by its decorator."""
+    from cabinet.limits import app_limits
 
-    manager = limiter.limit_manager
-    with app.test_request_context("/referral"):
+    with app.test_request_context("/referral", method="POST"):
+        manager = app_limits().limiter.limit_manager
         assert manager.application_limits == []
         assert manager.default_limits == []
         assert all(not manager.blueprint_limits(app, bp) for bp in app.blueprints)
+
+
+def test_each_app_counts_with_a_limiter_of_its_own(make_app: Callable[..., Flask]) -> None:
+    """Two apps of one process (as the tests make them) never share a limiter, a storage or a
+    fallback, whatever their settings; two processes share counters through Redis on purpose."""
+    from cabinet.limits import app_limits
+
+    first, second = make_app(), make_app()
+    with first.app_context():
+        mine = app_limits()
+    with second.app_context():
+        theirs = app_limits()
+    assert mine.limiter is not theirs.limiter
+    assert mine.limiter.storage is not theirs.limiter.storage
+    assert mine.memory is not theirs.memory

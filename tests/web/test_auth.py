@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from cabinet.clock import SettableClock
 from tests.support.page import page as read
 from tests.web.conftest import Auth, csrf_token, web_client
 
@@ -124,19 +125,18 @@ def test_a_replayed_cookie_after_logout_is_refused(
 
 
 def test_the_session_ends_after_the_idle_timeout(
-    app: Flask, client: FlaskClient, auth: Auth, monkeypatch: pytest.MonkeyPatch
+    app: Flask, client: FlaskClient, auth: Auth, clock: SettableClock
 ) -> None:
     auth.login(web_client(app, 407))
     assert client.get("/referral").status_code == 200
-    idle = app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
-    later = time.time() + idle + 60
-    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
+    idle = app.config["PERMANENT_SESSION_LIFETIME"]
+    clock.set(clock.now() + idle + timedelta(seconds=60))
     response = client.get("/referral")
     assert response.status_code == 302 and response.location.startswith("/login")
 
 
 def test_the_idle_timeout_slides_without_re_signing_every_response(
-    app: Flask, client: FlaskClient, auth: Auth, monkeypatch: pytest.MonkeyPatch
+    app: Flask, client: FlaskClient, auth: Auth, clock: SettableClock
 ) -> None:
     from cabinet.web.sessions import REFRESH_AFTER_SECONDS
 
@@ -146,17 +146,13 @@ def test_the_idle_timeout_slides_without_re_signing_every_response(
     again = client.get("/referral")
     assert again.status_code == 200 and "Set-Cookie" not in again.headers
     # Later, yet within the idle timeout: signed again, so the timeout starts over.
-    idle = app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
-    now = time.time()
-    later = now + REFRESH_AFTER_SECONDS + 1
-    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
-    monkeypatch.setattr("cabinet.web.sessions.time.time", lambda: later)
+    idle = app.config["PERMANENT_SESSION_LIFETIME"]
+    now = clock.now()
+    clock.set(now + timedelta(seconds=REFRESH_AFTER_SECONDS + 1))
     refreshed = client.get("/referral")
     assert refreshed.status_code == 200 and "Set-Cookie" in refreshed.headers
     # Past the first signature's timeout but within the second one's: still signed in.
-    much_later = now + idle + 30
-    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: much_later)
-    monkeypatch.setattr("cabinet.web.sessions.time.time", lambda: much_later)
+    clock.set(now + idle + timedelta(seconds=30))
     assert client.get("/referral").status_code == 200
 
 

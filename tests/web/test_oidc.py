@@ -7,8 +7,8 @@ the client's name in the cabinet's header, the Russian page that says why not.""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cabinet.auth.services import create_manager
+from cabinet.clock import SettableClock
 from tests.conftest import FAST_PASSWORD_HASHING, msk
 from tests.oidc.provider import CLIENT_ID, Provider, running_provider, sign_in_at_provider
 from tests.support.page import page as read
@@ -32,8 +33,17 @@ def provider() -> Iterator[Provider]:
 
 
 @pytest.fixture
-def oidc_app(make_app: Callable[..., Flask], provider: Provider, database: None) -> Flask:
+def oidc_clock() -> SettableClock:
+    """The OIDC app's clock: now (the provider's tokens carry the real time), moved by tests."""
+    return SettableClock(datetime.now(UTC))
+
+
+@pytest.fixture
+def oidc_app(
+    make_app: Callable[..., Flask], provider: Provider, database: None, oidc_clock: SettableClock
+) -> Flask:
     return make_app(
+        clock=oidc_clock,
         TESTING=True,
         PASSWORD_HASH_METHOD=FAST_PASSWORD_HASHING,
         **provider.settings(CABINET),
@@ -255,14 +265,13 @@ def test_sign_out_ends_the_providers_session_and_the_old_cookie(
 
 
 def test_the_idle_timeout_ends_an_oidc_session(
-    oidc_app: Flask, browser: FlaskClient, monkeypatch: pytest.MonkeyPatch
+    oidc_app: Flask, browser: FlaskClient, oidc_clock: SettableClock
 ) -> None:
     web_client(oidc_app, 407, "ТехСтрой")
     sign_in(browser, "client:407")
     assert "ТехСтрой" in header(browser)
-    idle = oidc_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
-    later = time.time() + idle + 60
-    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
+    idle = oidc_app.config["PERMANENT_SESSION_LIFETIME"]
+    oidc_clock.set(oidc_clock.now() + idle + timedelta(seconds=60))
     assert_signed_out(browser)
 
 

@@ -87,6 +87,7 @@ def test_regular_terms_starting_during_a_campaign_wait_for_its_end(
         return body["current"]["version"], None if then is None else then["version"]
 
     clock.set(msk("2023-04-20 12:00"))  # during the campaign, after the new terms' start
+    _login(client, EDITOR)  # three weeks later: the session ended long ago
     listing = client.get("/manage/terms").text
     assert f"Сейчас действует: версия {campaign}" in listing
     upcoming = listing.split('id="terms-upcoming-title"', 1)[1].split("<h2", 1)[0]
