@@ -12,6 +12,7 @@ import pytest
 import redis
 from flask import Flask
 
+from cabinet.clock import SettableClock
 from tests.services import workers
 from tests.web.conftest import Auth, referrer_with_referees
 
@@ -28,7 +29,7 @@ def _redis_answers() -> bool:
 
 @pytest.mark.skipif(not _redis_answers(), reason=f"no Redis at {REDIS_URL}")
 def test_two_processes_writing_and_reading_never_see_a_stale_page(
-    app: Flask, database: None
+    app: Flask, database: None, clock: SettableClock
 ) -> None:
     referrer_with_referees(app, referees=3)
     browser = app.test_client()
@@ -50,6 +51,7 @@ def test_two_processes_writing_and_reading_never_see_a_stale_page(
                 prefix,
                 app.config["SECRET_KEY"],
                 cookie.value,
+                clock.now(),  # the session ages on the app's clock: theirs stands at ours
                 400,
                 [408, 401, 407],
                 ROUNDS,

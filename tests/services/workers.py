@@ -8,11 +8,13 @@ with it instead of spending a second or two importing it again.
 from __future__ import annotations
 
 import multiprocessing
+from datetime import datetime
 from multiprocessing.context import ForkServerContext
 from multiprocessing.synchronize import Barrier
 from typing import Any
 
 from cabinet import create_app
+from cabinet.clock import SettableClock
 
 
 def _load_the_apps_code() -> None:
@@ -57,6 +59,7 @@ def write_and_read(
     prefix: str,
     secret_key: str,
     cookie: str,
+    now: datetime,
     member_id: int,
     referee_ids: list[int],
     rounds: int,
@@ -77,8 +80,14 @@ def write_and_read(
 
     tokens = re.compile(r'(name="csrf_token"(?: type="hidden")? value="|"X-CSRFToken": ")[^"]+')
     base = {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": secret_key}
-    shared = create_app({**base, "FRAGMENT_CACHE_URL": cache_url, "RATELIMIT_KEY_PREFIX": prefix})
-    fresh = create_app({**base, "FRAGMENT_CACHE_URL": "memory://", "FRAGMENT_CACHE_BYTES": 0})
+    shared = create_app(
+        {**base, "FRAGMENT_CACHE_URL": cache_url, "RATELIMIT_KEY_PREFIX": prefix},
+        clock=SettableClock(now),
+    )
+    fresh = create_app(
+        {**base, "FRAGMENT_CACHE_URL": "memory://", "FRAGMENT_CACHE_BYTES": 0},
+        clock=SettableClock(now),
+    )
     browsers = []
     for app in (shared, fresh):
         browser = app.test_client()

@@ -4,7 +4,6 @@ gets 304 without a render, and nothing a member sees changes without a new name.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -153,6 +152,7 @@ def test_a_minute_in_which_the_page_changes_is_never_named(
     """A referee applies the code at 11:00:30: the referrer's new step starts then, so the
     history reads «начнет действовать» at 11:00:10 and «действует» at 11:00:40 — that minute
     is neither named nor kept; the next one is."""
+    clock.set(msk("2023-03-31 11:00"))  # signed in before the minute (no cookie from the future)
     code = _signed_in(app, client)
     with outside_requests(app):
         make_client(407, "ТехСтрой", registered_at=msk("2023-03-20 09:00"))
@@ -186,14 +186,11 @@ def test_a_revoked_session_gets_no_304_and_no_kept_page(app: Flask, client: Flas
     assert page.status_code == 302
 
 
-def test_an_idle_session_gets_no_304(
-    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_idle_session_gets_no_304(app: Flask, client: FlaskClient, clock: SettableClock) -> None:
     _signed_in(app, client)
     first = client.get("/referral?tab=history", headers=HX)
-    idle = app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
-    later = time.time() + idle + 60  # as tests/web/test_auth.py moves the signer's clock
-    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
+    idle = app.config["PERMANENT_SESSION_LIFETIME"]
+    clock.set(clock.now() + idle + timedelta(seconds=60))  # the session ages on the app's clock
     again = _again(client, "/referral?tab=history", HX, first)
     assert again.status_code == 401
     assert "ETag" not in again.headers

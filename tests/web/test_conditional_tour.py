@@ -18,7 +18,8 @@ from cabinet.conditional import MemoryStore
 from cabinet.db import db
 from cabinet.referrals.models import Referral
 from tests.conftest import empty_tables
-from tests.web.tour import HX, STOPS, World, _api, _login, make_world, take
+from tests.support.sign_in import sign_in
+from tests.web.tour import HX, STOPS, World, _api, make_world, take
 
 PAGES = (
     ("/referral", {}),
@@ -61,7 +62,7 @@ def _get(watcher: Watcher, world: World, url: str, headers: dict[str, str]) -> o
     extra = _api(world) if url.startswith("/api/") else {}
     response = watcher.browser.get(url, headers={**headers, **extra})
     if response.status_code in (302, 401) and watcher.email:  # signed out by the tour
-        assert _login(watcher.browser, watcher.email).status_code == 302
+        assert sign_in(watcher.browser, watcher.email).status_code == 302
         watcher.browser.get("/referral")
         response = watcher.browser.get(url, headers={**headers, **extra})
     return response
@@ -91,7 +92,7 @@ def test_no_call_of_the_tour_leaves_a_member_a_stale_page(app: Flask, world: Wor
     ]
     for watcher in watchers:
         if watcher.email:
-            assert _login(watcher.browser, watcher.email).status_code == 302
+            assert sign_in(watcher.browser, watcher.email).status_code == 302
             watcher.browser.get("/referral")
     checked = 0
     for stop in STOPS:

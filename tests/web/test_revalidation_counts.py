@@ -11,8 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import empty_tables
-from tests.web.test_statement_counts import BUDGET, _queries
-from tests.web.tour import STOPS, World, make_world, recorded
+from tests.support.statements import queries, recorded
+from tests.web.test_statement_counts import BUDGET
+from tests.web.tour import STOPS, World, make_world, sign_in_for
 
 # A read asked again with the ETag it was given: a 304 without a render (cabinet/conditional.py).
 REVALIDATION_BUDGET = {
@@ -41,14 +42,14 @@ def test_a_read_asked_again_costs_its_revalidation_budget(
     stop = next(stop for stop in STOPS if stop.name == name)
     for world in worlds:
         client = app.test_client()
-        token = "" if stop.before is None else stop.before(client, world)
+        token = sign_in_for(client, stop, world)
         first = stop.call(client, world, token)
         assert first.status_code == 200 and "ETag" in first.headers, name
         again = _with_header(client, "If-None-Match", first.headers["ETag"])
         with recorded(app) as statements:
             response = stop.call(again, world, token)
         assert response.status_code == 304, name
-        assert len(_queries(statements)) <= REVALIDATION_BUDGET[name] < BUDGET[name]
+        assert len(queries(statements)) <= REVALIDATION_BUDGET[name] < BUDGET[name]
 
 
 def _with_header(client: FlaskClient, name: str, value: str) -> FlaskClient:

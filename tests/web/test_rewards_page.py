@@ -60,6 +60,7 @@ def test_waiting_and_clawed_back_rewards_on_the_members_page(
         billing.close_contract(context.at(msk("2023-05-01 10:00")), 401, msk("2023-05-01 10:00"))
 
     clock.set(msk("2023-05-02 12:00"))
+    auth.login(email)  # a month later: the session of April has long expired
     page = _text(client.get("/referral").get_data(as_text=True))
     assert "ожидает первой оплаты" not in page and "ожидают первой оплаты" not in page
     assert re.search(r"20 %\s*Ваша скидка", page), page  # 407's reward; 401's went back

@@ -455,11 +455,16 @@ NOT_TOURED = {
 }
 
 
+def sign_in_for(client: FlaskClient, stop: Stop, world: World) -> str:
+    """Sign `client` in as the one the stop is made by; its CSRF token ("" when no one)."""
+    before = stop.before or SIGN_IN.get(owner_of(stop.endpoint))
+    return "" if before is None else before(client, world)
+
+
 def take(app: Flask, stop: Stop, world: World) -> list[tuple[str, object]]:
     """Make one call of the tour with a fresh browser; returns the statements it ran."""
     client = app.test_client()
-    before = stop.before or SIGN_IN.get(owner_of(stop.endpoint))
-    token = "" if before is None else before(client, world)
+    token = sign_in_for(client, stop, world)
     with recorded(app) as statements:
         response = stop.call(client, world, token)
     assert response.status_code == stop.status, (stop.name, response.status_code, response.text)
