@@ -35,7 +35,6 @@ from cabinet.referrals.services import (
     grant_data,
     grant_row,
     lock_clients,
-    pack_data,
 )
 
 ACTION = "revoke_referral"
@@ -212,23 +211,11 @@ def _record_events(
         events.record(
             context, "grant_closed", client_id=welcome.client_id, at=now, data=grant_data(welcome)
         )
-    for grant in ([welcome] if welcome is not None and outcome == "voided" else []) + voided:
-        events.record(
-            context,
-            "grant_revoked",
-            client_id=grant.client_id,
-            at=now,
-            data={**grant_data(grant), "revoked_at": now},
-        )
-    for grant in issued:
-        events.record(
-            context, "grant_issued", client_id=grant.client_id, at=now, data=grant_data(grant)
-        )
-    for pack in packs:
-        events.record(
-            context,
-            "sms_pack_revoked",
-            client_id=pack.client_id,
-            at=now,
-            data={**pack_data(pack), "revoked_at": now},
-        )
+    settlement.record_ladder_events(
+        context,
+        now,
+        voided=([welcome] if welcome is not None and outcome == "voided" else []) + voided,
+        issued=issued,
+        reversed_packs=packs,
+        granted_packs=[],
+    )
