@@ -95,24 +95,7 @@ def _revoke(context: Context, manager_id: int, referral_id: int, reason: str) ->
 
     outcome, welcome = _end_referee_grant(referral_id, now)
 
-    held = list(
-        db.session.scalars(
-            select(Grant)
-            .where(
-                Grant.client_id == referrer_id,
-                Grant.reason == "referrer",
-                Grant.revoked_at.is_(None),
-            )
-            .order_by(Grant.starts_at, Grant.id)
-        )
-    )
-    packs = list(
-        db.session.scalars(
-            select(SmsPack)
-            .where(SmsPack.client_id == referrer_id, SmsPack.revoked_at.is_(None))
-            .order_by(SmsPack.granted_at, SmsPack.id)
-        )
-    )
+    held, packs = settlement.held_rewards(referrer_id)
     schedule = queries.schedule()
     plan = rules.recompute_ladder(
         (rules.HeldGrant(g.id, g.referral_id, rules.grant_of(g)) for g in held),

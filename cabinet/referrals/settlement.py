@@ -110,24 +110,7 @@ def settle(context: Context, referrer_id: int, now: datetime) -> Settled:
             if where.clawed_back_at is not None:
                 clawed.append((referral, fact.clawback_days))
 
-    held = list(
-        db.session.scalars(
-            select(Grant)
-            .where(
-                Grant.client_id == referrer_id,
-                Grant.reason == "referrer",
-                Grant.revoked_at.is_(None),
-            )
-            .order_by(Grant.starts_at, Grant.id)
-        )
-    )
-    packs = list(
-        db.session.scalars(
-            select(SmsPack)
-            .where(SmsPack.client_id == referrer_id, SmsPack.revoked_at.is_(None))
-            .order_by(SmsPack.granted_at, SmsPack.id)
-        )
-    )
+    held, packs = held_rewards(referrer_id)
     plan = rules.recompute_ladder(
         (rules.HeldGrant(g.id, g.referral_id, rules.grant_of(g)) for g in held),
         (p.size for p in packs),
@@ -232,3 +215,26 @@ def record_ladder_events(
         events.record(
             context, "sms_pack_granted", client_id=pack.client_id, at=now, data=pack_data(pack)
         )
+
+
+def held_rewards(referrer_id: int) -> tuple[list[Grant], list[SmsPack]]:
+    """The referrer's grants and SMS packs in force, in the order they were given."""
+    held = list(
+        db.session.scalars(
+            select(Grant)
+            .where(
+                Grant.client_id == referrer_id,
+                Grant.reason == "referrer",
+                Grant.revoked_at.is_(None),
+            )
+            .order_by(Grant.starts_at, Grant.id)
+        )
+    )
+    packs = list(
+        db.session.scalars(
+            select(SmsPack)
+            .where(SmsPack.client_id == referrer_id, SmsPack.revoked_at.is_(None))
+            .order_by(SmsPack.granted_at, SmsPack.id)
+        )
+    )
+    return held, packs
