@@ -52,7 +52,7 @@ def create_app(
     )
 
     # The models must be imported for Flask-Migrate to see them.
-    from cabinet import observability
+    from cabinet import observability, revisits
     from cabinet.api import models as _api  # noqa: F401
     from cabinet.api import views as api_views
     from cabinet.api.cli import api_tokens_cli
@@ -117,6 +117,7 @@ def create_app(
     if app.config["DEMO_MODE"]:  # «Сценарии», the time machine, «Сбросить демо»
         app.register_blueprint(demo_bp)
     app.register_blueprint(health.bp)
+    revisits.install(app)  # a repeated read's 304 before Flask (inside the static files)
     serving.init_app(app)
     app.cli.add_command(managers_cli)
     app.cli.add_command(invitations_cli)

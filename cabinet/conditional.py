@@ -22,17 +22,20 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from flask import Flask, Response, current_app, g, request
 from redis import Redis
 from redis.exceptions import RedisError
 
 CACHE_CONTROL = "private, no-cache"
+# In a request's WSGI environ: the key its answer was named and kept by (the revisit gate keeps
+# the whole answer Flask sent under it, cabinet/revisits).
+NAMED = "cabinet.named"
 MINUTE = timedelta(minutes=1)
 TTL_SECONDS = 120  # a key names one minute: two are plenty
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
@@ -126,8 +129,9 @@ def init_app(app: Flask) -> None:
     app.extensions["fragment_cache"] = store
 
 
-def store() -> Store:
-    found: Store = current_app.extensions["fragment_cache"]
+def store(app: Flask | None = None) -> Store:
+    """The app's cache of answers (the current app's, unless given one)."""
+    found: Store = (app or current_app).extensions["fragment_cache"]
     return found
 
 
@@ -147,16 +151,17 @@ def answer(
     """The answer named by `parts` and the minute: 304, the kept body, or `render()` (kept)."""
     now = clock()
     minute = now.replace(second=0, microsecond=0)
-    key = _key(kind, parts, minute)
-    tag = f'"{key[:40]}"'
-    matched = _matched(tag)
+    key = key_of(kind, parts, minute, request.script_root, request.full_path, current_app.config)
+    tag = tag_of(key)
+    matched = matched_tag(request.headers.get("If-None-Match"), tag)
     if matched is not None:
-        return _not_modified(matched)
+        return not_modified(matched)
     kept = store().get(key)
     if kept is not None:
         mimetype, _, body = kept.partition(b"\n")
         response = Response(body, 200, mimetype=mimetype.decode())
         response.vary.add("HX-Request")
+        request.environ[NAMED] = key
         return _named(response, tag)
     g.conditional_moments = []
     response = render()
@@ -171,28 +176,35 @@ def answer(
     ):
         return response
     store().set(key, (response.mimetype or "").encode() + b"\n" + response.get_data())
+    request.environ[NAMED] = key
     return _named(response, tag)
 
 
-def _key(kind: str, parts: Iterable[object], minute: datetime) -> str:
+def key_of(
+    kind: str,
+    parts: Iterable[object],
+    minute: datetime,
+    script_root: str,
+    full_path: str,
+    config: Mapping[str, Any],
+) -> str:
+    """The name of an answer: what it shows (`parts`), where (the URL), when (the minute), and
+    the release and settings it was made with. The revisit gate (cabinet/web/revisits.py)
+    names a request by this same function before Flask sees it."""
     digest = hashlib.sha256(release().encode())
-    settings = tuple(current_app.config.get(name) for name in SETTINGS)
-    for part in (
-        kind,
-        settings,
-        request.script_root,
-        request.full_path,
-        minute.isoformat(),
-        *parts,
-    ):
+    settings = tuple(config.get(name) for name in SETTINGS)
+    for part in (kind, settings, script_root, full_path, minute.isoformat(), *parts):
         digest.update(b"\x1f" + repr(part).encode())
     return digest.hexdigest()
 
 
-def _matched(tag: str) -> str | None:
-    """The tag as the client sent it (Flask-Compress adds `:br` or `:gzip` to a strong ETag of
-    a compressed body), when it names this key."""
-    header = request.headers.get("If-None-Match")
+def tag_of(key: str) -> str:
+    return f'"{key[:40]}"'
+
+
+def matched_tag(header: str | None, tag: str) -> str | None:
+    """The tag as the client sent it in `If-None-Match` (Flask-Compress adds `:br` or `:gzip`
+    to a strong ETag of a compressed body), when it names this key."""
     if not header:
         return None
     bare = tag[1:-1]
@@ -212,7 +224,7 @@ def _named(response: Response, tag: str) -> Response:
     return response
 
 
-def _not_modified(tag: str) -> Response:
+def not_modified(tag: str) -> Response:
     response = Response(status=304)
     del response.headers["Content-Type"]  # a 304 has no body
     response.vary.add("HX-Request")

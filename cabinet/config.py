@@ -128,6 +128,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         # limits' Redis, when they have one) or, with neither, this many bytes in each process.
         "FRAGMENT_CACHE_URL": env.get("FRAGMENT_CACHE_URL", ""),
         "FRAGMENT_CACHE_BYTES": int(env.get("FRAGMENT_CACHE_BYTES", str(32 * 1024 * 1024))),
+        # The revisit gate answers repeated reads before Flask (cabinet/revisits); 0: Flask does.
+        "REVISIT_GATE": env.get("REVISIT_GATE", "1") == "1",
         # Not read from the environment: only a test run may pick another (cabinet/passwords.py).
         "PASSWORD_HASH_METHOD": PRODUCTION_METHOD,
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "cabinet"),

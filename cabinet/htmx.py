@@ -7,7 +7,9 @@ from typing import Any
 
 from flask import Flask, Response, make_response, redirect, render_template
 from htmx_flask import Htmx, request
+from htmx_flask.requests import HtmxHeaders
 from jinja2_fragments.flask import render_block
+from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Response as BaseResponse
 
 htmx = Htmx()
@@ -25,6 +27,13 @@ def is_htmx() -> bool:
 def wants_fragment() -> bool:
     """An htmx swap, not a history restore (a pushed URL always gets the full page)."""
     return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def asked_by(headers: Headers) -> tuple[bool, bool]:
+    """(`is_htmx`, `wants_fragment`) of a request not yet in Flask's hands (its headers), read
+    by htmx-flask's own class, as those two read Flask's request."""
+    htmx_headers = HtmxHeaders(headers)
+    return bool(htmx_headers), bool(htmx_headers) and not htmx_headers.history_restore_request
 
 
 def render(template: str, block: str, status: int = 200, **context: Any) -> Response:

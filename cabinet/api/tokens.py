@@ -172,16 +172,31 @@ def listing() -> list[ApiToken]:
 def authenticate(presented: str) -> Caller | None:
     """The active token matching `presented` (its name and scopes), or None (one indexed
     lookup: it runs before every API call)."""
-    if not _TOKEN.fullmatch(presented):
+    token_hash = presented_hash(presented)
+    if token_hash is None:
         return None
-    found = read(_active_token(), {"token_hash": hash_token(presented)}).first()
+    found = read(active_token(), {"token_hash": token_hash}).first()
     if found is None:
         return None
     return Caller(found.name, frozenset(scopes_of(found.scopes)))
 
 
+def bearer(authorization: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; None without one."""
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        return None
+    return credentials.strip()
+
+
+def presented_hash(presented: str) -> str | None:
+    """The hash a presented token is looked up by; None for what is no token's shape."""
+    return hash_token(presented) if _TOKEN.fullmatch(presented) else None
+
+
 @cache
-def _active_token() -> Select[tuple[str, str]]:
+def active_token() -> Select[tuple[str, str]]:
+    """The name and scopes of the active token with `:token_hash`."""
     return (
         select(ApiToken.name, ApiToken.scopes)
         .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))

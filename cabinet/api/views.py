@@ -44,15 +44,15 @@ def authenticate() -> None:
     with the endpoint's scope (`tokens.REQUIRED_SCOPE`; an endpoint missing there is closed)."""
     if request.endpoint == "api.openapi_document":
         return
-    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not credentials.strip():
+    credentials = tokens.bearer(request.headers.get("Authorization", ""))
+    if credentials is None:
         raise ApiProblem(
             problems.UNAUTHORIZED,
             "Нужен заголовок Authorization: Bearer <токен>. Токен выпускает оператор кабинета "
             "командой «flask api-tokens create ИМЯ --scope …».",
             headers={"WWW-Authenticate": WWW_AUTHENTICATE},
         )
-    caller = tokens.authenticate(credentials.strip())
+    caller = tokens.authenticate(credentials)
     if caller is None:
         raise ApiProblem(
             problems.UNAUTHORIZED,
@@ -133,7 +133,8 @@ def discount(client_id: str) -> Response:
         return _json(schemas.Discount.of(standing, at, terms).dump(context.timezone))
 
     # Named by the client's and the program's change stamps (cabinet/stamps.py) and the minute.
-    return conditional.answer("api-discount", stamps.of_client(cid), render, context.clock.now)
+    named_by = stamps.of_client(cid)
+    return conditional.answer(str(request.endpoint), named_by, render, context.clock.now)
 
 
 def _moments(standing: queries.Standing) -> list[datetime]:

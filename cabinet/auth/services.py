@@ -53,16 +53,25 @@ def load_session_user(session_id: str) -> ClientRecord | Manager | None:
     """The signed-in client (`<client id>.<session version>`) or manager (`m<id>.<version>`),
     if the session is still valid. A client is read as a record (every page of the cabinet
     reads it: one statement of columns), a manager as the model."""
+    parsed = parse_session_id(session_id)
+    if parsed is None:
+        return None
+    is_manager, user_id, version = parsed
+    user: ClientRecord | Manager | None = (
+        db.session.get(Manager, user_id) if is_manager else load_record(user_id)
+    )
+    if user is None or not user.is_active or user.session_version != version:
+        return None
+    return user
+
+
+def parse_session_id(session_id: str) -> tuple[bool, int, int] | None:
+    """(a manager's?, the account's id, the session version) of a session's user id."""
     is_manager = session_id.startswith("m")
     user_part, _, version_part = session_id.removeprefix("m").partition(".")
     if not (user_part.isdigit() and version_part.isdigit()):
         return None
-    user: ClientRecord | Manager | None = (
-        db.session.get(Manager, int(user_part)) if is_manager else load_record(int(user_part))
-    )
-    if user is None or not user.is_active or user.session_version != int(version_part):
-        return None
-    return user
+    return is_manager, int(user_part), int(version_part)
 
 
 def create_manager(

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from cabinet.referrals.models import Member
 
 ClientStatus = Literal["active", "closed"]
+ACTIVE: ClientStatus = "active"
 CLIENT_STATUSES: tuple[ClientStatus, ...] = get_args(ClientStatus)
 
 
@@ -151,6 +152,17 @@ _RECORD_COLUMNS = tuple(field.name for field in fields(ClientRecord) if field.na
 @cache
 def _record_by_id() -> Select[Any]:
     columns = (getattr(Client, name) for name in _RECORD_COLUMNS)
+    return _with_stamps(*columns)
+
+
+@cache
+def session_check() -> Select[Any]:
+    """What a repeated read needs of the signed-in client (cabinet/revisits): its status,
+    session version and change stamps, as `load_record` reads them."""
+    return _with_stamps(Client.status, Client.session_version)
+
+
+def _with_stamps(*columns: Any) -> Select[Any]:
     own = select(MemberStamp.stamp).where(MemberStamp.client_id == Client.id)
     everyone = select(MemberStamp.stamp).where(MemberStamp.client_id == PROGRAM)
     return select(*columns, own.scalar_subquery(), everyone.scalar_subquery()).where(

@@ -95,7 +95,7 @@ def _render(form: InviteForm, channel: rules.Channel, status: int = 200) -> Resp
 @client_required
 def dialog() -> Response:
     """«Поделиться кодом» (named by what it shows, as the page: cabinet/web/seen.py)."""
-    return seen.member_answer("share-dialog", _dialog)
+    return seen.member_answer(_dialog)
 
 
 def _dialog() -> Response:

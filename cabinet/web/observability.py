@@ -61,25 +61,45 @@ def _finish(response: Response) -> Response:
     started = g.pop(_STARTED, None)
     if started is None:  # a request that failed before `_start` ran (none is known)
         return response
-    seconds = time.perf_counter() - started
-    endpoint = request.url_rule.endpoint if request.url_rule is not None else "unmatched"
+    rule = request.url_rule
+    observed(
+        response,
+        method=request.method,
+        endpoint=rule.endpoint if rule is not None else "unmatched",
+        route=rule.rule if rule is not None else None,
+        seconds=time.perf_counter() - started,
+        who=_who(),
+    )
+    return response
+
+
+def observed(
+    response: Response,
+    *,
+    method: str,
+    endpoint: str,
+    route: str | None,
+    seconds: float,
+    who: dict[str, object],
+) -> None:
+    """The answered request measured, logged, and its response given the request's id (also
+    for the revisit gate, cabinet/revisits, which answers before Flask)."""
     status = response.status_code
     metrics.REQUEST_SECONDS.labels(
-        endpoint=endpoint, method=request.method, status_class=metrics.status_class(status)
+        endpoint=endpoint, method=method, status_class=metrics.status_class(status)
     ).observe(seconds)
     request_id = logs.current_request_id()
     if request_id is not None:
         response.headers[REQUEST_ID_HEADER] = request_id
     fields: dict[str, object] = {
-        "method": request.method,
-        "route": request.url_rule.rule if request.url_rule is not None else None,
+        "method": method,
+        "route": route,
         "endpoint": endpoint,
         "status": status,
         "duration_ms": round(seconds * 1000, 2),
     }
-    fields.update(_who())
-    log.info("%s %s %s", request.method, endpoint, status, extra=fields)
-    return response
+    fields.update(who)
+    log.info("%s %s %s", method, endpoint, status, extra=fields)
 
 
 def _who() -> dict[str, object]:

@@ -69,7 +69,7 @@ def _tab_arg() -> page.Tab:
 def show() -> Response:
     """«Реферальная программа»; with htmx, only the tabs (a tab or a page of one). Named by
     what it shows (cabinet/web/seen.py): a 304 or the kept page when nothing changed."""
-    return seen.member_answer("referral-tab" if wants_fragment() else "referral-page", _show)
+    return seen.member_answer(_show)
 
 
 def _show() -> Response:

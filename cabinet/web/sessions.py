@@ -44,26 +44,38 @@ class IdleSessionInterface(SecureCookieSessionInterface):
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
+        # Flask builds the serializer anew for every request; it depends only on the keys.
+        self._serializer: tuple[object, URLSafeTimedSerializer | None] | None = None
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        if self._serializer is not None and self._serializer[0] == keys:
+            return self._serializer[1]
         flasks = super().get_signing_serializer(app)
-        if flasks is None:
-            return None
-        # Flask's serializer (keys, fallbacks, salt, digest), its signer reading our clock.
-        return URLSafeTimedSerializer(
-            flasks.secret_keys,
-            salt=flasks.salt,
-            serializer=flasks.serializer,
-            signer=ClockSigner,
-            signer_kwargs={**flasks.signer_kwargs, "clock": self.clock},
-        )
+        serializer = None
+        if flasks is not None:
+            # Flask's serializer (keys, fallbacks, salt, digest), its signer reading our clock.
+            serializer = URLSafeTimedSerializer(
+                flasks.secret_keys,
+                salt=flasks.salt,
+                serializer=flasks.serializer,
+                signer=ClockSigner,
+                signer_kwargs={**flasks.signer_kwargs, "clock": self.clock},
+            )
+        self._serializer = (keys, serializer)
+        return serializer
 
     def open_session(self, app: Flask, request: Request) -> IdleSession | None:
-        signer = self.get_signing_serializer(app)
-        if signer is None:
+        if self.get_signing_serializer(app) is None:
             return None
-        value = request.cookies.get(self.get_cookie_name(app))
-        if not value:
+        return self.read(app, request.cookies.get(self.get_cookie_name(app)))
+
+    def read(self, app: Flask, value: str | None) -> IdleSession:
+        """The session a cookie's value holds: empty when there is none, when its signature is
+        wrong, or when it is older than the idle timeout (also for the revisit gate,
+        cabinet/web/revisits.py, which reads the cookie before Flask does)."""
+        signer = self.get_signing_serializer(app)
+        if signer is None or not value:
             return IdleSession()
         max_age = int(app.permanent_session_lifetime.total_seconds())
         try:

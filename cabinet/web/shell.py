@@ -125,17 +125,24 @@ def _reads_only_for_reads() -> None:
 def _security_headers(response: Response) -> Response:
     """On every response, error pages included. Reads no database: it must work when the
     database is what failed."""
-    response.headers.setdefault(
-        "Content-Security-Policy", current_app.extensions["content_security_policy"]
-    )
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    if current_app.config["CABINET_ENV"] == "production":
-        response.headers.setdefault("Strict-Transport-Security", guard.HSTS)
+    for name, value in security_headers(current_app):
+        response.headers.setdefault(name, value)
     if "_user_id" in cookie_session:
         response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+def security_headers(app: Flask) -> list[tuple[str, str]]:
+    """The headers every response carries (also the revisit gate's, cabinet/revisits)."""
+    headers = [
+        ("Content-Security-Policy", app.extensions["content_security_policy"]),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+    ]
+    if app.config["CABINET_ENV"] == "production":
+        headers.append(("Strict-Transport-Security", guard.HSTS))
+    return headers
 
 
 _TITLES = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from cabinet.api import tokens
 from cabinet.clock import Context
 from cabinet.db import db
 from cabinet.referrals import services
@@ -12,6 +13,7 @@ from tests.api.conftest import Api
 from tests.conftest import msk
 from tests.factories import make_client
 from tests.support.statements import queries, recorded
+from tests.web.conftest import outside_requests
 
 URL = "/api/v1/clients/400/discount"
 
@@ -55,3 +57,32 @@ def test_someone_elses_change_keeps_the_name(
         db.session.remove()
     second = api.client.get(URL, headers={**api.headers, "If-None-Match": first.headers["ETag"]})
     assert second.status_code == 304
+
+
+def test_the_gate_answers_the_discount_api_with_two_statements(
+    app: Flask, api: Api, worked_example: str
+) -> None:
+    gate = app.extensions["revisits"]
+    before = gate.answered
+    first = api.get(URL)
+    with recorded(app) as statements:
+        again = api.client.get(URL, headers={**api.headers, "If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    assert gate.answered == before + 1
+    assert len(queries(statements)) == 2  # the token, the stamps
+    assert again.headers["Cache-Control"] == "private, no-cache"
+    assert again.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_token_without_the_scope_gets_flasks_refusal_not_a_304(
+    app: Flask, api: Api, worked_example: str, context: Context
+) -> None:
+    first = api.get(URL)
+    with outside_requests(app):
+        reader = tokens.issue(context, "reader", scopes=["read"]).token
+    refused = api.client.get(
+        URL,
+        headers={"Authorization": f"Bearer {reader}", "If-None-Match": first.headers["ETag"]},
+    )
+    assert refused.status_code == 403
+    assert "нет права «биллинг (billing)»" in refused.get_json()["detail"]

@@ -1,0 +1,299 @@
+"""A repeated read answered before Flask: the revisit gate.
+
+The member's page, its tabs, the share dialog and the discount API are named by what they show
+(cabinet/conditional.py): a request whose `If-None-Match` names the answer of now gets `304`.
+Inside Flask that costs the whole way of a request — the session, Flask-Login, the ORM session,
+every hook — for an answer of no body. The gate, in front of Flask, names the request by the
+same functions from the same facts and answers the 304 itself:
+
+* the route, matched by Flask's own URL map (only `seen.MEMBER_VIEWS` and the discount API);
+* for a member's page: the session cookie read by the app's session interface (signature, idle
+  timeout), Flask-Login's session check, and one statement for the client's status, session
+  version and change stamps — a revoked, closed or timed-out session never gets a 304;
+* for the API: the bearer token with the endpoint's scope, then the client's stamps;
+* the name: `seen.member_parts` and `conditional.key_of`, as the view computes them.
+
+Anything else — no `If-None-Match`, a body, a manager's session, a flash message waiting, a
+cookie due to be signed again, a name that does not match, any error at all — goes to Flask
+unchanged, which answers as it always did. The 304 carries what Flask's would: the ETag, the
+`Vary` and `Cache-Control` of cabinet/conditional.py, the security headers, the request id; it
+is measured and logged as Flask's answers are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from flask import Flask, Response
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
+
+from cabinet import conditional, logs
+from cabinet.api import inputs, tokens
+from cabinet.api.problems import ApiProblem
+from cabinet.auth.services import parse_session_id
+from cabinet.clients.models import ACTIVE, session_check
+from cabinet.extensions import login_manager
+from cabinet.htmx import asked_by
+from cabinet.revisits.reads import Reads
+from cabinet.stamps import STAMPS_OF, stamps_of
+from cabinet.web import links, seen
+from cabinet.web.observability import REQUEST_ID_HEADER, observed
+from cabinet.web.sessions import IdleSessionInterface
+from cabinet.web.shell import security_headers
+
+log = logging.getLogger("cabinet.revisits")
+
+DISCOUNT = "api.discount"
+READS = frozenset({"GET", "HEAD"})
+KEPT_VISITS = 4096
+# What names a visit before routing: the URL, the cookies, the token, and the headers an answer
+# varies on (htmx's and the compression's).
+VISIT = (
+    "PATH_INFO",
+    "QUERY_STRING",
+    "HTTP_COOKIE",
+    "HTTP_AUTHORIZATION",
+    "HTTP_HX_REQUEST",
+    "HTTP_HX_HISTORY_RESTORE_REQUEST",
+    "HTTP_ACCEPT_ENCODING",
+)
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class RevisitGate:
+    """WSGI middleware in front of the app's own `wsgi_app`."""
+
+    def __init__(self, app: Flask, wsgi_app: WSGIApp, reads: Reads) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.reads = reads
+        self.answered = 0  # 304s this process gave without Flask (tests read it)
+        self.replayed = 0  # kept answers it sent again
+        # Requests (their URL, cookies, token and the headers an answer varies on) whose answer
+        # this process kept: a first visit costs the gate nothing.
+        self._kept: OrderedDict[tuple[object, ...], None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if (
+            environ.get("REQUEST_METHOD") not in READS
+            or environ.get("CONTENT_LENGTH")
+            or environ.get("HTTP_TRANSFER_ENCODING")
+        ):
+            return self.wsgi_app(environ, start_response)
+        visit = _visit(environ)
+        if environ.get("HTTP_IF_NONE_MATCH") or visit in self._kept:
+            started = time.perf_counter()
+            request_id = logs.valid_request_id(environ.get("HTTP_X_REQUEST_ID"))
+            with logs.bound(request_id=request_id or logs.new_request_id()):
+                try:
+                    response = self._answer(environ, started)
+                except Exception:  # Flask answers it, errors and all  # noqa: BLE001
+                    log.debug("revisit gate passed a request on", exc_info=True)
+                    response = None
+            if response is not None:
+                return response(environ, start_response)
+        if environ["REQUEST_METHOD"] != "GET":
+            return self.wsgi_app(environ, start_response)
+        return self._keeping(environ, start_response, visit)
+
+    def _keeping(
+        self, environ: dict[str, Any], start_response: Callable[..., Any], visit: tuple[object, ...]
+    ) -> Any:
+        """Flask's answer, kept whole when Flask named and kept it (cabinet/conditional.py)."""
+        sent: list[Any] = []
+
+        def remember(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+            sent[:] = [status, headers]
+            return start_response(status, headers, *exc_info)
+
+        body = self.wsgi_app(environ, remember)
+        key = environ.get(conditional.NAMED)
+        if key is None or not sent or not sent[0].startswith("200 "):
+            return body
+        status, headers = sent
+        if any(name.lower() == "set-cookie" for name, _ in headers):
+            return body  # a cookie is one response's, never sent again
+        try:
+            data = b"".join(body)
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+        kept_headers = [(n, v) for n, v in headers if n != REQUEST_ID_HEADER]
+        conditional.store(self.app).set(
+            _replay_key(key, environ), _packed(status, kept_headers, data)
+        )
+        with self._lock:
+            self._kept[visit] = None
+            self._kept.move_to_end(visit)
+            while len(self._kept) > KEPT_VISITS:
+                self._kept.popitem(last=False)
+        return [data]
+
+    def _answer(self, environ: dict[str, Any], started: float) -> Any:
+        app = self.app
+        request = app.request_class(environ)
+        try:
+            rule, args = app.create_url_adapter(request).match(return_rule=True)  # type: ignore[union-attr]
+        except (HTTPException, RequestRedirect):
+            return None
+        endpoint = rule.endpoint
+        if endpoint in seen.MEMBER_VIEWS:
+            named = self._member(request)
+        elif endpoint == DISCOUNT:
+            named = self._discount(request, args)
+        else:
+            return None
+        if named is None:
+            return None
+        parts, who = named
+        context = app.extensions["context"]
+        minute = context.clock.now().replace(second=0, microsecond=0)
+        key = conditional.key_of(
+            endpoint, parts, minute, request.script_root, request.full_path, app.config
+        )
+        tag = conditional.tag_of(key)
+        sent = conditional.matched_tag(request.headers.get("If-None-Match"), tag)
+        if sent is not None:
+            response = conditional.not_modified(sent)
+            for name, value in security_headers(app):
+                response.headers.setdefault(name, value)
+            if who:  # Flask's session was read: its answers vary on the cookie
+                response.vary.add("Cookie")
+            self.answered += 1
+        else:
+            kept = None
+            if request.method == "GET":
+                kept = conditional.store(app).get(_replay_key(key, environ))
+            if kept is None:
+                return None
+            response = _unpacked(kept)
+            self.replayed += 1
+        observed(
+            response,
+            method=request.method,
+            endpoint=endpoint,
+            route=rule.rule,
+            seconds=time.perf_counter() - started,
+            who=who,
+        )
+        return response
+
+    def _member(self, request: Any) -> tuple[tuple[object, ...], dict[str, object]] | None:
+        app = self.app
+        interface = app.session_interface
+        if not isinstance(interface, IdleSessionInterface):
+            return None
+        session = interface.read(app, request.cookies.get(app.config["SESSION_COOKIE_NAME"]))
+        if (
+            not session
+            or interface.should_set_cookie(app, session)  # Flask signs it again
+            or not seen.names_pages(session)
+            or "_remember" in session
+            or app.config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST")
+            or not _login_keeps(app, session, request)
+        ):
+            return None
+        user_id = session.get("_user_id")
+        if not isinstance(user_id, str):
+            return None
+        parsed = parse_session_id(user_id)
+        if parsed is None or parsed[0]:  # a manager's session: Flask's way
+            return None
+        _, client_id, version = parsed
+        row = self.reads.one(session_check(), {"client_id": client_id})
+        if row is None:
+            return None
+        status, stored_version, stamp, program_stamp = row
+        if status != ACTIVE or stored_version != version:
+            return None
+        parts = seen.member_parts(
+            user_id=user_id,
+            client_id=client_id,
+            stamps=(stamp, program_stamp),
+            manager_id=None,
+            may_act=True,
+            csrf=session[seen.CSRF_KEY],
+            pending=request.cookies.get(links.PENDING_COOKIE),
+            htmx=asked_by(request.headers),
+            demo_shifted=seen.demo_shifted(app.config, app.extensions["context"].clock),
+        )
+        return parts, {"client_id": client_id}
+
+    def _discount(
+        self, request: Any, args: Mapping[str, Any]
+    ) -> tuple[tuple[object, ...], dict[str, object]] | None:
+        presented = tokens.bearer(request.headers.get("Authorization", ""))
+        token_hash = None if presented is None else tokens.presented_hash(presented)
+        if token_hash is None:
+            return None
+        found = self.reads.one(tokens.active_token(), {"token_hash": token_hash})
+        if found is None or tokens.REQUIRED_SCOPE[DISCOUNT] not in tokens.scopes_of(found[1]):
+            return None
+        try:
+            client_id = inputs.client_id(str(args["client_id"]))
+        except ApiProblem:
+            return None
+        return stamps_of(client_id, self.reads.all(STAMPS_OF, {"client_id": client_id})), {}
+
+
+def _visit(environ: dict[str, Any]) -> tuple[object, ...]:
+    return tuple(environ.get(name) for name in VISIT)
+
+
+def _replay_key(key: str, environ: dict[str, Any]) -> str:
+    """The whole answer differs by its compression (Flask-Compress chooses by this header)."""
+    return f"{key}:sent:{environ.get('HTTP_ACCEPT_ENCODING', '')}"
+
+
+def _packed(status: str, headers: list[tuple[str, str]], body: bytes) -> bytes:
+    return json.dumps([status, headers]).encode() + b"\n" + body
+
+
+def _unpacked(kept: bytes) -> Response:
+    head, _, body = kept.partition(b"\n")
+    status, headers = json.loads(head)
+    return Response(body, status=status, headers=[tuple(pair) for pair in headers])
+
+
+def _login_keeps(app: Flask, session: Any, request: Any) -> bool:
+    """Flask-Login's session protection leaves the session as it is (`_session_protection_
+    failed`): the same address and browser, or in "basic" mode a session already marked
+    not fresh."""
+    mode = app.config.get("SESSION_PROTECTION", login_manager.session_protection)
+    if mode not in ("basic", "strong") or session.get("_id") == login_identifier(request):
+        return True
+    return mode == "basic" and session.get("_fresh") is False
+
+
+def login_identifier(request: Any) -> str:
+    """Flask-Login's session identifier (`_create_identifier`: the address and the browser)
+    of a request not yet in Flask's hands; a session made elsewhere does not match it."""
+    address = request.headers.get("X-Forwarded-For", request.remote_addr)
+    if address is not None:
+        address = address.encode("utf-8").split(b",")[0].strip()
+    user_agent = request.headers.get("User-Agent")
+    if user_agent is not None:
+        user_agent = user_agent.encode("utf-8")
+    return hashlib.sha512(f"{address}|{user_agent}".encode()).hexdigest()
+
+
+def install(app: Flask) -> None:
+    """The gate in front of the app (before WhiteNoise wraps it), unless switched off."""
+    if not app.config["REVISIT_GATE"]:
+        return
+    reads = Reads(app)
+    if not reads.usable:
+        return
+    gate = RevisitGate(app, app.wsgi_app, reads)
+    app.extensions["revisits"] = gate
+    app.wsgi_app = gate  # type: ignore[method-assign]
