@@ -24,7 +24,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -46,7 +46,7 @@ SETTINGS = ("CABINET_BASE_URL", "PAGE_SIZE", "SMS_OPTIONS_URL", "DEMO_MODE", "CA
 class Store(Protocol):
     def get(self, key: str) -> bytes | None: ...
 
-    def set(self, key: str, value: bytes) -> None: ...
+    def set(self, key: str, value: bytes) -> bool: ...
 
 
 class MemoryStore:
@@ -65,9 +65,10 @@ class MemoryStore:
                 self._items.move_to_end(key)
             return value
 
-    def set(self, key: str, value: bytes) -> None:
+    def set(self, key: str, value: bytes) -> bool:
+        """Kept, or False: too big for the whole store."""
         if len(value) > self.max_bytes:
-            return
+            return False
         with self._lock:
             old = self._items.pop(key, None)
             if old is not None:
@@ -77,42 +78,57 @@ class MemoryStore:
             while self.size > self.max_bytes:
                 _, dropped = self._items.popitem(last=False)
                 self.size -= len(dropped)
+        return True
 
     def __len__(self) -> int:
         return len(self._items)
 
 
 class RedisStore:
-    """Bodies in Redis, kept TTL_SECONDS (Redis's own `maxmemory` bounds the whole). Redis down
-    is a miss, never an error: the answer is rendered, and Redis is left alone for RETRY_SECONDS
-    (a request does not wait for its timeout twice)."""
+    """Bodies in Redis, kept TTL_SECONDS (Redis's own `maxmemory` bounds the whole), and the
+    ones this process set or read in a MemoryStore of its own. Redis down is a miss, never an
+    error: the answer is rendered, and Redis is left alone for RETRY_SECONDS (a request does not
+    wait for its timeout twice)."""
 
     RETRY_SECONDS = 5.0
 
-    def __init__(self, url: str, prefix: str, timeout_seconds: float) -> None:
+    def __init__(self, url: str, prefix: str, timeout_seconds: float, near_bytes: int) -> None:
         self.redis = Redis.from_url(
             url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
         )
         self.prefix = prefix
         self._down_until = 0.0
+        # A key names one content for good (what it shows, the minute): a copy kept in this
+        # process is never stale, and spares Redis's round trip on the next read here.
+        self.near = MemoryStore(near_bytes)
 
     def get(self, key: str) -> bytes | None:
+        value = self.near.get(key)
+        if value is not None:
+            return value
         if time.monotonic() < self._down_until:
             return None
         try:
-            value = self.redis.get(self.prefix + key)
+            found = self.redis.get(self.prefix + key)
         except RedisError:
             self._down_until = time.monotonic() + self.RETRY_SECONDS
             return None
-        return value if isinstance(value, bytes) else None
+        if not isinstance(found, bytes):
+            return None
+        self.near.set(key, found)
+        return found
 
-    def set(self, key: str, value: bytes) -> None:
+    def set(self, key: str, value: bytes) -> bool:
+        """Kept, or False: Redis did not answer."""
+        self.near.set(key, value)
         if time.monotonic() < self._down_until:
-            return
+            return False
         try:
             self.redis.set(self.prefix + key, value, ex=TTL_SECONDS)
         except RedisError:
             self._down_until = time.monotonic() + self.RETRY_SECONDS
+            return False
+        return True
 
 
 def init_app(app: Flask) -> None:
@@ -123,7 +139,8 @@ def init_app(app: Flask) -> None:
     store: Store
     if url.startswith(REDIS_SCHEMES):
         prefix = f"{app.config.get('RATELIMIT_KEY_PREFIX', 'cabinet')}:fragment:"
-        store = RedisStore(url, prefix, float(app.config["RATELIMIT_REDIS_TIMEOUT_SECONDS"]))
+        timeout = float(app.config["RATELIMIT_REDIS_TIMEOUT_SECONDS"])
+        store = RedisStore(url, prefix, timeout, int(app.config["FRAGMENT_CACHE_BYTES"]))
     else:
         store = MemoryStore(int(app.config["FRAGMENT_CACHE_BYTES"]))
     app.extensions["fragment_cache"] = store
@@ -191,11 +208,19 @@ def key_of(
     """The name of an answer: what it shows (`parts`), where (the URL), when (the minute), and
     the release and settings it was made with. The revisit gate (cabinet/web/revisits.py)
     names a request by this same function before Flask sees it."""
-    digest = hashlib.sha256(release().encode())
-    settings = tuple(config.get(name) for name in SETTINGS)
-    for part in (kind, settings, script_root, full_path, minute.isoformat(), *parts):
+    digest = _seeded(repr(tuple(config.get(name) for name in SETTINGS))).copy()
+    for part in (kind, script_root, full_path, minute.isoformat(), *parts):
         digest.update(b"\x1f" + repr(part).encode())
-    return digest.hexdigest()
+    named: str = digest.hexdigest()
+    return named
+
+
+@lru_cache(maxsize=16)
+def _seeded(settings: str) -> Any:
+    """The digest fed with the release and the settings (copied for every key)."""
+    digest = hashlib.sha256(release().encode())
+    digest.update(b"\x1f" + settings.encode())
+    return digest
 
 
 def tag_of(key: str) -> str:
@@ -225,11 +250,18 @@ def _named(response: Response, tag: str) -> Response:
 
 
 def not_modified(tag: str) -> Response:
-    response = Response(status=304)
+    response = Response(status=304, headers=not_modified_headers(tag))
     del response.headers["Content-Type"]  # a 304 has no body
-    response.vary.add("HX-Request")
-    response.vary.add("Accept-Encoding")
-    return _named(response, tag)
+    return response
+
+
+def not_modified_headers(tag: str, *vary: str) -> list[tuple[str, str]]:
+    """A 304's headers: what it varies on (also `vary`), its name, how it may be kept."""
+    return [
+        ("Vary", ", ".join(("HX-Request", "Accept-Encoding", *vary))),
+        ("ETag", tag),
+        ("Cache-Control", CACHE_CONTROL),
+    ]
 
 
 @cache

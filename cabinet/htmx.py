@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, make_response, redirect, render_template
 from htmx_flask import Htmx, request
-from htmx_flask.requests import HtmxHeaders
+from htmx_flask.constants import HX_FALSE, HX_TRUE
 from jinja2_fragments.flask import render_block
-from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Response as BaseResponse
 
 htmx = Htmx()
@@ -29,11 +29,12 @@ def wants_fragment() -> bool:
     return bool(request.htmx) and not request.htmx.history_restore_request
 
 
-def asked_by(headers: Headers) -> tuple[bool, bool]:
-    """(`is_htmx`, `wants_fragment`) of a request not yet in Flask's hands (its headers), read
-    by htmx-flask's own class, as those two read Flask's request."""
-    htmx_headers = HtmxHeaders(headers)
-    return bool(htmx_headers), bool(htmx_headers) and not htmx_headers.history_restore_request
+def asked_in(environ: Mapping[str, Any]) -> tuple[bool, bool]:
+    """(`is_htmx`, `wants_fragment`) of a request not yet in Flask's hands (its WSGI environ),
+    by htmx-flask's own reading of its boolean headers (`HtmxHeaders._get_boolean_header`)."""
+    asked = environ.get("HTTP_HX_REQUEST", HX_FALSE).lower() == HX_TRUE
+    restore = environ.get("HTTP_HX_HISTORY_RESTORE_REQUEST", HX_FALSE).lower() == HX_TRUE
+    return asked, asked and not restore
 
 
 def render(template: str, block: str, status: int = 200, **context: Any) -> Response:

@@ -17,14 +17,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Integer, Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from cabinet.api.models import ApiToken
 from cabinet.clock import Context
 from cabinet.db import db, read, transaction
 from cabinet.errors import ProgramRefusal
+from cabinet.stamps import PROGRAM, MemberStamp
 
 TOKEN_PREFIX = "cab_"  # noqa: S105 - a marker, not a secret
 TOKEN_BYTES = 32
@@ -192,6 +194,22 @@ def bearer(authorization: str) -> str | None:
 def presented_hash(presented: str) -> str | None:
     """The hash a presented token is looked up by; None for what is no token's shape."""
     return hash_token(presented) if _TOKEN.fullmatch(presented) else None
+
+
+@cache
+def scopes_and_stamps() -> Select[Any]:
+    """The scopes of the active token with `:token_hash`, with the change stamps of client
+    `:client_id` and of the program: a repeated discount read in one statement (the revisit
+    gate, cabinet/revisits)."""
+    own = select(MemberStamp.stamp).where(
+        MemberStamp.client_id == bindparam("client_id", type_=Integer())
+    )
+    everyone = select(MemberStamp.stamp).where(MemberStamp.client_id == PROGRAM)
+    return (
+        select(ApiToken.scopes, own.scalar_subquery(), everyone.scalar_subquery())
+        .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+        .limit(1)
+    )
 
 
 @cache

@@ -31,8 +31,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_cookie
 from werkzeug.routing import RequestRedirect
 
 from cabinet import conditional, logs
@@ -41,9 +42,8 @@ from cabinet.api.problems import ApiProblem
 from cabinet.auth.services import parse_session_id
 from cabinet.clients.models import ACTIVE, session_check
 from cabinet.extensions import login_manager
-from cabinet.htmx import asked_by
+from cabinet.htmx import asked_in
 from cabinet.revisits.reads import Reads
-from cabinet.stamps import STAMPS_OF, stamps_of
 from cabinet.web import links, seen
 from cabinet.web.observability import REQUEST_ID_HEADER, observed
 from cabinet.web.sessions import IdleSessionInterface
@@ -54,6 +54,7 @@ log = logging.getLogger("cabinet.revisits")
 DISCOUNT = "api.discount"
 READS = frozenset({"GET", "HEAD"})
 KEPT_VISITS = 4096
+NOT_MODIFIED = "304 NOT MODIFIED"  # werkzeug's status line
 # What names a visit before routing: the URL, the cookies, the token, and the headers an answer
 # varies on (htmx's and the compression's).
 VISIT = (
@@ -65,6 +66,8 @@ VISIT = (
     "HTTP_HX_HISTORY_RESTORE_REQUEST",
     "HTTP_ACCEPT_ENCODING",
 )
+# What names an answer besides its URL and the minute, and whom the log line names.
+Named = tuple[tuple[object, ...], dict[str, object]]
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -81,6 +84,8 @@ class RevisitGate:
         # this process kept: a first visit costs the gate nothing.
         self._kept: OrderedDict[tuple[object, ...], None] = OrderedDict()
         self._lock = threading.Lock()
+        self._urls = app.url_map.bind("")  # the cabinet matches no host or subdomain
+        self._identifiers: dict[tuple[object, ...], str] = {}  # (address, browser) → Flask-Login's
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if (
@@ -129,9 +134,9 @@ class RevisitGate:
             if close is not None:
                 close()
         kept_headers = [(n, v) for n, v in headers if n != REQUEST_ID_HEADER]
-        conditional.store(self.app).set(
-            _replay_key(key, environ), _packed(status, kept_headers, data)
-        )
+        packed = _packed(status, kept_headers, data)
+        if not conditional.store(self.app).set(_replay_key(key, environ), packed):
+            return [data]
         with self._lock:
             self._kept[visit] = None
             self._kept.move_to_end(visit)
@@ -143,14 +148,14 @@ class RevisitGate:
         app = self.app
         request = app.request_class(environ)
         try:
-            rule, args = app.create_url_adapter(request).match(return_rule=True)  # type: ignore[union-attr]
+            rule, args = self._urls.match(request.path, request.method, return_rule=True)
         except (HTTPException, RequestRedirect):
             return None
         endpoint = rule.endpoint
         if endpoint in seen.MEMBER_VIEWS:
-            named = self._member(request)
+            named = self._member(environ)
         elif endpoint == DISCOUNT:
-            named = self._discount(request, args)
+            named = self._discount(environ, args)
         else:
             return None
         if named is None:
@@ -162,45 +167,52 @@ class RevisitGate:
             endpoint, parts, minute, request.script_root, request.full_path, app.config
         )
         tag = conditional.tag_of(key)
-        sent = conditional.matched_tag(request.headers.get("If-None-Match"), tag)
+        sent = conditional.matched_tag(environ.get("HTTP_IF_NONE_MATCH"), tag)
         if sent is not None:
-            response = conditional.not_modified(sent)
-            for name, value in security_headers(app):
-                response.headers.setdefault(name, value)
-            if who:  # Flask's session was read: its answers vary on the cookie
-                response.vary.add("Cookie")
+            # What Flask's 304 carries (cabinet/conditional.py), without building its Response.
+            vary = ("Cookie",) if who else ()  # Flask's session was read: it varies on it
+            status, headers = NOT_MODIFIED, conditional.not_modified_headers(sent, *vary)
+            headers.extend(security_headers(app))
+            body = b""
             self.answered += 1
         else:
             kept = None
             if request.method == "GET":
                 kept = conditional.store(app).get(_replay_key(key, environ))
-            if kept is None:
+            if kept is None:  # changed since, or dropped: Flask renders, and it is kept again
+                with self._lock:
+                    self._kept.pop(_visit(environ), None)
                 return None
-            response = _unpacked(kept)
+            status, headers, body = _unpacked(kept)
             self.replayed += 1
-        observed(
-            response,
+        request_id = observed(
+            int(status[:3]),
             method=request.method,
             endpoint=endpoint,
             route=rule.rule,
             seconds=time.perf_counter() - started,
             who=who,
         )
-        return response
+        if request_id is not None:
+            headers.append((REQUEST_ID_HEADER, request_id))
+        return _sent(status, headers, body)
 
-    def _member(self, request: Any) -> tuple[tuple[object, ...], dict[str, object]] | None:
+    def _member(
+        self, environ: dict[str, Any]
+    ) -> tuple[tuple[object, ...], dict[str, object]] | None:
         app = self.app
         interface = app.session_interface
         if not isinstance(interface, IdleSessionInterface):
             return None
-        session = interface.read(app, request.cookies.get(app.config["SESSION_COOKIE_NAME"]))
+        cookies = parse_cookie(environ.get("HTTP_COOKIE"))  # werkzeug's, as Flask's request
+        session = interface.peek(app, cookies.get(app.config["SESSION_COOKIE_NAME"]))
         if (
             not session
             or interface.should_set_cookie(app, session)  # Flask signs it again
             or not seen.names_pages(session)
             or "_remember" in session
             or app.config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST")
-            or not _login_keeps(app, session, request)
+            or not self._login_keeps(session, environ)
         ):
             return None
         user_id = session.get("_user_id")
@@ -223,27 +235,49 @@ class RevisitGate:
             manager_id=None,
             may_act=True,
             csrf=session[seen.CSRF_KEY],
-            pending=request.cookies.get(links.PENDING_COOKIE),
-            htmx=asked_by(request.headers),
+            pending=cookies.get(links.PENDING_COOKIE),
+            htmx=asked_in(environ),
             demo_shifted=seen.demo_shifted(app.config, app.extensions["context"].clock),
         )
         return parts, {"client_id": client_id}
 
-    def _discount(
-        self, request: Any, args: Mapping[str, Any]
-    ) -> tuple[tuple[object, ...], dict[str, object]] | None:
-        presented = tokens.bearer(request.headers.get("Authorization", ""))
+    def _login_keeps(self, session: Any, environ: dict[str, Any]) -> bool:
+        """Flask-Login's session protection leaves the session as it is
+        (`_session_protection_failed`): the same address and browser, or in "basic" mode a
+        session already marked not fresh."""
+        mode = self.app.config.get("SESSION_PROTECTION", login_manager.session_protection)
+        if mode not in ("basic", "strong"):
+            return True
+        seen_from = (
+            environ.get("HTTP_X_FORWARDED_FOR", environ.get("REMOTE_ADDR")),
+            environ.get("HTTP_USER_AGENT"),
+        )
+        identifier = self._identifiers.get(seen_from)
+        if identifier is None:
+            identifier = login_identifier(environ)
+            with self._lock:
+                if len(self._identifiers) >= KEPT_VISITS:
+                    self._identifiers.clear()
+                self._identifiers[seen_from] = identifier
+        if session.get("_id") == identifier:
+            return True
+        return mode == "basic" and session.get("_fresh") is False
+
+    def _discount(self, environ: dict[str, Any], args: Mapping[str, Any]) -> Named | None:
+        presented = tokens.bearer(environ.get("HTTP_AUTHORIZATION", ""))
         token_hash = None if presented is None else tokens.presented_hash(presented)
         if token_hash is None:
-            return None
-        found = self.reads.one(tokens.active_token(), {"token_hash": token_hash})
-        if found is None or tokens.REQUIRED_SCOPE[DISCOUNT] not in tokens.scopes_of(found[1]):
             return None
         try:
             client_id = inputs.client_id(str(args["client_id"]))
         except ApiProblem:
             return None
-        return stamps_of(client_id, self.reads.all(STAMPS_OF, {"client_id": client_id})), {}
+        found = self.reads.one(
+            tokens.scopes_and_stamps(), {"token_hash": token_hash, "client_id": client_id}
+        )
+        if found is None or tokens.REQUIRED_SCOPE[DISCOUNT] not in tokens.scopes_of(found[0]):
+            return None
+        return (found[1], found[2]), {}
 
 
 def _visit(environ: dict[str, Any]) -> tuple[object, ...]:
@@ -259,29 +293,27 @@ def _packed(status: str, headers: list[tuple[str, str]], body: bytes) -> bytes:
     return json.dumps([status, headers]).encode() + b"\n" + body
 
 
-def _unpacked(kept: bytes) -> Response:
+def _unpacked(kept: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
     head, _, body = kept.partition(b"\n")
     status, headers = json.loads(head)
-    return Response(body, status=status, headers=[tuple(pair) for pair in headers])
+    return status, [(name, value) for name, value in headers], body
 
 
-def _login_keeps(app: Flask, session: Any, request: Any) -> bool:
-    """Flask-Login's session protection leaves the session as it is (`_session_protection_
-    failed`): the same address and browser, or in "basic" mode a session already marked
-    not fresh."""
-    mode = app.config.get("SESSION_PROTECTION", login_manager.session_protection)
-    if mode not in ("basic", "strong") or session.get("_id") == login_identifier(request):
-        return True
-    return mode == "basic" and session.get("_fresh") is False
+def _sent(status: str, headers: list[tuple[str, str]], body: bytes) -> WSGIApp:
+    def answer(_environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        start_response(status, headers)
+        return [body] if body else []
+
+    return answer
 
 
-def login_identifier(request: Any) -> str:
+def login_identifier(environ: Mapping[str, Any]) -> str:
     """Flask-Login's session identifier (`_create_identifier`: the address and the browser)
     of a request not yet in Flask's hands; a session made elsewhere does not match it."""
-    address = request.headers.get("X-Forwarded-For", request.remote_addr)
+    address = environ.get("HTTP_X_FORWARDED_FOR", environ.get("REMOTE_ADDR"))
     if address is not None:
         address = address.encode("utf-8").split(b",")[0].strip()
-    user_agent = request.headers.get("User-Agent")
+    user_agent = environ.get("HTTP_USER_AGENT")
     if user_agent is not None:
         user_agent = user_agent.encode("utf-8")
     return hashlib.sha512(f"{address}|{user_agent}".encode()).hexdigest()

@@ -62,35 +62,33 @@ def _finish(response: Response) -> Response:
     if started is None:  # a request that failed before `_start` ran (none is known)
         return response
     rule = request.url_rule
-    observed(
-        response,
+    request_id = observed(
+        response.status_code,
         method=request.method,
         endpoint=rule.endpoint if rule is not None else "unmatched",
         route=rule.rule if rule is not None else None,
         seconds=time.perf_counter() - started,
         who=_who(),
     )
+    if request_id is not None:
+        response.headers[REQUEST_ID_HEADER] = request_id
     return response
 
 
 def observed(
-    response: Response,
+    status: int,
     *,
     method: str,
     endpoint: str,
     route: str | None,
     seconds: float,
     who: dict[str, object],
-) -> None:
-    """The answered request measured, logged, and its response given the request's id (also
-    for the revisit gate, cabinet/revisits, which answers before Flask)."""
-    status = response.status_code
+) -> str | None:
+    """The answered request measured and logged; returns the request's id, for its response
+    (also for the revisit gate, cabinet/revisits, which answers before Flask)."""
     metrics.REQUEST_SECONDS.labels(
         endpoint=endpoint, method=method, status_class=metrics.status_class(status)
     ).observe(seconds)
-    request_id = logs.current_request_id()
-    if request_id is not None:
-        response.headers[REQUEST_ID_HEADER] = request_id
     fields: dict[str, object] = {
         "method": method,
         "route": route,
@@ -100,6 +98,7 @@ def observed(
     }
     fields.update(who)
     log.info("%s %s %s", method, endpoint, status, extra=fields)
+    return logs.current_request_id()
 
 
 def _who() -> dict[str, object]:

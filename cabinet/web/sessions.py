@@ -12,6 +12,8 @@ hook, so no test patches a library's module.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from flask import Flask, Request
@@ -21,6 +23,7 @@ from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 from cabinet.clock import Clock
 
 REFRESH_AFTER_SECONDS = 60
+PEEKED_COOKIES = 4096
 
 
 class IdleSession(SecureCookieSession):
@@ -46,6 +49,8 @@ class IdleSessionInterface(SecureCookieSessionInterface):
         self.clock = clock
         # Flask builds the serializer anew for every request; it depends only on the keys.
         self._serializer: tuple[object, URLSafeTimedSerializer | None] | None = None
+        self._peeked: OrderedDict[str, IdleSession] = OrderedDict()
+        self._lock = threading.Lock()
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
@@ -63,6 +68,7 @@ class IdleSessionInterface(SecureCookieSessionInterface):
                 signer_kwargs={**flasks.signer_kwargs, "clock": self.clock},
             )
         self._serializer = (keys, serializer)
+        self._peeked.clear()
         return serializer
 
     def open_session(self, app: Flask, request: Request) -> IdleSession | None:
@@ -85,6 +91,30 @@ class IdleSessionInterface(SecureCookieSessionInterface):
             return IdleSession()
         session = IdleSession(data)
         session.signed_at = signed.timestamp()
+        return session
+
+    def peek(self, app: Flask, value: str | None) -> IdleSession:
+        """`read` for a reader that never changes the session (the revisit gate): a cookie
+        whose signature held once is not checked again, only its age, as `read` checks it."""
+        if not value or self.get_signing_serializer(app) is None:
+            return IdleSession()
+        with self._lock:
+            session = self._peeked.get(value)
+            if session is not None:
+                self._peeked.move_to_end(value)
+        if session is None:
+            session = self.read(app, value)
+            if not session:
+                return session
+            with self._lock:
+                self._peeked[value] = session
+                while len(self._peeked) > PEEKED_COOKIES:
+                    self._peeked.popitem(last=False)
+            return session
+        # itsdangerous's own test of a signature's age (TimestampSigner.unsign), in whole seconds
+        age = int(self.clock.now().timestamp()) - int(session.signed_at or 0)
+        if age < 0 or age > int(app.permanent_session_lifetime.total_seconds()):
+            return IdleSession()
         return session
 
     def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:

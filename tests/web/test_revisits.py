@@ -12,6 +12,7 @@ from werkzeug.test import TestResponse
 
 from cabinet.clients.models import Client
 from cabinet.db import db, transaction
+from cabinet.htmx import asked_in, is_htmx, wants_fragment
 from cabinet.invitations import notices
 from cabinet.revisits import RevisitGate, login_identifier
 from tests.support.statements import queries, recorded
@@ -145,4 +146,20 @@ def test_a_managers_open_cabinet_is_flasks_to_answer(app: Flask, client: FlaskCl
 )
 def test_the_gates_session_identifier_is_flask_logins(app: Flask, headers: dict[str, str]) -> None:
     with app.test_request_context("/referral", headers=headers) as context:
-        assert login_identifier(context.request) == _create_identifier()
+        assert login_identifier(context.request.environ) == _create_identifier()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"HX-Request": "true"},
+        {"HX-Request": "TRUE"},
+        {"HX-Request": "false"},
+        {"HX-Request": "true", "HX-History-Restore-Request": "true"},
+        {"HX-History-Restore-Request": "true"},
+    ],
+)
+def test_the_gate_reads_htmx_as_the_view_does(app: Flask, headers: dict[str, str]) -> None:
+    with app.test_request_context("/referral", headers=headers) as context:
+        assert asked_in(context.request.environ) == (is_htmx(), wants_fragment())
