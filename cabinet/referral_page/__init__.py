@@ -156,6 +156,7 @@ class ReferralPage(TabPanel):
     ladder_intro: str  # the sentence above «Таблица скидок», from the terms in force
     welcome: tuple[str, ...]  # a new member (no discount, none brought, none coming): the offer
     campaign: str | None  # «Акция до …: …» while a campaign is in force
+    notify_applied: bool | None  # the member's notice switch (None: not a member)
 
     @property
     def ladder_has_packs(self) -> bool:
@@ -283,6 +284,7 @@ def build(
         campaign=(
             None if regular is None else terms_words.campaign_headline(version, regular, zone)
         ),
+        notify_applied=standing.notify_applied,
     )
 
 

@@ -93,6 +93,8 @@ class Standing:
     # of `referred_count`, those that do not count on the ladder: their reward waits for the
     # first payment, or was taken back (docs/rules.md, «Награда после первой оплаты»)
     not_counting: int = 0
+    # the member's switch for the notice «Клиент … применил ваш код» (None: not a member)
+    notify_applied: bool | None = None
 
     @property
     def ladder_count(self) -> int:
@@ -142,8 +144,8 @@ def standing(client_id: int, at: datetime, terms: rules.TermsNumbers | None = No
     row = db.session.execute(_client_and_program(), {"client_id": client_id}).first()
     if row is None:
         raise client_errors.ClientNotFound(client_id)
-    client, code, referred_by, referred_count, not_counting = row
-    return _standing(client, code, referred_by, referred_count, at, terms, not_counting)
+    client, code, referred_by, referred_count, not_counting, notify = row
+    return _standing(client, code, referred_by, referred_count, at, terms, not_counting, notify)
 
 
 def standing_of(
@@ -151,10 +153,10 @@ def standing_of(
 ) -> Standing:
     """Two indexed statements, however long the history: the code, referrer and count of
     referred clients; the grants not yet ended (and the terms, unless the caller has them)."""
-    code, referred_by, referred_count, not_counting = read(
+    code, referred_by, referred_count, not_counting, notify = read(
         _program_of(), {"client_id": client.id}
     ).one()
-    return _standing(client, code, referred_by, referred_count, at, terms, not_counting)
+    return _standing(client, code, referred_by, referred_count, at, terms, not_counting, notify)
 
 
 def member_code(client_id: int) -> str | None:
@@ -171,6 +173,7 @@ def _standing(
     at: datetime,
     terms: rules.TermsNumbers | None,
     not_counting: int | None = 0,
+    notify_applied: bool | None = None,
 ) -> Standing:
     current = [
         HistoryRow(*row) for row in read(_current_grants(), {"client_id": client.id, "at": at})
@@ -191,6 +194,7 @@ def _standing(
         in_force=in_force,
         upcoming=tuple(g for g in current if g.starts_at > at),
         not_counting=not_counting or 0,
+        notify_applied=None if notify_applied is None else bool(notify_applied),
     )
 
 
@@ -225,7 +229,7 @@ def _not_counting_count(referrer: Any) -> Any:
 
 
 @cache
-def _client_and_program() -> Select[tuple[Client, str | None, int | None, int, int]]:
+def _client_and_program() -> Select[tuple[Client, str | None, int | None, int, int, bool]]:
     referral = aliased(Referral)
     count = (
         select(func.count())
@@ -234,7 +238,14 @@ def _client_and_program() -> Select[tuple[Client, str | None, int | None, int, i
         .scalar_subquery()
     )
     return (
-        select(Client, Member.code, referral.referrer_id, count, _not_counting_count(Client.id))
+        select(
+            Client,
+            Member.code,
+            referral.referrer_id,
+            count,
+            _not_counting_count(Client.id),
+            Member.notify_applied,
+        )
         .outerjoin(Member, Member.client_id == Client.id)
         .outerjoin(referral, referral.referee_id == Client.id)
         .where(Client.id == _CLIENT_ID)
@@ -242,12 +253,13 @@ def _client_and_program() -> Select[tuple[Client, str | None, int | None, int, i
 
 
 @cache
-def _program_of() -> Select[tuple[str | None, int | None, int, int]]:
+def _program_of() -> Select[tuple[str | None, int | None, int, int, bool | None]]:
     return select(
         select(Member.code).where(Member.client_id == _CLIENT_ID).scalar_subquery(),
         select(Referral.referrer_id).where(Referral.referee_id == _CLIENT_ID).scalar_subquery(),
         _live_referrals_count(),
         _not_counting_count(_CLIENT_ID),
+        select(Member.notify_applied).where(Member.client_id == _CLIENT_ID).scalar_subquery(),
     )
 
 

@@ -36,6 +36,11 @@ def switch() -> Switch | None:
     on = db.session.scalar(
         select(Member.notify_applied).where(Member.client_id == current_client_id())
     )
+    return shown(on)
+
+
+def shown(on: bool | None) -> Switch | None:
+    """The switch as the signed-in member sees it, from its stored value (None: no member)."""
     return None if on is None else Switch(bool(on), current_client().email)
 
 

@@ -15,7 +15,7 @@ from cabinet.invitations import attribution
 from cabinet.referrals import queries, rules, services
 from cabinet.referrals.forms import ApplyCodeForm, JoinForm
 from cabinet.referrals.terms import words
-from cabinet.web import links, seen
+from cabinet.web import links, notices, seen
 from cabinet.web.acting import audit_hook
 
 bp = Blueprint("referrals", __name__, url_prefix="/referral")
@@ -87,6 +87,7 @@ def _show() -> Response:
         apply_form=ApplyCodeForm(code=pending) if waiting else ApplyCodeForm(),
         join_form=JoinForm(),
         code_waiting=waiting,
+        notice_switch=notices.shown(view.notify_applied),  # read with the standing
     )
 
 
