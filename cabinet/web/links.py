@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
@@ -154,9 +155,14 @@ def sharing(code: str, inviter: str) -> Sharing:
     )
 
 
+QR_CODES_KEPT = 1024  # links, ≈3 KB of SVG each
+
+
+@lru_cache(maxsize=QR_CODES_KEPT)
 def qr_svg(link: str) -> Markup:
     """The link's QR code as inline SVG, made here (no outside service): one path, colours
-    as attributes (no style attribute: the CSP allows none)."""
+    as attributes (no style attribute: the CSP allows none). Kept per link: drawing one costs
+    more than the rest of the share dialog."""
     code = segno.make(link, error="m", micro=False)
     svg = code.svg_inline(scale=4, svgclass="qr", lineclass=None, title=f"QR-код ссылки {link}")
     # segno's own markup; it escapes the title, and the link is ours (CABINET_BASE_URL + code).
