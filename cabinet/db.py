@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import select
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
@@ -12,7 +13,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import CursorResult, DateTime, Engine, Executable, MetaData, event
+from sqlalchemy import CursorResult, DateTime, Engine, Executable, MetaData, event, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -58,10 +59,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 def engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
     """PostgreSQL: a server that accepts TCP but never answers costs a request
     DB_CONNECT_TIMEOUT_SECONDS, not a worker; a dead pooled connection is replaced before use
-    (so the cabinet recovers without a restart); waiting for a free connection is bounded."""
+    (so the cabinet recovers without a restart: `_checked_on_checkout`); waiting for a free
+    connection is bounded."""
     options: dict[str, Any] = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if str(config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
-        options.setdefault("pool_pre_ping", True)
+        # A dead pooled connection is found without a round trip (`_closed_by_the_server`).
+        options.setdefault("pool_pre_ping", False)
         options.setdefault("pool_timeout", config["DB_POOL_TIMEOUT_SECONDS"])
         connect_args = dict(options.get("connect_args") or {})
         connect_args.setdefault("connect_timeout", config["DB_CONNECT_TIMEOUT_SECONDS"])
@@ -83,6 +86,28 @@ def init_engine(app: Flask) -> None:
                 )
         elif engine.dialect.name == "postgresql":
             _bound_statements(engine, app.config["DB_STATEMENT_TIMEOUT_MS"])
+            if not engine.pool._pre_ping:  # noqa: SLF001 - a caller that asked for the ping keeps it
+                _checked_on_checkout(engine)
+
+
+def _checked_on_checkout(engine: Engine) -> None:
+    """A pooled connection the server has closed (a restart, a dropped link, an idle timeout)
+    is replaced before use, without the round trip of SQLAlchemy's pre-ping: the server says
+    goodbye on the socket, so an idle connection with anything to read, or a broken one, is
+    given up (SQLAlchemy retries the checkout with a new connection)."""
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if _closed_by_the_server(dbapi_connection):
+            raise exc.DisconnectionError("the server closed this pooled connection")
+
+
+def _closed_by_the_server(connection: Any) -> bool:
+    if connection.closed or connection.broken:
+        return True
+    poller = select.poll()
+    poller.register(connection.pgconn.socket, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
 
 
 def _bound_statements(engine: Engine, timeout_ms: int) -> None:

@@ -9,10 +9,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from cabinet.clock import SettableClock
@@ -125,3 +127,39 @@ def test_a_postgresql_that_never_answers_costs_seconds_and_recovery_needs_no_res
         )
         with other.app_context():
             db.engine.dispose()
+
+
+def test_a_connection_the_server_ended_is_replaced_before_use(
+    app: Flask, auth: Auth, client: FlaskClient
+) -> None:
+    """A restart (here: the server ending the sessions of the app's pooled connection and of
+    the revisit gate's) costs no request a failure, without a ping before every checkout
+    (cabinet/db.py, `_checked_on_checkout`)."""
+    url = _postgres_url()
+    web_client(app, 9103)
+    assert auth.login("c9103@example.ru").status_code == 302
+    client.get("/referral")  # the session's CSRF token: the next page is named
+    page = client.get("/referral")
+    assert page.status_code == 200
+    gate = app.extensions["revisits"].reads._connection()  # noqa: SLF001 - its own, made first
+    assert client.get("/referral").status_code == 200  # a pooled connection, used and back
+    with app.app_context():
+        pooled = [db.engine.connect() for _ in range(db.engine.pool.checkedin())]  # type: ignore[attr-defined]
+        backends = {c.execute(text("SELECT pg_backend_pid()")).scalar() for c in pooled}
+        for connection in pooled:
+            connection.close()
+    assert backends
+    backends.add(gate.info.backend_pid)
+    with psycopg.connect(
+        make_url(url).set(drivername="postgresql").render_as_string(False)
+    ) as admin:
+        for pid in backends:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    time.sleep(0.2)  # the server's goodbye reaches the sockets
+    tab = {"HX-Request": "true"}
+    assert client.get("/referral").status_code == 200
+    assert client.get("/referral", headers={"If-None-Match": page.headers["ETag"]}).status_code in (
+        200,
+        304,
+    )
+    assert client.get("/referral?tab=clients", headers=tab).status_code == 200
