@@ -12,6 +12,7 @@ from flask import current_app, g
 
 from cabinet import conditional
 from cabinet.clients.models import ClientRecord
+from cabinet.db import db
 from cabinet.inputs import MAX_CURSOR_MICROS, MAX_ID, bounded_int
 from cabinet.invitations.queries import sent_by
 from cabinet.invitations.rules import show_recipient
@@ -62,13 +63,33 @@ def decode_cursor(text: str | None) -> queries.Cursor | None:
     return datetime.fromtimestamp(micros / 1_000_000, UTC), row_id
 
 
-def terms_schedule() -> rules.Schedule:
+def terms_schedule(program_stamp: int | None = None) -> rules.Schedule:
     """The published versions of the terms, read once per request (the page, the share dialog
-    and the templates' `terms` share it)."""
+    and the templates' `terms` share it). Given the program's change stamp (read with the
+    signed-in client, cabinet/stamps.py), the versions this process last read under the same
+    stamp are the same versions: every write to the terms changes the stamp."""
     if "terms_schedule" not in g:
-        g.terms_schedule = queries.schedule()
+        g.terms_schedule = _schedule_under(program_stamp)
     found: rules.Schedule = g.terms_schedule
     return found
+
+
+KEPT_SCHEDULES = 64
+# (the database, the program's stamp) → the versions read under it, in this process
+_KEPT_SCHEDULE: dict[tuple[str, int], rules.Schedule] = {}
+
+
+def _schedule_under(program_stamp: int | None) -> rules.Schedule:
+    if program_stamp is None:
+        return queries.schedule()
+    key = (str(db.engine.url), program_stamp)
+    kept = _KEPT_SCHEDULE.get(key)
+    if kept is None:
+        kept = queries.schedule()
+        if len(_KEPT_SCHEDULE) >= KEPT_SCHEDULES:
+            _KEPT_SCHEDULE.clear()
+        _KEPT_SCHEDULE[key] = kept
+    return kept
 
 
 @dataclass(frozen=True)
@@ -208,7 +229,8 @@ def build(
     client is not loaded again), the SMS packs of a referrer, and one page of one tab for a
     member. A client id (a manager looking a client up) costs the same two statements and
     raises ClientNotFound."""
-    schedule = terms_schedule()  # read once per request, shared with the templates
+    stamp = None if isinstance(client, int) else client.program_stamp
+    schedule = terms_schedule(stamp)  # read once per request, shared with the templates
     version = schedule.version_at(now)
     terms = version.terms
     regular = _regular_after(version, schedule)

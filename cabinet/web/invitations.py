@@ -63,8 +63,9 @@ def _channel(value: str | None) -> rules.Channel:
 
 
 def _dialog_context(form: InviteForm, channel: rules.Channel) -> dict[str, object]:
-    code = queries.member_code(current_client_id())
-    sharing = links.sharing(code, current_client().name) if code else None
+    client = current_client()
+    code = queries.member_code(client.id)
+    sharing = links.sharing(code, client.name, client.program_stamp) if code else None
     return {
         "form": form,
         "channel": channel,

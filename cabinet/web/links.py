@@ -138,11 +138,11 @@ class Sharing:
     whatsapp: str
 
 
-def sharing(code: str, inviter: str) -> Sharing:
+def sharing(code: str, inviter: str, program_stamp: int | None = None) -> Sharing:
     """The link as copied is bare; the QR code, the messengers and the share sheet add their
     marker (`?via=qr|tg|wa|share`), so an applied code tells which way it came."""
     link = personal_link(code)
-    terms = referral_page.terms_schedule().at(current_context().clock.now())
+    terms = referral_page.terms_schedule(program_stamp).at(current_context().clock.now())
     text = messages.share_text(code, terms, inviter)
     return Sharing(
         link=link,

@@ -117,3 +117,32 @@ def test_a_referee_in_its_promo_period_reads_each_step_of_the_way_forward(
         f"Еще 1 клиент — и скидка станет {percent(20)} до 15.04.2023, затем {percent(40)} до "
         f"29.06.2023, затем {percent(20)} до 14.07.2023." in page
     )
+
+
+def test_a_campaign_published_while_a_member_reads_shows_on_the_next_page(
+    app: Flask, client: FlaskClient, auth: Auth, clock: SettableClock
+) -> None:
+    """The terms a process keeps (read under the program's change stamp) are read again as soon
+    as a version is published: the member's next page shows the campaign."""
+    context: Context = app.extensions["context"]
+    email = web_client(app, 510, "Читатель")
+    clock.set(msk("2023-04-05 12:00"))
+    auth.login(email)
+    before = _text(client.get("/referral").get_data(as_text=True))
+    assert "Акция до" not in before
+    with outside_requests(app):
+        manager = create_manager(
+            "pm2@example.ru", "password-123", "Продакт", msk("2023-01-01"), edits_program_terms=True
+        ).id
+        version = program_terms.save_draft(
+            context,
+            manager,
+            None,
+            terms_form(
+                "Акция сейчас", "2023-04-05T12:01", "2023-04-20T00:00", level_1_percent="40"
+            ),
+        )
+        program_terms.publish(context, manager, version, confirmed=True)
+    clock.set(msk("2023-04-05 12:02"))
+    after = _text(client.get("/referral").get_data(as_text=True))
+    assert f"Акция до 19.04.2023 включительно: за первого клиента {percent(40)}" in after
