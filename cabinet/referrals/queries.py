@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Integer, Select, bindparam, func, or_, select, tuple_
+from sqlalchemy import BindParameter, Integer, Select, and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.orm import aliased
 
 from cabinet.clients import errors as client_errors
@@ -153,10 +153,12 @@ def standing_of(
 ) -> Standing:
     """Two indexed statements, however long the history: the code, referrer and count of
     referred clients; the grants not yet ended (and the terms, unless the caller has them)."""
-    code, referred_by, referred_count, not_counting, notify = read(
-        _program_of(), {"client_id": client.id}
-    ).one()
-    return _standing(client, code, referred_by, referred_count, at, terms, not_counting, notify)
+    rows = read(_program_and_grants(), {"client_id": client.id, "at": at}).all()
+    code, referred_by, referred_count, not_counting, notify = rows[0][:_PROGRAM_COLUMNS]
+    current = [HistoryRow(*row[_PROGRAM_COLUMNS:]) for row in rows if row.id is not None]
+    return _standing(
+        client, code, referred_by, referred_count, at, terms, not_counting, notify, current
+    )
 
 
 def member_code(client_id: int) -> str | None:
@@ -174,10 +176,12 @@ def _standing(
     terms: rules.TermsNumbers | None,
     not_counting: int | None = 0,
     notify_applied: bool | None = None,
+    current: list[HistoryRow] | None = None,
 ) -> Standing:
-    current = [
-        HistoryRow(*row) for row in read(_current_grants(), {"client_id": client.id, "at": at})
-    ]
+    if current is None:
+        current = [
+            HistoryRow(*row) for row in read(_current_grants(), {"client_id": client.id, "at": at})
+        ]
     in_force = tuple(g for g in current if g.as_rule().in_force(at))
     return Standing(
         client_id=client.id,
@@ -260,6 +264,26 @@ def _program_of() -> Select[tuple[str | None, int | None, int, int, bool | None]
         _live_referrals_count(),
         _not_counting_count(_CLIENT_ID),
         select(Member.notify_applied).where(Member.client_id == _CLIENT_ID).scalar_subquery(),
+    )
+
+
+_PROGRAM_COLUMNS = 5  # code, referred_by, referred_count, not_counting, notify
+
+
+@cache
+def _program_and_grants() -> Select[Any]:
+    """`_program_of`'s one row joined to `_current_grants`' rows: one statement, at least one
+    row (the grant's columns empty when there is none)."""
+    program = _program_of().subquery("program")
+    current = and_(
+        Grant.client_id == _CLIENT_ID,
+        Grant.ends_at > bindparam("at", type_=UTCDateTime()),
+        Grant.revoked_at.is_(None),
+    )
+    return (
+        select(*program.c, *_GRANT_COLUMNS)
+        .select_from(program.outerjoin(Grant, current))
+        .order_by(Grant.starts_at, Grant.id)
     )
 
 
