@@ -225,23 +225,27 @@ def build(
     after: queries.Cursor | None,
     page_size: int,
 ) -> ReferralPage:
-    """The full page: the terms in force (one statement), the standing (two; the signed-in
-    client is not loaded again), the SMS packs of a referrer, and one page of one tab for a
-    member. A client id (a manager looking a client up) costs the same two statements and
-    raises ClientNotFound."""
+    """The full page: the terms in force (one statement, kept by the process under the
+    program's change stamp), the standing with its current grants, SMS packs and notice switch
+    (one; the signed-in client is not loaded again), and one page of one tab for a member. A
+    client id (a manager looking a client up) costs two statements for the standing, one for
+    the packs of a referrer, and raises ClientNotFound."""
     stamp = None if isinstance(client, int) else client.program_stamp
     schedule = terms_schedule(stamp)  # read once per request, shared with the templates
     version = schedule.version_at(now)
     terms = version.terms
     regular = _regular_after(version, schedule)
+    held: list[queries.PackRow] | None = None
     if isinstance(client, int):
         standing = queries.standing(client, now, terms)
     else:
-        standing = queries.standing_of(client, now, terms)
+        standing, held = queries.standing_and_packs(client, now, terms)
     client_id = standing.client_id
     panel = build_tab(client_id, now, zone, tab, after, page_size) if standing.member else _NO_TAB
     party = standing.party()
-    packs = queries.sms_packs(client_id) if standing.ladder_count else []
+    if held is None:
+        held = queries.sms_packs(client_id) if standing.ladder_count else []
+    packs = held
     # Only a member with rewards that wait or were taken back pays the statement.
     waiting = queries.waiting_names(client_id) if standing.not_counting else ()
     can_apply = rules.can_still_apply(party, now, zone, terms)

@@ -8,7 +8,23 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Integer, Select, and_, bindparam, func, or_, select, tuple_
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 
 from cabinet.clients import errors as client_errors
@@ -151,14 +167,27 @@ def standing(client_id: int, at: datetime, terms: rules.TermsNumbers | None = No
 def standing_of(
     client: ClientRecord, at: datetime, terms: rules.TermsNumbers | None = None
 ) -> Standing:
-    """Two indexed statements, however long the history: the code, referrer and count of
-    referred clients; the grants not yet ended (and the terms, unless the caller has them)."""
-    rows = read(_program_and_grants(), {"client_id": client.id, "at": at}).all()
-    code, referred_by, referred_count, not_counting, notify = rows[0][:_PROGRAM_COLUMNS]
-    current = [HistoryRow(*row[_PROGRAM_COLUMNS:]) for row in rows if row.id is not None]
-    return _standing(
+    """One indexed statement, however long the history: the code, referrer and count of
+    referred clients with the grants not yet ended (and the terms, unless the caller has
+    them)."""
+    return standing_and_packs(client, at, terms)[0]
+
+
+def standing_and_packs(
+    client: ClientRecord, at: datetime, terms: rules.TermsNumbers | None = None
+) -> tuple[Standing, list[PackRow]]:
+    """`standing_of` with the SMS packs the client holds, in the same one statement (the
+    referral page shows both)."""
+    rows = read(_program_grants_and_packs(), {"client_id": client.id, "at": at}).all()
+    program = rows[0][1 : 1 + _PROGRAM_COLUMNS]
+    code, referred_by, referred_count, not_counting, notify = program
+    grants = slice(1 + _PROGRAM_COLUMNS, 1 + _PROGRAM_COLUMNS + len(_GRANT_COLUMNS))
+    current = [HistoryRow(*row[grants]) for row in rows if row[0] == 0 and row.id is not None]
+    packs = [PackRow(row.pack_size, row.pack_granted_at) for row in rows if row[0] == 1]
+    standing = _standing(
         client, code, referred_by, referred_count, at, terms, not_counting, notify, current
     )
+    return standing, packs
 
 
 def member_code(client_id: int) -> str | None:
@@ -271,20 +300,30 @@ _PROGRAM_COLUMNS = 5  # code, referred_by, referred_count, not_counting, notify
 
 
 @cache
-def _program_and_grants() -> Select[Any]:
-    """`_program_of`'s one row joined to `_current_grants`' rows: one statement, at least one
-    row (the grant's columns empty when there is none)."""
+def _program_grants_and_packs() -> CompoundSelect[Any]:
+    """One statement: part 0, `_program_of`'s one row joined to `_current_grants`' rows (at
+    least one row: the grant's columns empty when there is none); part 1, the held SMS packs."""
     program = _program_of().subquery("program")
     current = and_(
         Grant.client_id == _CLIENT_ID,
         Grant.ends_at > bindparam("at", type_=UTCDateTime()),
         Grant.revoked_at.is_(None),
     )
-    return (
-        select(*program.c, *_GRANT_COLUMNS)
-        .select_from(program.outerjoin(Grant, current))
-        .order_by(Grant.starts_at, Grant.id)
-    )
+    pack_columns = (SmsPack.size, SmsPack.granted_at, SmsPack.id)
+    labels = ("pack_size", "pack_granted_at", "pack_id")
+    standing = select(
+        literal(0).label("part"),
+        *program.c,
+        *_GRANT_COLUMNS,
+        *(type_coerce(null(), c.type).label(n) for c, n in zip(pack_columns, labels, strict=True)),
+    ).select_from(program.outerjoin(Grant, current))
+    packs = select(
+        literal(1),
+        *(type_coerce(null(), c.type) for c in (*program.c, *_GRANT_COLUMNS)),
+        *pack_columns,
+    ).where(SmsPack.client_id == _CLIENT_ID, SmsPack.revoked_at.is_(None))
+    order = ("part", "starts_at", "id", "pack_granted_at", "pack_id")
+    return union_all(standing, packs).order_by(*(literal_column(name) for name in order))
 
 
 @cache

@@ -27,8 +27,8 @@ BUDGET = {
     "liveness": 0,
     "readiness": 1,
     "metrics": 1,  # the outbox's depth and oldest age, in one statement
-    "referral page": 6,  # the client, the terms in force (once per process and program stamp),
-    # its standing with its current grants and notice switch, its SMS packs, a tab
+    "referral page": 4,  # the client, the terms in force (once per process and program stamp),
+    # its standing with its current grants, SMS packs and notice switch, a tab
     "history tab": 2,  # the client, one page: a fragment builds only its block
     "history, next page": 2,
     "clients tab": 2,
