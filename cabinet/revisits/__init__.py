@@ -10,14 +10,19 @@ same functions from the same facts and answers the 304 itself:
 * for a member's page: the session cookie read by the app's session interface (signature, idle
   timeout), Flask-Login's session check, and one statement for the client's status, session
   version and change stamps — a revoked, closed or timed-out session never gets a 304;
-* for the API: the bearer token with the endpoint's scope, then the client's stamps;
+* for the API: the bearer token with the endpoint's scope and the client's stamps, in one
+  statement;
 * the name: `seen.member_parts` and `conditional.key_of`, as the view computes them.
 
-Anything else — no `If-None-Match`, a body, a manager's session, a flash message waiting, a
-cookie due to be signed again, a name that does not match, any error at all — goes to Flask
-unchanged, which answers as it always did. The 304 carries what Flask's would: the ETag, the
-`Vary` and `Cache-Control` of cabinet/conditional.py, the security headers, the request id; it
-is measured and logged as Flask's answers are.
+The 304 carries what Flask's would: the ETag, the `Vary` and `Cache-Control` of
+cabinet/conditional.py, the security headers, the request id. An answer Flask named and kept
+is kept whole here too (its status, headers and compressed body, as sent), and sent again to a
+request of the same name without `If-None-Match` — another browser of the same session.
+Either is measured and logged as Flask's answers are.
+
+Anything else — a first visit, a body, a manager's session, a flash message waiting, a cookie
+due to be signed again, a name that matches nothing kept, any error at all — goes to Flask
+unchanged, which answers as it always did.
 """
 
 from __future__ import annotations
