@@ -206,7 +206,7 @@ def key_of(
     config: Mapping[str, Any],
 ) -> str:
     """The name of an answer: what it shows (`parts`), where (the URL), when (the minute), and
-    the release and settings it was made with. The revisit gate (cabinet/web/revisits.py)
+    the release and settings it was made with. The revisit gate (cabinet/revisits)
     names a request by this same function before Flask sees it."""
     digest = _seeded(repr(tuple(config.get(name) for name in SETTINGS))).copy()
     for part in (kind, script_root, full_path, minute.isoformat(), *parts):

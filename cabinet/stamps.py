@@ -358,15 +358,10 @@ def install() -> None:
 
 def of_client(client_id: int) -> tuple[int | None, int | None]:
     """The client's stamp and the program's (one statement; None: never changed)."""
-    return stamps_of(client_id, read(STAMPS_OF, {"client_id": client_id}))
+    rows: dict[int, int] = {row[0]: row[1] for row in read(_STAMPS_OF, {"client_id": client_id})}
+    return rows.get(client_id), rows.get(PROGRAM)
 
 
-def stamps_of(client_id: int, rows: Iterable[Any]) -> tuple[int | None, int | None]:
-    """(the client's stamp, the program's) from the rows of STAMPS_OF."""
-    found: dict[int, int] = {row[0]: row[1] for row in rows}
-    return found.get(client_id), found.get(PROGRAM)
-
-
-STAMPS_OF = text(
+_STAMPS_OF = text(
     "SELECT client_id, stamp FROM member_stamps WHERE client_id IN (:client_id, 0)"  # PROGRAM
 )

@@ -177,7 +177,7 @@ def authenticate(presented: str) -> Caller | None:
     token_hash = presented_hash(presented)
     if token_hash is None:
         return None
-    found = read(active_token(), {"token_hash": token_hash}).first()
+    found = read(_active_token(), {"token_hash": token_hash}).first()
     if found is None:
         return None
     return Caller(found.name, frozenset(scopes_of(found.scopes)))
@@ -213,8 +213,7 @@ def scopes_and_stamps() -> Select[Any]:
 
 
 @cache
-def active_token() -> Select[tuple[str, str]]:
-    """The name and scopes of the active token with `:token_hash`."""
+def _active_token() -> Select[tuple[str, str]]:
     return (
         select(ApiToken.name, ApiToken.scopes)
         .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))

@@ -235,17 +235,14 @@ def build(
     version = schedule.version_at(now)
     terms = version.terms
     regular = _regular_after(version, schedule)
-    held: list[queries.PackRow] | None = None
     if isinstance(client, int):
         standing = queries.standing(client, now, terms)
+        packs = queries.sms_packs(client) if standing.ladder_count else []
     else:
-        standing, held = queries.standing_and_packs(client, now, terms)
+        standing, packs = queries.standing_and_packs(client, now, terms)
     client_id = standing.client_id
     panel = build_tab(client_id, now, zone, tab, after, page_size) if standing.member else _NO_TAB
     party = standing.party()
-    if held is None:
-        held = queries.sms_packs(client_id) if standing.ladder_count else []
-    packs = held
     # Only a member with rewards that wait or were taken back pays the statement.
     waiting = queries.waiting_names(client_id) if standing.not_counting else ()
     can_apply = rules.can_still_apply(party, now, zone, terms)

@@ -154,7 +154,7 @@ def _published_terms() -> Select[Any]:
 
 def standing(client_id: int, at: datetime, terms: rules.TermsNumbers | None = None) -> Standing:
     """Two statements: the client with its code, referrer and count; its current grants.
-    (The signed-in client is already loaded: `standing_of` does not load it again.)
+    (The signed-in client is already loaded: `standing_and_packs` does not load it again.)
     `terms` are the terms in force at `at` (their cap bounds «Ваша скидка»): a caller that has
     them passes them, otherwise they are read (one more statement)."""
     row = db.session.execute(_client_and_program(), {"client_id": client_id}).first()
@@ -164,20 +164,12 @@ def standing(client_id: int, at: datetime, terms: rules.TermsNumbers | None = No
     return _standing(client, code, referred_by, referred_count, at, terms, not_counting, notify)
 
 
-def standing_of(
-    client: ClientRecord, at: datetime, terms: rules.TermsNumbers | None = None
-) -> Standing:
-    """One indexed statement, however long the history: the code, referrer and count of
-    referred clients with the grants not yet ended (and the terms, unless the caller has
-    them)."""
-    return standing_and_packs(client, at, terms)[0]
-
-
 def standing_and_packs(
     client: ClientRecord, at: datetime, terms: rules.TermsNumbers | None = None
 ) -> tuple[Standing, list[PackRow]]:
-    """`standing_of` with the SMS packs the client holds, in the same one statement (the
-    referral page shows both)."""
+    """The signed-in client's standing and the SMS packs it holds, in one indexed statement
+    however long the history: the code, referrer and count of referred clients, the grants not
+    yet ended, the packs (and the terms, unless the caller has them)."""
     rows = read(_program_grants_and_packs(), {"client_id": client.id, "at": at}).all()
     program = rows[0][1 : 1 + _PROGRAM_COLUMNS]
     code, referred_by, referred_count, not_counting, notify = program
@@ -304,11 +296,6 @@ def _program_grants_and_packs() -> CompoundSelect[Any]:
     """One statement: part 0, `_program_of`'s one row joined to `_current_grants`' rows (at
     least one row: the grant's columns empty when there is none); part 1, the held SMS packs."""
     program = _program_of().subquery("program")
-    current = and_(
-        Grant.client_id == _CLIENT_ID,
-        Grant.ends_at > bindparam("at", type_=UTCDateTime()),
-        Grant.revoked_at.is_(None),
-    )
     pack_columns = (SmsPack.size, SmsPack.granted_at, SmsPack.id)
     labels = ("pack_size", "pack_granted_at", "pack_id")
     standing = select(
@@ -316,7 +303,7 @@ def _program_grants_and_packs() -> CompoundSelect[Any]:
         *program.c,
         *_GRANT_COLUMNS,
         *(type_coerce(null(), c.type).label(n) for c, n in zip(pack_columns, labels, strict=True)),
-    ).select_from(program.outerjoin(Grant, current))
+    ).select_from(program.outerjoin(Grant, _current_grant()))
     packs = select(
         literal(1),
         *(type_coerce(null(), c.type) for c in (*program.c, *_GRANT_COLUMNS)),
@@ -346,14 +333,15 @@ _GRANT_COLUMNS = (
 @cache
 def _current_grants() -> Select[Any]:
     # ix_grants_client_ends: only the grants not yet ended are read, not the whole history.
-    return (
-        select(*_GRANT_COLUMNS)
-        .where(
-            Grant.client_id == _CLIENT_ID,
-            Grant.ends_at > bindparam("at", type_=UTCDateTime()),
-            Grant.revoked_at.is_(None),
-        )
-        .order_by(Grant.starts_at, Grant.id)
+    return select(*_GRANT_COLUMNS).where(_current_grant()).order_by(Grant.starts_at, Grant.id)
+
+
+def _current_grant() -> Any:
+    """Client `:client_id`'s grant, not ended at `:at` and not revoked."""
+    return and_(
+        Grant.client_id == _CLIENT_ID,
+        Grant.ends_at > bindparam("at", type_=UTCDateTime()),
+        Grant.revoked_at.is_(None),
     )
 
 

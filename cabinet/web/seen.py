@@ -3,7 +3,7 @@ pages (cabinet/conditional.py): the signed-in identity, the member's change stam
 (cabinet/stamps.py) and what the session adds to a page.
 
 Called inside a view behind `client_required`: a revoked or timed-out session never gets here,
-so it never gets a 304 or a kept body. The revisit gate (cabinet/web/revisits.py) names the
+so it never gets a 304 or a kept body. The revisit gate (cabinet/revisits) names the
 same requests before Flask sees them, from the same `member_parts`."""
 
 from __future__ import annotations

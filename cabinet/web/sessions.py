@@ -79,7 +79,7 @@ class IdleSessionInterface(SecureCookieSessionInterface):
     def read(self, app: Flask, value: str | None) -> IdleSession:
         """The session a cookie's value holds: empty when there is none, when its signature is
         wrong, or when it is older than the idle timeout (also for the revisit gate,
-        cabinet/web/revisits.py, which reads the cookie before Flask does)."""
+        cabinet/revisits, which reads the cookie before Flask does)."""
         signer = self.get_signing_serializer(app)
         if signer is None or not value:
             return IdleSession()
