@@ -298,6 +298,8 @@ def new_stamp() -> int:
 
 
 def _forget(connection: Connection) -> None:
+    if connection.invalidated:
+        return  # the server dropped it mid-transaction: its marks went with it
     connection.info.pop(_MARKS, None)
     connection.info.pop(_MIGRATING, None)
 
