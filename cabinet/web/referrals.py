@@ -80,12 +80,14 @@ def _show() -> Response:
     # A code a /r/ link left in this browser waits in the field; only «Применить» applies it.
     pending = links.pending_code() if view.can_apply else None
     waiting = pending is not None and pending != view.code
+    # The field is shown only to a client who can still apply (`view.can_apply`); the join
+    # button's form is the token alone (partials/_forms.html `csrf`).
+    form = (ApplyCodeForm(code=pending) if waiting else ApplyCodeForm()) if view.can_apply else None
     return render(
         TEMPLATE,
         "tabs",
         view=view,
-        apply_form=ApplyCodeForm(code=pending) if waiting else ApplyCodeForm(),
-        join_form=JoinForm(),
+        apply_form=form,
         code_waiting=waiting,
         notice_switch=notices.shown(view.notify_applied),  # read with the standing
     )
@@ -125,9 +127,7 @@ def apply_code() -> Response | BaseResponse:
                 "success",
             )
             return links.forget_code(_after_change())
-    response = render(
-        TEMPLATE, "apply_form", 422, view=_page(), apply_form=form, join_form=JoinForm()
-    )
+    response = render(TEMPLATE, "apply_form", 422, view=_page(), apply_form=form)
     return retarget(response, "#apply-form")
 
 
@@ -157,6 +157,5 @@ def _after_change() -> Response | BaseResponse:
             "program",
             view=_page(),
             apply_form=ApplyCodeForm(formdata=None),
-            join_form=JoinForm(),
         )
     return redirect(url_for("referrals.show"), 303)

@@ -74,7 +74,15 @@ class IdleSessionInterface(SecureCookieSessionInterface):
     def open_session(self, app: Flask, request: Request) -> IdleSession | None:
         if self.get_signing_serializer(app) is None:
             return None
-        return self.read(app, request.cookies.get(self.get_cookie_name(app)))
+        # A cookie seen before is not verified again (`peek`); the request gets a copy of its
+        # own to change. A session holding a list or a dict (flashed messages) is read afresh:
+        # a shallow copy would share it with the kept one.
+        peeked = self.peek(app, request.cookies.get(self.get_cookie_name(app)))
+        if any(isinstance(value, list | dict) for value in peeked.values()):
+            return self.read(app, request.cookies.get(self.get_cookie_name(app)))
+        session = IdleSession(peeked)
+        session.signed_at = peeked.signed_at
+        return session
 
     def read(self, app: Flask, value: str | None) -> IdleSession:
         """The session a cookie's value holds: empty when there is none, when its signature is

@@ -156,6 +156,29 @@ def test_the_idle_timeout_slides_without_re_signing_every_response(
     assert client.get("/referral").status_code == 200
 
 
+def test_a_cookie_seen_before_gives_each_request_a_session_of_its_own(
+    app: Flask, clock: SettableClock
+) -> None:
+    """A signature checked once is not checked again; what a request changes in its session
+    stays its own, and the idle timeout still ends a kept one."""
+    from flask import session
+
+    interface = app.session_interface
+    serializer = interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    cookie = serializer.dumps({"_user_id": "407", "_permanent": True})
+    name = app.config["SESSION_COOKIE_NAME"]
+    for _ in range(2):
+        with app.test_request_context("/", headers={"Cookie": f"{name}={cookie}"}):
+            assert session.get("_user_id") == "407" and "changed" not in session
+            session["changed"] = "yes"
+            session["_user_id"] = "999"
+    with app.test_request_context("/", headers={"Cookie": f"{name}={cookie}x"}):
+        assert not session  # a signature that does not hold
+    clock.set(clock.now() + app.config["PERMANENT_SESSION_LIFETIME"] + timedelta(seconds=1))
+    with app.test_request_context("/", headers={"Cookie": f"{name}={cookie}"}):
+        assert not session  # idle too long, though seen before
+
+
 def test_next_is_followed_only_within_the_site(app: Flask, client: FlaskClient) -> None:
     email = web_client(app, 407)
     for target, expected in [
