@@ -227,21 +227,31 @@ def build(
 ) -> ReferralPage:
     """The full page: the terms in force (one statement, kept by the process under the
     program's change stamp), the standing with its current grants, SMS packs and notice switch
-    (one; the signed-in client is not loaded again), and one page of one tab for a member. A
-    client id (a manager looking a client up) costs two statements for the standing, one for
-    the packs of a referrer, and raises ClientNotFound."""
+    (one; the signed-in client is not loaded again), and one page of one tab for a member (in
+    that same statement for the first page of «История скидок»). A client id (a manager
+    looking a client up) costs two statements for the standing, one for the packs of a
+    referrer, and raises ClientNotFound."""
     stamp = None if isinstance(client, int) else client.program_stamp
     schedule = terms_schedule(stamp)  # read once per request, shared with the templates
     version = schedule.version_at(now)
     terms = version.terms
     regular = _regular_after(version, schedule)
+    first_history: list[queries.HistoryRow] | None = None
     if isinstance(client, int):
         standing = queries.standing(client, now, terms)
         packs = queries.sms_packs(client) if standing.ladder_count else []
+    elif tab == "history" and after is None:  # the first page of the first tab: one statement
+        standing, packs, first_history = queries.standing_packs_and_history(
+            client, now, terms, history_limit=page_size + 1
+        )
     else:
         standing, packs = queries.standing_and_packs(client, now, terms)
     client_id = standing.client_id
-    panel = build_tab(client_id, now, zone, tab, after, page_size) if standing.member else _NO_TAB
+    panel = (
+        build_tab(client_id, now, zone, tab, after, page_size, first_history)
+        if standing.member
+        else _NO_TAB
+    )
     party = standing.party()
     # Only a member with rewards that wait or were taken back pays the statement.
     waiting = queries.waiting_names(client_id) if standing.not_counting else ()
@@ -343,15 +353,21 @@ def build_tab(
     tab: Tab,
     after: queries.Cursor | None,
     page_size: int,
+    first_history: list[queries.HistoryRow] | None = None,
 ) -> TabPanel:
-    """One page of one tab, and nothing else: one statement. (A client that is not a member
-    has no rows in any tab, so it needs no check.)"""
+    """One page of one tab, and nothing else: one statement, none when the rows of the first
+    page of «История скидок» were read already (`first_history`). (A client that is not a
+    member has no rows in any tab, so it needs no check.)"""
     history: tuple[HistoryLine, ...] = ()
     clients: tuple[ClientLine, ...] = ()
     invitations: tuple[InvitationLine, ...] = ()
     next_cursor = None
     if tab == "history":
-        grants = queries.history(client_id, after=after, limit=page_size + 1, newest_first=True)
+        grants = (
+            queries.history(client_id, after=after, limit=page_size + 1, newest_first=True)
+            if first_history is None
+            else first_history
+        )
         # A grant closed in the minute it started is not a row of its own here (it stays in
         # the data and the API): the next row's level shows the jump.
         conditional.note_moments(*(m for g in grants for m in (g.starts_at, g.ends_at)))

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    cast,
     func,
     literal,
     literal_column,
@@ -170,16 +171,38 @@ def standing_and_packs(
     """The signed-in client's standing and the SMS packs it holds, in one indexed statement
     however long the history: the code, referrer and count of referred clients, the grants not
     yet ended, the packs (and the terms, unless the caller has them)."""
-    rows = read(_program_grants_and_packs(), {"client_id": client.id, "at": at}).all()
+    standing, packs, _ = standing_packs_and_history(client, at, terms)
+    return standing, packs
+
+
+def standing_packs_and_history(
+    client: ClientRecord,
+    at: datetime,
+    terms: rules.TermsNumbers | None = None,
+    history_limit: int | None = None,
+) -> tuple[Standing, list[PackRow], list[HistoryRow]]:
+    """`standing_and_packs`, and with `history_limit` the first page of «История скидок» in
+    the same statement (`history(client.id, limit=history_limit, newest_first=True)`): the
+    full page's reads in one round trip."""
+    params: dict[str, Any] = {"client_id": client.id, "at": at}
+    if history_limit is not None:
+        params["history_limit"] = history_limit
+    rows = read(_program_grants_and_packs(history_limit is not None), params).all()
     program = rows[0][1 : 1 + _PROGRAM_COLUMNS]
     code, referred_by, referred_count, not_counting, notify = program
     grants = slice(1 + _PROGRAM_COLUMNS, 1 + _PROGRAM_COLUMNS + len(_GRANT_COLUMNS))
     current = [HistoryRow(*row[grants]) for row in rows if row[0] == 0 and row.id is not None]
     packs = [PackRow(row.pack_size, row.pack_granted_at) for row in rows if row[0] == 1]
+    # The page comes oldest first in the statement's order: newest first is its reverse.
+    history = [
+        HistoryRow(*(*row[grants], row.campaign_ends_at))
+        for row in reversed(rows)
+        if row[0] == 2
+    ]
     standing = _standing(
         client, code, referred_by, referred_count, at, terms, not_counting, notify, current
     )
-    return standing, packs
+    return standing, packs, history
 
 
 def member_code(client_id: int) -> str | None:
@@ -292,25 +315,51 @@ _PROGRAM_COLUMNS = 5  # code, referred_by, referred_count, not_counting, notify
 
 
 @cache
-def _program_grants_and_packs() -> CompoundSelect[Any]:
+def _program_grants_and_packs(with_history: bool = False) -> CompoundSelect[Any]:
     """One statement: part 0, `_program_of`'s one row joined to `_current_grants`' rows (at
-    least one row: the grant's columns empty when there is none); part 1, the held SMS packs."""
+    least one row: the grant's columns empty when there is none); part 1, the held SMS packs;
+    `with_history`, part 2, the newest `:history_limit` rows of `_history_page`."""
     program = _program_of().subquery("program")
     pack_columns = (SmsPack.size, SmsPack.granted_at, SmsPack.id)
     labels = ("pack_size", "pack_granted_at", "pack_id")
+    # A typed NULL: PostgreSQL types a UNION's column by its first parts, all NULL here.
+    no_campaign = cast(null(), UTCDateTime())
+
+    def empty(*columns: Any) -> list[Any]:
+        return [type_coerce(null(), c.type) for c in columns]
+
     standing = select(
         literal(0).label("part"),
         *program.c,
         *_GRANT_COLUMNS,
         *(type_coerce(null(), c.type).label(n) for c, n in zip(pack_columns, labels, strict=True)),
+        no_campaign.label("campaign_ends_at"),
     ).select_from(program.outerjoin(Grant, _current_grant()))
     packs = select(
         literal(1),
-        *(type_coerce(null(), c.type) for c in (*program.c, *_GRANT_COLUMNS)),
+        *empty(*program.c, *_GRANT_COLUMNS),
         *pack_columns,
+        no_campaign,
     ).where(SmsPack.client_id == _CLIENT_ID, SmsPack.revoked_at.is_(None))
+    parts = [standing, packs]
+    if with_history:
+        page = (
+            _history_page(False, False, True)
+            .limit(bindparam("history_limit", type_=Integer()))
+            .subquery("history_page")
+        )
+        grant_columns = list(page.c)[: len(_GRANT_COLUMNS)]
+        parts.append(
+            select(
+                literal(2),
+                *empty(*program.c),
+                *grant_columns,
+                *empty(*pack_columns),
+                list(page.c)[len(_GRANT_COLUMNS)],
+            )
+        )
     order = ("part", "starts_at", "id", "pack_granted_at", "pack_id")
-    return union_all(standing, packs).order_by(*(literal_column(name) for name in order))
+    return union_all(*parts).order_by(*(literal_column(name) for name in order))
 
 
 @cache

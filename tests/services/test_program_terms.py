@@ -248,3 +248,32 @@ def test_the_preview_counts_members_whose_next_referral_changes_and_the_liabilit
     # the welcome: 30% for 61 days instead of 20% for 90, for each of 3 new clients.
     assert preview.referrer_change == round(2 * 20 * 90 / 30 + 20 * 182 / 30, 1)
     assert preview.referee_change == round(3 * (30 * 61 / 30 - 20 * 90 / 30), 1)
+
+
+def test_the_pages_one_statement_reads_what_the_standing_and_the_history_read(
+    ctx: Flask, context: Context
+) -> None:
+    """The full page reads the standing, the packs and the first page of «История скидок» in
+    one statement (`standing_packs_and_history`): the same rows as the separate reads, a
+    campaign's grant with the campaign's end, at every page size."""
+    from cabinet.clients.models import load_record
+
+    version = _publish(context.at(msk("2023-11-01 12:00")))
+    code = make_member(context, 1, msk("2023-10-01 09:00"))
+    _join(context, 2, code, msk("2023-12-10 10:00"))  # a campaign grant, its end recorded
+    _join(context, 3, code, msk("2024-01-10 10:00"))
+    _join(context, 4, code, msk("2024-01-11 10:00"))  # count 3: level 3 and its SMS pack
+    at = msk("2024-01-20 12:00")
+    record = load_record(1)
+    assert record is not None
+    history = queries.history(1, limit=10, newest_first=True)
+    assert [g.campaign_ends_at for g in history][-1] == msk("2024-01-01 00:00")
+    assert [g.terms_version for g in history][-1] == version
+    for limit in (1, 2, len(history), 10):
+        standing, packs, page = queries.standing_packs_and_history(
+            record, at, history_limit=limit
+        )
+        assert page == queries.history(1, limit=limit, newest_first=True)
+        assert (standing, packs) == queries.standing_and_packs(record, at)
+    assert page == history and len(history) == 3
+    assert (standing.discount_percent, [p.size for p in packs]) == (60, [1200])

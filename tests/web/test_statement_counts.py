@@ -27,8 +27,9 @@ BUDGET = {
     "liveness": 0,
     "readiness": 1,
     "metrics": 1,  # the outbox's depth and oldest age, in one statement
-    "referral page": 4,  # the client, the terms in force (once per process and program stamp),
-    # its standing with its current grants, SMS packs and notice switch, a tab
+    "referral page": 3,  # the client, the terms in force (once per process and program stamp),
+    # its standing with its current grants, SMS packs, notice switch and the first page of the
+    # history tab
     "history tab": 2,  # the client, one page: a fragment builds only its block
     "history, next page": 2,
     "clients tab": 2,
