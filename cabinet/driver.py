@@ -105,23 +105,26 @@ class Plans:
     KEPT_AT_MOST = 512
 
     def __init__(self) -> None:
-        self._seen: dict[tuple[int, int], tuple[Executable, Dialect, _Plan | None]] = {}
+        # The plan; None: seen once, not planned yet; False: SQLAlchemy's for good.
+        self._seen: dict[tuple[int, int], tuple[Executable, Dialect, _Plan | bool | None]] = {}
         self._lock = threading.Lock()
 
     def plan(self, statement: Executable, dialect: Dialect) -> _Plan | None:
         found = self._seen.get((id(statement), id(dialect)))
-        if found is not None and found[0] is statement and found[1] is dialect:
-            return found[2]
+        if found is not None and found[0] is statement and found[1] is dialect and found[2]:
+            return cast(_Plan, found[2])
         return None
 
     def seen(self, statement: Executable, keys: Sequence[str], dialect: Dialect) -> None:
         """`statement` was just run through SQLAlchemy, its rows having `keys`; the second time
-        it comes it is planned."""
+        it comes it is planned (or, if it cannot be, left to SQLAlchemy for good)."""
         key = (id(statement), id(dialect))
         with self._lock:
             found = self._seen.get(key)
             if found is not None and found[0] is statement and found[1] is dialect:
-                self._seen[key] = (statement, dialect, _planned(statement, keys, dialect))
+                if found[2] is None:
+                    planned = _planned(statement, keys, dialect)
+                    self._seen[key] = (statement, dialect, planned or False)
                 return
             if len(self._seen) >= self.KEPT_AT_MOST:
                 self._seen.clear()
@@ -135,8 +138,8 @@ PLANS = Plans()
 def _planned(statement: Executable, keys: Sequence[str], dialect: Dialect) -> _Plan | None:
     try:
         return _plan_of(statement, keys, dialect)
-    except (exc.SQLAlchemyError, TypeError, ValueError):
-        return None  # SQLAlchemy runs what cannot be planned
+    except Exception:  # noqa: BLE001 - whatever cannot be planned, SQLAlchemy goes on running
+        return None
 
 
 def _plan_of(statement: Executable, keys: Sequence[str], dialect: Dialect) -> _Plan | None:

@@ -8,8 +8,9 @@ from datetime import datetime
 
 import pytest
 from flask import Flask
-from sqlalchemy import bindparam, exc, func, literal, select, text, union_all
+from sqlalchemy import bindparam, exc, func, literal, null, select, text, union_all
 
+from cabinet import driver
 from cabinet.clients.models import Client
 from cabinet.db import UTCDateTime, db, is_postgresql, read
 from cabinet.driver import PLANS
@@ -27,7 +28,7 @@ _SINCE = union_all(
     select(literal(0).label("kind"), Client.id, Client.registered_at.label("moment")).where(
         Client.registered_at >= bindparam("since", type_=UTCDateTime())
     ),
-    select(literal(1), func.count(), None).select_from(Client),
+    select(literal(1), func.count(), null()).select_from(Client),
 )
 
 
@@ -98,6 +99,25 @@ def test_a_one_off_statement_and_an_expanded_list_go_through_sqlalchemy(app: Fla
         for ids in ([9831], [9831, 9832], [9832]):
             assert sorted(read(listed, {"ids": ids}).scalars()) == ids
         assert PLANS.plan(listed, db.engine.dialect) is None
+
+
+def test_a_statement_that_cannot_be_planned_is_tried_once(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tried: list[object] = []
+    plan_of = driver._plan_of
+
+    def counted(statement: object, *args: object) -> object:
+        tried.append(statement)
+        return plan_of(statement, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(driver, "_plan_of", counted)
+    listed = select(Client.id).where(Client.id.in_(bindparam("ids", expanding=True)))
+    with app.app_context():
+        _add(9861, "2023-03-20 10:15")
+        for _ in range(5):
+            assert list(read(listed, {"ids": [9861]}).scalars()) == [9861]
+    assert tried == [listed]
 
 
 @pytest.fixture
