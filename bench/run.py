@@ -18,6 +18,7 @@ import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -121,10 +122,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         for database in args.databases.split(","):
             with prepared_database(database, args.postgres_url, work) as url:
                 fixtures = prepare(url, args.scale, work)
-                with server("bench.hello:app", {}, work / "hello.log") as base:
-                    results.append(drive(base, hello, database, args, work))
-                with server("bench.flaskr:app", flaskr_env, work / "flaskr.log") as base:
-                    results.append(drive(base, flaskr_index, database, args, work))
+
+                def yardsticks(database: str = database) -> None:
+                    with server("bench.hello:app", {}, work / "hello.log") as base:
+                        results.append(drive(base, hello, database, args, work))
+                    with server("bench.flaskr:app", flaskr_env, work / "flaskr.log") as base:
+                        results.append(drive(base, flaskr_index, database, args, work))
+
+                # Measured three times around the cabinet's endpoints (the ratios take the
+                # median): this machine's speed drifts by ±15 % over minutes.
+                yardsticks()
                 env = app_env(url)
                 # Cold: nothing is kept, every request renders (a first view).
                 cold_env = {**env, "FRAGMENT_CACHE_URL": "memory://", "FRAGMENT_CACHE_BYTES": "0"}
@@ -132,11 +139,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     for endpoint in endpoints(fixtures):
                         results.append(drive(base, endpoint, database, args, work))
                     results.append(drive(base, mix(fixtures, False), database, args, work))
+                yardsticks()
                 # Warm: the fragment cache in Redis, as in production; the kept body, the 304.
                 with server("wsgi:app", env, work / f"cabinet-{database}-warm.log") as base:
                     for endpoint in warm_endpoints(fixtures):
                         results.append(drive(base, endpoint, database, args, work))
                     results.append(drive(base, mix(fixtures, True), database, args, work))
+                yardsticks()
                 for count in args.delivery_processes:
                     rate = deliver(url, count, args.worker_messages, work)
                     workers.append((database, count, rate))
@@ -734,11 +743,20 @@ def _wait_for_port(port: int) -> None:
 # ---- the table -------------------------------------------------------------------------------
 
 
+def _median_rps(results: list[Result], name: str) -> dict[str, float]:
+    """Per database, the median requests per second of the runs of `name`."""
+    runs: dict[str, list[float]] = {}
+    for r in results:
+        if r.name == name:
+            runs.setdefault(r.database, []).append(r.rps)
+    return {database: statistics.median(rps) for database, rps in runs.items()}
+
+
 def render(
     results: list[Result], workers: list[tuple[str, int, float]], args: Any, elapsed: float
 ) -> str:
-    hello = {r.database: r for r in results if r.name == HELLO}
-    tutorial = {r.database: r for r in results if r.name == FLASKR}
+    hello = _median_rps(results, HELLO)
+    tutorial = _median_rps(results, FLASKR)
     cores = len(os.sched_getaffinity(0))
     web_workers = int(os.environ.get("WEB_CONCURRENCY", 2 * cores + 1))  # as gunicorn.conf.py
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
@@ -749,17 +767,19 @@ def render(
         f"-d{args.duration}s on 127.0.0.1, gunicorn.conf.py ({web_workers} sync workers, "
         f"{cores} cores), `Accept-Encoding: gzip, br`; {stamp}, {elapsed / 60:.1f} min in all; "
         f"load average at the end {load:.1f}. Ratios are to the hello-world and to the Flask "
-        "tutorial's index measured just before the same database's run (both on SQLite).",
+        "tutorial's index (both on SQLite), each the median of its three runs around the same "
+        "database's endpoints: before the cold ones, between the cold and the warm, after the "
+        "warm.",
         "",
         "| endpoint | database | rps | p50, ms | p99, ms | errors | × hello-world | × flaskr |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         versus = tutorial.get(r.database)
-        to_tutorial = f"{r.rps / versus.rps:.2f}" if versus else "—"
+        to_tutorial = f"{r.rps / versus:.2f}" if versus else "—"
         lines.append(
             f"| {r.name} | {r.database} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
-            f"{r.errors} | {r.rps / hello[r.database].rps:.2f} | {to_tutorial} |"
+            f"{r.errors} | {r.rps / hello[r.database]:.2f} | {to_tutorial} |"
         )
     lines += [
         "",
