@@ -78,9 +78,7 @@ def test_a_moment_bound_and_a_union_with_a_constant_and_a_count(app: Flask) -> N
 
 def test_the_engine_listeners_count_a_planned_statement(app: Flask) -> None:
     with app.app_context():
-        _add(9821, "2023-03-20 10:15")
-        for _ in range(2):
-            read(_BY_ID, {"client_id": 9821})
+        _planned_with(9821)
         with recorded(app) as statements:
             assert read(_BY_ID, {"client_id": 9821}).scalar() == 9821
         assert len(queries(statements)) == 1
@@ -127,12 +125,18 @@ def postgresql(app: Flask) -> None:
             pytest.skip("PostgreSQL only: SQLite takes any value for an integer")
 
 
+def _planned_with(client_id: int) -> None:
+    """Client `client_id` added and `_BY_ID` read twice: its next read runs on the driver."""
+    _add(client_id, "2023-03-20 10:15")
+    for _ in range(2):
+        read(_BY_ID, {"client_id": client_id})
+    assert PLANS.plan(_BY_ID, db.engine.dialect) is not None
+
+
 @pytest.mark.usefixtures("postgresql")
 def test_a_failed_planned_statement_raises_sqlalchemys_error(app: Flask) -> None:
     with app.app_context():
-        _add(9841, "2023-03-20 10:15")
-        for _ in range(2):
-            read(_BY_ID, {"client_id": 9841})
+        _planned_with(9841)
         with pytest.raises(exc.DBAPIError) as raised:
             read(_BY_ID, {"client_id": "не число"})
         assert not raised.value.connection_invalidated
@@ -143,9 +147,7 @@ def test_a_failed_planned_statement_raises_sqlalchemys_error(app: Flask) -> None
 @pytest.mark.usefixtures("postgresql")
 def test_a_connection_the_server_dropped_is_replaced(app: Flask) -> None:
     with app.app_context():
-        _add(9851, "2023-03-20 10:15")
-        for _ in range(2):
-            read(_BY_ID, {"client_id": 9851})
+        _planned_with(9851)
         backend = read(select(func.pg_backend_pid())).scalar()
         with db.engine.connect() as admin:
             admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
