@@ -1,11 +1,12 @@
 """A select run on the database driver's own cursor, worked out once per statement.
 
 SQLAlchemy's execution of a small select (its compiled cache, execution context, result
-metadata, row objects) costs as much CPU as PostgreSQL's work on it: ≈0.1 ms a statement, a
-tenth of a cold page's CPU for its three reads (docs/performance.md). The cabinet's selects are
-built once and reused (cached functions), so their SQL, parameter order and type conversions
-are worked out once too and the driver runs them directly: the same SQL, the same conversions
-(a moment in, a moment out) as SQLAlchemy's, the engine's statement listeners told of each.
+metadata, row objects) costs as much CPU as PostgreSQL's work on it: ≈0.1 ms a statement
+(docs/changelog.md, the fifth round). The cabinet's selects are built once and reused (cached
+functions), so their SQL, parameter order and type conversions are worked out once too and
+the driver runs them directly: the same SQL, the same conversions (a moment in, a moment out)
+as SQLAlchemy's, the engine's statement listeners told of each. The revisit gate's reads
+(cabinet/revisits/reads.py) take their statements in the same form (`DriverStatement`).
 
 What this does not do it leaves to SQLAlchemy: a statement seen for the first time (a one-off
 is not worth a plan), parameters expanded at execution (`IN` of a list), escaped names. A

@@ -195,9 +195,7 @@ def standing_packs_and_history(
     packs = [PackRow(row.pack_size, row.pack_granted_at) for row in rows if row[0] == 1]
     # The page comes oldest first in the statement's order: newest first is its reverse.
     history = [
-        HistoryRow(*(*row[grants], row.campaign_ends_at))
-        for row in reversed(rows)
-        if row[0] == 2
+        HistoryRow(*(*row[grants], row.campaign_ends_at)) for row in reversed(rows) if row[0] == 2
     ]
     standing = _standing(
         client, code, referred_by, referred_count, at, terms, not_counting, notify, current

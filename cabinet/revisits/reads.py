@@ -16,21 +16,15 @@ import os
 import threading
 import weakref
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 from flask import Flask
-from sqlalchemy import Engine
-from sqlalchemy.sql import ClauseElement
-from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy import Engine, Executable
 
 from cabinet.db import db
+from cabinet.driver import DriverStatement
 
 log = logging.getLogger("cabinet.revisits")
-
-
-# A statement as the driver takes it: its SQL, its parameters' order (positional drivers),
-# and the values it binds itself (a LIMIT's).
-Compiled = tuple[str, tuple[str, ...] | None, dict[str, Any]]
 
 
 class Reads:
@@ -38,7 +32,7 @@ class Reads:
         with app.app_context():
             self.engine: Engine = db.engine
         self._local = threading.local()
-        self._compiled: dict[int, Compiled] = {}
+        self._compiled: dict[int, DriverStatement] = {}
         self._opened: list[tuple[int, Any]] = []
         self._lock = threading.Lock()
         weakref.finalize(self, _close_all, self._opened, self._lock)
@@ -51,14 +45,13 @@ class Reads:
         database = url.database or ""
         return bool(database) and database != ":memory:" and "mode=memory" not in database
 
-    def one(self, statement: ClauseElement, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    def one(self, statement: Executable, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         rows = self.all(statement, params)
         return rows[0] if rows else None
 
-    def all(self, statement: ClauseElement, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        sql, names, defaults = self._compile(statement)
-        values = {**defaults, **params}
-        arguments: Any = values if names is None else tuple(values[name] for name in names)
+    def all(self, statement: Executable, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        driver = self._compile(statement)
+        sql, arguments = driver.sql, driver.arguments(params)
         connection = self._connection()
         try:
             cursor = connection.cursor()
@@ -74,12 +67,12 @@ class Reads:
             self._drop(connection)
             raise
 
-    def _compile(self, statement: ClauseElement) -> Compiled:
+    def _compile(self, statement: Executable) -> DriverStatement:
         found = self._compiled.get(id(statement))
         if found is None:
-            compiled = cast(SQLCompiler, statement.compile(dialect=self.engine.dialect))
-            names = tuple(compiled.positiontup or ()) if compiled.positional else None
-            found = (compiled.string, names, dict(compiled.params))
+            found = DriverStatement.of(statement, self.engine.dialect)
+            if found is None:  # the gate's few statements are fixed: none expands at execution
+                raise TypeError(f"the revisit gate cannot run {statement!r} on the driver")
             # Statements are module constants (cached functions): their ids stay theirs.
             self._compiled[id(statement)] = found
         return found

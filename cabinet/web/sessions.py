@@ -77,9 +77,10 @@ class IdleSessionInterface(SecureCookieSessionInterface):
         # A cookie seen before is not verified again (`peek`); the request gets a copy of its
         # own to change. A session holding a list or a dict (flashed messages) is read afresh:
         # a shallow copy would share it with the kept one.
-        peeked = self.peek(app, request.cookies.get(self.get_cookie_name(app)))
+        cookie = request.cookies.get(self.get_cookie_name(app))
+        peeked = self.peek(app, cookie)
         if any(isinstance(value, list | dict) for value in peeked.values()):
-            return self.read(app, request.cookies.get(self.get_cookie_name(app)))
+            return self.read(app, cookie)
         session = IdleSession(peeked)
         session.signed_at = peeked.signed_at
         return session
