@@ -115,7 +115,8 @@ def test_packs_record_the_version_and_a_size_is_never_given_twice(
     _join(context, 2, code, msk("2023-11-20 10:00"))
     _join(context, 3, code, msk("2023-12-02 10:00"))  # count 2: the campaign's pack of 500
     _join(context, 4, code, msk("2024-01-02 10:00"))  # count 3: version 1's 1200
-    packs = [(p.size, p.terms_version) for p in db.session.scalars(select(SmsPack))]
+    granted = select(SmsPack).order_by(SmsPack.granted_at)  # a heap has no order of its own
+    packs = [(p.size, p.terms_version) for p in db.session.scalars(granted)]
     assert packs == [(500, version), (1200, 1)]
 
 
@@ -270,9 +271,7 @@ def test_the_pages_one_statement_reads_what_the_standing_and_the_history_read(
     assert [g.campaign_ends_at for g in history][-1] == msk("2024-01-01 00:00")
     assert [g.terms_version for g in history][-1] == version
     for limit in (1, 2, len(history), 10):
-        standing, packs, page = queries.standing_packs_and_history(
-            record, at, history_limit=limit
-        )
+        standing, packs, page = queries.standing_packs_and_history(record, at, history_limit=limit)
         assert page == queries.history(1, limit=limit, newest_first=True)
         assert (standing, packs) == queries.standing_and_packs(record, at)
     assert page == history and len(history) == 3
