@@ -1,7 +1,9 @@
 """The fragment cache shared by processes never serves a stale page (cabinet/conditional.py):
 two processes, each with its own app and connections, share one member's session and one Redis;
 each writes what the member sees and reads the page through the cache in a loop, and every read
-is checked against a fresh render (made before and after it, with nothing kept). Run on
+is checked against a fresh render (made before and after it, with nothing kept) — when the
+member's stamps were the same before and after it: the other process may write twice meanwhile,
+a switch turned on and off again, and the two renders alike would not tell. Run on
 PostgreSQL with TEST_DATABASE_URL, as the suite's PostgreSQL leg does."""
 
 from __future__ import annotations
