@@ -135,8 +135,7 @@ def nbsp_html(html: str) -> str:
         # Most pages have no raw element: every text is typeset, in one pass (a page's 270
         # texts cost a third less than walking them with the raw elements in mind).
         parts[0::2] = [
-            _nbsp_cached(text) if len(text) <= _CACHED_UP_TO else nbsp(text)
-            for text in parts[0::2]
+            _nbsp_cached(text) if len(text) <= _CACHED_UP_TO else nbsp(text) for text in parts[0::2]
         ]
         return "".join(parts)
     raw_until: str | None = None
