@@ -80,9 +80,11 @@ def _show() -> Response:
     # A code a /r/ link left in this browser waits in the field; only «Применить» applies it.
     pending = links.pending_code() if view.can_apply else None
     waiting = pending is not None and pending != view.code
-    # The field is shown only to a client who can still apply (`view.can_apply`); the join
-    # button's form is the token alone (partials/_forms.html `csrf`).
-    form = (ApplyCodeForm(code=pending) if waiting else ApplyCodeForm()) if view.can_apply else None
+    # The field is shown only to a client who can still apply (`view.can_apply`, which a
+    # waiting code implies); the join button's form is the token alone (partials/_forms.html).
+    form = None
+    if view.can_apply:
+        form = ApplyCodeForm(code=pending) if waiting else ApplyCodeForm()
     return render(
         TEMPLATE,
         "tabs",
