@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from flask import Flask
 from playwright.sync_api import Locator, Page, expect
 
@@ -102,3 +103,25 @@ def test_a_flash_goes_on_the_next_action(app: Flask, new_page: Any, clock: Setta
     with page.expect_response(lambda r: "tab=clients" in r.url):
         page.get_by_role("tab", name="Приведенные клиенты").click()
     expect(page.get_by_text("Код применен")).to_have_count(0)
+
+
+@pytest.mark.parametrize("height", [667, 740, 812, 844])
+def test_a_wrong_code_is_said_beside_the_field_on_a_phone(
+    app: Flask, new_page: Any, height: int
+) -> None:
+    """The apply form is low on a newcomer's page: the field keeps the focus, and its message
+    shows with it on phones of every height, not under the fold below «Применить»."""
+    referrer_with_referees(app, referees=0)
+    page = new_page({"width": 375, "height": height})
+    sign_in(page, web_client(app, 409, "НовыйОфис", registered_at=msk("2023-03-20 09:00")))
+    page.get_by_label("Код приглашения").fill("zzzzzzzzz")
+    with page.expect_response(lambda r: r.url.endswith("/referral/apply")):
+        page.get_by_role("button", name="Применить").click()
+    error = page.locator("#code-error")
+    expect(error).to_have_text(
+        "Код приглашения состоит из 9 символов: цифр 0–9 и латинских букв a–f."
+    )
+    field = page.get_by_label("Код приглашения")
+    expect(field).to_be_focused()
+    assert_in_view(page, error)
+    assert_in_view(page, field)
