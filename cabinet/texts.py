@@ -102,8 +102,12 @@ def roubles(kopecks: int) -> str:
 
 # A short word (a preposition, a conjunction, a particle: «в», «с», «на», «до», «не») stays with
 # the word after it; a number stays with its unit or noun («1200 SMS», «3 месяца», «20 %»);
-# a dash stays with the word before it.
-_SHORT_WORD = re.compile(r"(?<![\w\-])([А-Яа-яЁёA-Za-z]{1,2}|\d+[%‰]?|№|§) (?=\S|$)")
+# a dash stays with the word before it. A date's year is not a number with a noun: «до
+# 19.12.2026 включительно» may break after the date (bound to «включительно», the whole «до
+# 19.12.2026 включительно:» left «Акция» alone on its line on a phone); a date stays with its
+# time («30.03.2023 15:47»).
+_SHORT_WORD = re.compile(r"(?<![\w\-])([А-Яа-яЁёA-Za-z]{1,2}|(?<!\.)\d+[%‰]?|№|§) (?=\S|$)")
+_DATE_TIME = re.compile(r"(\d\d\.\d\d\.\d{4}) (?=\d\d?:\d\d)")
 _DASH = re.compile(r" (—|–)")
 _TAG = re.compile(r"(<[^>]*>)")
 _RAW = re.compile(r"<(textarea|script|style|pre)\b", re.IGNORECASE)
@@ -113,6 +117,7 @@ def nbsp(text: str) -> str:
     """`text` with non-breaking spaces where Russian typography needs them; idempotent."""
     text = _SHORT_WORD.sub(lambda m: m.group(1) + NBSP, text)
     text = _SHORT_WORD.sub(lambda m: m.group(1) + NBSP, text)  # «и в …»: overlapping pairs
+    text = _DATE_TIME.sub(r"\1" + NBSP, text)
     return _DASH.sub(NBSP + r"\1", text)
 
 

@@ -68,6 +68,12 @@ def test_a_campaign_published_in_the_panel_applies_while_it_runs(
         page.get_by_role("button", name="Применить").click()
         expect(page.get_by_text("вы получили скидку 35 % на два месяца")).to_be_visible()
         expect(page.locator(".table--ladder tbody tr").first).to_contain_text("40 %")
+        # On a phone the campaign's line starts «Акция до …», not «Акция» alone on its line.
+        page.set_viewport_size({"width": 375, "height": 812})
+        campaign = page.locator("#campaign-terms")
+        expect(campaign).to_contain_text("включительно: за первого клиента 40 %")
+        assert _line_of(campaign, "Акция") == _line_of(campaign, "до"), campaign.inner_text()
+        page.set_viewport_size({"width": 1280, "height": 900})
         page.get_by_role("button", name="Выйти").click()
 
         # A month later the campaign is over: the help page's terms again.
@@ -85,3 +91,21 @@ def test_a_campaign_published_in_the_panel_applies_while_it_runs(
         expect(page.locator(".table--ladder tbody tr").first).to_contain_text("20 %")
     finally:
         context.close()
+
+
+def _line_of(element: Any, words: str) -> float:
+    """The top of the line where the word `words` first stands in `element`'s text (its first
+    text node), in CSS pixels."""
+    top: float = element.evaluate(
+        r"""(el, words) => {
+            const node = document.createTreeWalker(el, NodeFilter.SHOW_TEXT).nextNode();
+            const found = new RegExp("(^|\\s)" + words + "(?=\\s|$)", "u").exec(node.textContent);
+            const at = found.index + found[1].length;
+            const range = document.createRange();
+            range.setStart(node, at);
+            range.setEnd(node, at + 1);
+            return range.getBoundingClientRect().top;
+        }""",
+        words,
+    )
+    return top

@@ -58,6 +58,13 @@ def test_short_words_numbers_and_dashes_hold_on(text: str, bound: str) -> None:
     assert bound in nbsp(text)
 
 
+def test_a_dates_year_lets_the_line_break_and_a_date_keeps_its_time() -> None:
+    campaign = nbsp("Акция до 19.12.2026 включительно: за первого клиента 30 %")
+    assert f"до{NBSP}19.12.2026 включительно: за{NBSP}первого" in campaign
+    assert nbsp("применен 30.03.2023 15:47") == f"применен 30.03.2023{NBSP}15:47"
+    assert nbsp("с 1 января 2026 года") == f"с{NBSP}1{NBSP}января 2026{NBSP}года"
+
+
 @given(st.text(alphabet="ав сиSMS12—<>b/=\"'", max_size=60))
 def test_nbsp_is_idempotent_and_keeps_the_markup(text: str) -> None:
     once = nbsp_html(text)
