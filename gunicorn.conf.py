@@ -33,7 +33,11 @@ worker_class = "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # On SIGTERM or SIGHUP a worker finishes its requests within this long before it is stopped.
 graceful_timeout = 30
-keepalive = 5
+# No keep-alive towards the proxy: a sync worker closes the connection after each response
+# (gunicorn ignores `keepalive` for it), so the proxy connects anew per request, over loopback.
+# A worker class that keeps connections (gthread) was measured and not kept: a kept connection
+# stays with one worker, and its requests wait behind that worker while another is idle
+# (docs/performance.md).
 
 # Graceful restarts: SIGHUP starts new workers with fresh code and retires the old ones after
 # their current request. That needs the app loaded in each worker, not in the master.
