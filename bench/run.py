@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import runpy
 import signal
 import socket
 import statistics
@@ -752,13 +753,19 @@ def _median_rps(results: list[Result], name: str) -> dict[str, float]:
     return {database: statistics.median(rps) for database, rps in runs.items()}
 
 
+def gunicorn_workers() -> int:
+    """How many workers gunicorn.conf.py gives each server here (WEB_CONCURRENCY included)."""
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    return int(settings["workers"])
+
+
 def render(
     results: list[Result], workers: list[tuple[str, int, float]], args: Any, elapsed: float
 ) -> str:
     hello = _median_rps(results, HELLO)
     tutorial = _median_rps(results, FLASKR)
     cores = len(os.sched_getaffinity(0))
-    web_workers = int(os.environ.get("WEB_CONCURRENCY", 2 * cores + 1))  # as gunicorn.conf.py
+    web_workers = gunicorn_workers()
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     load = os.getloadavg()[0]
     lines = [
