@@ -49,6 +49,8 @@ def test_the_bench_script_runs_end_to_end(tmp_path: Path) -> None:
             "--delivery-processes",
             "2",
             "--no-warm-up",
+            "--repeat",
+            "2",
             "--output",
             str(output),
         ],
@@ -60,6 +62,9 @@ def test_the_bench_script_runs_end_to_end(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     table = output.read_text(encoding="utf-8")
+    # The workers as gunicorn.conf.py sets them (WEB_CONCURRENCY); each row one median of two.
+    assert "gunicorn.conf.py (1 sync workers" in table, table
+    assert "Each GET's row is the median of its 2 runs" in table, table
     rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
     # 2 headers, hello-world and the Flask tutorial's index three times (before the cold
     # endpoints, between, after the warm), 12 endpoints and the browsing mix cold, 6 GETs warm
