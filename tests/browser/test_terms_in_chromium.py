@@ -93,19 +93,19 @@ def test_a_campaign_published_in_the_panel_applies_while_it_runs(
         context.close()
 
 
-def _line_of(element: Any, words: str) -> float:
-    """The top of the line where the word `words` first stands in `element`'s text (its first
+def _line_of(element: Any, word: str) -> float:
+    """The top of the line where `word` first stands as a word in `element`'s text (its first
     text node), in CSS pixels."""
     top: float = element.evaluate(
-        r"""(el, words) => {
+        r"""(el, word) => {
             const node = document.createTreeWalker(el, NodeFilter.SHOW_TEXT).nextNode();
-            const found = new RegExp("(^|\\s)" + words + "(?=\\s|$)", "u").exec(node.textContent);
+            const found = new RegExp("(^|\\s)" + word + "(?=\\s|$)", "u").exec(node.textContent);
             const at = found.index + found[1].length;
             const range = document.createRange();
             range.setStart(node, at);
             range.setEnd(node, at + 1);
             return range.getBoundingClientRect().top;
         }""",
-        words,
+        word,
     )
     return top
