@@ -48,11 +48,12 @@ preload_app = False
 max_requests = 50000
 max_requests_jitter = 5000
 
-# One line per request on stdout, in LOG_FORMAT (JSON in production): the request id the
-# cabinet answered with (the same as in its own line for the request), client (the proxy's
-# X-Forwarded-For first), request, status, bytes, duration in milliseconds, referer, user
-# agent; e-mail addresses and phone numbers masked, as in every line (cabinet/logs.py).
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+# The cabinet writes one line per request itself (cabinet/web/observability.py: path, status,
+# bytes, duration, addresses, referer, browser, and the route and account), so gunicorn's own
+# access line is off: it said the same again, at a second line's cost on every request.
+# GUNICORN_ACCESS_LOG=- turns it on (stdout, in LOG_FORMAT, with the request id the cabinet
+# answered with), e.g. to see what gunicorn refuses before the app sees it.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 _LOG_FORMAT = os.environ.get("LOG_FORMAT") or (
     "json" if os.environ.get("CABINET_ENV") == "production" else "text"

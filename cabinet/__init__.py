@@ -119,6 +119,7 @@ def create_app(
     app.register_blueprint(health.bp)
     revisits.install(app)  # a repeated read's 304 before Flask (inside the static files)
     serving.init_app(app)
+    web_observability.install(app)  # outermost: one log line for every request
     app.cli.add_command(managers_cli)
     app.cli.add_command(invitations_cli)
     app.cli.add_command(webhooks_cli)

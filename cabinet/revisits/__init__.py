@@ -41,7 +41,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_cookie
 from werkzeug.routing import RequestRedirect
 
-from cabinet import conditional, logs
+from cabinet import conditional
 from cabinet.api import inputs, tokens
 from cabinet.api.problems import ApiProblem
 from cabinet.auth.services import parse_session_id
@@ -102,13 +102,11 @@ class RevisitGate:
         visit = _visit(environ)
         if environ.get("HTTP_IF_NONE_MATCH") or visit in self._kept:
             started = time.perf_counter()
-            request_id = logs.valid_request_id(environ.get("HTTP_X_REQUEST_ID"))
-            with logs.bound(request_id=request_id or logs.new_request_id()):
-                try:
-                    response = self._answer(environ, started)
-                except Exception:  # Flask answers it, errors and all  # noqa: BLE001
-                    log.debug("revisit gate passed a request on", exc_info=True)
-                    response = None
+            try:
+                response = self._answer(environ, started)
+            except Exception:  # Flask answers it, errors and all  # noqa: BLE001
+                log.debug("revisit gate passed a request on", exc_info=True)
+                response = None
             if response is not None:
                 return response(environ, start_response)
         if environ["REQUEST_METHOD"] != "GET":
@@ -191,6 +189,7 @@ class RevisitGate:
             status, headers, body = _unpacked(kept)
             self.replayed += 1
         request_id = observed(
+            environ,
             int(status[:3]),
             method=request.method,
             endpoint=endpoint,

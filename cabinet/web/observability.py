@@ -3,8 +3,12 @@
 - A request gets its id from `X-Request-Id` (when short and safe) or a new one; the id is in
   every log line of the request and in the response's `X-Request-Id`, and the gateways get it.
 - When answered: the latency histogram of its endpoint (the Flask endpoint's name, never the
-  raw path) and status class, and one log line (`request`: method, route, status, duration,
-  the client's or the manager's id).
+  raw path) and status class.
+- One log line per request, whoever answered it (Flask, the revisit gate, the static files):
+  written by `RequestLine`, the outermost layer of the app, with what an access log says
+  (path, status, bytes, duration, remote address, X-Forwarded-For, referer, browser) and what
+  the app knows (route, endpoint, the client's or the manager's id). gunicorn's own access
+  line is off: it said the same again, at the cost of a second line per request.
 - `/metrics`: with `METRICS_TOKEN` set, only to `Authorization: Bearer <token>` (401
   otherwise); without it, only to a direct request from this host (403 otherwise).
 """
@@ -15,6 +19,8 @@ import hmac
 import ipaddress
 import logging
 import time
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from flask_limiter import RequestLimit
@@ -29,6 +35,10 @@ bp = Blueprint("observability", __name__)
 log = logging.getLogger("cabinet.request")
 
 REQUEST_ID_HEADER = "X-Request-Id"
+# In a request's WSGI environ: its id (set by RequestLine) and what the app said of it for the
+# log line (set by `observed`).
+REQUEST_ID = "cabinet.request_id"
+LINE_FIELDS = "cabinet.request_line"
 _STARTED = "_observed_started"
 _LOG_TOKEN = "_observed_log_token"  # noqa: S105 - a name in `g`, not a secret
 
@@ -53,8 +63,14 @@ def limit_breached(limit: RequestLimit) -> None:
 
 def _start() -> None:
     setattr(g, _STARTED, time.perf_counter())
-    request_id = logs.valid_request_id(request.headers.get(REQUEST_ID_HEADER))
-    setattr(g, _LOG_TOKEN, logs.bind(request_id=request_id or logs.new_request_id()))
+    if REQUEST_ID not in request.environ:  # not through RequestLine (an app used bare)
+        request.environ[REQUEST_ID] = request_id_of(request.environ)
+        setattr(g, _LOG_TOKEN, logs.bind(request_id=request.environ[REQUEST_ID]))
+
+
+def request_id_of(environ: dict[str, Any]) -> str:
+    """The caller's `X-Request-Id` when short and safe, otherwise a new one."""
+    return logs.valid_request_id(environ.get("HTTP_X_REQUEST_ID")) or logs.new_request_id()
 
 
 def _finish(response: Response) -> Response:
@@ -63,6 +79,7 @@ def _finish(response: Response) -> Response:
         return response
     rule = request.url_rule
     request_id = observed(
+        request.environ,
         response.status_code,
         method=request.method,
         endpoint=rule.endpoint if rule is not None else "unmatched",
@@ -76,6 +93,7 @@ def _finish(response: Response) -> Response:
 
 
 def observed(
+    environ: dict[str, Any],
     status: int,
     *,
     method: str,
@@ -84,21 +102,80 @@ def observed(
     seconds: float,
     who: dict[str, object],
 ) -> str | None:
-    """The answered request measured and logged; returns the request's id, for its response
-    (also for the revisit gate, cabinet/revisits, which answers before Flask)."""
+    """The answered request measured, and what the app knows of it kept for its log line;
+    returns the request's id, for its response (also for the revisit gate, cabinet/revisits,
+    which answers before Flask)."""
     metrics.REQUEST_SECONDS.labels(
         endpoint=endpoint, method=method, status_class=metrics.status_class(status)
     ).observe(seconds)
+    environ[LINE_FIELDS] = {"route": route, "endpoint": endpoint, **who}
+    request_id = environ.get(REQUEST_ID)
+    return None if request_id is None else str(request_id)
+
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class RequestLine:
+    """The outermost layer of the app: binds the request's id for every line logged while the
+    app answers, and writes the request's one line once the app has answered (its status and
+    headers sent, its body ready: a streamed body's own time and size are not in the line)."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        started = time.perf_counter()
+        request_id = environ[REQUEST_ID] = request_id_of(environ)
+        sent: list[Any] = []
+
+        def remember(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+            sent[:] = [status, headers]
+            return start_response(status, headers, *exc_info)
+
+        with logs.bound(request_id=request_id):
+            try:
+                body = self.app(environ, remember)
+            except BaseException:
+                _write_line(environ, "500", [], started)
+                raise
+            _write_line(environ, sent[0] if sent else "500", sent[1] if sent else [], started)
+        return body
+
+
+def _write_line(
+    environ: dict[str, Any], status_line: str, headers: list[tuple[str, str]], started: float
+) -> None:
+    method = environ.get("REQUEST_METHOD", "")
+    path = environ.get("RAW_URI") or environ.get("REQUEST_URI") or _path_of(environ)
+    status = int(status_line[:3])
+    size = next((value for name, value in headers if name.lower() == "content-length"), None)
     fields: dict[str, object] = {
         "method": method,
-        "route": route,
-        "endpoint": endpoint,
+        "path": path,
+        "route": None,
+        "endpoint": None,
         "status": status,
-        "duration_ms": round(seconds * 1000, 2),
+        "bytes": int(size) if size and size.isdigit() else (0 if status == 304 else None),
+        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+        "remote": environ.get("REMOTE_ADDR"),
+        "forwarded_for": environ.get("HTTP_X_FORWARDED_FOR"),
+        "referer": environ.get("HTTP_REFERER"),
+        "user_agent": environ.get("HTTP_USER_AGENT"),
     }
-    fields.update(who)
-    log.info("%s %s %s", method, endpoint, status, extra=fields)
-    return logs.current_request_id()
+    fields.update(environ.get(LINE_FIELDS, ()))
+    log.info("%s %s %s", method, fields["endpoint"] or path, status, extra=fields)
+
+
+def _path_of(environ: dict[str, Any]) -> str:
+    query = environ.get("QUERY_STRING")
+    path = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
+    return f"{path}?{query}" if query else path
+
+
+def install(app: Flask) -> None:
+    """RequestLine around everything the app is (call last: it must see every request)."""
+    app.wsgi_app = RequestLine(app.wsgi_app)  # type: ignore[method-assign]
 
 
 def _who() -> dict[str, object]:
