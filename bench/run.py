@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -77,6 +77,8 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    # rps over the Flask tutorial's index driven right before and right after it (`paced`)
+    to_flaskr: float | None = None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -118,6 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     results: list[Result] = []
     workers: list[tuple[str, int, float]] = []
+    paced: list[float] = []  # the tutorial's runs that paced the cabinet's
     with tempfile.TemporaryDirectory(prefix="cabinet-bench-") as scratch:
         work = Path(scratch)
         hello = Endpoint(HELLO, [Request("GET", "/")])
@@ -137,26 +140,39 @@ def main(argv: Sequence[str] | None = None) -> int:
                     with server("bench.flaskr:app", flaskr_env, work / "flaskr.log") as base:
                         results.append(drive(base, flaskr_index, database, args, work))
 
-                # Measured three times around the cabinet's endpoints (the ratios take the
-                # median): this machine's speed drifts by ±15 % over minutes.
+                # Measured three times around the cabinet's endpoints (the × hello-world
+                # column takes the median): this machine's speed drifts by ±15 % over minutes.
                 yardsticks()
                 env = app_env(url)
-                # Cold: nothing is kept, every request renders (a first view).
-                cold_env = {**env, "FRAGMENT_CACHE_URL": "memory://", "FRAGMENT_CACHE_BYTES": "0"}
-                with server("wsgi:app", cold_env, work / f"cabinet-{database}.log") as base:
-                    cold = [*endpoints(fixtures), mix(fixtures, False)]
-                    results.extend(drive_in_turns(base, cold, database, args, work))
-                yardsticks()
-                # Warm: the fragment cache in Redis, as in production; the kept body, the 304.
-                with server("wsgi:app", env, work / f"cabinet-{database}-warm.log") as base:
-                    warm = [*warm_endpoints(fixtures), mix(fixtures, True)]
-                    results.extend(drive_in_turns(base, warm, database, args, work))
+                # The tutorial's index, served beside the cabinet, paces it: each endpoint's
+                # × flaskr is to the tutorial driven right before and right after its group.
+                with server("bench.flaskr:app", flaskr_env, work / "flaskr-pace.log") as tutor:
+
+                    def pace(tutor: str = tutor, database: str = database) -> float:
+                        rps = drive(tutor, flaskr_index, database, args, work).rps
+                        paced.append(rps)
+                        return rps
+
+                    # Cold: nothing is kept, every request renders (a first view).
+                    cold_env = {
+                        **env,
+                        "FRAGMENT_CACHE_URL": "memory://",
+                        "FRAGMENT_CACHE_BYTES": "0",
+                    }
+                    with server("wsgi:app", cold_env, work / f"cabinet-{database}.log") as base:
+                        cold = [*endpoints(fixtures), mix(fixtures, False)]
+                        results.extend(drive_in_turns(base, cold, database, args, work, pace))
+                    yardsticks()
+                    # Warm: the fragment cache in Redis, as in production; the kept body, 304.
+                    with server("wsgi:app", env, work / f"cabinet-{database}-warm.log") as base:
+                        warm = [*warm_endpoints(fixtures), mix(fixtures, True)]
+                        results.extend(drive_in_turns(base, warm, database, args, work, pace))
                 yardsticks()
                 for count in args.delivery_processes:
                     rate = deliver(url, count, args.worker_messages, work)
                     workers.append((database, count, rate))
     elapsed = time.monotonic() - started
-    table = render(results, workers, args, elapsed)
+    table = render(results, workers, args, elapsed, paced)
     print(table)
     args.output.write_text(table, encoding="utf-8")
     say(f"table written to {args.output} ({elapsed:.0f} s)")
@@ -567,20 +583,37 @@ def _children_cpu_ticks(parent: int) -> int:
     return total
 
 
+# Endpoints driven between two runs of the tutorial's index that pace them.
+PACED = 3
+
+
 def drive_in_turns(
-    base: str, endpoints: list[Endpoint], database: str, args: Any, work: Path
+    base: str,
+    endpoints: list[Endpoint],
+    database: str,
+    args: Any,
+    work: Path,
+    pace: Callable[[], float],
 ) -> list[Result]:
     """Each endpoint driven `args.repeat` times, all of them in turn each time, and reported as
-    the median of its runs (rps, p50 and p99 each; the errors of all runs): a minute in which
+    the median of its runs (rps, p50 and p99 each; the errors of all): a minute in which
     the machine is slow then costs one run of each endpoint, not every run of one. The POSTs
     run once: they write, and a second run would send its applies again to clients that have
-    joined."""
+    joined. `pace()` drives the Flask tutorial's index before each group of PACED endpoints and
+    after the last: an endpoint's run is set against the mean of the two around it, a few
+    seconds away, and its × flaskr is the median of those ratios."""
     runs: dict[str, list[Result]] = {}
+    ratios: dict[str, list[float]] = {}
     for turn in range(max(1, args.repeat)):
-        for endpoint in endpoints:
-            if turn and not endpoint.warm_up:
-                continue
-            runs.setdefault(endpoint.name, []).append(drive(base, endpoint, database, args, work))
+        todo = [endpoint for endpoint in endpoints if not turn or endpoint.warm_up]
+        before = pace()
+        for start in range(0, len(todo), PACED):
+            group = [(e, drive(base, e, database, args, work)) for e in todo[start : start + PACED]]
+            after = pace()
+            for endpoint, result in group:
+                runs.setdefault(endpoint.name, []).append(result)
+                ratios.setdefault(endpoint.name, []).append(result.rps / ((before + after) / 2))
+            before = after
     return [
         Result(
             name,
@@ -589,6 +622,7 @@ def drive_in_turns(
             statistics.median(r.p50_ms for r in each),
             statistics.median(r.p99_ms for r in each),
             sum(r.errors for r in each),
+            statistics.median(ratios[name]),
         )
         for name, each in runs.items()
     ]
@@ -792,7 +826,11 @@ def gunicorn_workers() -> int:
 
 
 def render(
-    results: list[Result], workers: list[tuple[str, int, float]], args: Any, elapsed: float
+    results: list[Result],
+    workers: list[tuple[str, int, float]],
+    args: Any,
+    elapsed: float,
+    paced: list[float],
 ) -> str:
     hello = _median_rps(results, HELLO)
     tutorial = _median_rps(results, FLASKR)
@@ -812,17 +850,25 @@ def render(
         f"--databases {args.databases}{repeat}`: wrk -t{args.threads} -c{args.connections} "
         f"-d{args.duration}s on 127.0.0.1, gunicorn.conf.py ({web_workers} sync workers, "
         f"{cores} cores), `Accept-Encoding: gzip, br`; {stamp}, {elapsed / 60:.1f} min in all; "
-        f"load average at the end {load:.1f}.{in_turns} Ratios are to the hello-world and to the "
-        "Flask tutorial's index (both on SQLite), each the median of its three runs around the "
-        "same database's endpoints: before the cold ones, between the cold and the warm, after "
-        "the warm.",
+        f"load average at the end {load:.1f}.{in_turns} × flaskr: each run of the cabinet's "
+        "set against the Flask tutorial's index (on SQLite), served beside it and driven right "
+        f"before and right after each group of {PACED} endpoints (the mean of the two runs "
+        "around it; the tutorial's index made "
+        f"{min(paced, default=0):.0f}–{max(paced, default=0):.0f} rps in those runs), the "
+        "median of the ratios when an endpoint ran more than once. × hello-world, and × flaskr "
+        "of the yardstick rows: to the median of the three yardstick runs around the same "
+        "database's endpoints (before the cold ones, between the cold and the warm, after the "
+        "warm).",
         "",
         "| endpoint | database | rps | p50, ms | p99, ms | errors | × hello-world | × flaskr |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         versus = tutorial.get(r.database)
-        to_tutorial = f"{r.rps / versus:.2f}" if versus else "—"
+        if r.to_flaskr is not None:
+            to_tutorial = f"{r.to_flaskr:.2f}"
+        else:
+            to_tutorial = f"{r.rps / versus:.2f}" if versus else "—"
         lines.append(
             f"| {r.name} | {r.database} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
             f"{r.errors} | {r.rps / hello[r.database]:.2f} | {to_tutorial} |"

@@ -65,6 +65,9 @@ def test_the_bench_script_runs_end_to_end(tmp_path: Path) -> None:
     # The workers as gunicorn.conf.py sets them (WEB_CONCURRENCY); each row one median of two.
     assert "gunicorn.conf.py (1 sync workers" in table, table
     assert "Each GET's row is the median of its 2 runs" in table, table
+    # The cabinet's runs are paced by the tutorial's index, served beside it.
+    paced = re.search(r"the tutorial's index made (\d+)–(\d+) rps in those runs", table)
+    assert paced is not None and 0 < int(paced[1]) <= int(paced[2]), table
     rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
     # 2 headers, hello-world and the Flask tutorial's index three times (before the cold
     # endpoints, between, after the warm), 12 endpoints and the browsing mix cold, 6 GETs warm
