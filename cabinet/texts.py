@@ -16,6 +16,7 @@ from babel.numbers import format_decimal, format_percent
 
 LOCALE = "ru_RU"
 NBSP = "\u00a0"
+WORD_JOINER = "\u2060"  # no line break on either side of it, and nothing shown
 
 
 _RU = Locale.parse(LOCALE)
@@ -105,10 +106,12 @@ def roubles(kopecks: int) -> str:
 # a dash stays with the word before it. A date's year is not a number with a noun: «до
 # 19.12.2026 включительно» may break after the date (bound to «включительно», the whole «до
 # 19.12.2026 включительно:» left «Акция» alone on its line on a phone); a date stays with its
-# time («30.03.2023 15:47»).
+# time («30.03.2023 15:47»). A range of short tokens stays whole («0–9», «a–f», «2–3»): a browser
+# may break after an en dash, and «цифр 0–» / «9» split the apply error on a phone.
 _SHORT_WORD = re.compile(r"(?<![\w\-])([А-Яа-яЁёA-Za-z]{1,2}|(?<!\.)\d+[%‰]?|№|§) (?=\S|$)")
 _DATE_TIME = re.compile(r"(\d\d\.\d\d\.\d{4}) (?=\d\d?:\d\d)")
 _DASH = re.compile(r" (—|–)")
+_RANGE = re.compile(r"(?<!\w)(\w{1,4})–(?=\w{1,4}(?!\w))")
 _TAG = re.compile(r"(<[^>]*>)")
 _RAW = re.compile(r"<(textarea|script|style|pre)\b", re.IGNORECASE)
 
@@ -118,6 +121,8 @@ def nbsp(text: str) -> str:
     text = _SHORT_WORD.sub(lambda m: m.group(1) + NBSP, text)
     text = _SHORT_WORD.sub(lambda m: m.group(1) + NBSP, text)  # «и в …»: overlapping pairs
     text = _DATE_TIME.sub(r"\1" + NBSP, text)
+    if "–" in text:
+        text = _RANGE.sub(r"\1–" + WORD_JOINER, text)
     return _DASH.sub(NBSP + r"\1", text)
 
 

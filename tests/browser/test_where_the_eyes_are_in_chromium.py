@@ -13,6 +13,7 @@ from flask import Flask
 from playwright.sync_api import Locator, Page, expect
 
 from cabinet.clock import SettableClock
+from cabinet.texts import WORD_JOINER
 from tests.browser.conftest import serving
 from tests.browser.test_referral_page_in_chromium import sign_in
 from tests.conftest import msk
@@ -119,9 +120,32 @@ def test_a_wrong_code_is_said_beside_the_field_on_a_phone(
         page.get_by_role("button", name="Применить").click()
     error = page.locator("#code-error")
     expect(error).to_have_text(
-        "Код приглашения состоит из 9 символов: цифр 0–9 и латинских букв a–f."
+        f"Код приглашения состоит из 9 символов: цифр 0–{WORD_JOINER}9 и латинских букв "
+        f"a–{WORD_JOINER}f."
     )
+    # A range is read whole: never «цифр 0–» at the end of a line and «9» on the next.
+    assert _lines_under(error, "0–", "9") == 1
+    assert _lines_under(error, "a–", "f") == 1
     field = page.get_by_label("Код приглашения")
     expect(field).to_be_focused()
     assert_in_view(page, error)
     assert_in_view(page, field)
+
+
+def _lines_under(element: Any, start: str, end: str) -> int:
+    """How many lines the range `start`…`end` of `element`'s text spans (a word joiner, if
+    any, between them)."""
+    lines: int = element.evaluate(
+        """(el, [start, end]) => {
+            const node = document.createTreeWalker(el, NodeFilter.SHOW_TEXT).nextNode();
+            const text = node.textContent;
+            const at = text.indexOf(start);
+            const to = text.indexOf(end, at + start.length) + end.length;
+            const range = document.createRange();
+            range.setStart(node, at);
+            range.setEnd(node, to);
+            return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+        }""",
+        [start, end],
+    )
+    return lines

@@ -15,6 +15,7 @@ from cabinet.referrals import rules
 from cabinet.referrals.terms import words
 from cabinet.texts import (
     NBSP,
+    WORD_JOINER,
     months_for,
     months_within,
     nbsp,
@@ -65,11 +66,19 @@ def test_a_dates_year_lets_the_line_break_and_a_date_keeps_its_time() -> None:
     assert nbsp("с 1 января 2026 года") == f"с{NBSP}1{NBSP}января 2026{NBSP}года"
 
 
-@given(st.text(alphabet="ав сиSMS12—<>b/=\"'", max_size=60))
+def test_a_range_of_short_tokens_stays_whole() -> None:
+    said = nbsp("Код состоит из 9 символов: цифр 0–9 и латинских букв a–f.")
+    assert f"цифр 0–{WORD_JOINER}9{NBSP}и{NBSP}латинских букв a–{WORD_JOINER}f." in said
+    assert nbsp("за 2–3 месяца") == f"за{NBSP}2–{WORD_JOINER}3{NBSP}месяца"
+    # Words joined by a dash are not a range: they may break as before.
+    assert nbsp("Москва–Петербург") == "Москва–Петербург"
+
+
+@given(st.text(alphabet="ав сиSMS12—–<>b/=\"'", max_size=60))
 def test_nbsp_is_idempotent_and_keeps_the_markup(text: str) -> None:
     once = nbsp_html(text)
     assert nbsp_html(once) == once
-    assert once.replace(NBSP, " ") == text
+    assert once.replace(NBSP, " ").replace(WORD_JOINER, "") == text
 
 
 def _by_pieces(html: str) -> str:
