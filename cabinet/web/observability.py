@@ -127,6 +127,8 @@ class RequestLine:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         started = time.perf_counter()
         request_id = environ[REQUEST_ID] = request_id_of(environ)
+        # The peer, as it connected: ProxyFix, further in, puts the forwarded address there.
+        peer = environ.get("REMOTE_ADDR")
         sent: list[Any] = []
 
         def remember(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
@@ -137,14 +139,19 @@ class RequestLine:
             try:
                 body = self.app(environ, remember)
             except BaseException:
-                _write_line(environ, "500", [], started)
+                _write_line(environ, peer, "500", [], started)
                 raise
-            _write_line(environ, sent[0] if sent else "500", sent[1] if sent else [], started)
+            status, headers = sent if sent else ("500", [])
+            _write_line(environ, peer, status, headers, started)
         return body
 
 
 def _write_line(
-    environ: dict[str, Any], status_line: str, headers: list[tuple[str, str]], started: float
+    environ: dict[str, Any],
+    peer: str | None,
+    status_line: str,
+    headers: list[tuple[str, str]],
+    started: float,
 ) -> None:
     method = environ.get("REQUEST_METHOD", "")
     path = environ.get("RAW_URI") or environ.get("REQUEST_URI") or _path_of(environ)
@@ -158,7 +165,7 @@ def _write_line(
         "status": status,
         "bytes": int(size) if size and size.isdigit() else (0 if status == 304 else None),
         "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-        "remote": environ.get("REMOTE_ADDR"),
+        "remote": peer,
         "forwarded_for": environ.get("HTTP_X_FORWARDED_FOR"),
         "referer": environ.get("HTTP_REFERER"),
         "user_agent": environ.get("HTTP_USER_AGENT"),

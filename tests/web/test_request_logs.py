@@ -93,6 +93,32 @@ def test_one_line_per_request_and_the_id_in_every_line_of_it(
     assert len(ids) == len(set(ids)) == 4
 
 
+def test_the_line_says_what_an_access_log_says(
+    make_app: Callable[..., Flask], lines: Callable[[], list[dict[str, object]]]
+) -> None:
+    """Behind a trusted proxy: the peer as it connected (the proxy), the address it forwarded,
+    the path with its query, the size of the body, the referer and the browser."""
+    behind = make_app(TRUSTED_PROXIES=1)
+    response = behind.test_client().get(
+        "/login?next=%2Freferral",
+        headers={
+            "X-Forwarded-For": "203.0.113.7",
+            "User-Agent": "Браузер/1.0",
+            "Referer": "https://cabinet.example.ru/",
+        },
+        environ_base={"REMOTE_ADDR": "10.0.0.2"},
+    )
+    assert response.status_code == 200
+    (line,) = (line for line in lines() if line["logger"] == "cabinet.request")
+    assert line["request_id"] == response.headers["X-Request-Id"]
+    assert (line["remote"], line["forwarded_for"]) == ("10.0.0.2", "203.0.113.7")
+    assert line["path"] == "/login?next=%2Freferral"
+    assert (line["route"], line["status"]) == ("/login", 200)
+    assert line["bytes"] == len(response.data) > 0
+    assert line["referer"] == "https://cabinet.example.ru/"
+    assert line["user_agent"] == "Браузер/1.0"
+
+
 def test_a_managers_requests_name_the_manager(
     app: Flask, client: FlaskClient, lines: Callable[[], list[dict[str, object]]]
 ) -> None:
