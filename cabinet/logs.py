@@ -92,19 +92,6 @@ def bound(**fields: Any) -> Iterator[None]:
         _bound.reset(token)
 
 
-def bind(**fields: Any) -> object:
-    """`bound` for hooks that cannot wrap a block (a request's before and teardown): returns
-    the token that `unbind` takes."""
-    return _bound.set({**_bound.get(), **fields})
-
-
-def unbind(token: object) -> None:
-    try:
-        _bound.reset(token)  # type: ignore[arg-type]
-    except ValueError:  # made in another context (a streamed response): nothing to undo
-        _bound.set(_NOTHING)
-
-
 # Attributes every LogRecord has; anything else was passed in `extra=` and is the event's.
 _STANDARD = frozenset(
     set(vars(logging.LogRecord("", 0, "", 0, "", None, None)))

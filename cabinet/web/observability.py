@@ -40,15 +40,13 @@ REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID = "cabinet.request_id"
 LINE_FIELDS = "cabinet.request_line"
 _STARTED = "_observed_started"
-_LOG_TOKEN = "_observed_log_token"  # noqa: S105 - a name in `g`, not a secret
 
 
 def init_app(app: Flask) -> None:
-    """Before every other hook, so the id is bound for theirs; after every other, so the
-    status and the time are the final ones."""
+    """Before every other hook, so the time is the whole request's; after every other, so the
+    status and the time are the final ones (the request's id is bound by RequestLine)."""
     app.before_request_funcs.setdefault(None, []).insert(0, _start)
     app.after_request_funcs.setdefault(None, []).insert(0, _finish)
-    app.teardown_request(_unbind)
     # Flask-Limiter calls it for every limit a request breaches (before its 429).
     app.config.setdefault("RATELIMIT_ON_BREACH_CALLBACK", limit_breached)
     app.register_blueprint(bp)
@@ -63,9 +61,6 @@ def limit_breached(limit: RequestLimit) -> None:
 
 def _start() -> None:
     setattr(g, _STARTED, time.perf_counter())
-    if REQUEST_ID not in request.environ:  # not through RequestLine (an app used bare)
-        request.environ[REQUEST_ID] = request_id_of(request.environ)
-        setattr(g, _LOG_TOKEN, logs.bind(request_id=request.environ[REQUEST_ID]))
 
 
 def request_id_of(environ: dict[str, Any]) -> str:
@@ -195,12 +190,6 @@ def _who() -> dict[str, object]:
     identity = state.identity if state is not None else None
     account_id = identity[0] if identity else getattr(user, "id", None)
     return {"manager_id" if isinstance(user, Manager) else "client_id": account_id}
-
-
-def _unbind(_error: BaseException | None) -> None:
-    token = g.pop(_LOG_TOKEN, None)
-    if token is not None:
-        logs.unbind(token)
 
 
 @bp.get("/metrics")
