@@ -17,7 +17,7 @@ SERVE_PORT ?= 8000
 SERVE_HOST ?= 127.0.0.1
 SERVE_BIND ?= $(SERVE_HOST):$(SERVE_PORT)
 
-.PHONY: run serve bench test lint unit-sqlite unit-postgres setup browser-deps page-checks proxy-deps metrics-deps reliability clean
+.PHONY: run serve bench instructions test lint unit-sqlite unit-postgres setup browser-deps page-checks proxy-deps metrics-deps reliability clean
 
 # Installs run only when what they install from changed: each stamp holds a digest of its lock
 # files, compared on every run (a checkout or a merge that leaves them as they were, with new
@@ -76,6 +76,15 @@ bench: setup
 	@command -v wrk >/dev/null || { echo "==> Установка wrk из пакетов Debian"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	@TEST_POSTGRES_URL='$(TEST_POSTGRES_URL)' $(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## make instructions: instructions per request of the cold reads, counted by valgrind's
+## callgrind (the same count whatever else the machine does: an A/B of a few per cent shows);
+## INSTRUCTIONS_ARGS="--database sqlite --endpoints 'full page'".
+INSTRUCTIONS_ARGS ?=
+instructions: setup
+	@command -v valgrind >/dev/null || { echo "==> Установка valgrind из пакетов Debian"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null; }
+	@TEST_POSTGRES_URL='$(TEST_POSTGRES_URL)' $(BIN)/python -m bench.instructions $(INSTRUCTIONS_ARGS)
 
 ## make test: lint and types, then every test on SQLite and again on PostgreSQL. The
 ## PostgreSQL leg runs even when the SQLite leg failed; the command fails if either did.

@@ -82,3 +82,44 @@ def test_the_bench_script_runs_end_to_end(tmp_path: Path) -> None:
     # Each yardstick run's ratio is to the median of the three: one of them is 1.00.
     ratios = [re.split(r"\s*\|\s*", rows[i])[8] for i in tutorial]
     assert "1.00" in ratios, table
+
+
+@pytest.mark.slow
+def test_the_instructions_command_counts_what_a_request_costs(tmp_path: Path) -> None:
+    """`make instructions` (bench/instructions.py) end to end on a tiny program: two processes
+    under callgrind, one with the requests and one without; a request costs something."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip("the SQLite leg runs it (the script makes its own databases)")
+    if shutil.which("valgrind") is None:
+        pytest.skip("valgrind is not installed (make instructions installs it from Debian)")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.instructions",
+            "--database",
+            "sqlite",
+            "--scale",
+            "smoke",
+            "--requests",
+            "3",
+            "--warm-up",
+            "2",
+            "--endpoints",
+            "discount`",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    row = re.search(
+        r"^\| API `GET /api/v1/clients/400/discount` \| sqlite \| ([\d.]+) \| (\d+) \|$",
+        done.stdout,
+        re.M,
+    )
+    assert row is not None, done.stdout
+    # Flask alone takes about a million instructions a request; the body is the API's JSON.
+    assert 1.0 < float(row[1]) < 100.0, done.stdout
+    assert int(row[2]) > 100, done.stdout
