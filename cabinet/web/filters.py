@@ -1,12 +1,14 @@
 """Jinja filters and globals for Russian text: numbers and percents for ru-RU, the `typo` block
 of non-breaking spaces (cabinet/typeset.py), and the program's terms in force for the templates
-(`terms`, read once per request, only by a page that uses them)."""
+(`terms`, read once per request, only by a page that uses them); imported macros made once
+(cabinet/templating.py)."""
 
 from __future__ import annotations
 
 from flask import Flask
 from werkzeug.local import LocalProxy
 
+from cabinet import templating
 from cabinet.clock import current_context
 from cabinet.referral_page import terms_schedule
 from cabinet.referrals.terms import TermsWording, words
@@ -20,6 +22,7 @@ def terms_in_force() -> TermsWording:
 
 
 def init_app(app: Flask) -> None:
+    templating.use(app.jinja_env)
     app.add_template_filter(percent, "percent")
     app.add_template_filter(number, "number")
     app.jinja_env.add_extension(Typeset)
