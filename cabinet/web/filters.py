@@ -1,7 +1,7 @@
 """Jinja filters and globals for Russian text: numbers and percents for ru-RU, the `typo` block
 of non-breaking spaces (cabinet/typeset.py), and the program's terms in force for the templates
-(`terms`, read once per request, only by a page that uses them); imported macros made once
-(cabinet/templating.py)."""
+(`terms`, read once per request, only by a page that uses them); imported macros handed
+out as kept (cabinet/templating.py)."""
 
 from __future__ import annotations
 
