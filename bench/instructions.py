@@ -27,17 +27,15 @@ import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from http.cookies import SimpleCookie
 from pathlib import Path
 
+from bench.profile import as_a_browser_sends_them
 from bench.run import (
     ROOT,
-    SESSION_COOKIE,
     Endpoint,
     Fixtures,
     app_env,
     endpoints,
-    keeping_cookie,
     prepare,
     prepared_database,
     say,
@@ -160,10 +158,7 @@ def child(fixtures_file: Path, name: str, count: int, warm_up: int) -> int:
             continue
         requests = endpoint.requests
         if endpoint.warm_up:
-            first = requests[0]
-            check = client.open(first.path, headers=first.headers)
-            cookie = SimpleCookie(check.headers.get("Set-Cookie", "")).get(SESSION_COOKIE)
-            requests = keeping_cookie(endpoint, cookie.value if cookie else None).requests
+            requests = as_a_browser_sends_them(client, endpoint)
         prepared[endpoint.name] = requests
         for i in range(warm_up):
             send(client, requests, i)

@@ -93,6 +93,15 @@ def with_etags(client, endpoint: Endpoint) -> Endpoint:  # type: ignore[no-untyp
     return Endpoint(endpoint.name, resolved, endpoint.warm_up)
 
 
+def as_a_browser_sends_them(client, endpoint: Endpoint) -> list[Request]:  # type: ignore[no-untyped-def]
+    """`endpoint`'s requests with the session cookie its first response set, as a browser
+    keeps it (bench/run.py `keeping_cookie`)."""
+    first = endpoint.requests[0]
+    check = client.open(first.path, method=first.method, headers=first.headers)
+    cookie = SimpleCookie(check.headers.get("Set-Cookie", "")).get(SESSION_COOKIE)
+    return keeping_cookie(endpoint, cookie.value if cookie else None).requests
+
+
 def measure(client, endpoint: Endpoint, args, statements: list[int]) -> None:  # type: ignore[no-untyped-def]
     n = min(args.requests, len(endpoint.requests) if not endpoint.warm_up else args.requests)
     requests = endpoint.requests
@@ -105,10 +114,7 @@ def measure(client, endpoint: Endpoint, args, statements: list[int]) -> None:  #
         return len(response.get_data())
 
     if endpoint.warm_up:
-        first = requests[0]
-        check = client.open(first.path, method=first.method, headers=first.headers)
-        cookie = SimpleCookie(check.headers.get("Set-Cookie", "")).get(SESSION_COOKIE)
-        requests = keeping_cookie(endpoint, cookie.value if cookie else None).requests
+        requests = as_a_browser_sends_them(client, endpoint)
         for i in range(5):
             send(i)
     start = 0

@@ -123,6 +123,10 @@ def _reads_only_for_reads() -> None:
         reads_only()
 
 
+# The headers every response carries, in app.extensions: (name, lowercased name, value).
+_SECURITY_HEADERS = "security_headers"
+
+
 def _security_headers(response: Response) -> Response:
     """On every response, error pages included, unless the view set its own. Reads no
     database: it must work when the database is what failed."""
@@ -136,9 +140,6 @@ def _security_headers(response: Response) -> Response:
     if "cache-control" not in present and "_user_id" in cookie_session:
         headers.add("Cache-Control", "no-store")
     return response
-
-
-_SECURITY_HEADERS = "security_headers"
 
 
 def security_headers(app: Flask) -> list[tuple[str, str]]:
