@@ -133,32 +133,61 @@ _nbsp_cached = lru_cache(maxsize=8192)(nbsp)
 _CACHED_UP_TO = 512
 
 
-def _nbsp_once(text: str) -> str:
-    return _nbsp_cached(text) if len(text) <= _CACHED_UP_TO else nbsp(text)
-
-
 def nbsp_html(html: str) -> str:
     """`nbsp` applied to the text between tags of an HTML fragment (attributes untouched;
     the contents of textarea, script, style and pre untouched)."""
+    opened = _RAW.search(html)
+    if opened is None:
+        return _typeset_between_tags(html)
+    # A page's head has its scripts: the texts around them are typeset a stretch at a time, in
+    # one pass each, rather than walked one by one (a page's 270 texts: 128 µs against 75).
+    done: list[str] = []
+    start = 0
+    while opened is not None:
+        at = opened.start()
+        end_of_tag = html.find(">", at) + 1
+        if not end_of_tag or not _starts_tag(html, at):  # text, or inside another tag
+            opened = _RAW.search(html, opened.end())
+            continue
+        closing = _closing_tag(html, opened.group(1).lower(), end_of_tag)
+        done.append(_typeset_between_tags(html[start:at]))
+        done.append(html[at:closing])
+        start = closing
+        opened = _RAW.search(html, closing)
+    done.append(_typeset_between_tags(html[start:]))
+    return "".join(done)
+
+
+def _typeset_between_tags(html: str) -> str:
     parts = _TAG.split(html)
-    if not _RAW.search(html):
-        # Most pages have no raw element: every text is typeset, in one pass (a page's 270
-        # texts cost a third less than walking them with the raw elements in mind).
-        parts[0::2] = [
-            _nbsp_cached(text) if len(text) <= _CACHED_UP_TO else nbsp(text) for text in parts[0::2]
-        ]
-        return "".join(parts)
-    raw_until: str | None = None
     # split() puts the tags at the odd places: text, tag, text, tag, …, text
-    for i in range(0, len(parts), 2):
-        if raw_until is None:
-            parts[i] = _nbsp_once(parts[i])
-        if i + 1 == len(parts):
-            break
-        tag = parts[i + 1]
-        if raw_until is None:
-            if tag[1] in "tspTSP" and (opened := _RAW.match(tag)):
-                raw_until = "</" + opened.group(1).lower()
-        elif tag.lower().startswith(raw_until):
-            raw_until = None
+    parts[0::2] = [
+        _nbsp_cached(text) if len(text) <= _CACHED_UP_TO else nbsp(text) for text in parts[0::2]
+    ]
     return "".join(parts)
+
+
+def _starts_tag(html: str, at: int) -> bool:
+    """Whether the `<` at `at` opens a tag as `_TAG` splits `html`: a `<` opens the tag that
+    runs to the first `>` after it, so a `<` before `at` with no `>` since holds `at` inside."""
+    return html.rfind("<", 0, at) <= html.rfind(">", 0, at)
+
+
+_RAW_CLOSING = {
+    name: re.compile("</" + name, re.IGNORECASE) for name in ("textarea", "script", "style", "pre")
+}
+
+
+def _closing_tag(html: str, name: str, after: int) -> int:
+    """Where the tag that closes the raw element `name` opened before `after` starts (the end
+    of `html` if none does): the first tag from there that begins with `</name`."""
+    closing = _RAW_CLOSING[name]
+    found = closing.search(html, after)
+    while found is not None:
+        at = found.start()
+        if html.find(">", at) < 0:
+            break
+        if _starts_tag(html, at):
+            return at
+        found = closing.search(html, found.end())
+    return len(html)

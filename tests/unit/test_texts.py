@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cabinet.referrals import rules
@@ -101,10 +101,14 @@ def _by_pieces(html: str) -> str:
 _PIECES = st.sampled_from(
     ["<p>", "</p>", "<td class=\"x y\">", "<pre>", "</pre>", "<script>", "</script>",
      "<textarea name=\"a b\">", "</textarea>", "\n  ", " ", "в дом", "и в", "до 5 %",
-     "3200 SMS", "оплата — с кодом", "слово", "Клиент 12"]
+     "3200 SMS", "оплата — с кодом", "слово", "Клиент 12",
+     # raw elements written otherwise, and angle brackets that open no tag or sit inside one
+     "<SCRIPT src=\"a\" defer>", "</Script >", "</scripts>", "<pre", "</pre", "<", ">", "a < b",
+     "<a title=\"<pre>\">", "<style>", "</STYLE>"]
 )  # fmt: skip
 
 
+@settings(max_examples=1000)
 @given(st.lists(_PIECES, max_size=30))
 def test_nbsp_html_does_what_the_definition_says(pieces: list[str]) -> None:
     html = "".join(pieces)
