@@ -35,7 +35,7 @@ from cabinet.demo.clock import DemoClock
 from cabinet.extensions import csrf, login_manager
 from cabinet.htmx import is_htmx, redirect_to, retarget, wants_fragment
 from cabinet.moments import show_date, show_moment
-from cabinet.web import filters, oidc, urls
+from cabinet.web import csrf_tokens, filters, oidc, urls
 from cabinet.web.sessions import IdleSessionInterface
 
 bp = Blueprint("shell", __name__)
@@ -89,6 +89,7 @@ def init_app(app: Flask) -> None:
     app.extensions["content_security_policy"] = content_security_policy(oidc.provider_origin(app))
     app.extensions[_SECURITY_HEADERS] = _security_headers_of(app)
     csrf.init_app(app)
+    csrf_tokens.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
