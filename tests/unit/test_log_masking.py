@@ -6,6 +6,8 @@ import json
 import logging
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cabinet import logs
 
@@ -103,3 +105,50 @@ def test_the_format_defaults_to_json_in_production_and_text_elsewhere() -> None:
     assert from_environment({})["LOG_FORMAT"] == "text"
     assert from_environment({"LOG_FORMAT": "json"})["LOG_FORMAT"] == "json"
     assert from_environment({})["METRICS_TOKEN"] == ""
+
+
+def _request_record(**fields: object) -> logging.LogRecord:
+    record = logging.LogRecord("cabinet.request", logging.INFO, __file__, 1, "GET %s", ("x",), None)
+    record.context = {"request_id": "0f3c2a9e1b7d4c6a8e5f0a1b2c3d4e5f"}
+    for key, value in fields.items():
+        setattr(record, key, value)
+    return record
+
+
+def test_a_request_line_is_masked_value_by_value() -> None:
+    record = _request_record(
+        path="/links?to=%2B79161234567",
+        referer="https://mail.example/?from=info@alfatelecom.ru",
+        user_agent="Mozilla/5.0 (call 8 916 123 45 67)",
+        status=200,
+        bytes=3670,
+        duration_ms=4.12,
+        forwarded_for=None,
+    )
+    text = logs.JsonFormatter().format(record)
+    line = json.loads(text)
+    assert line["path"] == "/links?to=+7 *** ***-**-67"
+    assert line["referer"] == "https://mail.example/?from=i***@alfatelecom.ru"
+    assert line["user_agent"] == "Mozilla/5.0 (call +7 *** ***-**-67)"
+    assert (line["status"], line["bytes"], line["duration_ms"]) == (200, 3670, 4.12)
+    assert line["request_id"] == "0f3c2a9e1b7d4c6a8e5f0a1b2c3d4e5f"
+    assert logs.mask(text) == text
+
+
+def test_a_value_that_is_not_a_text_is_masked_in_the_written_line() -> None:
+    record = _request_record(recipients=["+79161234567", "a@b.ru"], note=object())
+    text = logs.JsonFormatter().format(record)
+    assert "79161234567" not in text and "+7 *** ***-**-67" in text and "a***@b.ru" in text
+
+
+_TEXTS = st.text(alphabet='0123456789+ ()-.:/@%4B2abz\n\t"\\\x07ж', max_size=40)
+
+
+@settings(max_examples=500)
+@given(st.dictionaries(st.sampled_from(["path", "referer", "user_agent", "remote"]), _TEXTS))
+def test_masking_each_text_leaves_nothing_for_the_whole_line(fields: dict[str, str]) -> None:
+    """What the line masked as a whole found is found in its texts one by one."""
+    text = logs.JsonFormatter().format(_request_record(**fields))
+    assert logs.mask(text) == text
+    line = json.loads(text)
+    assert {key: line[key] for key in fields} == {key: logs.mask(v) for key, v in fields.items()}
