@@ -105,10 +105,10 @@ class JsonFormatter(logging.Formatter):
 
     The contacts are masked in each text of the line rather than in the whole line once it is
     written out: the masking looks at every character it is given, and half a request's line is
-    its own keys, the moment and the JSON around the values (a request's line: ≈ 45 µs of
-    masking for the line, docs/performance.md). The moment, the level, the logger's name and
-    the process id are the line's own. A value that is not a text, a number or None (a list, an
-    object) is masked in the written line, as before."""
+    its own keys, the moment and the JSON around the values (formatting a request's line:
+    26 µs masked whole, 19 text by text; docs/performance.md). The moment, the level, the
+    logger's name and the process id are the line's own. A value that is not a text, a number
+    or None (a list, an object) is masked in the written line, as before."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {

@@ -140,7 +140,7 @@ def nbsp_html(html: str) -> str:
     if opened is None:
         return _typeset_between_tags(html)
     # A page's head has its scripts: the texts around them are typeset a stretch at a time, in
-    # one pass each, rather than walked one by one (a page's 270 texts: 128 µs against 75).
+    # one pass each, rather than walked one by one (the full page: 121 µs against 138).
     done: list[str] = []
     start = 0
     while opened is not None:

@@ -130,9 +130,10 @@ def _close(connection: Any) -> None:
 
 # ---- PostgreSQL: one libpq call a statement --------------------------------------------------
 #
-# psycopg's cursor costs a statement ≈ 100 µs of the gate's CPU (its query conversion, the
-# prepared statements' bookkeeping, a generator per round trip) where the libpq call under it
-# costs ≈ 40: a 304 is ≈ 0.5 ms, and the statement was a fifth of it (docs/performance.md).
+# psycopg's cursor cost the gate's statement 77–102 µs of CPU (its query conversion, the
+# prepared statements' bookkeeping, a generator per round trip), the libpq call with psycopg's
+# adapters around it 53–64: a 304 is ≈ 0.5 ms, and the statement a fifth of it
+# (docs/performance.md).
 # The gate's statements are few and fixed: each is prepared once per connection under a name
 # of its own, in PostgreSQL's `$n` form, and run with `exec_prepared`; the values go in and
 # the rows come out through psycopg's adapters (`Transformer`), as the cursor's would.
