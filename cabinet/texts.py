@@ -113,7 +113,9 @@ _DATE_TIME = re.compile(r"(\d\d\.\d\d\.\d{4}) (?=\d\d?:\d\d)")
 _DASH = re.compile(r" (—|–)")
 _RANGE = re.compile(r"(?<!\w)(\w{1,4})–(?=\w{1,4}(?!\w))")
 _TAG = re.compile(r"(<[^>]*>)")
-_RAW = re.compile(r"<(textarea|script|style|pre)\b", re.IGNORECASE)
+# Elements whose contents are typed text or code, never typeset.
+_RAW_ELEMENTS = ("textarea", "script", "style", "pre")
+_RAW = re.compile(rf"<({'|'.join(_RAW_ELEMENTS)})\b", re.IGNORECASE)
 
 
 def nbsp(text: str) -> str:
@@ -173,9 +175,7 @@ def _starts_tag(html: str, at: int) -> bool:
     return html.rfind("<", 0, at) <= html.rfind(">", 0, at)
 
 
-_RAW_CLOSING = {
-    name: re.compile("</" + name, re.IGNORECASE) for name in ("textarea", "script", "style", "pre")
-}
+_RAW_CLOSING = {name: re.compile("</" + name, re.IGNORECASE) for name in _RAW_ELEMENTS}
 
 
 def _closing_tag(html: str, name: str, after: int) -> int:

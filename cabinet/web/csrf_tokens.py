@@ -15,6 +15,8 @@ from __future__ import annotations
 from flask import Flask, current_app, g, request, session
 from flask_wtf.csrf import generate_csrf
 
+from cabinet.web.seen import CSRF_KEY
+
 KEPT_AT_MOST = 4096
 _KEPT = "kept_csrf_tokens"
 
@@ -26,14 +28,13 @@ def _kept_token_into_g() -> None:
         return
     if current_app.config.get("WTF_CSRF_TIME_LIMIT") is not None:
         return
-    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-    raw = session.get(field)
+    raw = session.get(CSRF_KEY)
     if not isinstance(raw, str):
         return
     kept: dict[str, str] = current_app.extensions[_KEPT]
     signed = kept.get(raw)
     if signed is not None:
-        setattr(g, field, signed)
+        setattr(g, CSRF_KEY, signed)
         return
     # Nothing of this request has signed yet (`g` is empty): the token is the raw one's.
     signed = str(generate_csrf())
