@@ -17,7 +17,7 @@ SERVE_PORT ?= 8000
 SERVE_HOST ?= 127.0.0.1
 SERVE_BIND ?= $(SERVE_HOST):$(SERVE_PORT)
 
-.PHONY: run serve bench instructions test lint unit-sqlite unit-postgres setup browser-deps page-checks proxy-deps metrics-deps reliability clean
+.PHONY: run serve bench bench-scales wrk-deps instructions test lint unit-sqlite unit-postgres setup browser-deps page-checks proxy-deps metrics-deps reliability clean
 
 # Installs run only when what they install from changed: each stamp holds a digest of its lock
 # files, compared on every run (a checkout or a merge that leaves them as they were, with new
@@ -72,10 +72,21 @@ serve: setup
 ## driven by wrk on 127.0.0.1 (installed from Debian if missing); writes bench/results.md.
 ## BENCH_ARGS="--scale 1m" runs it on the 1 000 000-client set (bench/generate.py).
 BENCH_ARGS ?=
-bench: setup
+bench: setup wrk-deps
+	@TEST_POSTGRES_URL='$(TEST_POSTGRES_URL)' $(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## make bench-scales: the same reads on two program sizes (bench and 1m by default), both
+## served at once and each read driven on both at the same time, half the connections each:
+## the ratio of each pair is what the size costs, whatever the machine's minute (PostgreSQL;
+## writes bench/results-scales.md). BENCH_SCALES_ARGS="--repeat 5".
+BENCH_SCALES_ARGS ?=
+bench-scales: setup wrk-deps
+	@TEST_POSTGRES_URL='$(TEST_POSTGRES_URL)' $(BIN)/python -m bench.scales $(BENCH_SCALES_ARGS)
+
+# wrk drives the load of both benchmarks (Debian's package).
+wrk-deps:
 	@command -v wrk >/dev/null || { echo "==> Установка wrk из пакетов Debian"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-	@TEST_POSTGRES_URL='$(TEST_POSTGRES_URL)' $(BIN)/python -m bench.run $(BENCH_ARGS)
 
 ## make instructions: instructions per request of the cold reads, counted by valgrind's
 ## callgrind (the same count whatever else the machine does: an A/B of a few per cent shows);

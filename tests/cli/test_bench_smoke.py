@@ -124,3 +124,58 @@ def test_the_instructions_command_counts_what_a_request_costs(tmp_path: Path) ->
     # the body is the API's JSON.
     assert 1.0 < float(row[1]) < 100.0, done.stdout
     assert int(row[2]) > 100, done.stdout
+
+
+@pytest.mark.slow
+def test_the_scales_command_drives_both_sizes_in_pairs(tmp_path: Path) -> None:
+    """`make bench-scales` (bench/scales.py) end to end: two sizes served at once, every GET of
+    `make bench` driven on each, a ratio for each pair; on SQLite, one connection, pausing."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip("the SQLite leg runs it (the script makes its own databases)")
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (make bench installs it from Debian)")
+    output = tmp_path / "scales.md"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.scales",
+            "--scales",
+            "smoke,ci",
+            "--database",
+            "sqlite",
+            "--duration",
+            "1",
+            "--connections",
+            "1",
+            "--threads",
+            "1",
+            "--pause-ms",
+            "20",
+            "--repeat",
+            "2",
+            "--no-warm-up",
+            "--output",
+            str(output),
+        ],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "WEB_CONCURRENCY": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    table = output.read_text(encoding="utf-8")
+    assert "| endpoint | rps, smoke | rps, ci |" in table, table
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
+    cells = [re.split(r"\s*\|\s*", row)[1:-1] for row in rows[1:]]
+    # Cold: 9 GETs, the invoice preview (a POST that writes nothing) and the browsing mix; warm:
+    # 6 GETs twice and the mix. Not the two POSTs that write (an apply, an invitation).
+    assert len(cells) == 11 + 13, table
+    assert not [c for c in cells if c[0].startswith(("apply a code", "send an invitation"))]
+    assert [c[5] for c in cells] == ["0"] * 24, table  # every request answered
+    # Two pairs a row, and the row's ratio is their median (of two: their mean).
+    for c in cells:
+        pairs = [float(ratio) for ratio in c[7].split(", ")]
+        assert len(pairs) == 2 and min(pairs) > 0, c
+        assert float(c[6]) == pytest.approx(sum(pairs) / 2, abs=0.011), c
