@@ -1,6 +1,6 @@
-"""`make bench`'s script runs end to end (a tiny program, one second per endpoint, one
-connection pausing 20 ms between requests to one gunicorn worker: a smoke test, which leaves
-the cores to the tests around it).
+"""The benchmark commands run end to end, `make bench` and `make bench-scales` (a tiny program,
+one second per endpoint, one connection pausing 20 ms between requests to one gunicorn worker:
+a smoke test, which leaves the cores to the tests around it).
 
 It checks that the benchmark still works, not how fast anything is: numbers are never
 asserted. On the SQLite leg only (the script makes its own databases); needs wrk (Debian).
@@ -20,40 +20,17 @@ import pytest
 from cabinet.config import PROJECT_ROOT
 
 
-@pytest.mark.slow
-def test_the_bench_script_runs_end_to_end(tmp_path: Path) -> None:
+def _drive_gently(module: str, output: Path, *arguments: str) -> str:
+    """A benchmark command on SQLite, one gunicorn worker, one connection pausing 20 ms between
+    requests, one second an endpoint: its table."""
     if os.environ.get("TEST_DATABASE_URL"):
         pytest.skip("the SQLite leg runs it (the script makes its own databases)")
     if shutil.which("wrk") is None:
         pytest.skip("wrk is not installed (make bench installs it from Debian)")
-    output = tmp_path / "results.md"
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.run",
-            "--duration",
-            "1",
-            "--connections",
-            "1",
-            "--threads",
-            "1",
-            "--pause-ms",
-            "20",
-            "--scale",
-            "smoke",
-            "--databases",
-            "sqlite",
-            "--worker-messages",
-            "40",
-            "--delivery-processes",
-            "2",
-            "--no-warm-up",
-            "--repeat",
-            "2",
-            "--output",
-            str(output),
-        ],
+        [sys.executable, "-m", module, *arguments]
+        + ["--duration", "1", "--connections", "1", "--threads", "1", "--pause-ms", "20"]
+        + ["--no-warm-up", "--repeat", "2", "--output", str(output)],
         cwd=PROJECT_ROOT,
         env={**os.environ, "WEB_CONCURRENCY": "1"},
         capture_output=True,
@@ -61,7 +38,17 @@ def test_the_bench_script_runs_end_to_end(tmp_path: Path) -> None:
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    table = output.read_text(encoding="utf-8")
+    return output.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_the_bench_script_runs_end_to_end(tmp_path: Path) -> None:
+    table = _drive_gently(
+        "bench.run",
+        tmp_path / "results.md",
+        *("--scale", "smoke", "--databases", "sqlite", "--worker-messages", "40"),
+        *("--delivery-processes", "2"),
+    )
     # The workers as gunicorn.conf.py sets them (WEB_CONCURRENCY); each row one median of two.
     assert "gunicorn.conf.py (1 sync workers" in table, table
     assert "Each GET's row is the median of its 2 runs" in table, table
@@ -130,42 +117,9 @@ def test_the_instructions_command_counts_what_a_request_costs(tmp_path: Path) ->
 def test_the_scales_command_drives_both_sizes_in_pairs(tmp_path: Path) -> None:
     """`make bench-scales` (bench/scales.py) end to end: two sizes served at once, every GET of
     `make bench` driven on each, a ratio for each pair; on SQLite, one connection, pausing."""
-    if os.environ.get("TEST_DATABASE_URL"):
-        pytest.skip("the SQLite leg runs it (the script makes its own databases)")
-    if shutil.which("wrk") is None:
-        pytest.skip("wrk is not installed (make bench installs it from Debian)")
-    output = tmp_path / "scales.md"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.scales",
-            "--scales",
-            "smoke,ci",
-            "--database",
-            "sqlite",
-            "--duration",
-            "1",
-            "--connections",
-            "1",
-            "--threads",
-            "1",
-            "--pause-ms",
-            "20",
-            "--repeat",
-            "2",
-            "--no-warm-up",
-            "--output",
-            str(output),
-        ],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "WEB_CONCURRENCY": "1"},
-        capture_output=True,
-        text=True,
-        timeout=600,
+    table = _drive_gently(
+        "bench.scales", tmp_path / "scales.md", "--scales", "smoke,ci", "--database", "sqlite"
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    table = output.read_text(encoding="utf-8")
     assert "| endpoint | rps, smoke | rps, ci |" in table, table
     rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
     cells = [re.split(r"\s*\|\s*", row)[1:-1] for row in rows[1:]]
