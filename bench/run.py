@@ -48,6 +48,8 @@ HX = {"HX-Request": "true"}
 HELLO = "hello-world `GET /` (bench/hello.py)"
 FLASKR = "Flask tutorial's index, signed in, 20 posts (bench/flaskr.py)"
 SESSION_COOKIE = "cabinet_session"
+# A server that keeps nothing: every request renders, as a first view.
+COLD = {"FRAGMENT_CACHE_URL": "memory://", "FRAGMENT_CACHE_BYTES": "0"}
 
 
 @dataclass(frozen=True)
@@ -154,11 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         return rps
 
                     # Cold: nothing is kept, every request renders (a first view).
-                    cold_env = {
-                        **env,
-                        "FRAGMENT_CACHE_URL": "memory://",
-                        "FRAGMENT_CACHE_BYTES": "0",
-                    }
+                    cold_env = {**env, **COLD}
                     with server("wsgi:app", cold_env, work / f"cabinet-{database}.log") as base:
                         cold = [*endpoints(fixtures), mix(fixtures, False)]
                         results.extend(drive_in_turns(base, cold, database, args, work, pace))

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.run import (
+    COLD,
     ETAG,
     ROOT,
     Endpoint,
@@ -49,7 +50,6 @@ from bench.run import (
 # Each size's limits and kept answers in a Redis database of its own: the two servers keep the
 # same member's pages under the same names.
 REDIS_DATABASES = (14, 13)
-COLD = {"FRAGMENT_CACHE_URL": "memory://", "FRAGMENT_CACHE_BYTES": "0"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
