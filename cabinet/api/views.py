@@ -91,7 +91,15 @@ def program_terms() -> Response:
     versions published to start later."""
     context = current_context()
     at = inputs.query(schemas.AtQuery, context.timezone).at or context.clock.now()
-    return _json(schemas.Program.of(queries.schedule(), at).dump(context.timezone))
+    schedule = queries.schedule()
+    if not any(version.covers(at) for version in schedule.versions):
+        # A moment before the program's first terms (or after its last): a bad `at`, not a 500.
+        raise ApiProblem(
+            problems.INVALID_PARAMETERS,
+            "Параметр at: в этот момент условия программы не действовали.",
+            errors=(problems.FieldError("условия программы не действовали", parameter="at"),),
+        )
+    return _json(schemas.Program.of(schedule, at).dump(context.timezone))
 
 
 @bp.get("/clients/<client_id>")

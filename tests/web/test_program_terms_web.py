@@ -225,3 +225,16 @@ def test_under_version_1_the_page_keeps_the_help_pages_wording(
     assert "в течение месяца после регистрации АТС" in page
     dialog = client.get("/referral/invite?channel=sms", headers={"HX-Request": "true"}).text
     assert f"с условиями программы (скидка {shown(20)} на три месяца)" in dialog
+
+
+def test_the_program_before_its_first_terms_is_a_bad_at_not_a_failure(
+    app: Flask, client: FlaskClient
+) -> None:
+    with outside_requests(app):
+        api_token = tokens.issue(app.extensions["context"], "billing").token
+    headers = {"Authorization": f"Bearer {api_token}"}
+    answer = client.get("/api/v1/program?at=1975-03-24", headers=headers)
+    assert answer.status_code == 400
+    body = answer.get_json()
+    assert body["detail"] == "Параметр at: в этот момент условия программы не действовали."
+    assert body["errors"][0]["parameter"] == "at"
